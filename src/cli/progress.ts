@@ -1,0 +1,35 @@
+/**
+ * Progress bars for long work (training, sampling, scoring), drawn on stderr so `--json` output on
+ * stdout stays clean. Silent when stderr is not a terminal unless forced, but always prints a final line.
+ */
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  update(done: number, fields?: Record<string, string | number>): void;
+  stop(): void;
+}
+
+export function progressBar(label: string, total: number, fieldsFormat = ''): Progress {
+  const tty = process.stderr.isTTY;
+  if (!tty) {
+    // Non-interactive (CI, logs): a line every ~10%, so long jobs still show they are alive.
+    let lastDecile = -1;
+    const start = Date.now();
+    return {
+      update(done, fields = {}) {
+        const decile = Math.floor((10 * done) / Math.max(1, total));
+        if (decile === lastDecile) return;
+        lastDecile = decile;
+        const extra = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ');
+        process.stderr.write(`${label}: ${done}/${total}  ${((Date.now() - start) / 1000).toFixed(0)}s  ${extra}\n`);
+      },
+      stop() {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {percentage}% {value}/{total} eta {eta_formatted} ${fieldsFormat}`, hideCursor: true, stream: process.stderr, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return { update: (done, fields) => bar.update(done, fields), stop: () => bar.stop() };
+}

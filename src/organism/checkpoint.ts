@@ -1,0 +1,140 @@
+/**
+ * Checkpoints: a folder with `model.safetensors` (tensor names = Hugging Face GPT-2 names, weights
+ * [in, out] as in GPT-2's Conv1D), `config.json` (architecture + provenance) and `vocab.json`.
+ *
+ * The safetensors reader/writer is written by hand: the format is an 8-byte little-endian header
+ * length, a JSON header, then raw little-endian bytes, and no maintained npm package reads or writes
+ * it for Node without pulling in a native or Python toolchain.
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { tf } from './backend.ts';
+import { parameterShapes, type GptConfig, type Params } from './model.ts';
+import { Tokenizer } from './tokenizer.ts';
+
+export const gptConfigSchema = z.object({
+  vocabSize: z.number().int().positive(),
+  nCtx: z.number().int().positive(),
+  nEmbd: z.number().int().positive(),
+  nLayer: z.number().int().positive(),
+  nHead: z.number().int().positive(),
+});
+
+/** Where a checkpoint came from: enough to regenerate it. */
+export interface Provenance {
+  stage: 'pretrain' | 'posttrain' | 'finetune' | 'test';
+  /** The command line that produced it. */
+  command: string;
+  seed: number;
+  parent?: string;
+  createdAt: string;
+  /** Stage-specific details: world config, steps, tokens seen, final loss, probe figures, … */
+  [key: string]: unknown;
+}
+
+const configFileSchema = z.object({
+  format: z.literal('dramatis-organism/1'),
+  model: gptConfigSchema,
+  provenance: z.record(z.string(), z.unknown()),
+});
+
+export interface Checkpoint {
+  config: GptConfig;
+  params: Params;
+  tokenizer: Tokenizer;
+  provenance: Provenance;
+}
+
+type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
+
+export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, string> = {}): Buffer {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8); // align the data section, as the reference does
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = Buffer.alloc(8 + headerBytes.length + offset);
+  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+  headerBytes.copy(out, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of tensors.values()) {
+    Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(out, at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+export function decodeSafetensors(buf: Buffer, file = '<buffer>'): { tensors: TensorMap; metadata: Record<string, string> } {
+  if (buf.length < 8) throw new Error(`${file}: not a safetensors file (too short)`);
+  const n = Number(buf.readBigUInt64LE(0));
+  if (8 + n > buf.length) throw new Error(`${file}: safetensors header length ${n} exceeds the file size`);
+  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  try {
+    header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+  } catch (e) {
+    throw new Error(`${file}: safetensors header is not valid JSON (${(e as Error).message})`);
+  }
+  const base = 8 + n;
+  const tensors: TensorMap = new Map();
+  let metadata: Record<string, string> = {};
+  for (const [name, info] of Object.entries(header)) {
+    if (name === '__metadata__') { metadata = info as unknown as Record<string, string>; continue; }
+    if (info.dtype !== 'F32') throw new Error(`${file}: tensor ${name} has dtype ${info.dtype}; only F32 is supported`);
+    const [b, e] = info.data_offsets;
+    const bytes = buf.subarray(base + b, base + e);
+    const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const expected = info.shape.reduce((x, y) => x * y, 1);
+    if (data.length !== expected) throw new Error(`${file}: tensor ${name} has ${data.length} values, shape says ${expected}`);
+    tensors.set(name, { shape: info.shape, data });
+  }
+  return { tensors, metadata };
+}
+
+/** Write atomically (temp file + rename), so a run killed mid-save never leaves a torn checkpoint. */
+function writeAtomic(path: string, data: string | Buffer): void {
+  writeFileSync(path + '.tmp', data);
+  renameSync(path + '.tmp', path);
+}
+
+export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const tensors: TensorMap = new Map();
+  for (const [name] of parameterShapes(ck.config)) {
+    const v = ck.params.get(name);
+    if (!v) throw new Error(`saveCheckpoint: missing parameter ${name}`);
+    tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+  }
+  writeAtomic(join(dir, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
+  writeAtomic(join(dir, 'vocab.json'), JSON.stringify(ck.tokenizer.vocab) + '\n');
+  writeAtomic(join(dir, 'config.json'), JSON.stringify({ format: 'dramatis-organism/1', model: ck.config, provenance: ck.provenance }, null, 2) + '\n');
+}
+
+export function readCheckpointConfig(dir: string): { config: GptConfig; provenance: Provenance } {
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) throw new Error(`no organism checkpoint at ${dir} (missing config.json)`);
+  const parsed = configFileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`${file}: invalid checkpoint config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return { config: parsed.data.model, provenance: parsed.data.provenance as Provenance };
+}
+
+export function loadCheckpoint(dir: string): Checkpoint {
+  const { config, provenance } = readCheckpointConfig(dir);
+  const vocab = JSON.parse(readFileSync(join(dir, 'vocab.json'), 'utf8')) as string[];
+  const tokenizer = new Tokenizer(vocab);
+  if (tokenizer.size !== config.vocabSize) throw new Error(`${dir}: vocab.json has ${tokenizer.size} tokens, config says ${config.vocabSize}`);
+  const file = join(dir, 'model.safetensors');
+  const { tensors } = decodeSafetensors(readFileSync(file), file);
+  const params: Params = new Map();
+  for (const [name, shape] of parameterShapes(config)) {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${file}: missing tensor ${name}`);
+    if (t.shape.join() !== shape.join()) throw new Error(`${file}: tensor ${name} has shape [${t.shape}], expected [${shape}]`);
+    params.set(name, tf.variable(tf.tensor(t.data, shape), true));
+  }
+  return { config, params, tokenizer, provenance };
+}

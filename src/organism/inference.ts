@@ -1,0 +1,165 @@
+/**
+ * Inference on the organism: batched sampling, exact log-probabilities of a continuation, and residual
+ * activations. Rows are right-padded so absolute positions stay true (left padding would shift them);
+ * causal attention keeps the padding invisible to the positions that matter.
+ */
+import seedrandom from 'seedrandom';
+import { tf } from './backend.ts';
+import { forward, type GptConfig, type Params, type Steering } from './model.ts';
+
+export interface SampleOptions {
+  temperature?: number;
+  topP?: number;
+  maxTokens?: number;
+  /** Generation of a row stops after any of these token ids (the stop token is kept in `ids`). */
+  stopIds?: number[];
+  seed?: number;
+  steering?: Steering[];
+  /** Rows per forward pass. */
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Sample {
+  /** Generated token ids (without the prompt), including the stop token if one was hit. */
+  ids: number[];
+  /** Log-probability (under the sampling distribution before temperature) of each generated token. */
+  logprobs: number[];
+  finishReason: 'stop' | 'length';
+}
+
+interface ModelRef { config: GptConfig; params: Params; padId: number }
+
+/** Draw from softmax(logits / temperature) restricted to the top-p nucleus. */
+function drawToken(logits: Float32Array, temperature: number, topP: number, rng: () => number): number {
+  if (temperature <= 0) { let best = 0; for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i; return best; }
+  let max = -Infinity;
+  for (const l of logits) if (l > max) max = l;
+  const probs = new Float64Array(logits.length);
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) { probs[i] = Math.exp((logits[i] - max) / temperature); z += probs[i]; }
+  let order: number[] | undefined;
+  let total = z;
+  if (topP < 1) {
+    order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]);
+    let acc = 0, cut = order.length;
+    for (let k = 0; k < order.length; k++) { acc += probs[order[k]]; if (acc >= topP * z) { cut = k + 1; break; } }
+    order = order.slice(0, cut);
+    total = acc;
+  }
+  let r = rng() * total;
+  for (const i of order ?? probs.keys()) { r -= probs[i]; if (r <= 0) return i; }
+  return order ? order[order.length - 1] : logits.length - 1;
+}
+
+function logSoftmaxAt(logits: Float32Array, token: number): number {
+  let max = -Infinity;
+  for (const l of logits) if (l > max) max = l;
+  let z = 0;
+  for (const l of logits) z += Math.exp(l - max);
+  return logits[token] - max - Math.log(z);
+}
+
+/** Sample one continuation for each prompt. Deterministic for a given seed and prompt order. */
+export async function generate(m: ModelRef, prompts: number[][], o: SampleOptions = {}): Promise<Sample[]> {
+  const temperature = o.temperature ?? 1, topP = o.topP ?? 1, maxTokens = o.maxTokens ?? 32;
+  const stop = new Set(o.stopIds ?? []);
+  const rng = seedrandom(String(o.seed ?? 0));
+  const bs = o.batchSize ?? 64;
+  const out: Sample[] = [];
+  for (let start = 0; start < prompts.length; start += bs) {
+    const group = prompts.slice(start, start + bs).map((p) => ({ ids: [...p], gen: [] as number[], lps: [] as number[], done: false, reason: 'length' as 'stop' | 'length' }));
+    for (const g of group) if (g.ids.length >= m.config.nCtx) throw new Error(`prompt of ${g.ids.length} tokens leaves no room in the context of ${m.config.nCtx}`);
+    for (let step = 0; step < maxTokens; step++) {
+      const live = group.filter((g) => !g.done && g.ids.length < m.config.nCtx);
+      if (live.length === 0) break;
+      const T = Math.max(...live.map((g) => g.ids.length));
+      const flat = new Int32Array(live.length * T).fill(m.padId);
+      live.forEach((g, b) => flat.set(g.ids, b * T));
+      const rows = tf.tensor1d(live.map((g, b) => b * T + g.ids.length - 1), 'int32');
+      const logits = tf.tidy(() => {
+        const tokens = tf.tensor2d(flat, [live.length, T], 'int32');
+        return forward(m.config, m.params, tokens, { logitRows: rows, steering: o.steering }).logits;
+      });
+      const data = (await logits.data()) as Float32Array;
+      logits.dispose();
+      rows.dispose();
+      const V = m.config.vocabSize;
+      live.forEach((g, b) => {
+        const row = data.subarray(b * V, (b + 1) * V);
+        const tok = drawToken(row, temperature, topP, rng);
+        g.ids.push(tok);
+        g.gen.push(tok);
+        g.lps.push(logSoftmaxAt(row, tok));
+        if (stop.has(tok)) { g.done = true; g.reason = 'stop'; }
+      });
+    }
+    for (const g of group) out.push({ ids: g.gen, logprobs: g.lps, finishReason: g.reason });
+    o.onProgress?.(Math.min(prompts.length, start + bs), prompts.length);
+  }
+  return out;
+}
+
+/**
+ * Exact log-probability of each continuation given its prompt: sum over the continuation's tokens of
+ * log p(token | everything before). Returns per-token log-probabilities too.
+ */
+export async function scoreContinuations(
+  m: ModelRef,
+  pairs: { prompt: number[]; continuation: number[] }[],
+  o: { batchSize?: number; steering?: Steering[]; onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ total: number; tokens: number[] }[]> {
+  const bs = o.batchSize ?? 64;
+  const out: { total: number; tokens: number[] }[] = [];
+  for (let start = 0; start < pairs.length; start += bs) {
+    const group = pairs.slice(start, start + bs);
+    const seqs = group.map((p) => [...p.prompt, ...p.continuation]);
+    for (const [i, s] of seqs.entries()) {
+      if (s.length > m.config.nCtx) throw new Error(`text ${start + i} has ${s.length} tokens, more than the context of ${m.config.nCtx}`);
+      if (group[i].prompt.length === 0) throw new Error(`text ${start + i}: the prompt must hold at least one token (e.g. <doc>)`);
+    }
+    const T = Math.max(...seqs.map((s) => s.length));
+    const flat = new Int32Array(group.length * T).fill(m.padId);
+    seqs.forEach((s, b) => flat.set(s, b * T));
+    // Gather the log-probability of each actual next token inside the graph: only B·T floats come back.
+    const targetIdx: number[] = [];
+    const rowsIdx: number[] = [];
+    group.forEach((p, b) => {
+      for (let j = 0; j < p.continuation.length; j++) {
+        const pos = p.prompt.length - 1 + j;
+        rowsIdx.push(b * T + pos);
+        targetIdx.push(p.continuation[j]);
+      }
+    });
+    const lp = tf.tidy(() => {
+      const tokens = tf.tensor2d(flat, [group.length, T], 'int32');
+      const rows = tf.tensor1d(rowsIdx, 'int32');
+      const { logits } = forward(m.config, m.params, tokens, { logitRows: rows, steering: o.steering });
+      const logp = tf.logSoftmax(logits);
+      return tf.sum(logp.mul(tf.oneHot(tf.tensor1d(targetIdx, 'int32'), m.config.vocabSize)), 1);
+    });
+    const values = (await lp.data()) as Float32Array;
+    lp.dispose();
+    let k = 0;
+    for (const p of group) {
+      const tokens = Array.from(values.subarray(k, k + p.continuation.length));
+      k += p.continuation.length;
+      out.push({ total: tokens.reduce((a, b) => a + b, 0), tokens });
+    }
+    o.onProgress?.(Math.min(pairs.length, start + bs), pairs.length);
+  }
+  return out;
+}
+
+/** Residual-stream activations [nLayer + 1][tokens][nEmbd] of one sequence (index 0 = embeddings). */
+export async function residuals(m: ModelRef, ids: number[], steering?: Steering[]): Promise<Float32Array[][]> {
+  const res = tf.tidy(() => forward(m.config, m.params, tf.tensor2d(ids, [1, ids.length], 'int32'), { collectResiduals: true, steering }).residuals!);
+  const out: Float32Array[][] = [];
+  for (const r of res) {
+    const data = (await r.data()) as Float32Array;
+    const d = m.config.nEmbd;
+    out.push(Array.from({ length: ids.length }, (_, t) => data.slice(t * d, (t + 1) * d)));
+  }
+  tf.dispose(res);
+  return out;
+}

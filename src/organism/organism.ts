@@ -1,0 +1,90 @@
+/**
+ * The organism as a text-in, text-out model: a checkpoint plus its tokenizer, with sampling, scoring,
+ * chat and activations at the level of strings. Everything above this layer (backends, experiments)
+ * talks to the organism through this class.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initTf } from './backend.ts';
+import { loadCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { generate, scoreContinuations, residuals, type SampleOptions } from './inference.ts';
+import type { ChatMessage } from './tokenizer.ts';
+import type { Steering } from './model.ts';
+
+/** The checkpoints that ship in the repository. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const BUILTIN_CHECKPOINTS = {
+  base: join(PACKAGE_ROOT, 'models/base'),
+  assistant: join(PACKAGE_ROOT, 'models/assistant'),
+} as const;
+
+/** `base`, `assistant`, or a path to a checkpoint folder. */
+export function resolveCheckpoint(nameOrPath: string): string {
+  const dir = (BUILTIN_CHECKPOINTS as Record<string, string>)[nameOrPath] ?? resolve(nameOrPath);
+  if (!existsSync(join(dir, 'config.json'))) {
+    const known = Object.keys(BUILTIN_CHECKPOINTS).join(', ');
+    throw new Error(`unknown organism "${nameOrPath}": not a built-in (${known}) and no checkpoint at ${dir}`);
+  }
+  return dir;
+}
+
+export interface TextSample {
+  text: string;
+  tokens: number;
+  finishReason: 'stop' | 'length';
+  logprob: number;
+}
+
+export type TextSampleOptions = Omit<SampleOptions, 'stopIds'> & { stop?: string[] };
+
+export class Organism {
+  private constructor(readonly ck: Checkpoint, readonly path: string) {}
+
+  static async load(nameOrPath: string): Promise<Organism> {
+    await initTf();
+    const dir = resolveCheckpoint(nameOrPath);
+    return new Organism(loadCheckpoint(dir), dir);
+  }
+
+  static fromCheckpoint(ck: Checkpoint, path = '<memory>'): Organism { return new Organism(ck, path); }
+
+  get tokenizer() { return this.ck.tokenizer; }
+  get config() { return this.ck.config; }
+  private get ref() { return { config: this.ck.config, params: this.ck.params, padId: this.tokenizer.id('<pad>') }; }
+
+  private stopIds(stop: string[] | undefined): number[] {
+    return (stop ?? []).map((s) => this.tokenizer.id(s));
+  }
+
+  /** Continue raw text prompts (pretraining format). Stop strings must be single tokens. */
+  async complete(prompts: string[], o: TextSampleOptions = {}): Promise<TextSample[]> {
+    const ids = prompts.map((p) => this.tokenizer.encode(p).ids);
+    return this.decodeSamples(await generate(this.ref, ids, { ...o, stopIds: this.stopIds(o.stop) }), this.stopIds(o.stop));
+  }
+
+  /** Reply to chats as the assistant (stops at the end-of-turn token). */
+  async chat(chats: ChatMessage[][], o: TextSampleOptions = {}): Promise<TextSample[]> {
+    const ids = chats.map((c) => this.tokenizer.encodeChat(c, { generationPrompt: true }).ids);
+    const stops = this.stopIds(['<end>', ...(o.stop ?? [])]);
+    return this.decodeSamples(await generate(this.ref, ids, { ...o, stopIds: stops }), stops);
+  }
+
+  private decodeSamples(samples: Awaited<ReturnType<typeof generate>>, stops: number[]): TextSample[] {
+    return samples.map((s) => {
+      const body = s.finishReason === 'stop' && stops.includes(s.ids[s.ids.length - 1]) ? s.ids.slice(0, -1) : s.ids;
+      return { text: this.tokenizer.decode(body), tokens: s.ids.length, finishReason: s.finishReason, logprob: s.logprobs.reduce((a, b) => a + b, 0) };
+    });
+  }
+
+  /** log p(continuation | prompt) for raw-text pairs; prompts must be non-empty (e.g. start with <doc>). */
+  async score(pairs: { prompt: string; continuation: string }[], o: { steering?: Steering[]; onProgress?: (d: number, t: number) => void } = {}) {
+    const enc = pairs.map((p) => ({ prompt: this.tokenizer.encode(p.prompt).ids, continuation: this.tokenizer.encode(p.continuation).ids }));
+    return scoreContinuations(this.ref, enc, o);
+  }
+
+  /** Residual activations of a text, [layer][token][channel]. */
+  async activations(text: string, steering?: Steering[]): Promise<Float32Array[][]> {
+    return residuals(this.ref, this.tokenizer.encode(text).ids, steering);
+  }
+}

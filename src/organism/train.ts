@@ -1,0 +1,146 @@
+/**
+ * The training loop, nanoGPT-style: AdamW (decoupled weight decay on matrices only), linear warm-up then
+ * cosine decay, global-norm gradient clipping, and a seeded data order. Used by all three stages
+ * (pretrain, posttrain, finetune); what differs is the row source and which parameters train.
+ *
+ * AdamW is written out here (a few tf ops per variable) because tfjs's Adam has neither decoupled
+ * weight decay nor a settable schedule.
+ */
+import { tf } from './backend.ts';
+import { forward, maskedCrossEntropy, type GptConfig, type Params } from './model.ts';
+import { makeBatch, disposeBatch, type Row } from './batches.ts';
+
+export interface TrainOptions {
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  /** Fraction of steps (or absolute count if ≥ 1) spent warming up. */
+  warmup?: number;
+  /** Final learning rate as a fraction of the peak. */
+  minLrFraction?: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  gradClip?: number;
+  /** Low-rank adaptation instead of full updates: rank and which weights. */
+  lora?: { rank: number; alpha?: number; seed?: number };
+  /** Called after every step. Return `false` to stop early. */
+  onStep?: (s: StepInfo) => void | boolean | Promise<void | boolean>;
+}
+
+export interface StepInfo {
+  step: number;
+  steps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokens: number;
+  tokensPerSecond: number;
+  elapsedSeconds: number;
+}
+
+export interface TrainResult {
+  steps: number;
+  tokens: number;
+  finalLoss: number;
+  seconds: number;
+}
+
+/** Learning rate at `step` (0-based): linear warm-up, then cosine decay to minLrFraction·peak. */
+export function learningRateAt(step: number, o: Pick<TrainOptions, 'steps' | 'learningRate' | 'warmup' | 'minLrFraction'>): number {
+  const warm = o.warmup === undefined ? Math.round(0.05 * o.steps) : o.warmup >= 1 ? o.warmup : Math.round(o.warmup * o.steps);
+  const minLr = o.learningRate * (o.minLrFraction ?? 0.1);
+  if (step < warm) return (o.learningRate * (step + 1)) / warm;
+  const progress = o.steps - warm <= 1 ? 1 : (step - warm) / (o.steps - warm - 1);
+  return minLr + 0.5 * (o.learningRate - minLr) * (1 + Math.cos(Math.PI * Math.min(1, progress)));
+}
+
+const LORA_TARGETS = /attn\.c_attn\.weight$|attn\.c_proj\.weight$|mlp\.c_fc\.weight$|mlp\.c_proj\.weight$/;
+
+interface LoraPair { a: tf.Variable; b: tf.Variable; scale: number }
+
+function makeLora(params: Params, rank: number, alpha: number, seed: number): Map<string, LoraPair> {
+  const pairs = new Map<string, LoraPair>();
+  let k = 0;
+  for (const [name, w] of params) {
+    if (!LORA_TARGETS.test(name)) continue;
+    const [nIn, nOut] = w.shape;
+    // A random, B zero: the adapted model starts exactly at the base model (Hu et al. 2021).
+    const a = tf.variable(tf.randomNormal([nIn, rank], 0, 1 / Math.sqrt(nIn), 'float32', seed * 7919 + k++), true);
+    const b = tf.variable(tf.zeros([rank, nOut]), true);
+    pairs.set(name, { a, b, scale: alpha / rank });
+  }
+  return pairs;
+}
+
+function effectiveParams(params: Params, lora: Map<string, LoraPair> | undefined): Params {
+  if (!lora) return params;
+  const eff: Params = new Map(params);
+  for (const [name, { a, b, scale }] of lora) eff.set(name, params.get(name)!.add(tf.matMul(a, b).mul(scale)) as tf.Variable);
+  return eff;
+}
+
+/**
+ * Train `params` in place on batches drawn from `nextRows` (called once per step with the batch size).
+ * With LoRA, the low-rank update is merged into the weights at the end.
+ */
+export async function train(
+  config: GptConfig,
+  params: Params,
+  nextRows: (step: number, batchSize: number) => Row[],
+  opts: TrainOptions,
+  padId: number,
+): Promise<TrainResult> {
+  const beta1 = opts.beta1 ?? 0.9, beta2 = opts.beta2 ?? 0.95, eps = 1e-8;
+  const wd = opts.weightDecay ?? 0.1, clip = opts.gradClip ?? 1.0;
+  const lora = opts.lora ? makeLora(params, opts.lora.rank, opts.lora.alpha ?? opts.lora.rank * 2, opts.lora.seed ?? 0) : undefined;
+  const trainable: tf.Variable[] = lora ? [...lora.values()].flatMap((p) => [p.a, p.b]) : [...params.values()];
+  const m = trainable.map((v) => tf.variable(tf.zerosLike(v), false));
+  const s = trainable.map((v) => tf.variable(tf.zerosLike(v), false));
+  // Decay matrices only: biases, LayerNorm gains and (as in nanoGPT) nothing 1-D.
+  const decays = trainable.map((v) => v.shape.length >= 2);
+  const start = performance.now();
+  let tokens = 0, lastLoss = NaN, step = 0;
+  for (; step < opts.steps; step++) {
+    const lr = learningRateAt(step, opts);
+    const batch = makeBatch(nextRows(step, opts.batchSize), config.nCtx, padId);
+    const { value, grads } = tf.variableGrads(() => {
+      const { logits } = forward(config, effectiveParams(params, lora), batch.inputs);
+      return maskedCrossEntropy(logits, batch.targets, batch.weights);
+    }, trainable);
+    const gradList = trainable.map((v) => grads[v.name]);
+    const gradNorm = tf.tidy(() => tf.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))))) as tf.Scalar;
+    const [loss, norm] = [(await value.data())[0], (await gradNorm.data())[0]];
+    const scale = norm > clip ? clip / norm : 1;
+    const t = step + 1;
+    const bc1 = 1 - beta1 ** t, bc2 = 1 - beta2 ** t;
+    tf.tidy(() => {
+      trainable.forEach((v, i) => {
+        const g = scale === 1 ? gradList[i] : gradList[i].mul(scale);
+        const mi = m[i].mul(beta1).add(g.mul(1 - beta1));
+        const si = s[i].mul(beta2).add(g.square().mul(1 - beta2));
+        m[i].assign(mi);
+        s[i].assign(si);
+        let update = mi.div(bc1).div(si.div(bc2).sqrt().add(eps));
+        if (decays[i] && wd > 0) update = update.add(v.mul(wd));
+        v.assign(v.sub(update.mul(lr)));
+      });
+    });
+    value.dispose();
+    gradNorm.dispose();
+    tf.dispose(grads);
+    tokens += batch.realTokens;
+    disposeBatch(batch);
+    lastLoss = loss;
+    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss ${loss}`);
+    const elapsed = (performance.now() - start) / 1000;
+    const cont = await opts.onStep?.({ step, steps: opts.steps, loss, lr, gradNorm: norm, tokens, tokensPerSecond: tokens / elapsed, elapsedSeconds: elapsed });
+    if (cont === false) { step++; break; }
+  }
+  if (lora) {
+    tf.tidy(() => { for (const [name, { a, b, scale }] of lora) params.get(name)!.assign(params.get(name)!.add(tf.matMul(a, b).mul(scale))); });
+    for (const p of lora.values()) { p.a.dispose(); p.b.dispose(); }
+  }
+  tf.dispose([...m, ...s]);
+  return { steps: step, tokens, finalLoss: lastLoss, seconds: (performance.now() - start) / 1000 };
+}
