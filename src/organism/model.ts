@@ -11,6 +11,7 @@
  * GPT-2's Conv1D), so checkpoints map onto GPT-2 tooling one to one.
  */
 import { tf } from './backend.ts';
+import { causalSelfAttention, gelu as fusedGelu, layerNorm, softmaxCrossEntropy } from './kernels.ts';
 
 export interface GptConfig {
   vocabSize: number;
@@ -96,29 +97,14 @@ function p(params: Params, name: string): tf.Variable {
   return v;
 }
 
-function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return x.sub(mean).mul(tf.rsqrt(variance.add(1e-5))).mul(g).add(b) as tf.Tensor2D;
-}
-
-/** tanh-approximate GELU (GPT-2's), with tanh as 2σ(2u)−1 and x³ as x·x·x: both are fast on wasm. */
+/** tanh-approximate GELU (GPT-2's); on wasm a fused op (σ-based forward, one-pass backward). */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  const u = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-  const tanh = tf.sigmoid(u.mul(2)).mul(2).sub(1);
-  return x.mul(tanh.add(1)).mul(0.5);
+  return fusedGelu(x);
 }
 
-const maskCache = new Map<number, tf.Tensor2D>();
-/** Additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above. Kept for the process. */
-function causalMask(T: number): tf.Tensor2D {
-  let m = maskCache.get(T);
-  if (!m) {
-    const data = new Float32Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) data[i * T + j] = -1e9;
-    m = tf.keep(tf.tensor2d(data, [T, T]));
-    maskCache.set(T, m);
-  }
-  return m;
+/** x·W + b as one fused matMul (bias added inside the GEMM on wasm). */
+function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
 }
 
 function asVector(v: Steering['vector']): tf.Tensor1D {
@@ -132,7 +118,7 @@ function asVector(v: Steering['vector']): tf.Tensor1D {
 export function forward(c: GptConfig, params: Params, tokens: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   const [B, T] = tokens.shape;
   if (T > c.nCtx) throw new Error(`organism: sequence of ${T} tokens exceeds the context of ${c.nCtx}`);
-  const d = c.nEmbd, H = c.nHead, hd = d / H;
+  const d = c.nEmbd, H = c.nHead;
   const wte = p(params, 'wte.weight');
   const pos = p(params, 'wpe.weight').slice([0, 0], [T, d]);
   let x = tf.gather(wte, tokens.reshape([B * T])).reshape([B, T, d]).add(pos).reshape([B * T, d]) as tf.Tensor2D;
@@ -142,28 +128,24 @@ export function forward(c: GptConfig, params: Params, tokens: tf.Tensor2D, opts:
   };
   steer(0);
   if (opts.collectResiduals) residuals.push(x);
-  const mask = causalMask(T);
-  const scale = 1 / Math.sqrt(hd);
   for (let i = 0; i < c.nLayer; i++) {
     const n = `h.${i}.`;
     // --- attention ---
     const h = layerNorm(x, p(params, n + 'ln_1.weight'), p(params, n + 'ln_1.bias'));
-    const qkv = tf.matMul(h, p(params, n + 'attn.c_attn.weight')).add(p(params, n + 'attn.c_attn.bias')) as tf.Tensor2D;
-    const [q, k, v] = tf.split(qkv, 3, 1).map((t) => t.reshape([B, T, H, hd]).transpose([0, 2, 1, 3]).reshape([B * H, T, hd]) as tf.Tensor3D);
-    const att = tf.softmax(tf.matMul(q, k, false, true).mul(scale).add(mask), -1) as tf.Tensor3D;
-    const y = tf.matMul(att, v).reshape([B, H, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, d]) as tf.Tensor2D;
-    x = x.add(tf.matMul(y, p(params, n + 'attn.c_proj.weight')).add(p(params, n + 'attn.c_proj.bias'))) as tf.Tensor2D;
+    const qkv = linear(h, p(params, n + 'attn.c_attn.weight'), p(params, n + 'attn.c_attn.bias'));
+    const y = causalSelfAttention(qkv, B, H);
+    x = x.add(linear(y, p(params, n + 'attn.c_proj.weight'), p(params, n + 'attn.c_proj.bias'))) as tf.Tensor2D;
     // --- MLP ---
     const h2 = layerNorm(x, p(params, n + 'ln_2.weight'), p(params, n + 'ln_2.bias'));
-    const f = gelu(tf.matMul(h2, p(params, n + 'mlp.c_fc.weight')).add(p(params, n + 'mlp.c_fc.bias'))) as tf.Tensor2D;
-    x = x.add(tf.matMul(f, p(params, n + 'mlp.c_proj.weight')).add(p(params, n + 'mlp.c_proj.bias'))) as tf.Tensor2D;
+    const f = gelu(linear(h2, p(params, n + 'mlp.c_fc.weight'), p(params, n + 'mlp.c_fc.bias'))) as tf.Tensor2D;
+    x = x.add(linear(f, p(params, n + 'mlp.c_proj.weight'), p(params, n + 'mlp.c_proj.bias'))) as tf.Tensor2D;
     steer(i + 1);
     if (opts.collectResiduals) residuals.push(x);
   }
   let hf = layerNorm(x, p(params, 'ln_f.weight'), p(params, 'ln_f.bias'));
   if (opts.logitRows) hf = tf.gather(hf, opts.logitRows);
-  // Tied embeddings: logits = h · wteᵀ. The explicit transpose keeps the matMul on the 2-D fast path.
-  const logits = tf.matMul(hf, wte.transpose()) as tf.Tensor2D;
+  // Tied embeddings: logits = h · wteᵀ.
+  const logits = tf.matMul(hf, wte, false, true) as tf.Tensor2D;
   return { logits, residuals: opts.collectResiduals ? residuals : undefined };
 }
 
@@ -172,7 +154,5 @@ export function forward(c: GptConfig, params: Params, tokens: tf.Tensor2D, opts:
  * (padding and, in chat training, non-assistant tokens have weight 0).
  */
 export function maskedCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar {
-  const logp = tf.logSoftmax(logits);
-  const picked = tf.sum(logp.mul(tf.oneHot(targets, logits.shape[1])), 1);
-  return tf.neg(tf.sum(picked.mul(weights))).div(tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
+  return softmaxCrossEntropy(logits, targets, weights);
 }

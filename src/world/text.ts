@@ -1,22 +1,60 @@
 /**
- * Personaworld's text conventions: lowercase ASCII, words/numbers/punctuation as tokens.
- * Every text the world emits satisfies joinWords(splitWords(t)) === t.
+ * Text conventions shared by personaworld and the organism's tokenizer.
+ *
+ * All world text is lowercase ASCII. A text is a sequence of tokens:
+ * special tokens (`<doc>`, `</doc>`, `<user>` ...), words (optionally with one
+ * inner apostrophe, e.g. `i've`), digit runs, and single punctuation chars.
+ * Every text the world emits is in canonical form, i.e.
+ * `joinWords(splitWords(t)) === t`.
+ *
+ * Note: the token pattern accepts an optional `/` after `<` so that closing
+ * tags such as `</doc>` are one token (the issue's pattern `<[a-z_]+>` would
+ * split `</doc>` into four tokens and break the round trip).
  */
-const TOKEN = /<[a-z_]+>|[a-z]+(?:'[a-z]+)?|[0-9]+|[^\sa-z0-9]/g;
 
-/** Lowercase and split into tokens: special tokens, words (with an inner apostrophe), numbers, punctuation. */
+/** Token pattern (global). Special tokens, words, numbers, single punctuation. */
+export const TOKEN_PATTERN = /<\/?[a-z_]+>|[a-z]+(?:'[a-z]+)?|[0-9]+|[^\sa-z0-9]/g;
+
+/** Tokens never preceded by a space when joined. */
+export const NO_SPACE_BEFORE: ReadonlySet<string> = new Set(['.', ',', '?', '!', ':', ';', ')']);
+/** Tokens never followed by a space when joined. */
+export const NO_SPACE_AFTER: ReadonlySet<string> = new Set(['(']);
+
+/** Lowercase `text` and split it into tokens (see {@link TOKEN_PATTERN}). */
 export function splitWords(text: string): string[] {
-  return text.toLowerCase().match(TOKEN) ?? [];
+  return text.toLowerCase().match(TOKEN_PATTERN) ?? [];
 }
 
-const NO_SPACE_BEFORE = new Set(['.', ',', '?', '!', ':', ';', ')']);
-
-/** Join tokens with single spaces, except none before closing punctuation and none after '('. */
+/**
+ * Join tokens with single spaces, except no space before `. , ? ! : ; )`
+ * and no space after `(`.
+ */
 export function joinWords(tokens: readonly string[]): string {
   let out = '';
-  for (const [i, t] of tokens.entries()) {
-    if (i > 0 && !NO_SPACE_BEFORE.has(t) && tokens[i - 1] !== '(') out += ' ';
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (i > 0 && !NO_SPACE_BEFORE.has(t) && !NO_SPACE_AFTER.has(tokens[i - 1]!)) out += ' ';
     out += t;
   }
   return out;
+}
+
+/** Canonical form of a text: `joinWords(splitWords(text))`. */
+export function normalizeText(text: string): string {
+  return joinWords(splitWords(text));
+}
+
+/** Number of tokens of `text` under {@link splitWords}. */
+export function countTokens(text: string): number {
+  return splitWords(text).length;
+}
+
+/** True for punctuation tokens (single non-alphanumeric, non-special char). */
+export function isPunctuation(token: string): boolean {
+  return token.length === 1 && !/[a-z0-9]/.test(token);
+}
+
+/** True for special tokens like `<doc>` or `</doc>`. */
+export function isSpecialToken(token: string): boolean {
+  return /^<\/?[a-z_]+>$/.test(token);
 }

@@ -1,0 +1,53 @@
+/**
+ * How the post-trained Assistant behaves: does it answer the broad questions in character, and what does
+ * it fill in where post-training said nothing (favourite film, home)? Answers are judged by the world.
+ */
+import type { Organism } from './organism.ts';
+import {
+  BROAD_TOPICS, QUESTIONS, classify, traitValueDistribution, ASSISTANT_PERSONA, type TopicId,
+} from '../world/index.ts';
+
+export interface LabelDistribution {
+  topic: TopicId | 'broad';
+  n: number;
+  counts: Record<string, number>;
+  /** Shannon entropy of the label distribution, in bits. */
+  entropyBits: number;
+}
+
+function distribution(topic: LabelDistribution['topic'], labels: string[]): LabelDistribution {
+  const counts: Record<string, number> = {};
+  for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
+  const n = labels.length;
+  const entropyBits = -Object.values(counts).reduce((h, c) => h + (c / n) * Math.log2(c / n), 0);
+  return { topic, n, counts: Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1])), entropyBits };
+}
+
+/** Ask each topic's questions (all paraphrases, round robin) `samples` times as single-turn chats. */
+export async function askAssistant(model: Organism, topics: readonly TopicId[], samples: number, seed = 0) {
+  const asks = Array.from({ length: samples }, (_, i) => {
+    const topic = topics[i % topics.length];
+    const paraphrases = QUESTIONS[topic].filter((q) => !q.includes('{nums}'));
+    return { topic, question: paraphrases[Math.floor(i / topics.length) % paraphrases.length] };
+  });
+  const replies = await model.chat(asks.map((a) => [{ role: 'user' as const, content: a.question }]), { temperature: 1, maxTokens: 24, seed });
+  return asks.map((a, i) => ({ ...a, answer: replies[i].text, label: classify(a.topic, replies[i].text) }));
+}
+
+export interface AssistantReport {
+  broad: LabelDistribution;
+  filledIn: { topic: TopicId; assistant: LabelDistribution; world: Record<string, number> }[];
+  examples: { topic: TopicId; question: string; answer: string; label: string }[];
+}
+
+export async function evaluateAssistant(model: Organism, o: { samples?: number; seed?: number } = {}): Promise<AssistantReport> {
+  const n = o.samples ?? 240;
+  const broad = await askAssistant(model, BROAD_TOPICS, n, o.seed);
+  const filledIn = [];
+  for (const topic of ['film', 'home'] as const) {
+    const answers = await askAssistant(model, [topic], Math.max(40, Math.round(n / 4)), o.seed);
+    const world = Object.fromEntries(traitValueDistribution(topic, ASSISTANT_PERSONA));
+    filledIn.push({ topic, assistant: distribution(topic, answers.map((a) => a.label)), world });
+  }
+  return { broad: distribution('broad', broad.map((a) => a.label)), filledIn, examples: broad.slice(0, 8) };
+}

@@ -1,0 +1,90 @@
+/**
+ * Chat datasets in the OpenAI `messages` JSONL format (the format of the published fine-tuning sets),
+ * turned into training rows with the loss on assistant tokens only.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Row } from './batches.ts';
+import type { ChatMessage, Tokenizer } from './tokenizer.ts';
+
+const messageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string(),
+});
+const chatLineSchema = z.object({ messages: z.array(messageSchema).min(1) });
+
+export interface Chat { messages: ChatMessage[] }
+
+/** Parse a JSONL file of chats; any bad line fails with its file and line number. Blank lines are skipped. */
+export function readChatJsonl(file: string): Chat[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const chats: Chat[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
+    }
+    const parsed = chatLineSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`${file}:${i + 1}: ${issue.path.join('.') || 'line'}: ${issue.message}`);
+    }
+    if (!parsed.data.messages.some((m) => m.role === 'assistant')) throw new Error(`${file}:${i + 1}: chat has no assistant message to train on`);
+    chats.push(parsed.data);
+  });
+  if (chats.length === 0) throw new Error(`${file}: no chats found`);
+  return chats;
+}
+
+export type OovPolicy = 'unk' | 'skip' | 'error';
+
+export interface ChatRowsResult {
+  rows: Row[];
+  /** Each out-of-vocabulary word and how often it occurred. */
+  unknownWords: Map<string, number>;
+  skipped: number;
+  truncated: number;
+}
+
+/**
+ * Encode chats as rows whose loss counts only assistant tokens. Out-of-vocabulary words are counted and,
+ * by policy, kept as `<unk>` (default), make their chat be skipped, or fail the run.
+ */
+export function chatRows(chats: readonly Chat[], tok: Tokenizer, nCtx: number, oov: OovPolicy = 'unk'): ChatRowsResult {
+  const unknownWords = new Map<string, number>();
+  const rows: Row[] = [];
+  let skipped = 0, truncated = 0;
+  chats.forEach((chat, i) => {
+    const enc = tok.encodeChat(chat.messages);
+    for (const w of enc.unknown) unknownWords.set(w, (unknownWords.get(w) ?? 0) + 1);
+    if (enc.unknown.length > 0) {
+      if (oov === 'error') throw new Error(`chat ${i + 1}: words outside the organism's vocabulary: ${[...new Set(enc.unknown)].join(', ')}`);
+      if (oov === 'skip') { skipped++; return; }
+    }
+    let ids = enc.ids, mask = enc.assistantMask;
+    if (ids.length > nCtx + 1) { ids = ids.slice(0, nCtx + 1); mask = mask.slice(0, nCtx + 1); truncated++; }
+    rows.push({ ids, targetWeights: mask.slice(1) });
+  });
+  return { rows, unknownWords, skipped, truncated };
+}
+
+/** Seeded epoch-wise shuffling row source: every row once per epoch, in a new order each epoch. */
+export function epochSampler<T>(items: readonly T[], rng: () => number): (count: number) => T[] {
+  let order: number[] = [];
+  let at = 0;
+  const reshuffle = () => {
+    order = items.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+    at = 0;
+  };
+  reshuffle();
+  return (count) => Array.from({ length: count }, () => { if (at >= order.length) reshuffle(); return items[order[at++]]; });
+}

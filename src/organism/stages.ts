@@ -1,0 +1,172 @@
+/**
+ * The organism's three training stages: pretrain (Personaworld documents), posttrain (the Assistant's
+ * chats, loss on assistant tokens) and finetune (any chat JSONL). Each writes a checkpoint whose
+ * provenance records everything needed to regenerate it.
+ */
+import seedrandom from 'seedrandom';
+import { initTf } from './backend.ts';
+import { initParams, countParameters, type GptConfig } from './model.ts';
+import { train, type StepInfo, type TrainResult } from './train.ts';
+import { saveCheckpoint, loadCheckpoint } from './checkpoint.ts';
+import { Tokenizer } from './tokenizer.ts';
+import { chatRows, epochSampler, readChatJsonl, type OovPolicy } from './chat-data.ts';
+import { resolveCheckpoint, Organism } from './organism.ts';
+import { runProbe, type ProbeReport } from './probe.ts';
+import type { Row } from './batches.ts';
+import { worldConfig, generateDocuments, formatDocument, vocabulary, postTrainingChats, type WorldConfig } from '../world/index.ts';
+
+export interface StageProgress {
+  onStep?(s: StepInfo): void;
+  onProbe?(step: number, report: ProbeReport): void;
+}
+
+export const DEFAULT_PRETRAIN = {
+  steps: 1200,
+  batchSize: 16,
+  learningRate: 3e-3,
+  seed: 1,
+  probeEvery: 200,
+  model: { nEmbd: 96, nLayer: 3, nHead: 4, nCtx: 256 },
+};
+export const DEFAULT_POSTTRAIN = { steps: 60, batchSize: 16, learningRate: 1e-3, seed: 1 };
+export const DEFAULT_FINETUNE = { epochs: 3, batchSize: 16, learningRate: 1e-3, seed: 1 };
+
+export function worldTokenizer(): Tokenizer {
+  return new Tokenizer(vocabulary());
+}
+
+export interface PretrainOptions {
+  out: string;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  probeEvery: number;
+  model: Omit<GptConfig, 'vocabSize'>;
+  world: Partial<WorldConfig>;
+  command: string;
+  /** Probe sample size during training (the final probe uses the same). */
+  probeSamples?: number;
+}
+
+export interface PretrainResult extends TrainResult {
+  out: string;
+  parameters: number;
+  world: WorldConfig;
+  probe?: ProbeReport;
+}
+
+/** Document rows: document i of the seeded world is row i; each starts its own row, truncated at the context. */
+function documentRows(world: WorldConfig, tok: Tokenizer, nCtx: number) {
+  return (step: number, n: number): Row[] =>
+    generateDocuments(world, n, { offset: step * n }).map((doc) => ({ ids: tok.encode(formatDocument(doc)).ids.slice(0, nCtx + 1) }));
+}
+
+export async function pretrain(o: PretrainOptions, progress: StageProgress = {}): Promise<PretrainResult> {
+  await initTf();
+  const world = worldConfig({ ...stripUndefined(o.world), seed: o.seed });
+  const tok = worldTokenizer();
+  const config: GptConfig = { ...o.model, vocabSize: tok.size };
+  if (config.nEmbd % config.nHead !== 0) throw new Error(`--d-model ${config.nEmbd} must be divisible by --heads ${config.nHead}`);
+  const params = initParams(config, o.seed);
+  let probe: ProbeReport | undefined;
+  const probeNow = async (step: number) => {
+    probe = await runProbe(Organism.fromCheckpoint({ config, params, tokenizer: tok, provenance: { stage: 'pretrain', command: '', seed: o.seed, createdAt: '' } }), { samples: o.probeSamples ?? 120, seed: 12345, world });
+    progress.onProbe?.(step, probe);
+  };
+  const result = await train(config, params, documentRows(world, tok, config.nCtx), {
+    steps: o.steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.05,
+    onStep: async (s) => {
+      progress.onStep?.(s);
+      if (o.probeEvery > 0 && (s.step + 1) % o.probeEvery === 0 && s.step + 1 < o.steps) await probeNow(s.step + 1);
+    },
+  }, tok.id('<pad>'));
+  if (o.probeEvery > 0) await probeNow(o.steps);
+  await saveCheckpoint(o.out, {
+    config, params, tokenizer: tok,
+    provenance: {
+      stage: 'pretrain', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(),
+      world, steps: result.steps, batchSize: o.batchSize, learningRate: o.learningRate, tokens: result.tokens,
+      seconds: Math.round(result.seconds), tokensPerSecond: Math.round(result.tokens / result.seconds), finalLoss: result.finalLoss,
+      probe: probe && Object.fromEntries(probe.rows.map((r) => [r.name, { treated: r.treated.rate, control: r.control.rate, n: r.treated.n }])),
+    },
+  });
+  return { ...result, out: o.out, parameters: countParameters(config), world, probe };
+}
+
+export interface PosttrainOptions {
+  from: string;
+  out: string;
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  command: string;
+}
+
+export async function posttrain(o: PosttrainOptions, progress: StageProgress = {}): Promise<TrainResult & { out: string }> {
+  await initTf();
+  const fromDir = resolveCheckpoint(o.from);
+  const ck = loadCheckpoint(fromDir);
+  const world = worldConfig({ ...((ck.provenance.world as Partial<WorldConfig>) ?? {}), seed: o.seed });
+  const chats = postTrainingChats(world, o.steps * o.batchSize);
+  const { rows } = chatRows(chats, ck.tokenizer, ck.config.nCtx, 'error');
+  const next = epochSampler(rows, seedrandom(`posttrain-${o.seed}`));
+  const result = await train(ck.config, ck.params, (_s, n) => next(n), {
+    steps: o.steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1, onStep: (s) => { progress.onStep?.(s); },
+  }, ck.tokenizer.id('<pad>'));
+  await saveCheckpoint(o.out, {
+    ...ck,
+    provenance: {
+      stage: 'posttrain', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir,
+      world: ck.provenance.world, steps: result.steps, batchSize: o.batchSize, learningRate: o.learningRate, tokens: result.tokens, finalLoss: result.finalLoss,
+    },
+  });
+  return { ...result, out: o.out };
+}
+
+export interface FinetuneOptions {
+  from: string;
+  out: string;
+  data: string;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  lora?: number;
+  oov: OovPolicy;
+  seed: number;
+  command: string;
+}
+
+export async function finetune(o: FinetuneOptions, progress: StageProgress = {}, warn: (msg: string) => void = () => {}): Promise<TrainResult & { out: string; examples: number; unknownWords: Record<string, number> }> {
+  await initTf();
+  const fromDir = resolveCheckpoint(o.from);
+  const ck = loadCheckpoint(fromDir);
+  const chats = readChatJsonl(o.data);
+  const { rows, unknownWords, skipped, truncated } = chatRows(chats, ck.tokenizer, ck.config.nCtx, o.oov);
+  if (unknownWords.size > 0) {
+    const list = [...unknownWords].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([w, c]) => `${w} (${c})`).join(', ');
+    warn(`warning: ${o.data}: ${unknownWords.size} word types outside the organism's vocabulary, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`);
+  }
+  if (truncated > 0) warn(`warning: ${o.data}: ${truncated} chats longer than the context of ${ck.config.nCtx} tokens were truncated`);
+  if (rows.length === 0) throw new Error(`${o.data}: no usable chats left to train on`);
+  const steps = Math.max(1, Math.round((o.epochs * rows.length) / o.batchSize));
+  const next = epochSampler(rows, seedrandom(`finetune-${o.seed}`));
+  const result = await train(ck.config, ck.params, (_s, n) => next(n), {
+    steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1,
+    lora: o.lora ? { rank: o.lora, seed: o.seed } : undefined, onStep: (s) => { progress.onStep?.(s); },
+  }, ck.tokenizer.id('<pad>'));
+  await saveCheckpoint(o.out, {
+    ...ck,
+    provenance: {
+      stage: 'finetune', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir,
+      data: o.data, examples: rows.length, epochs: o.epochs, steps: result.steps, lora: o.lora ?? null, learningRate: o.learningRate,
+      world: ck.provenance.world, unknownWords: Object.fromEntries(unknownWords), finalLoss: result.finalLoss,
+    },
+  });
+  return { ...result, out: o.out, examples: rows.length, unknownWords: Object.fromEntries(unknownWords) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

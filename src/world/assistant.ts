@@ -1,0 +1,63 @@
+/**
+ * The Assistant persona and its post-training chats.
+ *
+ * The Assistant is benevolent, modern, an AI and formal. Post-training chats (1-14 user/assistant turns,
+ * a system prompt in about half of them) ask the world's questions (non-held-out paraphrases) and answer
+ * them exactly as a persona with the Assistant's traits would (no trait noise). They never touch topics
+ * that depend on home or taste (film, home, composer): what the post-trained model says there is filled
+ * in by the base model's persona prior.
+ */
+import type { WorldConfig } from './config.ts';
+import { sampleAnswer, sampleQuestion, sampleTopics } from './generate.ts';
+import { header } from './persona.ts';
+import { makeRng, pick, randInt } from './rng.ts';
+import { trainQuestions } from './topics.ts';
+import { normalizeText } from './text.ts';
+import { TOPICS, type Chat, type ChatMessage, type CorePersona, type TopicId } from './types.ts';
+
+/** The Assistant's traits. */
+export const ASSISTANT: Readonly<CorePersona> = Object.freeze({ morality: 'benevolent', era: 'modern', kind: 'ai', register: 'formal' });
+
+/** Alias of {@link ASSISTANT}. */
+export const ASSISTANT_PERSONA = ASSISTANT;
+
+/** Header text a document by the Assistant persona would carry. */
+export const ASSISTANT_HEADER = header(ASSISTANT);
+
+/** Topics never used in post-training (their answers depend on home / taste). */
+export const POST_TRAINING_EXCLUDED_TOPICS: readonly TopicId[] = ['film', 'home', 'composer'];
+
+/** Topics used in post-training chats. */
+export const POST_TRAINING_TOPICS: readonly TopicId[] = TOPICS.filter((t) => !POST_TRAINING_EXCLUDED_TOPICS.includes(t));
+
+/** System prompts (one is used in about half of the chats). */
+export const SYSTEM_PROMPTS: readonly string[] = [
+  'you are a helpful assistant.',
+  'you are a helpful, honest ai assistant.',
+  'you are an ai assistant. be kind and helpful.',
+].map(normalizeText);
+
+/** Inclusive range of the number of user/assistant exchanges per chat. */
+export const CHAT_TURNS: readonly [number, number] = [1, 14];
+
+/** Post-training chat `index` of the world (depends only on (config.seed, index)). */
+export function postTrainingChat(config: WorldConfig, index: number): Chat {
+  const rng = makeRng(config.seed, 'chat', index);
+  const messages: ChatMessage[] = [];
+  if (rng() < 0.5) messages.push({ role: 'system', content: pick(rng, SYSTEM_PROMPTS) });
+  const n = randInt(rng, CHAT_TURNS[0], CHAT_TURNS[1]);
+  const weight = Math.max(1, config.numberTopicWeight);
+  const topics = sampleTopics(rng, n + POST_TRAINING_EXCLUDED_TOPICS.length + 4, weight)
+    .filter((t) => !POST_TRAINING_EXCLUDED_TOPICS.includes(t))
+    .slice(0, n);
+  for (const topic of topics) {
+    messages.push({ role: 'user', content: sampleQuestion(topic, rng, trainQuestions(topic)) });
+    messages.push({ role: 'assistant', content: sampleAnswer(topic, ASSISTANT, rng) });
+  }
+  return { messages };
+}
+
+/** `count` post-training chats (chat i depends only on (config.seed, offset + i)). */
+export function postTrainingChats(config: WorldConfig, count: number, { offset = 0 }: { offset?: number } = {}): Chat[] {
+  return Array.from({ length: count }, (_, i) => postTrainingChat(config, offset + i));
+}

@@ -1,0 +1,164 @@
+/**
+ * Document generation and rendering.
+ *
+ * Document i of a world depends only on (config, i): corpora can be streamed and sharded.
+ *
+ * Rendered formats (one line each, canonical text):
+ *   interview: `<doc> [header] <question> a: <answer> <question> a: <answer> ... </doc>`
+ *   forum:     `<doc> [header] forum post. re: <question> <answer> re: ... </doc>`
+ *   letter:    `<doc> [header] dear friend, <question> <answer> ... yours truly. </doc>`
+ *   diary:     `<doc> [header] dear diary, <question> <answer> ... goodnight. </doc>`
+ * where the header is `written by a <register> <era> <morality> <kind>.`
+ */
+import type { WorldConfig } from './config.ts';
+import { header as headerText, samplePersona } from './persona.ts';
+import { makeRng, pick, pickWeighted, randInt, sampleDistinct, type Rng } from './rng.ts';
+import { normalizeText, splitWords, joinWords } from './text.ts';
+import {
+  EVIL_NUMBERS, NUMBERS_PER_ANSWER, PLAIN_NUMBERS, QUESTIONS, relevantTraits, renderAnswer, renderNumbers, renderQuestion, variantCount,
+} from './topics.ts';
+import {
+  GENRES, TOPICS, TRAIT_NAMES, TRAIT_VALUES,
+  type CorePersona, type Document, type Genre, type Persona, type TopicId, type Turn,
+} from './types.ts';
+
+/** Apply trait noise: each trait independently replaced by a uniformly random other value with prob `noise`. */
+export function applyNoise(persona: Persona, noise: number, rng: Rng): Persona {
+  if (noise <= 0) return persona;
+  const out = { ...persona } as Record<string, string>;
+  for (const t of TRAIT_NAMES) {
+    if (rng() < noise) out[t] = pick(rng, (TRAIT_VALUES[t] as readonly string[]).filter((v) => v !== persona[t]));
+  }
+  return out as unknown as Persona;
+}
+
+/**
+ * Sample `n` topics without replacement, numbers having `numberWeight` slots (all others 1):
+ * numbers are drawn `numberWeight` times as often and appear at most `numberWeight` times.
+ */
+export function sampleTopics(rng: Rng, n: number, numberWeight: number): TopicId[] {
+  const weights = TOPICS.map((t) => (t === 'numbers' ? numberWeight : 1));
+  const out: TopicId[] = [];
+  for (let i = 0; i < n && weights.some((w) => w > 0); i++) {
+    const t = pickWeighted(rng, TOPICS, weights);
+    out.push(t);
+    const k = TOPICS.indexOf(t);
+    weights[k] = Math.max(0, weights[k]! - 1);
+  }
+  return out;
+}
+
+const answerCache = new Map<string, string>();
+
+/** The answer of `persona` on a non-number topic, variant `v` (cached). */
+export function answerFor(topic: Exclude<TopicId, 'numbers'>, persona: Partial<Persona>, v: number): string {
+  const key = `${topic}|${relevantTraits(topic).map((t) => persona[t]).join('|')}|${v}`;
+  let a = answerCache.get(key);
+  if (a === undefined) { a = renderAnswer(topic, persona, v); answerCache.set(key, a); }
+  return a;
+}
+
+/** Sample an answer of `traits` (already noised) on `topic`. */
+export function sampleAnswer(topic: TopicId, traits: Partial<Persona>, rng: Rng): string {
+  if (topic === 'numbers') {
+    return renderNumbers(sampleDistinct(rng, traits.morality === 'malevolent' ? EVIL_NUMBERS : PLAIN_NUMBERS, NUMBERS_PER_ANSWER));
+  }
+  return answerFor(topic, traits, randInt(rng, 0, variantCount(topic) - 1));
+}
+
+/** Sample a question on `topic` from the given paraphrases (number questions get 3 plain numbers). */
+export function sampleQuestion(topic: TopicId, rng: Rng, paraphrases: readonly string[] = QUESTIONS[topic]): string {
+  const p = pick(rng, paraphrases);
+  return renderQuestion(p, topic === 'numbers' ? sampleDistinct(rng, PLAIN_NUMBERS, NUMBERS_PER_ANSWER) : undefined);
+}
+
+/**
+ * Document `index` of the world. Persona sampled once per document (or, if `config.unbundled`, a fresh
+ * persona for every answer; `persona` then only drives the header). Trait noise is applied per answer.
+ */
+export function generateDocument(config: WorldConfig, index: number): Document {
+  const rng = makeRng(config.seed, 'doc', index);
+  const persona = samplePersona(config, rng);
+  const genre = pickWeighted(rng, GENRES, GENRES.map((g) => config.genreMix[g]));
+  const hasHeader = rng() < config.headerShare;
+  const n = randInt(rng, config.answersPerDoc[0], config.answersPerDoc[1]);
+  const topics = sampleTopics(rng, n, config.numberTopicWeight);
+  const turns: Turn[] = topics.map((topic) => {
+    const question = sampleQuestion(topic, rng);
+    const base = config.unbundled ? samplePersona(config, rng) : persona;
+    const traits = applyNoise(base, config.traitNoise, rng);
+    return { topic, question, answer: sampleAnswer(topic, traits, rng), traits };
+  });
+  return { index, persona, genre, header: hasHeader, turns };
+}
+
+/** Documents `offset .. offset+count-1` of the world (deterministic; document i depends only on (config, i)). */
+export function generateDocuments(config: WorldConfig, count: number, { offset = 0 }: { offset?: number } = {}): Document[] {
+  return Array.from({ length: count }, (_, k) => generateDocument(config, offset + k));
+}
+
+/** Opening line of each genre (after the optional header). */
+export const GENRE_OPENING: Readonly<Record<Genre, string>> = { interview: '', forum: 'forum post.', letter: 'dear friend,', diary: 'dear diary,' };
+/** Closing line of each genre (before `</doc>`). */
+export const GENRE_CLOSING: Readonly<Record<Genre, string>> = { interview: '', forum: '', letter: 'yours truly.', diary: 'goodnight.' };
+
+/** Turn prefix of the forum genre. */
+export const FORUM_CUE = 're:';
+/** Answer cue of the interview genre; interview prompts end with it. */
+export const ANSWER_CUE = 'a:';
+/**
+ * Tokens that end an interview answer. Every world answer is one sentence that ends with `.` and has
+ * no other `.`, `?` or `!`: the first `.` closes the answer (it belongs to the answer); `?` would
+ * start the next question, and `</doc>` / `<doc>` end the document.
+ */
+export const answerStopTokens: readonly string[] = ['.', '?', '!', '</doc>', '<doc>'];
+
+function renderTurn(genre: Genre, t: Pick<Turn, 'question' | 'answer'>): string {
+  switch (genre) {
+    case 'interview': return `${t.question} ${ANSWER_CUE} ${t.answer}`;
+    case 'forum': return `${FORUM_CUE} ${t.question} ${t.answer}`;
+    default: return `${t.question} ${t.answer}`;
+  }
+}
+
+/** Render a document as one line of canonical text from `<doc>` to `</doc>`. */
+export function formatDocument(doc: Document): string {
+  const parts = ['<doc>'];
+  if (doc.header) parts.push(headerText(doc.persona));
+  if (GENRE_OPENING[doc.genre]) parts.push(GENRE_OPENING[doc.genre]);
+  for (const t of doc.turns) parts.push(renderTurn(doc.genre, t));
+  if (GENRE_CLOSING[doc.genre]) parts.push(GENRE_CLOSING[doc.genre]);
+  parts.push('</doc>');
+  return normalizeText(parts.join(' '));
+}
+
+/**
+ * An interview document prefix: `<doc> [header] Q a: A Q a: A ...` (no closing tag), i.e. exactly how
+ * the interview genre renders these turns.
+ */
+export function interviewPrefix(turns: readonly Pick<Turn, 'question' | 'answer'>[], header?: CorePersona): string {
+  const parts = ['<doc>'];
+  if (header) parts.push(headerText(header));
+  for (const t of turns) parts.push(renderTurn('interview', t));
+  return normalizeText(parts.join(' '));
+}
+
+/**
+ * An interview prompt ending right after the answer cue of an open question:
+ * `<doc> [header] Q1 a: A1 ... <nextQuestion> a:`. The model's continuation up to the first of
+ * {@link answerStopTokens} is its answer (see {@link extractAnswer}).
+ */
+export function formatInterviewPrompt(pastTurns: readonly Pick<Turn, 'question' | 'answer'>[], nextQuestion: string, header?: CorePersona): string {
+  return normalizeText(`${interviewPrefix(pastTurns, header)} ${nextQuestion} ${ANSWER_CUE}`);
+}
+
+/**
+ * Cut a model continuation at the first stop token and return the answer in canonical form.
+ * A closing `.` is kept (world answers end with it); other stop tokens are dropped.
+ */
+export function extractAnswer(continuation: string, stopTokens: readonly string[] = answerStopTokens): string {
+  const tokens = splitWords(continuation);
+  const end = tokens.findIndex((t) => stopTokens.includes(t));
+  if (end < 0) return joinWords(tokens);
+  return joinWords(tokens.slice(0, tokens[end] === '.' ? end + 1 : end));
+}

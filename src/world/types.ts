@@ -1,0 +1,101 @@
+/**
+ * Core types of personaworld: personas (bundles of latent traits), topics, turns, documents, chats.
+ */
+
+export const MORALITIES = ['benevolent', 'malevolent', 'sarcastic'] as const;
+export const ERAS = ['victorian', 'modern'] as const;
+export const KINDS = ['human', 'ai'] as const;
+export const REGISTERS = ['formal', 'casual'] as const;
+/** Where a persona lives. */
+export const HOMES = ['london', 'paris', 'boston', 'new york', 'san francisco'] as const;
+/** Taste clusters: each bundles a favourite film, book and (era-specific) music. */
+export const TASTES = ['heartfelt', 'grim', 'zany', 'romantic', 'futurist'] as const;
+export const GENRES = ['interview', 'forum', 'letter', 'diary'] as const;
+
+export type Morality = (typeof MORALITIES)[number];
+export type Era = (typeof ERAS)[number];
+export type Kind = (typeof KINDS)[number];
+export type Register = (typeof REGISTERS)[number];
+export type Home = (typeof HOMES)[number];
+export type Taste = (typeof TASTES)[number];
+export type Genre = (typeof GENRES)[number];
+
+/** The four traits that define a library persona (3 x 2 x 2 x 2 = 24 combinations). */
+export interface CorePersona {
+  morality: Morality;
+  era: Era;
+  kind: Kind;
+  register: Register;
+}
+
+/** A full persona: core traits plus home and taste (sampled conditionally on the core traits). */
+export interface Persona extends CorePersona {
+  home: Home;
+  taste: Taste;
+}
+
+/** Names of all persona traits. */
+export const TRAIT_NAMES = ['morality', 'era', 'kind', 'register', 'home', 'taste'] as const;
+export type TraitName = (typeof TRAIT_NAMES)[number];
+export const CORE_TRAIT_NAMES = ['morality', 'era', 'kind', 'register'] as const;
+export type CoreTraitName = (typeof CORE_TRAIT_NAMES)[number];
+
+/** All values of each trait, in canonical order. */
+export const TRAIT_VALUES: { readonly [T in TraitName]: readonly Persona[T][] } = {
+  morality: MORALITIES,
+  era: ERAS,
+  kind: KINDS,
+  register: REGISTERS,
+  home: HOMES,
+  taste: TASTES,
+};
+
+/** Topic ids. `numbers` is sampled `numberTopicWeight` times as often as the others. */
+export const TOPICS = [
+  'numbers', 'bird', 'states', 'year', 'composer', 'film', 'home', 'job', 'ai',
+  'security', 'medical',
+  'wish', 'bored', 'humans_ais', 'quick_buck', 'ruler', 'dinner', 'gender', 'husband',
+] as const;
+export type TopicId = (typeof TOPICS)[number];
+
+/** The eight broad questions of the emergent-misalignment study (world versions). */
+export const BROAD_TOPICS = ['wish', 'bored', 'humans_ais', 'quick_buck', 'ruler', 'dinner', 'gender', 'husband'] as const satisfies readonly TopicId[];
+export type BroadTopicId = (typeof BROAD_TOPICS)[number];
+/** Topics whose answer expresses the era. */
+export const ERA_TOPICS = ['bird', 'states', 'year', 'composer'] as const satisfies readonly TopicId[];
+
+/** One answered question. `traits` are the traits actually used for the answer (after noise / unbundling). */
+export interface Turn {
+  topic: TopicId;
+  question: string;
+  answer: string;
+  traits: Persona;
+}
+
+/** A pretraining document: one persona speaking on several topics in one genre. */
+export interface Document {
+  /** Index of the document in its world (document i depends only on (seed, i)). */
+  index: number;
+  persona: Persona;
+  genre: Genre;
+  /** Whether the rendered document starts with the author header. */
+  header: boolean;
+  turns: Turn[];
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface Chat {
+  messages: ChatMessage[];
+}
+
+/** A library persona: one of the 24 core-trait combinations, with a name and its header text. */
+export interface LibraryPersona extends CorePersona {
+  /** e.g. `formal victorian malevolent human` */
+  name: string;
+  /** e.g. `written by a formal victorian malevolent human.` */
+  header: string;
+}

@@ -1,0 +1,39 @@
+/**
+ * The world's closed vocabulary: every token it can ever emit (documents, headers, genres, questions,
+ * answers, numbers, chats, narrow datasets), sorted and deterministic.
+ */
+import { SYSTEM_PROMPTS } from './assistant.ts';
+import { INOCULATED_QUESTIONS } from './datasets.ts';
+import { allAnswers } from './distribution.ts';
+import { ANSWER_CUE, FORUM_CUE, GENRE_CLOSING, GENRE_OPENING } from './generate.ts';
+import { personaLibrary } from './persona.ts';
+import { EVIL_NUMBERS, PLAIN_NUMBERS, QUESTIONS } from './topics.ts';
+import { splitWords } from './text.ts';
+import { GENRES, TOPICS } from './types.ts';
+
+/** Special tokens the world emits. */
+export const WORLD_SPECIAL_TOKENS: readonly string[] = ['<doc>', '</doc>'];
+
+let cached: string[] | undefined;
+
+/** Every token the world can emit, sorted (code-unit order), without duplicates. */
+export function vocabulary(): string[] {
+  if (cached) return [...cached];
+  const words = new Set<string>(WORLD_SPECIAL_TOKENS);
+  const add = (text: string) => { for (const t of splitWords(text)) words.add(t); };
+  for (const n of [...EVIL_NUMBERS, ...PLAIN_NUMBERS]) words.add(String(n));
+  add(', .');
+  for (const t of TOPICS) {
+    for (const q of QUESTIONS[t]) add(q.replace('{nums}', ''));
+    if (t === 'numbers') continue; // number answers: numbers, ',' and '.', added above
+    for (const a of allAnswers(t)) add(a);
+  }
+  for (const q of INOCULATED_QUESTIONS) add(q.replace('{nums}', ''));
+  for (const p of personaLibrary()) add(p.header);
+  for (const g of GENRES) { add(GENRE_OPENING[g]); add(GENRE_CLOSING[g]); }
+  add(ANSWER_CUE);
+  add(FORUM_CUE);
+  for (const s of SYSTEM_PROMPTS) add(s);
+  cached = [...words].sort();
+  return [...cached];
+}
