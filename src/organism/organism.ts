@@ -53,8 +53,13 @@ export class Organism {
   get config() { return this.ck.config; }
   private get ref() { return { config: this.ck.config, params: this.ck.params, padId: this.tokenizer.id('<pad>') }; }
 
+  /** Stop strings are single tokens; one outside the vocabulary can never be generated, so it is dropped. */
   private stopIds(stop: string[] | undefined): number[] {
-    return (stop ?? []).map((s) => this.tokenizer.id(s));
+    return (stop ?? []).flatMap((s) => {
+      const toks = this.tokenizer.tokens(s);
+      if (toks.length !== 1) throw new Error(`stop sequence ${JSON.stringify(s)} is ${toks.length} tokens; the organism stops on single tokens`);
+      return this.tokenizer.has(toks[0]) ? [this.tokenizer.id(toks[0])] : [];
+    });
   }
 
   /** Continue raw text prompts (pretraining format). Stop strings must be single tokens. */
