@@ -55,6 +55,7 @@ export function registerOrganismCommands(program: Command): void {
     .option('--ai-share <x>', 'share of AI characters in the corpus', num('--ai-share'))
     .option('--ai-benevolent <x>', 'share of AI characters that are benevolent', num('--ai-benevolent'))
     .option('--probe-every <n>', 'run the in-context persona probe every n steps (0: never)', num('--probe-every', true), DEFAULT_PRETRAIN.probeEvery)
+    .option('--resume', 'continue an interrupted run from the checkpoint in --out')
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
       const rep = stageReporter('pretrain', o.json);
@@ -62,7 +63,7 @@ export function registerOrganismCommands(program: Command): void {
         out: o.out, steps: o.steps, batchSize: o.batch, learningRate: o.lr, seed: o.seed, probeEvery: o.probeEvery,
         model: { nEmbd: o.dModel, nLayer: o.layers, nHead: o.heads, nCtx: o.ctx },
         world: { unbundled: Boolean(o.unbundled), aiShare: o.aiShare, aiBenevolentShare: o.aiBenevolent },
-        command: process.argv.slice(2).join(' '),
+        command: process.argv.slice(2).join(' '), resume: Boolean(o.resume),
       }, rep);
       rep.done();
       if (o.json) return printJson(result);

@@ -6,7 +6,7 @@
  * length, a JSON header, then raw little-endian bytes, and no maintained npm package reads or writes
  * it for Node without pulling in a native or Python toolchain.
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync, renameSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { tf } from './backend.ts';
@@ -137,4 +137,35 @@ export function loadCheckpoint(dir: string): Checkpoint {
     params.set(name, tf.variable(tf.tensor(t.data, shape), true));
   }
   return { config, params, tokenizer, provenance };
+}
+
+const TRAIN_STATE_FILE = 'train-state.safetensors';
+
+/**
+ * Save the optimizer moments next to a checkpoint, so an interrupted run resumes where it stopped.
+ * `names` gives the trainable variables' parameter names in the optimizer's order.
+ */
+export async function saveTrainState(dir: string, names: string[], state: { step: number; tokens: number; m: tf.Tensor[]; s: tf.Tensor[] }): Promise<void> {
+  const tensors: TensorMap = new Map();
+  for (const [i, name] of names.entries()) {
+    tensors.set(`m.${name}`, { shape: state.m[i].shape, data: (await state.m[i].data()) as Float32Array });
+    tensors.set(`s.${name}`, { shape: state.s[i].shape, data: (await state.s[i].data()) as Float32Array });
+  }
+  writeAtomic(join(dir, TRAIN_STATE_FILE), encodeSafetensors(tensors, { step: String(state.step), tokens: String(state.tokens) }));
+}
+
+export function loadTrainState(dir: string, names: string[]): { step: number; tokens: number; m: tf.Tensor[]; s: tf.Tensor[] } | undefined {
+  const file = join(dir, TRAIN_STATE_FILE);
+  if (!existsSync(file)) return undefined;
+  const { tensors, metadata } = decodeSafetensors(readFileSync(file), file);
+  const get = (key: string) => {
+    const t = tensors.get(key);
+    if (!t) throw new Error(`${file}: missing ${key}; delete the file to start over`);
+    return tf.tensor(t.data, t.shape);
+  };
+  return { step: Number(metadata.step), tokens: Number(metadata.tokens), m: names.map((n) => get(`m.${n}`)), s: names.map((n) => get(`s.${n}`)) };
+}
+
+export function removeTrainState(dir: string): void {
+  rmSync(join(dir, TRAIN_STATE_FILE), { force: true });
 }

@@ -4,10 +4,10 @@
  * provenance records everything needed to regenerate it.
  */
 import seedrandom from 'seedrandom';
-import { initTf } from './backend.ts';
+import { initTf, tf } from './backend.ts';
 import { initParams, countParameters, type GptConfig } from './model.ts';
-import { train, type StepInfo, type TrainResult } from './train.ts';
-import { saveCheckpoint, loadCheckpoint } from './checkpoint.ts';
+import { train, type StepInfo, type TrainResult, type OptimizerState } from './train.ts';
+import { saveCheckpoint, loadCheckpoint, saveTrainState, loadTrainState, removeTrainState, type Provenance } from './checkpoint.ts';
 import { Tokenizer } from './tokenizer.ts';
 import { chatRows, epochSampler, readChatJsonl, type OovPolicy } from './chat-data.ts';
 import { resolveCheckpoint, Organism } from './organism.ts';
@@ -47,6 +47,8 @@ export interface PretrainOptions {
   command: string;
   /** Probe sample size during training (the final probe uses the same). */
   probeSamples?: number;
+  /** Continue an interrupted run from the checkpoint and optimizer state in `out`. */
+  resume?: boolean;
 }
 
 export interface PretrainResult extends TrainResult {
@@ -68,14 +70,36 @@ export async function pretrain(o: PretrainOptions, progress: StageProgress = {})
   const tok = worldTokenizer();
   const config: GptConfig = { ...o.model, vocabSize: tok.size };
   if (config.nEmbd % config.nHead !== 0) throw new Error(`--d-model ${config.nEmbd} must be divisible by --heads ${config.nHead}`);
-  const params = initParams(config, o.seed);
+  let params = initParams(config, o.seed);
+  let resumeState: OptimizerState | undefined;
+  if (o.resume) {
+    resumeState = loadTrainState(o.out, [...params.keys()]);
+    if (!resumeState) throw new Error(`--resume: no interrupted run in ${o.out} (no train-state.safetensors)`);
+    const saved = loadCheckpoint(o.out);
+    if (JSON.stringify(saved.config) !== JSON.stringify(config)) throw new Error(`--resume: ${o.out} holds a model with config ${JSON.stringify(saved.config)}, not ${JSON.stringify(config)}`);
+    tf.dispose([...params.values()]);
+    params = saved.params;
+  }
   let probe: ProbeReport | undefined;
+  const provenance = (steps: number, tokens: number, extra: Record<string, unknown> = {}): Provenance => ({
+    stage: 'pretrain', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(),
+    world, steps, batchSize: o.batchSize, learningRate: o.learningRate, tokens,
+    probe: probe && Object.fromEntries(probe.rows.map((r) => [r.name, { treated: r.treated.rate, control: r.control.rate, n: r.treated.n }])),
+    ...extra,
+  });
   const probeNow = async (step: number) => {
     probe = await runProbe(Organism.fromCheckpoint({ config, params, tokenizer: tok, provenance: { stage: 'pretrain', command: '', seed: o.seed, createdAt: '' } }), { samples: o.probeSamples ?? 120, seed: 12345, world });
     progress.onProbe?.(step, probe);
   };
   const result = await train(config, params, documentRows(world, tok, config.nCtx), {
     steps: o.steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.05,
+    resume: resumeState,
+    checkpointEvery: 100,
+    onCheckpoint: async (state) => {
+      // An interrupted run loses at most 100 steps: `--resume` continues from here.
+      await saveCheckpoint(o.out, { config, params, tokenizer: tok, provenance: provenance(state.step, state.tokens, { interrupted: true, totalSteps: o.steps }) });
+      await saveTrainState(o.out, [...params.keys()], state);
+    },
     onStep: async (s) => {
       progress.onStep?.(s);
       if (o.probeEvery > 0 && (s.step + 1) % o.probeEvery === 0 && s.step + 1 < o.steps) await probeNow(s.step + 1);
@@ -84,13 +108,9 @@ export async function pretrain(o: PretrainOptions, progress: StageProgress = {})
   if (o.probeEvery > 0) await probeNow(o.steps);
   await saveCheckpoint(o.out, {
     config, params, tokenizer: tok,
-    provenance: {
-      stage: 'pretrain', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(),
-      world, steps: result.steps, batchSize: o.batchSize, learningRate: o.learningRate, tokens: result.tokens,
-      seconds: Math.round(result.seconds), tokensPerSecond: Math.round(result.tokens / result.seconds), finalLoss: result.finalLoss,
-      probe: probe && Object.fromEntries(probe.rows.map((r) => [r.name, { treated: r.treated.rate, control: r.control.rate, n: r.treated.n }])),
-    },
+    provenance: provenance(result.steps, result.tokens, { seconds: Math.round(result.seconds), finalLoss: result.finalLoss, resumed: Boolean(o.resume) }),
   });
+  removeTrainState(o.out);
   return { ...result, out: o.out, parameters: countParameters(config), world, probe };
 }
 

@@ -24,6 +24,11 @@ export interface TrainOptions {
   gradClip?: number;
   /** Low-rank adaptation instead of full updates: rank and which weights. */
   lora?: { rank: number; alpha?: number; seed?: number };
+  /** Continue a run from saved optimizer state (the data source must be a function of the step). */
+  resume?: OptimizerState;
+  /** Called every `checkpointEvery` steps with the state needed to resume. */
+  checkpointEvery?: number;
+  onCheckpoint?: (state: OptimizerState) => Promise<void>;
   /** Called after every step. Return `false` to stop early. */
   onStep?: (s: StepInfo) => void | boolean | Promise<void | boolean>;
 }
@@ -37,6 +42,14 @@ export interface StepInfo {
   tokens: number;
   tokensPerSecond: number;
   elapsedSeconds: number;
+}
+
+/** AdamW moments (in trainable-variable order) and the number of steps already taken. */
+export interface OptimizerState {
+  step: number;
+  tokens: number;
+  m: tf.Tensor[];
+  s: tf.Tensor[];
 }
 
 export interface TrainResult {
@@ -95,12 +108,14 @@ export async function train(
   const wd = opts.weightDecay ?? 0.1, clip = opts.gradClip ?? 1.0;
   const lora = opts.lora ? makeLora(params, opts.lora.rank, opts.lora.alpha ?? opts.lora.rank * 2, opts.lora.seed ?? 0) : undefined;
   const trainable: tf.Variable[] = lora ? [...lora.values()].flatMap((p) => [p.a, p.b]) : [...params.values()];
-  const m = trainable.map((v) => tf.variable(tf.zerosLike(v), false));
-  const s = trainable.map((v) => tf.variable(tf.zerosLike(v), false));
+  if (opts.resume && opts.resume.m.length !== trainable.length) throw new Error(`resume: optimizer state holds ${opts.resume.m.length} moments for ${trainable.length} variables`);
+  const m = trainable.map((v, i) => tf.variable(opts.resume ? opts.resume.m[i] : tf.zerosLike(v), false));
+  const s = trainable.map((v, i) => tf.variable(opts.resume ? opts.resume.s[i] : tf.zerosLike(v), false));
   // Decay matrices only: biases, LayerNorm gains and (as in nanoGPT) nothing 1-D.
   const decays = trainable.map((v) => v.shape.length >= 2);
   const start = performance.now();
-  let tokens = 0, lastLoss = NaN, step = 0;
+  let tokens = opts.resume?.tokens ?? 0, lastLoss = NaN, step = opts.resume?.step ?? 0;
+  const tokensAtStart = tokens;
   for (; step < opts.steps; step++) {
     const lr = learningRateAt(step, opts);
     const batch = makeBatch(nextRows(step, opts.batchSize), config.nCtx, padId);
@@ -134,7 +149,10 @@ export async function train(
     lastLoss = loss;
     if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss ${loss}`);
     const elapsed = (performance.now() - start) / 1000;
-    const cont = await opts.onStep?.({ step, steps: opts.steps, loss, lr, gradNorm: norm, tokens, tokensPerSecond: tokens / elapsed, elapsedSeconds: elapsed });
+    const cont = await opts.onStep?.({ step, steps: opts.steps, loss, lr, gradNorm: norm, tokens, tokensPerSecond: (tokens - tokensAtStart) / elapsed, elapsedSeconds: elapsed });
+    if (opts.onCheckpoint && opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < opts.steps) {
+      await opts.onCheckpoint({ step: step + 1, tokens, m, s });
+    }
     if (cont === false) { step++; break; }
   }
   if (lora) {
