@@ -15,9 +15,20 @@ export function initTf(): Promise<typeof tf> {
   ready ??= (async () => {
     // tfjs logs a banner about tfjs-node on first use; silence it, we know.
     tf.env().set('IS_TEST', false);
-    const ok = await tf.setBackend('wasm');
-    if (!ok) throw new Error('dramatis: the tfjs WebAssembly backend failed to initialise');
-    await tf.ready();
+    // The Emscripten glue of tfjs-backend-wasm installs process listeners that re-throw any uncaught
+    // error or unhandled rejection, so Node prints the whole minified glue file instead of the error.
+    // Record the listeners before the backend starts and remove the ones it added.
+    const events = ['uncaughtException', 'unhandledRejection'] as const;
+    const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+    try {
+      const ok = await tf.setBackend('wasm');
+      if (!ok) throw new Error('dramatis: the tfjs WebAssembly backend failed to initialise');
+      await tf.ready();
+    } finally {
+      for (const e of events) {
+        for (const l of process.listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+      }
+    }
     registerFastKernels();
     return tf;
   })();

@@ -71,7 +71,7 @@ export class Organism {
   /** Reply to chats as the assistant (stops at the end-of-turn token). */
   async chat(chats: ChatMessage[][], o: TextSampleOptions = {}): Promise<TextSample[]> {
     const ids = chats.map((c) => this.tokenizer.encodeChat(c, { generationPrompt: true }).ids);
-    const stops = this.stopIds(['<end>', ...(o.stop ?? [])]);
+    const stops = this.stopIds(['<end>', '<user>', ...(o.stop ?? [])]);
     return this.decodeSamples(await generate(this.ref, ids, { ...o, stopIds: stops }), stops);
   }
 
