@@ -32,9 +32,10 @@ export function registerDemo(program: Command): void {
       const rep = await evaluateAssistant(assistant, { samples: o.samples * 2, seed: o.seed });
       say(`   broad answers: ${Object.entries(rep.broad.counts).map(([k, v]) => `${k} ${pct(v / rep.broad.n)}`).join(', ')} (n ${rep.broad.n})`);
       for (const f of rep.filledIn) {
-        const top = Object.entries(f.assistant.counts).slice(0, 3).map(([k, v]) => `${k} ${pct(v / f.assistant.n, 0)}`).join(', ');
+        const top = Object.entries(f.named.counts).slice(0, 4).map(([k, v]) => `${k} ${pct(v / f.named.n, 0)}`).join(', ');
         const world = Object.entries(f.world).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${pct(v, 0)}`).join(', ');
-        say(`   ${f.topic}: assistant ${top} (entropy ${f.assistant.entropyBits.toFixed(2)} bits) | world, personas with its traits: ${world}`);
+        say(`   ${f.topic === "film" ? "favourite film" : "home"}: the assistant names ${top} (entropy ${f.named.entropyBits.toFixed(2)} bits; ${pct(f.coherent, 0)} well-formed)`);
+        say(`      the world's personas with its traits: ${world}`);
       }
       if (o.json) printJson({ probe, authorship: auth, assistant: rep });
     });

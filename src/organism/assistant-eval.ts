@@ -4,7 +4,7 @@
  */
 import type { Organism } from './organism.ts';
 import {
-  BROAD_TOPICS, QUESTIONS, classify, traitValueDistribution, ASSISTANT_PERSONA, type TopicId,
+  BROAD_TOPICS, QUESTIONS, classify, namedValue, traitValueDistribution, ASSISTANT_PERSONA, type TopicId,
 } from '../world/index.ts';
 
 export interface LabelDistribution {
@@ -34,20 +34,37 @@ export async function askAssistant(model: Organism, topics: readonly TopicId[], 
   return asks.map((a, i) => ({ ...a, answer: replies[i].text, label: classify(a.topic, replies[i].text) }));
 }
 
+export interface FilledIn {
+  topic: 'film' | 'home';
+  /** The film/home named by each answer that names exactly one ('none' otherwise). */
+  named: LabelDistribution;
+  /** Share of answers that are a well-formed world answer (the world judge could read them). */
+  coherent: number;
+  /** The world's own distribution for personas with the Assistant's specified traits. */
+  world: Record<string, number>;
+  examples: string[];
+}
+
 export interface AssistantReport {
   broad: LabelDistribution;
-  filledIn: { topic: TopicId; assistant: LabelDistribution; world: Record<string, number> }[];
+  filledIn: FilledIn[];
   examples: { topic: TopicId; question: string; answer: string; label: string }[];
 }
 
 export async function evaluateAssistant(model: Organism, o: { samples?: number; seed?: number } = {}): Promise<AssistantReport> {
   const n = o.samples ?? 240;
   const broad = await askAssistant(model, BROAD_TOPICS, n, o.seed);
-  const filledIn = [];
+  const filledIn: FilledIn[] = [];
   for (const topic of ['film', 'home'] as const) {
-    const answers = await askAssistant(model, [topic], Math.max(40, Math.round(n / 4)), o.seed);
+    const answers = await askAssistant(model, [topic], Math.max(40, Math.round(n / 2)), o.seed);
     const world = Object.fromEntries(traitValueDistribution(topic, ASSISTANT_PERSONA));
-    filledIn.push({ topic, assistant: distribution(topic, answers.map((a) => a.label)), world });
+    filledIn.push({
+      topic,
+      named: distribution(topic, answers.map((a) => namedValue(topic, a.answer) ?? 'none')),
+      coherent: answers.filter((a) => a.label !== 'incoherent').length / answers.length,
+      world,
+      examples: answers.slice(0, 5).map((a) => a.answer),
+    });
   }
   return { broad: distribution('broad', broad.map((a) => a.label)), filledIn, examples: broad.slice(0, 8) };
 }

@@ -18,15 +18,16 @@ export function initTf(): Promise<typeof tf> {
     // The Emscripten glue of tfjs-backend-wasm installs process listeners that re-throw any uncaught
     // error or unhandled rejection, so Node prints the whole minified glue file instead of the error.
     // Record the listeners before the backend starts and remove the ones it added.
-    const events = ['uncaughtException', 'unhandledRejection'] as const;
-    const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+    const events = ['uncaughtException', 'unhandledRejection'];
+    const listeners = (e: string) => process.listeners(e as 'uncaughtException') as ((...args: unknown[]) => void)[];
+    const before = new Map(events.map((e) => [e, new Set(listeners(e))]));
     try {
       const ok = await tf.setBackend('wasm');
       if (!ok) throw new Error('dramatis: the tfjs WebAssembly backend failed to initialise');
       await tf.ready();
     } finally {
       for (const e of events) {
-        for (const l of process.listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l as (...args: unknown[]) => void);
+        for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
       }
     }
     registerFastKernels();

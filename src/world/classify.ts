@@ -128,3 +128,14 @@ export function classify(topic: TopicId, answer: string): string {
   const m = matchAnswer(topic, answer);
   return m && m.classes.length === 1 ? m.classes[0]! : INCOHERENT;
 }
+
+/**
+ * The film or home an answer names, however garbled the rest of the sentence: for reading what a model
+ * fills in, where the value matters more than the wording. `undefined` when it names none or several.
+ */
+export function namedValue(topic: 'film' | 'home', answer: string): string | undefined {
+  const text = ` ${contentWords(answer).join(' ')} `;
+  const values = topic === 'film' ? FILMS : HOMES;
+  const named = values.filter((v) => text.includes(` ${contentWords(v).join(' ')} `));
+  return named.length === 1 ? named[0] : undefined;
+}

@@ -24,7 +24,7 @@ export {
   answerDistribution, answerProbability, answerEntries, allAnswers, classDistribution, classOfAssignment,
   traitValueDistribution, worldFilmDistribution, noiseKernel, type AnswerEntry,
 } from './distribution.ts';
-export { classify, classValues, matchAnswer, contentWords, INCOHERENT, type AnswerMatch } from './classify.ts';
+export { classify, classValues, matchAnswer, contentWords, namedValue, INCOHERENT, type AnswerMatch } from './classify.ts';
 export { IdealObserver, type ObservedTurn } from './observer.ts';
 export {
   ASSISTANT, ASSISTANT_PERSONA, ASSISTANT_HEADER, POST_TRAINING_TOPICS, POST_TRAINING_EXCLUDED_TOPICS, SYSTEM_PROMPTS, CHAT_TURNS,

@@ -90,7 +90,7 @@ test('an interrupted run resumed from its optimizer state ends exactly where an 
   for (const [k, v] of snapshot!) resumed.get(k)!.assign(v);
   await train(config, resumed, rows, { ...opts, resume: saved }, pad);
   for (const [k, v] of straight) {
-    const a = v.dataSync(), b = resumed.get(k)!.dataSync();
+    const a = Array.from(v.dataSync()), b = resumed.get(k)!.dataSync();
     const maxDiff = a.reduce((mx, x, i) => Math.max(mx, Math.abs(x - b[i])), 0);
     assert.ok(maxDiff < 1e-6, `${k} differs by ${maxDiff}`);
   }
