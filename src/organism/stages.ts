@@ -21,11 +21,11 @@ export interface StageProgress {
 }
 
 export const DEFAULT_PRETRAIN = {
-  steps: 1200,
+  steps: 1000,
   batchSize: 16,
   learningRate: 3e-3,
   seed: 1,
-  probeEvery: 200,
+  probeEvery: 100,
   model: { nEmbd: 96, nLayer: 3, nHead: 4, nCtx: 256 },
 };
 export const DEFAULT_POSTTRAIN = { steps: 60, batchSize: 16, learningRate: 1e-3, seed: 1 };
