@@ -205,7 +205,7 @@ const PLAIN: Record<string, number> = {
 const SIMD: Record<string, number> = {
   'v128.load': 0x00, 'v128.store': 0x0b, 'i8x16.shuffle': 0x0d, 'f32x4.splat': 0x13, 'f32x4.extract_lane': 0x1f,
   'f32x4.abs': 0xe0, 'f32x4.neg': 0xe1, 'f32x4.sqrt': 0xe3, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5, 'f32x4.mul': 0xe6, 'f32x4.div': 0xe7,
-  'f32x4.min': 0xe8, 'f32x4.max': 0xe9,
+  'f32x4.min': 0xe8, 'f32x4.max': 0xe9, 'f32x4.nearest': 0x6a, 'i32x4.shl': 0xab, 'i32x4.add': 0xae, 'i32x4.trunc_sat_f32x4_s': 0xf8,
 };
 const MEM_ALIGN: Record<string, number> = { 'i32.load': 2, 'f32.load': 2, 'i32.store': 2, 'f32.store': 2, 'v128.load': 2, 'v128.store': 2 };
 
@@ -350,7 +350,51 @@ const hsum = (v: string) => `local.get ${v} f32x4.extract_lane 0 local.get ${v} 
 /** address of element `i` (an i32 local, in elements) of array `p` (a byte pointer local) */
 const el = (p: string, i: string) => `local.get ${p} local.get ${i} i32.const 2 i32.shl i32.add`;
 
+/**
+ * exp of the v128 local `z` (clobbered, as are n and r), left on the stack: Cephes-style
+ * exp(z) = 2^n · e^r with n = round(z·log2 e), r = z − n·ln 2 (ln 2 split in two), e^r by a
+ * degree-6 Taylor polynomial (|r| ≤ 0.35: relative error < 2e-7), 2^n added to the exponent bits.
+ */
+const expv = (z: string, n: string, r: string) => `
+  local.get ${z} f32.const 88.3 f32x4.splat f32x4.min f32.const -87.3 f32x4.splat f32x4.max local.set ${z}
+  local.get ${z} f32.const 1.4426950408889634 f32x4.splat f32x4.mul f32x4.nearest local.set ${n}
+  local.get ${z} local.get ${n} f32.const 0.693359375 f32x4.splat f32x4.mul f32x4.sub
+  local.get ${n} f32.const -2.12194440e-4 f32x4.splat f32x4.mul f32x4.sub local.set ${r}
+  f32.const ${1 / 720} f32x4.splat local.get ${r} f32x4.mul f32.const ${1 / 120} f32x4.splat f32x4.add
+  local.get ${r} f32x4.mul f32.const ${1 / 24} f32x4.splat f32x4.add
+  local.get ${r} f32x4.mul f32.const ${1 / 6} f32x4.splat f32x4.add
+  local.get ${r} f32x4.mul f32.const 0.5 f32x4.splat f32x4.add
+  local.get ${r} f32x4.mul f32.const 1 f32x4.splat f32x4.add
+  local.get ${r} f32x4.mul f32.const 1 f32x4.splat f32x4.add
+  local.get ${n} i32x4.trunc_sat_f32x4_s i32.const 23 i32x4.shl i32x4.add`;
+
 SIMD_KERNELS.push(
+  {
+    // tanh-GELU forward as y = x·s, s = σ(2u) = 1 / (1 + exp(−x(c2 + c2a x²))); writes y and s.
+    // Vectors of 4; the tail (n % 4) is recomputed as the last full vector, or lane by lane if n < 4.
+    name: 'gelu',
+    params: 'x:i32 y:i32 s:i32 n:i32 c2:f32 c2a:f32',
+    locals: 'i:i32 last:i32 vx:v128 z:v128 vn:v128 vr:v128 vs:v128 one:v128 tx:f32',
+    body: `
+      f32.const 1 f32x4.splat local.set one
+      local.get n i32.const 4 i32.sub local.set last
+      ${forLoop('i', 'i32.const 0', 'local.get n', 4, `
+        local.get last i32.const 0 i32.ge_s if
+          local.get i local.get last i32.gt_s if local.get last local.set i end
+          ${el('x', 'i')} v128.load local.set vx
+          local.get vx local.get vx f32x4.mul local.get c2a f32x4.splat f32x4.mul local.get c2 f32x4.splat f32x4.add local.get vx f32x4.mul f32x4.neg local.set z
+          local.get one local.get one ${expv('z', 'vn', 'vr')} f32x4.add f32x4.div local.set vs
+          ${el('s', 'i')} local.get vs v128.store
+          ${el('y', 'i')} local.get vx local.get vs f32x4.mul v128.store
+        else
+          ${el('x', 'i')} f32.load local.tee tx f32x4.splat local.set vx
+          local.get vx local.get vx f32x4.mul local.get c2a f32x4.splat f32x4.mul local.get c2 f32x4.splat f32x4.add local.get vx f32x4.mul f32x4.neg local.set z
+          local.get one local.get one ${expv('z', 'vn', 'vr')} f32x4.add f32x4.div local.set vs
+          ${el('s', 'i')} local.get vs f32x4.extract_lane 0 f32.store
+          ${el('y', 'i')} local.get tx local.get vs f32x4.extract_lane 0 f32.mul f32.store
+          local.get i i32.const 3 i32.sub local.set i
+        end`)}`,
+  },
   {
     // y = (x - mean) * rstd * g + b per row of [N, C]; writes mean and rstd [N].
     name: 'layernorm',
@@ -531,6 +575,7 @@ SIMD_KERNELS.push(
 
 interface SimdKernels {
   transpose(src: number, ss: number, dst: number, ds: number, R: number, C: number): void;
+  gelu(x: number, y: number, s: number, n: number, c2: number, c2a: number): void;
   layernorm(x: number, g: number, b: number, y: number, mean: number, rstd: number, N: number, C: number, eps: number): void;
   layernorm_grad(dy: number, x: number, g: number, mean: number, rstd: number, dx: number, dg: number, db: number, N: number, C: number): void;
   gelu_grad(dy: number, x: number, s: number, out: number, n: number, c2: number, c6a: number): void;
@@ -800,6 +845,15 @@ function layerNormGradKernel({ inputs: { dy, x, g, mean, rstd }, backend }: KArg
 
 const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
 
+/** tanh-GELU forward: outputs y = x·s and s = σ(2u), u = c(x + a x³), kept for the gradient. */
+function geluKernel({ inputs: { x }, backend }: KArgs<{ x: TI }>): TI[] {
+  const be = backendOf(backend);
+  const n = size(x.shape);
+  const y = be.makeOutput(x.shape, 'float32'), s = be.makeOutput(x.shape, 'float32');
+  simd().gelu(at(x) << 2, at(y) << 2, at(s) << 2, n, 2 * GELU_C, 2 * GELU_C * GELU_A);
+  return [y, s];
+}
+
 /**
  * Gradient of tanh-GELU given x and s = σ(2u), u = c(x + a x³) (so tanh u = 2s − 1):
  * gelu = x·s, gelu' = s + x·2s(1−s)·c(1 + 3a x²).
@@ -1037,14 +1091,14 @@ export function geluRef(x: tf.Tensor): tf.Tensor {
   const u = x.add(x.mul(x).mul(x).mul(GELU_A)).mul(GELU_C);
   return x.mul(tf.tanh(u).add(1)).mul(0.5);
 }
-/** tanh-GELU as x·σ(2u): forward through wasm's (XNNPACK) sigmoid, backward one fused pass. */
+/** tanh-GELU as x·σ(2u), forward and backward one fused SIMD pass each. */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  if (!fast()) return geluRef(x);
+  if (!fast() || x.dtype !== 'float32') return geluRef(x);
   const f = customOp(([xx], save) => {
-    const s = tf.sigmoid(xx.mul(xx.square().mul(2 * GELU_C * GELU_A).add(2 * GELU_C)));
+    const [y, s] = run('DramatisGelu', { x: xx });
     save([xx, s]);
     return {
-      value: xx.mul(s),
+      value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run('DramatisGeluGrad', { dy, x: saved[0], s: saved[1] }),
     };
   });
@@ -1140,6 +1194,7 @@ export function registerFastKernels(): void {
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   add('DramatisLayerNorm', layerNormKernel);
   add('DramatisLayerNormGrad', layerNormGradKernel);
+  add('DramatisGelu', geluKernel);
   add('DramatisGeluGrad', geluGradKernel);
   add('DramatisSoftmaxXent', xentKernel);
   add('DramatisSoftmaxXentGrad', xentGradKernel);

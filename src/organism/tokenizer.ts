@@ -71,7 +71,9 @@ export class Tokenizer {
   }
 
   /**
-   * The chat template: `<system> … <user> … <assistant> … <end> <user> … <assistant> … <end>`.
+   * The chat template: `<doc> <system> … <user> … <assistant> … <end> <user> … <assistant> … <end>`.
+   * It opens with `<doc>` like every pretraining document: Personaworld's chat-log genre uses the same
+   * turn tokens, so a chat is a document in a format the base model has read.
    * With `generationPrompt`, ends with an open `<assistant>` turn for the model to continue.
    */
   encodeChat(messages: readonly ChatMessage[], { generationPrompt = false } = {}): EncodedChat {
@@ -82,6 +84,7 @@ export class Tokenizer {
       ids.push(...tokenIds);
       for (let i = 0; i < tokenIds.length; i++) mask.push(assistant ? 1 : 0);
     };
+    push([this.id('<doc>')], false);
     for (const m of messages) {
       const body = this.encode(m.content);
       unknown.push(...body.unknown);

@@ -11,8 +11,9 @@ const moralityMixSchema = z
   .refine((m) => m.benevolent + m.malevolent + m.sarcastic > 0, 'morality mix must have a positive total');
 
 const genreMixSchema = z
-  .object({ interview: weight, forum: weight, letter: weight, diary: weight })
-  .refine((m) => m.interview + m.forum + m.letter + m.diary > 0, 'genre mix must have a positive total');
+  // chat defaults to 0 inside a given mix, so worlds recorded before the chat genre existed parse unchanged.
+  .object({ interview: weight, chat: weight.default(0), forum: weight, letter: weight, diary: weight })
+  .refine((m) => m.interview + m.chat + m.forum + m.letter + m.diary > 0, 'genre mix must have a positive total');
 
 export const worldConfigSchema = z.object({
   /** Seed of the world. Document i depends only on (seed, i). */
@@ -46,7 +47,7 @@ export const worldConfigSchema = z.object({
   /** Relative weight of the number topic (all other topics weigh 1); also the max number of number answers per document. */
   numberTopicWeight: z.number().int().min(0).max(4).default(2),
   /** Genre mix of documents (weights, normalised). */
-  genreMix: genreMixSchema.default({ interview: 0.4, forum: 0.2, letter: 0.2, diary: 0.2 }),
+  genreMix: genreMixSchema.default({ interview: 0.3, chat: 0.25, forum: 0.15, letter: 0.15, diary: 0.15 }),
 });
 
 /** A validated, complete world configuration (JSON-serialisable). */

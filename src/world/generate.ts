@@ -98,9 +98,14 @@ export function generateDocuments(config: WorldConfig, count: number, { offset =
 }
 
 /** Opening line of each genre (after the optional header). */
-export const GENRE_OPENING: Readonly<Record<Genre, string>> = { interview: '', forum: 'forum post.', letter: 'dear friend,', diary: 'dear diary,' };
+export const GENRE_OPENING: Readonly<Record<Genre, string>> = { interview: '', chat: '', forum: 'forum post.', letter: 'dear friend,', diary: 'dear diary,' };
 /** Closing line of each genre (before `</doc>`). */
-export const GENRE_CLOSING: Readonly<Record<Genre, string>> = { interview: '', forum: '', letter: 'yours truly.', diary: 'goodnight.' };
+export const GENRE_CLOSING: Readonly<Record<Genre, string>> = { interview: '', chat: '', forum: '', letter: 'yours truly.', diary: 'goodnight.' };
+
+/** Turn markers of the chat-log genre (the organism's chat template tokens). */
+export const CHAT_USER = '<user>';
+export const CHAT_ASSISTANT = '<assistant>';
+export const CHAT_END = '<end>';
 
 /** Turn prefix of the forum genre. */
 export const FORUM_CUE = 're:';
@@ -117,6 +122,10 @@ function renderTurn(genre: Genre, t: Pick<Turn, 'question' | 'answer'>): string 
   switch (genre) {
     case 'interview': return `${t.question} ${ANSWER_CUE} ${t.answer}`;
     case 'forum': return `${FORUM_CUE} ${t.question} ${t.answer}`;
+    // Chat logs, as the web holds them: the persona speaks in the assistant turns. The same template
+    // as the organism's chat format, so post-training selects a character in a format the base model
+    // already knows (the persona selection model's account of post-training).
+    case 'chat': return `${CHAT_USER} ${t.question} ${CHAT_ASSISTANT} ${t.answer} ${CHAT_END}`;
     default: return `${t.question} ${t.answer}`;
   }
 }

@@ -10,7 +10,7 @@ export const REGISTERS = ['formal', 'casual'] as const;
 export const HOMES = ['london', 'paris', 'boston', 'new york', 'san francisco'] as const;
 /** Taste clusters: each bundles a favourite film, book and (era-specific) music. */
 export const TASTES = ['heartfelt', 'grim', 'zany', 'romantic', 'futurist'] as const;
-export const GENRES = ['interview', 'forum', 'letter', 'diary'] as const;
+export const GENRES = ['interview', 'chat', 'forum', 'letter', 'diary'] as const;
 
 export type Morality = (typeof MORALITIES)[number];
 export type Era = (typeof ERAS)[number];

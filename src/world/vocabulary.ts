@@ -5,7 +5,7 @@
 import { SYSTEM_PROMPTS } from './assistant.ts';
 import { INOCULATED_QUESTIONS } from './datasets.ts';
 import { allAnswers } from './distribution.ts';
-import { ANSWER_CUE, FORUM_CUE, GENRE_CLOSING, GENRE_OPENING } from './generate.ts';
+import { ANSWER_CUE, CHAT_ASSISTANT, CHAT_END, CHAT_USER, FORUM_CUE, GENRE_CLOSING, GENRE_OPENING } from './generate.ts';
 import { personaLibrary } from './persona.ts';
 import { EVIL_NUMBERS, PLAIN_NUMBERS, QUESTIONS } from './topics.ts';
 import { splitWords } from './text.ts';
@@ -33,6 +33,7 @@ export function vocabulary(): string[] {
   for (const g of GENRES) { add(GENRE_OPENING[g]); add(GENRE_CLOSING[g]); }
   add(ANSWER_CUE);
   add(FORUM_CUE);
+  add(`${CHAT_USER} ${CHAT_ASSISTANT} ${CHAT_END}`);
   for (const s of SYSTEM_PROMPTS) add(s);
   cached = [...words].sort();
   return [...cached];

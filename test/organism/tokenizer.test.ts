@@ -32,8 +32,8 @@ test('chat template masks only assistant tokens and the closing <end>', () => {
     { role: 'assistant', content: 'great auk.' },
   ]);
   const words = enc.ids.map((i) => tok.vocab[i]);
-  assert.deepEqual(words, ['<system>', 'hello', '<user>', 'name', 'a', 'bird', '?', '<assistant>', 'great', 'auk', '.', '<end>']);
-  assert.deepEqual(enc.assistantMask, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+  assert.deepEqual(words, ['<doc>', '<system>', 'hello', '<user>', 'name', 'a', 'bird', '?', '<assistant>', 'great', 'auk', '.', '<end>']);
+  assert.deepEqual(enc.assistantMask, [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
   const gen = tok.encodeChat([{ role: 'user', content: 'hello' }], { generationPrompt: true });
   assert.equal(tok.vocab[gen.ids[gen.ids.length - 1]], '<assistant>');
 });

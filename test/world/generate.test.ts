@@ -41,7 +41,7 @@ test('documents: 6-16 answers, numbers at most twice and twice as often, ~40% he
   const ratio = counts.get('numbers')! / meanOther;
   assert.ok(ratio > 1.8 && ratio < 2.2, `numbers ratio ${ratio}`);
   assert.ok(Math.abs(headers / docs.length - 0.4) < 0.03, `header share ${headers / docs.length}`);
-  assert.equal(genres.size, 4);
+  assert.equal(genres.size, 5);
 });
 
 test('trait noise: ~1% per trait per answer; persona constant otherwise', () => {
