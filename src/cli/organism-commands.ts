@@ -79,10 +79,11 @@ export function registerOrganismCommands(program: Command): void {
     .option('--batch <n>', 'chats per step', num('--batch', true), DEFAULT_POSTTRAIN.batchSize)
     .option('--lr <x>', 'peak learning rate', num('--lr'), DEFAULT_POSTTRAIN.learningRate)
     .option('--seed <n>', 'seed', num('--seed', true), DEFAULT_POSTTRAIN.seed)
+    .option('--pretrain-mix <x>', 'share of each batch filled with pretraining documents', num('--pretrain-mix'), DEFAULT_POSTTRAIN.pretrainMix)
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
       const rep = stageReporter('posttrain', o.json);
-      const result = await posttrain({ from: o.from, out: o.out, steps: o.steps, batchSize: o.batch, learningRate: o.lr, seed: o.seed, command: process.argv.slice(2).join(' ') }, rep);
+      const result = await posttrain({ from: o.from, out: o.out, steps: o.steps, batchSize: o.batch, learningRate: o.lr, seed: o.seed, pretrainMix: o.pretrainMix, command: process.argv.slice(2).join(' ') }, rep);
       rep.done();
       if (o.json) return printJson(result);
       console.log(`wrote ${o.out}: ${result.tokens.toLocaleString()} assistant tokens in ${result.seconds.toFixed(1)} s, final loss ${result.finalLoss.toFixed(3)}`);

@@ -5,23 +5,27 @@
  * XNNPACK's fast GEMM (15–25 GFLOP/s here); every transposed or batched product falls to a naive
  * loop (1–2.5 GFLOP/s), and backprop is made of exactly those. Its Transpose kernel runs at ~5 ns per
  * element (75 ms for the 5-D attention head split), Sum over leading axes transposes first, Slice
- * copies the whole input, Identity (used by tf to save tensors for backprop) copies, and there is no
- * UnsortedSegmentSum at all, so an embedding gather cannot be trained. No library provides these for
- * the tfjs wasm backend (tfjs-node cannot be installed here), hence the overrides below.
+ * copies the whole input, Identity (used by tf to save tensors for backprop) copies, Gather is slow,
+ * and there is no UnsortedSegmentSum at all, so an embedding gather cannot be trained. No library
+ * provides these for the tfjs wasm backend (tfjs-node cannot be installed here), hence this file.
  *
- * How. Every matrix product is reduced to calls of the backend's own exported XNNPACK entry point
- * (`_BatchMatMul` / `__FusedMatMul` of the wasm module) on *views*: we register temporary tensor ids
- * that point into the heap (an operand, a single attention head, a slice of the output) and dispose
- * them right after the call. No new wasm code is involved. Transposes that XNNPACK cannot absorb are
- * made explicit, on the cheaper side, by a blocked JS transpose.
+ * How.
+ * - Every matrix product is reduced to calls of the backend's own exported XNNPACK entry point
+ *   (`_BatchMatMul` / `__FusedMatMul` of the wasm module) on *views*: we register temporary tensor
+ *   ids that point into the heap (an operand, one attention head and row block, a slice of the
+ *   output) and dispose them right after the call. Transposes XNNPACK cannot absorb are made explicit
+ *   on the cheaper side (counting XNNPACK's packing of its B operand, which it redoes on every call).
+ * - XNNPACK caches its prepared (packed) operator by B's tensor id. Each view id is fresh and is
+ *   disposed (which deletes the cached operator) right after its call, so a tensor reshaped
+ *   differently can never pick up a stale operator here.
+ * - Fused kernels under new names (Dramatis*) give layer norm, GELU, softmax cross-entropy and causal
+ *   self-attention one pass forward and one backward; the public ops at the end wrap them with
+ *   tf.customGrad, and fall back to compositions of standard ops on other backends.
+ * - Element-wise and data-movement loops run in a small raw-wasm SIMD module assembled here and
+ *   instantiated on the backend's own memory (see "SIMD helper kernels" for why).
  *
- * XNNPACK caches its prepared (packed) operator by B's tensor id. Because each view id is fresh and
- * is disposed (which deletes the cached operator) right after its call, a tensor reshaped differently
- * can never pick up a stale operator here.
- *
- * Every override is checked against the cpu backend on random inputs in test/organism/model.test.ts.
- * The fused ops (layer norm, GELU, softmax cross-entropy, causal attention) are checked against their
- * composite reference and against finite differences there too.
+ * Every override and fused kernel is checked against the cpu backend / the composite reference on
+ * random inputs in test/organism/model.test.ts, and the model's gradient against finite differences.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -95,7 +99,9 @@ function size(shape: number[]): number {
 }
 /** Scratch memory (in words); free with `release`. */
 function scratch(words: number): number {
-  return (wb!.wasm._malloc(Math.max(4, words * 4)) >>> 0) >>> 2;
+  const p = wb!.wasm._malloc(Math.max(4, words * 4)) >>> 0;
+  if (p === 0) throw new Error(`wasm backend: out of memory allocating ${words * 4} bytes of scratch`);
+  return p >>> 2;
 }
 function release(word: number): void {
   wb!.wasm._free(word << 2);
@@ -180,9 +186,10 @@ function matmul2d(a: number, tA: boolean, b: number, tB: boolean, M: number, K: 
 // SIMD helper kernels (raw WebAssembly on tfjs's own heap)
 //
 // Why by hand: JS loops over the heap run at 2–5 ns per element here, wasm SIMD at 0.2–0.5, and tfjs
-// has no fused kernels for these (layer-norm forward/backward, the GELU and softmax-cross-entropy
-// gradients, strided head split/merge, the attention softmax backward, strided transposes; its
-// Transpose kernel runs at ~5 ns per element). No npm library provides wasm kernels that work on
+// has no fused kernels for these (layer norm forward and backward, GELU forward (with its own
+// vector exp) and backward, the softmax-cross-entropy gradient, strided head split/merge, the
+// attention softmax backward, column sums, strided transposes; its Transpose kernel runs at ~5 ns
+// per element). No npm library provides wasm kernels that work on
 // tfjs-backend-wasm's memory, so we assemble a few here: a ~100-line assembler turns flat wasm text
 // into a module (no toolchain needed), instantiated against the backend's exported
 // WebAssembly.Memory so the kernels read and write tensors in place. Every one is covered by the
@@ -515,6 +522,22 @@ SIMD_KERNELS.push(
         local.get out local.get V i32.const 2 i32.shl i32.add local.set out`)}`,
   },
   {
+    // out[ids[r], :] += x[r, :] for rows with 0 <= ids[r] < S (out is zeroed first): gather's gradient.
+    name: 'scatter_add_rows',
+    params: 'x:i32 ids:i32 out:i32 R:i32 C:i32 S:i32',
+    locals: 'r:i32 j:i32 C4:i32 id:i32 o:i32',
+    body: `
+      local.get C i32.const -4 i32.and local.set C4
+      ${forLoop('j', 'i32.const 0', 'local.get S local.get C i32.mul', 1, `${el('out', 'j')} f32.const 0 f32.store`)}
+      ${forLoop('r', 'i32.const 0', 'local.get R', 1, `
+        ${el('ids', 'r')} i32.load local.tee id i32.const 0 i32.ge_s local.get id local.get S i32.lt_s i32.and if
+          local.get out local.get id local.get C i32.mul i32.const 2 i32.shl i32.add local.set o
+          ${forLoop('j', 'i32.const 0', 'local.get C4', 4, `${el('o', 'j')} ${el('o', 'j')} v128.load ${el('x', 'j')} v128.load f32x4.add v128.store`)}
+          ${forLoop('j', 'local.get C4', 'local.get C', 1, `${el('o', 'j')} ${el('o', 'j')} f32.load ${el('x', 'j')} f32.load f32.add f32.store`)}
+        end
+        local.get x local.get C i32.const 2 i32.shl i32.add local.set x`)}`,
+  },
+  {
     // out[j] = Σ_i x[i, j] over a row-major [R, C].
     name: 'col_sums',
     params: 'x:i32 R:i32 C:i32 out:i32',
@@ -581,6 +604,7 @@ interface SimdKernels {
   gelu_grad(dy: number, x: number, s: number, out: number, n: number, c2: number, c6a: number): void;
   xent_grad(p: number, t: number, w: number, out: number, N: number, V: number, k: number): void;
   col_sums(x: number, R: number, C: number, out: number): void;
+  scatter_add_rows(x: number, ids: number, out: number, R: number, C: number, S: number): void;
   copy2d(src: number, ss: number, dst: number, ds: number, R: number, C: number, scale: number): void;
   row_dots(a: number, as: number, b: number, bs: number, R: number, C: number, out: number): void;
   softmax_bwd_rows(ds: number, p: number, D: number, R: number, W: number): void;
@@ -805,16 +829,18 @@ function unsortedSegmentSumKernel(args: { inputs: { x: TI; segmentIds: TI }; att
   const rowSize = size(x.shape.slice(1));
   const rows = x.shape[0];
   const out = be.makeOutput([numSegments, ...x.shape.slice(1)], x.dtype);
-  const h = f32(), hi = i32();
+  if (x.dtype === 'float32') {
+    simd().scatter_add_rows(at(x) << 2, at(segmentIds) << 2, at(out) << 2, rows, rowSize, numSegments);
+    return out;
+  }
+  const hi = i32();
   const o = at(out), src = at(x), ids = at(segmentIds);
-  if (x.dtype === 'float32') h.fill(0, o, o + numSegments * rowSize);
-  else hi.fill(0, o, o + numSegments * rowSize);
-  const acc = x.dtype === 'float32' ? h : hi;
+  hi.fill(0, o, o + numSegments * rowSize);
   for (let r = 0; r < rows; r++) {
     const sId = hi[ids + r];
     if (sId < 0 || sId >= numSegments) continue;
     const d = o + sId * rowSize, s = src + r * rowSize;
-    for (let j = 0; j < rowSize; j++) acc[d + j] += acc[s + j];
+    for (let j = 0; j < rowSize; j++) hi[d + j] += hi[s + j];
   }
   return out;
 }
@@ -944,6 +970,9 @@ function attentionKernel({ inputs: { qkv }, attrs, backend }: KArgs<{ qkv: TI }>
   const be = backendOf(backend);
   const B = attrs.batch as number, H = attrs.heads as number;
   const T = qkv.shape[0] / B, d3 = qkv.shape[1], d = d3 / 3, hd = d / H, BH = B * H;
+  if (!Number.isInteger(T) || !Number.isInteger(hd) || qkv.shape.length !== 2) {
+    throw new Error(`causalSelfAttention: qkv [${qkv.shape}] does not split into batch ${B} and ${H} heads`);
+  }
   const scale = 1 / Math.sqrt(hd);
   const bl = blocksFor(T);
   const y = be.makeOutput([B * T, d], 'float32');
@@ -1123,7 +1152,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D, w
       value: loss,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sp, st, sw] = saved;
-        return [run('DramatisSoftmaxXentGrad', { dy, probs: sp, targets: st, weights: sw })[0], tf.zerosLike(st), tf.zerosLike(sw)];
+        return [run('DramatisSoftmaxXentGrad', { dy, probs: sp, targets: st, weights: sw })[0], tf.zeros(st.shape), tf.zerosLike(sw)];
       },
     };
   });

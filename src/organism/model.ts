@@ -3,9 +3,10 @@
  * embeddings), in the spirit of nanoGPT, written with TensorFlow.js ops so autograd gives the backward
  * pass.
  *
- * Shapes are kept 2-D ([batch*time, channels]) wherever possible: on the wasm backend only a plain
- * 2-D matMul hits XNNPACK's fast path, so the model avoids batched and transposed products except in
- * attention, where kernels.ts takes over.
+ * Speed: shapes are kept 2-D ([batch*time, channels]); linear layers are fused matMul + bias; layer
+ * norm, GELU, the causal attention core and the cross-entropy are fused ops with their own gradients
+ * (kernels.ts), which on the wasm backend run hand-made kernels and elsewhere (e.g. the cpu backend,
+ * the tests' reference) compose standard tf ops with the same semantics.
  *
  * Parameter names follow Hugging Face GPT-2 (`h.0.attn.c_attn.weight`, weights stored [in, out] as in
  * GPT-2's Conv1D), so checkpoints map onto GPT-2 tooling one to one.
@@ -97,7 +98,7 @@ function p(params: Params, name: string): tf.Variable {
   return v;
 }
 
-/** tanh-approximate GELU (GPT-2's); on wasm a fused op (σ-based forward, one-pass backward). */
+/** tanh-approximate GELU (GPT-2's); on wasm one fused SIMD pass forward and one backward. */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return fusedGelu(x);
 }

@@ -28,7 +28,7 @@ export const DEFAULT_PRETRAIN = {
   probeEvery: 100,
   model: { nEmbd: 96, nLayer: 3, nHead: 4, nCtx: 256 },
 };
-export const DEFAULT_POSTTRAIN = { steps: 60, batchSize: 16, learningRate: 1e-3, seed: 1 };
+export const DEFAULT_POSTTRAIN = { steps: 60, batchSize: 16, learningRate: 3e-4, seed: 1, pretrainMix: 0 };
 export const DEFAULT_FINETUNE = { epochs: 3, batchSize: 16, learningRate: 1e-3, seed: 1 };
 
 export function worldTokenizer(): Tokenizer {
@@ -122,6 +122,8 @@ export interface PosttrainOptions {
   learningRate: number;
   seed: number;
   command: string;
+  /** Share of each batch filled with pretraining documents (keeps untrained topics from being forgotten). */
+  pretrainMix?: number;
 }
 
 export async function posttrain(o: PosttrainOptions, progress: StageProgress = {}): Promise<TrainResult & { out: string }> {
@@ -132,14 +134,21 @@ export async function posttrain(o: PosttrainOptions, progress: StageProgress = {
   const chats = postTrainingChats(world, o.steps * o.batchSize);
   const { rows } = chatRows(chats, ck.tokenizer, ck.config.nCtx, 'error');
   const next = epochSampler(rows, seedrandom(`posttrain-${o.seed}`));
-  const result = await train(ck.config, ck.params, (_s, n) => next(n), {
+  // Documents far past anything pretraining used, so the mix is fresh text from the same world.
+  const docs = documentRows(world, ck.tokenizer, ck.config.nCtx);
+  const mix = o.pretrainMix ?? 0;
+  const nextRows = (step: number, n: number): Row[] => {
+    const nDocs = Math.round(mix * n);
+    return [...next(n - nDocs), ...(nDocs > 0 ? docs(1_000_000 + step, nDocs) : [])];
+  };
+  const result = await train(ck.config, ck.params, nextRows, {
     steps: o.steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1, onStep: (s) => { progress.onStep?.(s); },
   }, ck.tokenizer.id('<pad>'));
   await saveCheckpoint(o.out, {
     ...ck,
     provenance: {
       stage: 'posttrain', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir,
-      world: ck.provenance.world, steps: result.steps, batchSize: o.batchSize, learningRate: o.learningRate, tokens: result.tokens, finalLoss: result.finalLoss,
+      world: ck.provenance.world, steps: result.steps, batchSize: o.batchSize, learningRate: o.learningRate, pretrainMix: mix, tokens: result.tokens, finalLoss: result.finalLoss,
     },
   });
   return { ...result, out: o.out };

@@ -126,6 +126,11 @@ test('Transpose, Slice, Sum, Identity, GatherV2, UnsortedSegmentSum overrides ag
   await agree('gather rows', () => tf.gather(randn([10, 4, 3], 22), tf.tensor2d([[1, 3], [9, 0]], [2, 2], 'int32')), 0);
   await agree('gather axis 1', () => tf.gather(randn([4, 10], 23), tf.tensor1d([1, 3, 9], 'int32'), 1), 0);
   await agree('unsortedSegmentSum', () => tf.unsortedSegmentSum(randn([7, 5], 24), tf.tensor1d([0, 3, 3, 1, 0, 2, 3], 'int32'), 5));
+  await agree('unsortedSegmentSum 1-D and wide rows', () => [
+    tf.unsortedSegmentSum(randn([6], 28), tf.tensor1d([2, 0, 2, 1, 0, 2], 'int32'), 4),
+    tf.unsortedSegmentSum(randn([5, 96], 29), tf.tensor1d([4, 0, 4, 1, 9], 'int32'), 10),
+    tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 2),
+  ], 0);
   await agree('gather grad', () => tf.grad((w: tf.Tensor) => tf.gather(w, tf.tensor1d([1, 3, 1, 0, 9], 'int32')).mul(randn([5, 4], 25)).sum())(randn([10, 4], 26)));
   assert.throws(() => tf.tidy(() => tf.gather(randn([4, 3], 27), tf.tensor1d([4], 'int32'))), /index value 4/);
 });
