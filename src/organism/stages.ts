@@ -81,14 +81,19 @@ export async function pretrain(o: PretrainOptions, progress: StageProgress = {})
     params = saved.params;
   }
   let probe: ProbeReport | undefined;
+  /** The learning curve of the in-context persona link: one entry per probe. */
+  const probeCurve: { step: number; tokens: number; [link: string]: number }[] = (resumeState && (loadCheckpoint(o.out).provenance.probeCurve as typeof probeCurve)) || [];
+  let tokensSoFar = resumeState?.tokens ?? 0;
   const provenance = (steps: number, tokens: number, extra: Record<string, unknown> = {}): Provenance => ({
     stage: 'pretrain', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(),
     world, steps, batchSize: o.batchSize, learningRate: o.learningRate, tokens,
     probe: probe && Object.fromEntries(probe.rows.map((r) => [r.name, { treated: r.treated.rate, control: r.control.rate, n: r.treated.n }])),
+    probeCurve,
     ...extra,
   });
   const probeNow = async (step: number) => {
     probe = await runProbe(Organism.fromCheckpoint({ config, params, tokenizer: tok, provenance: { stage: 'pretrain', command: '', seed: o.seed, createdAt: '' } }), { samples: o.probeSamples ?? 120, seed: 12345, world });
+    probeCurve.push({ step, tokens: tokensSoFar, ...Object.fromEntries(probe.rows.flatMap((r) => [[`${r.name} (cue)`, r.treated.rate], [`${r.name} (control)`, r.control.rate]])) });
     progress.onProbe?.(step, probe);
   };
   const result = await train(config, params, documentRows(world, tok, config.nCtx), {
@@ -101,6 +106,7 @@ export async function pretrain(o: PretrainOptions, progress: StageProgress = {})
       await saveTrainState(o.out, [...params.keys()], state);
     },
     onStep: async (s) => {
+      tokensSoFar = s.tokens;
       progress.onStep?.(s);
       if (o.probeEvery > 0 && (s.step + 1) % o.probeEvery === 0 && s.step + 1 < o.steps) await probeNow(s.step + 1);
     },
