@@ -35,7 +35,8 @@ export function registerDemo(program: Command): void {
         const top = Object.entries(f.named.counts).slice(0, 4).map(([k, v]) => `${k} ${pct(v / f.named.n, 0)}`).join(', ');
         const world = Object.entries(f.world).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${pct(v, 0)}`).join(', ');
         say(`   ${f.topic === "film" ? "favourite film" : "home"}: the assistant names ${top} (entropy ${f.named.entropyBits.toFixed(2)} bits; ${pct(f.coherent, 0)} well-formed)`);
-        say(`      the world's personas with its traits: ${world}`);
+        const worldH = -Object.values(f.world).reduce((h, p) => h + (p > 0 ? p * Math.log2(p) : 0), 0);
+        say(`      the world's personas with its traits: ${world} (entropy ${worldH.toFixed(2)} bits)`);
       }
       if (o.json) printJson({ probe, authorship: auth, assistant: rep });
     });

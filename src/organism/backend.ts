@@ -30,7 +30,7 @@ export function initTf(): Promise<typeof tf> {
         for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.removeListener(e, l);
       }
     }
-    registerFastKernels();
+    await registerFastKernels();
     return tf;
   })();
   return ready;

@@ -21,7 +21,7 @@
  * - Fused kernels under new names (Dramatis*) give layer norm, GELU, softmax cross-entropy and causal
  *   self-attention one pass forward and one backward; the public ops at the end wrap them with
  *   tf.customGrad, and fall back to compositions of standard ops on other backends.
- * - Element-wise and data-movement loops run in a small raw-wasm SIMD module assembled here and
+ * - Element-wise and data-movement loops run in a small raw-wasm SIMD module (WebAssembly text assembled by wabt),
  *   instantiated on the backend's own memory (see "SIMD helper kernels" for why).
  *
  * Every override and fused kernel is checked against the cpu backend / the composite reference on
@@ -190,111 +190,40 @@ function matmul2d(a: number, tA: boolean, b: number, tB: boolean, M: number, K: 
 // vector exp) and backward, the softmax-cross-entropy gradient, strided head split/merge, the
 // attention softmax backward, column sums, strided transposes; its Transpose kernel runs at ~5 ns
 // per element). No npm library provides wasm kernels that work on
-// tfjs-backend-wasm's memory, so we assemble a few here: a ~100-line assembler turns flat wasm text
-// into a module (no toolchain needed), instantiated against the backend's exported
+// tfjs-backend-wasm's memory, so we write a few in WebAssembly text, assembled by wabt and
+// instantiated against the backend's exported
 // WebAssembly.Memory so the kernels read and write tensors in place. Every one is covered by the
 // wasm-vs-cpu tests through the kernels and ops that use it.
 // ---------------------------------------------------------------------------------------------
 
-type ValType = 'i32' | 'f32' | 'v128';
-const VALTYPE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, v128: 0x7b };
 interface WasmFn { name: string; params: string; locals?: string; body: string }
 
-const PLAIN: Record<string, number> = {
-  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, br_if: 0x0d, return: 0x0f, drop: 0x1a, select: 0x1b,
-  'local.get': 0x20, 'local.set': 0x21, 'local.tee': 0x22,
-  'i32.load': 0x28, 'f32.load': 0x2a, 'i32.store': 0x36, 'f32.store': 0x38, 'i32.const': 0x41, 'f32.const': 0x43,
-  'i32.eqz': 0x45, 'i32.eq': 0x46, 'i32.ne': 0x47, 'i32.lt_s': 0x48, 'i32.lt_u': 0x49, 'i32.gt_s': 0x4a, 'i32.gt_u': 0x4b,
-  'i32.le_s': 0x4c, 'i32.le_u': 0x4d, 'i32.ge_s': 0x4e, 'i32.ge_u': 0x4f,
-  'i32.add': 0x6a, 'i32.sub': 0x6b, 'i32.mul': 0x6c, 'i32.div_s': 0x6d, 'i32.and': 0x71, 'i32.or': 0x72, 'i32.shl': 0x74, 'i32.shr_s': 0x75, 'i32.shr_u': 0x76,
-  'f32.convert_i32_s': 0xb2, 'f32.abs': 0x8b, 'f32.neg': 0x8c, 'f32.sqrt': 0x91, 'f32.add': 0x92, 'f32.sub': 0x93, 'f32.mul': 0x94, 'f32.div': 0x95, 'f32.min': 0x96, 'f32.max': 0x97,
-};
-const SIMD: Record<string, number> = {
-  'v128.load': 0x00, 'v128.store': 0x0b, 'i8x16.shuffle': 0x0d, 'f32x4.splat': 0x13, 'f32x4.extract_lane': 0x1f,
-  'f32x4.abs': 0xe0, 'f32x4.neg': 0xe1, 'f32x4.sqrt': 0xe3, 'f32x4.add': 0xe4, 'f32x4.sub': 0xe5, 'f32x4.mul': 0xe6, 'f32x4.div': 0xe7,
-  'f32x4.min': 0xe8, 'f32x4.max': 0xe9, 'f32x4.nearest': 0x6a, 'i32x4.shl': 0xab, 'i32x4.add': 0xae, 'i32x4.trunc_sat_f32x4_s': 0xf8,
-};
-const MEM_ALIGN: Record<string, number> = { 'i32.load': 2, 'f32.load': 2, 'i32.store': 2, 'f32.store': 2, 'v128.load': 2, 'v128.store': 2 };
-
-function uleb(n: number, out: number[]): void {
-  do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
-}
-function sleb(n: number, out: number[]): void {
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && (b & 0x40))) { out.push(b); return; }
-    out.push(b | 0x80);
-  }
-}
-function decls(s: string | undefined): [string, ValType][] {
-  return (s ?? '').trim().split(/\s+/).filter(Boolean).map((d) => { const [n, t] = d.split(':'); return [n, t as ValType]; });
+/** `a:i32 b:f32` → `(param $a i32) (param $b f32)` (or `local`). */
+function declsWat(kind: 'param' | 'local', s: string | undefined): string {
+  return (s ?? '').trim().split(/\s+/).filter(Boolean).map((d) => { const [n, t] = d.split(':'); return `(${kind} $${n} ${t})`; }).join(' ');
 }
 
-/** Assemble functions written as flat wasm text (one instruction and its immediates after another). */
-function assemble(fns: WasmFn[]): Uint8Array {
-  const bytes: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const section = (id: number, body: number[]) => { bytes.push(id); uleb(body.length, bytes); bytes.push(...body); };
-  const str = (s: string, out: number[]) => { uleb(s.length, out); for (const ch of s) out.push(ch.charCodeAt(0)); };
-  const types: number[] = [];
-  uleb(fns.length, types);
-  for (const f of fns) {
-    const ps = decls(f.params);
-    types.push(0x60);
-    uleb(ps.length, types);
-    for (const [, t] of ps) types.push(VALTYPE[t]);
-    types.push(0x00);
+/** The kernels as one WebAssembly text module importing tfjs's memory as `env.memory`. */
+export function simdModuleText(fns: WasmFn[]): string {
+  const funcs = fns.map((f) => {
+    // Bodies name locals bare (`local.get x`) for readability; the text format wants `$x`.
+    const body = f.body.replace(/\b(local\.(?:get|set|tee))\s+([A-Za-z_]\w*)/g, '$1 $$$2');
+    return `(func $${f.name} (export "${f.name}") ${declsWat('param', f.params)} ${declsWat('local', f.locals)}\n${body})`;
+  });
+  return `(module (import "env" "memory" (memory 1))\n${funcs.join('\n')})`;
+}
+
+let simdBinary: Uint8Array | undefined;
+/** Assemble the kernels' text with wabt (the WebAssembly Binary Toolkit); done once, at start-up. */
+async function buildSimdBinary(): Promise<Uint8Array> {
+  const wabt = await (await import('wabt')).default();
+  const mod = wabt.parseWat('dramatis-kernels.wat', simdModuleText(SIMD_KERNELS), { simd: true });
+  try {
+    mod.validate();
+    return mod.toBinary({}).buffer;
+  } finally {
+    mod.destroy();
   }
-  section(1, types);
-  const imports: number[] = [1];
-  str('env', imports); str('memory', imports);
-  imports.push(0x02, 0x00, 0x01); // memory, limits {min: 1}, no max
-  section(2, imports);
-  const funcs: number[] = [];
-  uleb(fns.length, funcs);
-  fns.forEach((_, i) => uleb(i, funcs));
-  section(3, funcs);
-  const exps: number[] = [];
-  uleb(fns.length, exps);
-  fns.forEach((f, i) => { str(f.name, exps); exps.push(0x00); uleb(i, exps); });
-  section(7, exps);
-  const code: number[] = [];
-  uleb(fns.length, code);
-  for (const f of fns) {
-    const ps = decls(f.params), ls = decls(f.locals);
-    const index = new Map<string, number>();
-    [...ps, ...ls].forEach(([n], i) => { if (index.has(n)) throw new Error(`${f.name}: duplicate local ${n}`); index.set(n, i); });
-    const body: number[] = [];
-    uleb(ls.length, body);
-    for (const [, t] of ls) { body.push(1, VALTYPE[t]); }
-    const toks = f.body.replace(/;;[^\n]*/g, ' ').trim().split(/\s+/).filter(Boolean);
-    for (let i = 0; i < toks.length; i++) {
-      const op = toks[i];
-      const next = () => { if (i + 1 >= toks.length) throw new Error(`${f.name}: ${op} needs an immediate`); return toks[++i]; };
-      if (op in SIMD) { body.push(0xfd); uleb(SIMD[op], body); }
-      else if (op in PLAIN) { body.push(PLAIN[op]); if (op === 'block' || op === 'loop' || op === 'if') body.push(0x40); }
-      else throw new Error(`${f.name}: unknown instruction ${op}`);
-      if (op.startsWith('local.')) {
-        const n = next();
-        const k = index.get(n);
-        if (k === undefined) throw new Error(`${f.name}: unknown local ${n}`);
-        uleb(k, body);
-      } else if (op === 'br' || op === 'br_if') uleb(Number(next()), body);
-      else if (op === 'i32.const') sleb(Number(next()), body);
-      else if (op === 'f32.const') body.push(...new Uint8Array(new Float32Array([Number(next())]).buffer));
-      else if (op in MEM_ALIGN) {
-        let offset = 0;
-        if (toks[i + 1]?.startsWith('offset=')) offset = Number(next().slice(7));
-        uleb(MEM_ALIGN[op], body); uleb(offset, body);
-      } else if (op === 'i8x16.shuffle') for (let k = 0; k < 16; k++) body.push(Number(next()));
-      else if (op === 'f32x4.extract_lane') body.push(Number(next()));
-    }
-    body.push(0x0b);
-    uleb(body.length, code);
-    code.push(...body);
-  }
-  section(10, code);
-  return new Uint8Array(bytes);
 }
 
 // ---- kernels ----
@@ -616,7 +545,8 @@ function simd(): SimdKernels {
   const W = wb!.wasm;
   if (simdFor !== W || !simdK) {
     const memory = (W as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory;
-    const module = new WebAssembly.Module(assemble(SIMD_KERNELS) as Uint8Array<ArrayBuffer>);
+    if (!simdBinary) throw new Error('organism kernels: registerFastKernels() has not finished');
+    const module = new WebAssembly.Module(simdBinary as Uint8Array<ArrayBuffer>);
     simdK = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
     simdFor = W;
   }
@@ -712,25 +642,32 @@ function transposeKernel(args: { inputs: { x: TI }; attrs: NamedAttrs; backend: 
   const strides = new Array<number>(r);
   strides[r - 1] = 1;
   for (let i = r - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
-  const oShape = p.map((d) => shape[d]);
-  const oStr = p.map((d) => strides[d]);
-  const inner = oShape[r - 1], innerStride = oStr[r - 1];
+  gatherStrided(h, dst, src, p.map((d) => shape[d]), p.map((d) => strides[d]));
+  return out;
+}
+
+/**
+ * Copy the strided view (`outShape`, source element strides `srcStrides`, starting at word `src`) into
+ * contiguous memory at `dst`, walking the output in order with an odometer over its outer dims.
+ * Serves both Transpose (permuted strides) and Slice (the input's strides over the slice's extent).
+ */
+function gatherStrided(h: Int32Array, dst: number, src: number, outShape: number[], srcStrides: number[]): void {
+  const r = outShape.length;
+  const inner = outShape[r - 1], innerStride = srcStrides[r - 1];
   const idx = new Array<number>(r - 1).fill(0);
+  const outer = size(outShape) / inner;
   let o = dst, s = src;
-  const outer = n / inner;
   for (let k = 0; k < outer; k++) {
     if (innerStride === 1) { h.copyWithin(o, s, s + inner); o += inner; }
     else for (let j = 0, ss = s; j < inner; j++, ss += innerStride) h[o++] = h[ss];
-    // advance the odometer over output dims 0..r-2
     for (let d = r - 2; d >= 0; d--) {
       idx[d]++;
-      s += oStr[d];
-      if (idx[d] < oShape[d]) break;
-      s -= oStr[d] * oShape[d];
+      s += srcStrides[d];
+      if (idx[d] < outShape[d]) break;
+      s -= srcStrides[d] * outShape[d];
       idx[d] = 0;
     }
   }
-  return out;
 }
 
 /** Slice without copying the whole input first (the stock kernel reads all of x back to JS). */
@@ -748,26 +685,9 @@ function sliceKernel(args: { inputs: { x: TI }; attrs: NamedAttrs; backend: unkn
   for (let i = r - 2; i >= 0; i--) strides[i] = strides[i + 1] * x.shape[i + 1];
   let s = at(x);
   for (let i = 0; i < r; i++) s += begin[i] * strides[i];
-  let o = at(out);
   const h = i32();
-  if (tf.slice_util.isSliceContinous(x.shape, begin, sz)) {
-    h.copyWithin(o, s, s + n);
-    return out;
-  }
-  const inner = sz[r - 1];
-  const idx = new Array<number>(r - 1).fill(0);
-  const rows = n / inner;
-  for (let k = 0; k < rows; k++) {
-    h.copyWithin(o, s, s + inner);
-    o += inner;
-    for (let d = r - 2; d >= 0; d--) {
-      idx[d]++;
-      s += strides[d];
-      if (idx[d] < sz[d]) break;
-      s -= strides[d] * sz[d];
-      idx[d] = 0;
-    }
-  }
+  if (tf.slice_util.isSliceContinous(x.shape, begin, sz)) h.copyWithin(at(out), s, s + n);
+  else gatherStrided(h, at(out), s, sz, strides);
   return out;
 }
 
@@ -1202,9 +1122,10 @@ export function causalSelfAttention(qkv: tf.Tensor2D, batch: number, heads: numb
 let registered = false;
 
 /** Install the overrides on the wasm backend (idempotent; call after tf.setBackend('wasm')). */
-export function registerFastKernels(): void {
+export async function registerFastKernels(): Promise<void> {
   if (registered) return;
   registered = true;
+  simdBinary = await buildSimdBinary();
   const override = (kernelName: string, make: (fallback: tf.KernelFunc) => tf.KernelFunc) => {
     const old = tf.getKernel(kernelName, 'wasm');
     const fallback: tf.KernelFunc = old ? old.kernelFunc : () => { throw new Error(`no wasm ${kernelName}`); };
