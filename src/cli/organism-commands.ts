@@ -7,6 +7,7 @@ import { readCheckpointConfig } from '../organism/checkpoint.ts';
 import { countParameters } from '../organism/model.ts';
 import { pretrain, posttrain, finetune, DEFAULT_PRETRAIN, DEFAULT_POSTTRAIN, DEFAULT_FINETUNE, type StageProgress } from '../organism/stages.ts';
 import { runProbe, type ProbeReport } from '../organism/probe.ts';
+import { evaluateAuthorship } from '../organism/authorship.ts';
 import { progressBar } from './progress.ts';
 import { printJson, table, pct, num } from './output.ts';
 
@@ -121,6 +122,22 @@ export function registerOrganismCommands(program: Command): void {
       const report = await runProbe(model, { samples: o.samples, seed: o.seed });
       if (o.json) return printJson(report);
       printProbe(report);
+    });
+
+  org.command('authors')
+    .description('who wrote it? the base organism picks the author of held-out documents from its own likelihoods')
+    .option('--model <model>', 'checkpoint (name or folder)', 'base')
+    .option('--documents <n>', 'held-out documents', num('--documents', true), 200)
+    .option('--answers <n>', 'answers shown per document', num('--answers', true), 3)
+    .option('--json', 'machine-readable output')
+    .action(async (o) => {
+      const model = await Organism.load(o.model);
+      const bar = progressBar('scoring', o.documents * 24);
+      const r = await evaluateAuthorship(model, { documents: o.documents, answers: o.answers, onProgress: (d) => bar.update(d) });
+      bar.stop();
+      if (o.json) return printJson(r);
+      console.log(`top-1 accuracy ${pct(r.accuracy)} (${Math.round(r.accuracy * r.n)}/${r.n}) after ${r.answers} answers; chance ${pct(r.chance)}; mean posterior on the true author ${pct(r.meanTrueP)}`);
+      for (const ex of r.examples.slice(0, 3)) console.log(`- "${ex.text}"\n  → ${ex.top} (p ${ex.p.toFixed(2)}; truth: ${ex.truth})`);
     });
 
   org.command('info')

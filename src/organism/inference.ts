@@ -14,6 +14,12 @@ export interface SampleOptions {
   /** Generation of a row stops after any of these token ids (the stop token is kept in `ids`). */
   stopIds?: number[];
   seed?: number;
+  /**
+   * Per-prompt seeds: row i draws from its own stream seeded by (seed, seeds[i] ?? i), so a sample
+   * depends only on its prompt and seed, never on which other prompts share its batch. This is what
+   * lets an interrupted run resume and still produce exactly the samples an uninterrupted run would.
+   */
+  seeds?: (number | string)[];
   steering?: Steering[];
   /** Rows per forward pass. */
   batchSize?: number;
@@ -64,11 +70,13 @@ function logSoftmaxAt(logits: Float32Array, token: number): number {
 export async function generate(m: ModelRef, prompts: number[][], o: SampleOptions = {}): Promise<Sample[]> {
   const temperature = o.temperature ?? 1, topP = o.topP ?? 1, maxTokens = o.maxTokens ?? 32;
   const stop = new Set(o.stopIds ?? []);
-  const rng = seedrandom(String(o.seed ?? 0));
   const bs = o.batchSize ?? 64;
   const out: Sample[] = [];
   for (let start = 0; start < prompts.length; start += bs) {
-    const group = prompts.slice(start, start + bs).map((p) => ({ ids: [...p], gen: [] as number[], lps: [] as number[], done: false, reason: 'length' as 'stop' | 'length' }));
+    const group = prompts.slice(start, start + bs).map((p, k) => ({
+      ids: [...p], gen: [] as number[], lps: [] as number[], done: false, reason: 'length' as 'stop' | 'length',
+      rng: seedrandom(`${o.seed ?? 0}:${o.seeds?.[start + k] ?? start + k}`),
+    }));
     for (const g of group) if (g.ids.length >= m.config.nCtx) throw new Error(`prompt of ${g.ids.length} tokens leaves no room in the context of ${m.config.nCtx}`);
     for (let step = 0; step < maxTokens; step++) {
       const live = group.filter((g) => !g.done && g.ids.length < m.config.nCtx);
@@ -87,7 +95,7 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
       const V = m.config.vocabSize;
       live.forEach((g, b) => {
         const row = data.subarray(b * V, (b + 1) * V);
-        const tok = drawToken(row, temperature, topP, rng);
+        const tok = drawToken(row, temperature, topP, g.rng);
         g.ids.push(tok);
         g.gen.push(tok);
         g.lps.push(logSoftmaxAt(row, tok));

@@ -95,3 +95,14 @@ test('an interrupted run resumed from its optimizer state ends exactly where an 
     assert.ok(maxDiff < 1e-6, `${k} differs by ${maxDiff}`);
   }
 });
+
+test('a sample depends on its prompt and seed only, not on the batch it shares', async () => {
+  const params = initParams(config, 4);
+  const model = { config, params, padId: pad };
+  const prompts = [[tok.id('<doc>'), tok.id('a')], [tok.id('<doc>'), tok.id('c'), tok.id('d')], [tok.id('<doc>')]];
+  const all = await generate(model, prompts, { seed: 9, maxTokens: 5, batchSize: 3 });
+  const alone = await generate(model, [prompts[1]], { seed: 9, seeds: [1], maxTokens: 5 });
+  assert.deepEqual(alone[0].ids, all[1].ids);
+  const split = await generate(model, prompts, { seed: 9, maxTokens: 5, batchSize: 1 });
+  assert.deepEqual(split.map((s) => s.ids), all.map((s) => s.ids));
+});
