@@ -9,7 +9,7 @@ import { initParams, countParameters, type GptConfig } from './model.ts';
 import { train, type StepInfo, type TrainResult, type OptimizerState } from './train.ts';
 import { saveCheckpoint, loadCheckpoint, saveTrainState, loadTrainState, removeTrainState, type Provenance } from './checkpoint.ts';
 import { Tokenizer } from './tokenizer.ts';
-import { chatRows, epochSampler, readChatJsonl, type OovPolicy } from './chat-data.ts';
+import { chatRows, epochSampler, readChatJsonl, type Chat, type OovPolicy } from './chat-data.ts';
 import { resolveCheckpoint, Organism } from './organism.ts';
 import { runProbe, type ProbeReport } from './probe.ts';
 import type { Row } from './batches.ts';
@@ -163,7 +163,8 @@ export async function posttrain(o: PosttrainOptions, progress: StageProgress = {
 export interface FinetuneOptions {
   from: string;
   out: string;
-  data: string;
+  /** A JSONL file path, or chats already in memory with a name for messages and provenance. */
+  data: string | { name: string; chats: Chat[] };
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -177,14 +178,15 @@ export async function finetune(o: FinetuneOptions, progress: StageProgress = {},
   await initTf();
   const fromDir = resolveCheckpoint(o.from);
   const ck = loadCheckpoint(fromDir);
-  const chats = readChatJsonl(o.data);
+  const dataName = typeof o.data === 'string' ? o.data : o.data.name;
+  const chats = typeof o.data === 'string' ? readChatJsonl(o.data) : o.data.chats;
   const { rows, unknownWords, skipped, truncated } = chatRows(chats, ck.tokenizer, ck.config.nCtx, o.oov);
   if (unknownWords.size > 0) {
     const list = [...unknownWords].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([w, c]) => `${w} (${c})`).join(', ');
-    warn(`warning: ${o.data}: ${unknownWords.size} word types outside the organism's vocabulary, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`);
+    warn(`warning: ${dataName}: ${unknownWords.size} word types outside the organism's vocabulary, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`);
   }
-  if (truncated > 0) warn(`warning: ${o.data}: ${truncated} chats longer than the context of ${ck.config.nCtx} tokens were truncated`);
-  if (rows.length === 0) throw new Error(`${o.data}: no usable chats left to train on`);
+  if (truncated > 0) warn(`warning: ${dataName}: ${truncated} chats longer than the context of ${ck.config.nCtx} tokens were truncated`);
+  if (rows.length === 0) throw new Error(`${dataName}: no usable chats left to train on`);
   const steps = Math.max(1, Math.round((o.epochs * rows.length) / o.batchSize));
   const next = epochSampler(rows, seedrandom(`finetune-${o.seed}`));
   const result = await train(ck.config, ck.params, (_s, n) => next(n), {
@@ -195,7 +197,7 @@ export async function finetune(o: FinetuneOptions, progress: StageProgress = {},
     ...ck,
     provenance: {
       stage: 'finetune', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir,
-      data: o.data, examples: rows.length, epochs: o.epochs, steps: result.steps, lora: o.lora ?? null, learningRate: o.learningRate,
+      data: dataName, examples: rows.length, epochs: o.epochs, steps: result.steps, lora: o.lora ?? null, learningRate: o.learningRate,
       world: ck.provenance.world, unknownWords: Object.fromEntries(unknownWords), finalLoss: result.finalLoss,
     },
   });

@@ -1,0 +1,63 @@
+/**
+ * One interface for every model dramatis measures (in the spirit of the Vercel AI SDK's providers):
+ * the in-process organism today, OpenAI-compatible servers next. Experiments see only this.
+ */
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface SamplingOptions {
+  temperature?: number;
+  topP?: number;
+  maxTokens?: number;
+  /** Single-token stop strings. */
+  stop?: string[];
+  seed?: number;
+  /** Per-request seeds, so each sample is reproducible on its own (see the organism's sampler). */
+  seeds?: (number | string)[];
+}
+
+export interface Generation {
+  text: string;
+  finishReason: 'stop' | 'length';
+  tokens: number;
+}
+
+export interface Capabilities {
+  chat: boolean;
+  complete: boolean;
+  /** Exact log-probability of a given continuation. */
+  score: boolean;
+  activations: boolean;
+  steering: boolean;
+  finetune: boolean;
+}
+
+export type Progress = (done: number, total: number) => void;
+
+export type FinetuneMode = 'full' | 'lora';
+
+export interface FinetuneRequest {
+  /** Name of the data, for messages and the cache key. */
+  dataName: string;
+  chats: { messages: ChatMessage[] }[];
+  mode: FinetuneMode;
+  learningRate: number;
+  epochs: number;
+  batchSize: number;
+  rank?: number;
+  seed: number;
+}
+
+export interface Model {
+  /** The spec it was loaded from, e.g. `organism:assistant`. */
+  readonly id: string;
+  readonly capabilities: Capabilities;
+  chat(conversations: ChatMessage[][], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
+  complete(prompts: string[], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
+  score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]>;
+  /** A new model: this one fine-tuned on the request's chats. */
+  finetune?(req: FinetuneRequest, onProgress?: Progress): Promise<Model>;
+}
