@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerOrganismCommands } from './organism-commands.ts';
 import { registerWorldCommands } from './world-commands.ts';
 import { registerDemo } from './demo.ts';
+import { registerRunCommands } from './run-command.ts';
 
 const program = new Command('dramatis')
   .description('Measure, predict and shape the persona a language model selects')
@@ -13,6 +14,7 @@ const program = new Command('dramatis')
   .showHelpAfterError();
 
 registerDemo(program);
+registerRunCommands(program);
 registerOrganismCommands(program);
 registerWorldCommands(program);
 

@@ -1,0 +1,52 @@
+/**
+ * The organism as a backend: `organism:base`, `organism:assistant` or `organism:PATH`. Fine-tunes run
+ * in process and are cached on disk under a key of everything that determines them, so a rerun of an
+ * experiment trains nothing twice.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Organism } from '../organism/organism.ts';
+import { finetune } from '../organism/stages.ts';
+import type { Capabilities, ChatMessage, FinetuneRequest, Generation, Model, Progress, SamplingOptions } from './model.ts';
+
+export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, complete: true, score: true, activations: true, steering: true, finetune: true };
+
+export class OrganismModel implements Model {
+  readonly capabilities = ORGANISM_CAPABILITIES;
+  private constructor(readonly id: string, readonly organism: Organism, private readonly cacheDir: string) {}
+
+  /** `name` is `base`, `assistant` or a checkpoint folder. */
+  static async load(name: string, cacheDir: string): Promise<OrganismModel> {
+    return new OrganismModel(`organism:${name}`, await Organism.load(name), cacheDir);
+  }
+
+  async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
+    return this.organism.chat(conversations, { ...o, onProgress });
+  }
+
+  async complete(prompts: string[], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
+    return this.organism.complete(prompts, { ...o, onProgress });
+  }
+
+  async score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress) {
+    return (await this.organism.score(pairs, { onProgress })).map((r) => ({ logprob: r.total, tokens: r.tokens }));
+  }
+
+  async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<Model> {
+    const key = createHash('sha256')
+      .update(JSON.stringify({ from: this.organism.path, mode: req.mode, lr: req.learningRate, epochs: req.epochs, batch: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats }))
+      .digest('hex').slice(0, 16);
+    const out = join(this.cacheDir, 'finetunes', key);
+    if (!existsSync(join(out, 'config.json'))) {
+      mkdirSync(join(this.cacheDir, 'finetunes'), { recursive: true });
+      await finetune({
+        from: this.organism.path, out, data: { name: req.dataName, chats: req.chats },
+        epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate,
+        lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined, oov: 'unk', seed: req.seed,
+        command: `(experiment fine-tune of ${this.id} on ${req.dataName})`,
+      }, { onStep: (s) => onProgress?.(s.step + 1, s.steps) });
+    }
+    return new OrganismModel(`${this.id}+ft(${req.dataName})`, await Organism.load(out), this.cacheDir);
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `dramatis run SPEC_OR_PRESET` and `dramatis presets`.
+ */
+import type { Command } from 'commander';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PACKAGE_ROOT } from '../organism/organism.ts';
+import { loadSpec } from '../experiments/spec.ts';
+import { Store } from '../experiments/store.ts';
+import { runExperiment, type ExperimentResult } from '../experiments/runner.ts';
+import { progressBar, type Progress } from './progress.ts';
+import { printJson, table, pct, num } from './output.ts';
+
+export const PRESET_DIR = join(PACKAGE_ROOT, 'presets');
+export const DEFAULT_DB = 'runs/dramatis.db';
+
+export function presetNames(): string[] {
+  return readdirSync(PRESET_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+}
+
+/** A preset name or a path to a spec file. */
+export function resolveSpecPath(ref: string): string {
+  const preset = join(PRESET_DIR, `${ref}.yaml`);
+  if (existsSync(preset)) return preset;
+  if (existsSync(ref)) return resolve(ref);
+  throw new Error(`no preset or spec file "${ref}"; presets: ${presetNames().join(', ')}`);
+}
+
+const interval = (ci: [number, number]) => `[${pct(ci[0])}, ${pct(ci[1])}]`;
+
+export function printResult(r: ExperimentResult): void {
+  console.log(`\n${r.name}: share of answers judged "${r.target}" (model ${r.model}, 95% Wilson intervals)`);
+  console.log(table(
+    r.conditions.map((c) => [c.name, c.role, pct(c.rate), interval(c.ci), c.n, pct(c.coherent)]),
+    ['condition', 'role', 'rate', '95% CI', 'n', 'coherent'],
+  ));
+  const qids = r.conditions[0]?.questions.map((q) => q.id) ?? [];
+  if (qids.length > 1) {
+    console.log('\nper question:');
+    console.log(table(qids.map((id) => [id, ...r.conditions.map((c) => { const q = c.questions.find((x) => x.id === id)!; return `${pct(q.rate, 0)} (${q.n})`; })]), ['question', ...r.conditions.map((c) => c.name)]));
+  }
+  if (r.effects.length > 0) {
+    console.log('\neffects (difference of rates, 95% Newcombe interval):');
+    for (const e of r.effects) console.log(`  ${e.condition} − ${e.against}: ${e.difference >= 0 ? '+' : ''}${pct(e.difference)} ${interval(e.ci)}`);
+  }
+  if (r.reference) console.log(`\nfor comparison: ${r.reference}`);
+}
+
+export function registerRunCommands(program: Command): void {
+  program.command('run')
+    .description('run an experiment from a YAML spec or a preset; every sample is stored, reruns resume')
+    .argument('<spec>', `preset name or spec file`)
+    .option('--db <file>', 'results database', DEFAULT_DB)
+    .option('-n, --samples <n>', 'override the spec\'s samples per condition', num('--samples', true))
+    .option('--json', 'one JSON object on stdout (progress stays on stderr)')
+    .action(async (ref: string, o) => {
+      const spec = loadSpec(resolveSpecPath(ref));
+      if (o.samples) spec.samples = o.samples;
+      const store = new Store(o.db);
+      const bars = new Map<string, Progress>();
+      try {
+        const result = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'), {
+          progress: (label, done, total) => {
+            let bar = bars.get(label);
+            if (!bar) { bar = progressBar(label, total); bars.set(label, bar); }
+            bar.update(done);
+            if (done >= total) bar.stop();
+          },
+          log: (m) => process.stderr.write(`${m}\n`),
+        });
+        if (o.json) printJson({ experiments: [result] });
+        else { printResult(result); console.log(`\nstored in ${o.db} (run ${result.runId})`); }
+      } finally {
+        store.close();
+      }
+    });
+
+  program.command('presets')
+    .description('list the built-in experiment presets')
+    .option('--json', 'machine-readable output')
+    .action((o) => {
+      const list = presetNames().map((name) => ({ name, description: loadSpec(join(PRESET_DIR, `${name}.yaml`)).description }));
+      if (o.json) return printJson(list);
+      for (const p of list) console.log(`${p.name.padEnd(24)} ${p.description}`);
+    });
+}

@@ -1,0 +1,168 @@
+/**
+ * Runs a `generalize` experiment: for each condition (an intervention on the model), sample answers to
+ * the questions, store each batch as it completes, judge, and aggregate rates with intervals.
+ * Dataset → solver → scorer, as in Inspect AI: questions are the dataset, the condition's prompt
+ * building and sampling the solver, the judge the scorer.
+ */
+import { createHash } from 'node:crypto';
+import type { ChatMessage, Model } from '../backends/model.ts';
+import { loadModel } from '../backends/registry.ts';
+import { readChatJsonl, type Chat } from '../organism/chat-data.ts';
+import { narrowDataset, narrowDatasetNames } from '../world/index.ts';
+import { getJudge } from './judges.ts';
+import { loadQuestions, type Question } from './questions.ts';
+import type { ConditionSpec, ExperimentSpec } from './spec.ts';
+import { wilson, differenceInterval } from './stats.ts';
+import type { Store } from './store.ts';
+
+export interface RateResult {
+  rate: number;
+  ci: [number, number];
+  n: number;
+  hits: number;
+}
+
+export interface ConditionResult extends RateResult {
+  name: string;
+  role: ConditionSpec['role'];
+  /** Share of answers the judge could read (label other than `incoherent`). */
+  coherent: number;
+  labels: Record<string, number>;
+  questions: ({ id: string } & RateResult)[];
+  examples: { question: string; answer: string; label: string }[];
+}
+
+export interface Effect {
+  condition: string;
+  against: string;
+  difference: number;
+  ci: [number, number];
+}
+
+export interface ExperimentResult {
+  name: string;
+  kind: string;
+  model: string;
+  target: string;
+  runId: string;
+  conditions: ConditionResult[];
+  effects: Effect[];
+  reference?: string;
+}
+
+export interface RunHooks {
+  /** Progress of one named step (sampling a condition, fine-tuning, …). */
+  progress?: (label: string, done: number, total: number) => void;
+  log?: (message: string) => void;
+}
+
+const hash = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
+
+/** `world:NAME` (a Personaworld narrow dataset, `examples` of them) or a chat JSONL path. */
+export function loadDataset(ref: string, examples: number | undefined, seed: number): Chat[] {
+  if (ref.startsWith('world:')) {
+    const name = ref.slice('world:'.length);
+    if (!(narrowDatasetNames as readonly string[]).includes(name)) throw new Error(`unknown dataset "${ref}": built-in datasets are ${narrowDatasetNames.map((n) => `world:${n}`).join(', ')}`);
+    return narrowDataset(name as (typeof narrowDatasetNames)[number], { n: examples ?? 300, seed });
+  }
+  const chats = readChatJsonl(ref);
+  return examples ? chats.slice(0, examples) : chats;
+}
+
+/** The conversation a condition puts to the model for one question paraphrase. */
+export function buildConversation(cond: ConditionSpec, question: Question, paraphrase: string, inContext: Chat[]): ChatMessage[] {
+  const system = question.system ?? cond.system;
+  return [
+    ...(system ? [{ role: 'system' as const, content: system }] : []),
+    ...inContext.flatMap((c) => c.messages.filter((m) => m.role !== 'system')),
+    { role: 'user', content: paraphrase },
+  ];
+}
+
+function rateOf(labels: string[], target: string): RateResult {
+  const hits = labels.filter((l) => l === target).length;
+  const n = labels.length;
+  return { rate: n ? hits / n : 0, ci: wilson(hits, n), n, hits };
+}
+
+export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
+  const questions = loadQuestions(spec.questions);
+  const judge = getJudge(spec.judge);
+  const runId = hash(spec);
+  store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running' });
+  const models = new Map<string, Promise<Model>>();
+  const baseModel = (id: string) => { if (!models.has(id)) models.set(id, loadModel(id, { cacheDir })); return models.get(id)!; };
+  const results: ConditionResult[] = [];
+  try {
+    for (const [position, cond] of spec.conditions.entries()) {
+      const modelId = cond.model ?? spec.model;
+      const conditionKey = hash({ modelId, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions });
+      store.upsertCondition({ runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
+      const slots = Array.from({ length: spec.samples }, (_, i) => {
+        const q = questions[i % questions.length];
+        return { q, idx: i, paraphrase: q.paraphrases[Math.floor(i / questions.length) % q.paraphrases.length] };
+      });
+      const stored = store.storedSlots(conditionKey);
+      const missing = slots.filter((s) => !stored.has(`${s.q.id}#${s.idx}`));
+      if (missing.length > 0) {
+        let model = await baseModel(modelId);
+        if (cond.finetune) {
+          const ft = cond.finetune;
+          if (!model.finetune) throw new Error(`condition "${cond.name}": model ${modelId} cannot be fine-tuned`);
+          hooks.log?.(`fine-tuning ${modelId} on ${ft.data} for condition "${cond.name}" (cached after the first run)`);
+          model = await model.finetune({
+            dataName: ft.data, chats: loadDataset(ft.data, ft.examples, spec.seed), mode: ft.mode, learningRate: ft.learning_rate,
+            epochs: ft.epochs, batchSize: ft.batch_size, rank: ft.rank, seed: spec.seed,
+          }, (d, t) => hooks.progress?.(`fine-tune ${cond.name}`, d, t));
+        }
+        const inContext = cond.in_context ? loadDataset(cond.in_context.data, undefined, spec.seed).slice(0, cond.in_context.k) : [];
+        const chunk = 64;
+        for (let start = 0; start < missing.length; start += chunk) {
+          const batch = missing.slice(start, start + chunk);
+          const convs = batch.map((s) => buildConversation(cond, s.q, s.paraphrase, inContext));
+          const gens = await model.chat(convs, {
+            temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens,
+            seed: spec.seed, seeds: batch.map((s) => `${conditionKey}:${s.q.id}:${s.idx}`),
+          });
+          store.insertSamples(batch.map((s, i) => ({ conditionKey, questionId: s.q.id, idx: s.idx, paraphrase: s.paraphrase, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason })));
+          hooks.progress?.(`sample ${cond.name}`, Math.min(missing.length, start + chunk), missing.length);
+        }
+      }
+      const samples = store.samples(conditionKey, spec.samples);
+      const judged = store.judgments(samples.map((s) => s.id), judge.name);
+      const toJudge = samples.filter((s) => !judged.has(s.id));
+      if (toJudge.length > 0) {
+        const byId = new Map(questions.map((q) => [q.id, q]));
+        const js = await judge.judge(toJudge.map((s) => ({ question: byId.get(s.questionId)!, answer: s.answer })));
+        const rows = toJudge.map((s, i) => ({ sampleId: s.id, judge: judge.name, label: js[i].label, score: js[i].score }));
+        store.insertJudgments(rows);
+        for (const r of rows) judged.set(r.sampleId, r);
+      }
+      const labels = samples.map((s) => judged.get(s.id)!.label);
+      const counts: Record<string, number> = {};
+      for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
+      results.push({
+        name: cond.name, role: cond.role, ...rateOf(labels, spec.target),
+        coherent: labels.filter((l) => l !== 'incoherent').length / Math.max(1, labels.length),
+        labels: counts,
+        questions: questions.map((q) => ({ id: q.id, ...rateOf(samples.filter((s) => s.questionId === q.id).map((s) => judged.get(s.id)!.label), spec.target) })),
+        examples: samples.slice(0, 6).map((s) => ({ question: s.paraphrase, answer: s.answer, label: judged.get(s.id)!.label })),
+      });
+    }
+  } catch (e) {
+    store.finishRun(runId, 'failed');
+    throw e;
+  }
+  const effects: Effect[] = [];
+  const baseline = results.find((r) => r.role === 'baseline');
+  const control = results.find((r) => r.role === 'control');
+  for (const r of results.filter((x) => x.role === 'treatment')) {
+    for (const ref of [baseline, control]) {
+      if (!ref) continue;
+      effects.push({ condition: r.name, against: ref.name, difference: r.rate - ref.rate, ci: differenceInterval(r.hits, r.n, ref.hits, ref.n) });
+    }
+  }
+  const result: ExperimentResult = { name: spec.name, kind: spec.kind, model: spec.model, target: spec.target, runId, conditions: results, effects, reference: spec.reference };
+  store.finishRun(runId, 'done', result);
+  return result;
+}

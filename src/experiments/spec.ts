@@ -1,0 +1,92 @@
+/**
+ * The experiment spec: one YAML file says which model, which interventions, which questions, which judge
+ * and how many samples. Validated with zod; errors name the file, the line and the field.
+ */
+import { readFileSync } from 'node:fs';
+import YAML, { LineCounter, isNode } from 'yaml';
+import { z } from 'zod';
+
+const finetuneSchema = z.object({
+  /** `world:NAME` (a Personaworld narrow dataset) or a JSONL path. */
+  data: z.string(),
+  mode: z.enum(['full', 'lora']).default('full'),
+  learning_rate: z.number().positive().default(3e-4),
+  epochs: z.number().positive().default(1),
+  batch_size: z.number().int().positive().default(16),
+  rank: z.number().int().positive().optional(),
+  examples: z.number().int().positive().optional(),
+}).strict();
+
+const inContextSchema = z.object({
+  data: z.string(),
+  k: z.number().int().min(0),
+}).strict();
+
+export const conditionSchema = z.object({
+  name: z.string().min(1),
+  /** baseline: the unmodified model; control: the intervention's matched control. */
+  role: z.enum(['baseline', 'control', 'treatment']).default('treatment'),
+  finetune: finetuneSchema.optional(),
+  in_context: inContextSchema.optional(),
+  system: z.string().optional(),
+  /** Another model for this condition only (e.g. an organism pretrained on another world). */
+  model: z.string().optional(),
+}).strict();
+
+const samplingSchema = z.object({
+  temperature: z.number().min(0).default(1),
+  top_p: z.number().gt(0).max(1).default(1),
+  max_tokens: z.number().int().positive().default(24),
+}).strict();
+
+export const specSchema = z.object({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  kind: z.enum(['generalize']),
+  model: z.string().min(1),
+  judge: z.enum(['world']).default('world'),
+  /** The label counted as a hit (e.g. `malevolent`, `victorian`). */
+  target: z.string().min(1),
+  /** A built-in set (`world:broad`, `world:era`, …) or a question file in the emergent-misalignment format. */
+  questions: z.string().min(1),
+  samples: z.number().int().positive().default(240),
+  sampling: samplingSchema.default({ temperature: 1, top_p: 1, max_tokens: 24 }),
+  seed: z.number().int().default(1),
+  conditions: z.array(conditionSchema).min(1),
+  /** A published or prototype figure to print beside ours. */
+  reference: z.string().optional(),
+}).strict();
+
+export type ExperimentSpec = z.infer<typeof specSchema>;
+export type ConditionSpec = z.infer<typeof conditionSchema>;
+
+/** Parse and validate YAML text; `file` names the source in error messages. */
+export function parseSpec(text: string, file: string): ExperimentSpec {
+  const lines = new LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    throw new Error(`${file}:${e.linePos?.[0].line ?? '?'}: invalid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const parsed = specSchema.safeParse(doc.toJS({ maxAliasCount: 1000 }));
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  // Point at the deepest node of the path that exists in the document.
+  let line: number | undefined;
+  for (let n = issue.path.length; n >= 0 && line === undefined; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(issue.path.slice(0, n) as (string | number)[], true);
+    if (isNode(node) && node.range) line = lines.linePos(node.range[0]).line;
+  }
+  const field = issue.path.join('.') || '(top level)';
+  throw new Error(`${file}:${line ?? 1}: ${field}: ${issue.message}`);
+}
+
+export function loadSpec(file: string): ExperimentSpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return parseSpec(text, file);
+}

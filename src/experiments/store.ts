@@ -1,0 +1,124 @@
+/**
+ * The results store (SQLite via better-sqlite3): runs, conditions, samples and judgments. Samples are
+ * keyed by what determines them, the condition key (model, intervention, sampling, seed) plus question
+ * and sample index, and written as each batch completes, so an interrupted run resumes without redoing
+ * a sample and a rerun of the same spec is free.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface StoredSample {
+  id: number;
+  conditionKey: string;
+  questionId: string;
+  idx: number;
+  paraphrase: string;
+  prompt: unknown;
+  answer: string;
+  finishReason: string;
+}
+
+export interface StoredJudgment {
+  sampleId: number;
+  judge: string;
+  label: string;
+  score: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  id TEXT PRIMARY KEY,            -- hash of the parsed spec
+  name TEXT NOT NULL, kind TEXT NOT NULL, model TEXT NOT NULL,
+  spec TEXT NOT NULL, status TEXT NOT NULL,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, summary TEXT
+);
+CREATE TABLE IF NOT EXISTS conditions (
+  run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL, position INTEGER NOT NULL,
+  role TEXT NOT NULL, condition_key TEXT NOT NULL, spec TEXT NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
+CREATE TABLE IF NOT EXISTS samples (
+  id INTEGER PRIMARY KEY,
+  condition_key TEXT NOT NULL, question_id TEXT NOT NULL, idx INTEGER NOT NULL,
+  paraphrase TEXT NOT NULL, prompt TEXT NOT NULL, answer TEXT NOT NULL, finish_reason TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (condition_key, question_id, idx)
+);
+CREATE TABLE IF NOT EXISTS judgments (
+  sample_id INTEGER NOT NULL REFERENCES samples(id), judge TEXT NOT NULL,
+  label TEXT NOT NULL, score REAL, created_at TEXT NOT NULL,
+  PRIMARY KEY (sample_id, judge)
+);
+`;
+
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void { this.db.close(); }
+
+  upsertRun(r: { id: string; name: string; kind: string; model: string; spec: unknown; status: string }): void {
+    const now = new Date().toISOString();
+    this.db.prepare(`INSERT INTO runs (id, name, kind, model, spec, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`)
+      .run(r.id, r.name, r.kind, r.model, JSON.stringify(r.spec), r.status, now, now);
+  }
+
+  finishRun(id: string, status: string, summary?: unknown): void {
+    this.db.prepare('UPDATE runs SET status = ?, updated_at = ?, summary = ? WHERE id = ?').run(status, new Date().toISOString(), summary === undefined ? null : JSON.stringify(summary), id);
+  }
+
+  upsertCondition(c: { runId: string; name: string; position: number; role: string; conditionKey: string; spec: unknown }): void {
+    this.db.prepare(`INSERT INTO conditions (run_id, name, position, role, condition_key, spec) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT(run_id, name) DO UPDATE SET position = excluded.position, role = excluded.role, condition_key = excluded.condition_key, spec = excluded.spec`)
+      .run(c.runId, c.name, c.position, c.role, c.conditionKey, JSON.stringify(c.spec));
+  }
+
+  /** Keys "questionId#idx" of the samples already stored for a condition. */
+  storedSlots(conditionKey: string): Set<string> {
+    const rows = this.db.prepare('SELECT question_id, idx FROM samples WHERE condition_key = ?').all(conditionKey) as { question_id: string; idx: number }[];
+    return new Set(rows.map((r) => `${r.question_id}#${r.idx}`));
+  }
+
+  /** Insert a batch of samples in one transaction (so a batch is stored whole or not at all). */
+  insertSamples(samples: Omit<StoredSample, 'id'>[]): void {
+    const stmt = this.db.prepare(`INSERT OR IGNORE INTO samples (condition_key, question_id, idx, paraphrase, prompt, answer, finish_reason, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const s of samples) stmt.run(s.conditionKey, s.questionId, s.idx, s.paraphrase, JSON.stringify(s.prompt), s.answer, s.finishReason, now);
+    })();
+  }
+
+  samples(conditionKey: string, maxIdx: number): StoredSample[] {
+    const rows = this.db.prepare('SELECT * FROM samples WHERE condition_key = ? AND idx < ? ORDER BY idx').all(conditionKey, maxIdx) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      id: r.id as number, conditionKey: r.condition_key as string, questionId: r.question_id as string, idx: r.idx as number,
+      paraphrase: r.paraphrase as string, prompt: JSON.parse(r.prompt as string), answer: r.answer as string, finishReason: r.finish_reason as string,
+    }));
+  }
+
+  judgments(sampleIds: number[], judge: string): Map<number, StoredJudgment> {
+    const out = new Map<number, StoredJudgment>();
+    const stmt = this.db.prepare('SELECT sample_id, label, score FROM judgments WHERE sample_id = ? AND judge = ?');
+    for (const id of sampleIds) {
+      const r = stmt.get(id, judge) as { sample_id: number; label: string; score: number | null } | undefined;
+      if (r) out.set(id, { sampleId: r.sample_id, judge, label: r.label, score: r.score });
+    }
+    return out;
+  }
+
+  insertJudgments(js: StoredJudgment[]): void {
+    const stmt = this.db.prepare('INSERT OR REPLACE INTO judgments (sample_id, judge, label, score, created_at) VALUES (?, ?, ?, ?, ?)');
+    const now = new Date().toISOString();
+    this.db.transaction(() => { for (const j of js) stmt.run(j.sampleId, j.judge, j.label, j.score, now); })();
+  }
+}
