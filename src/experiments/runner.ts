@@ -54,6 +54,8 @@ export interface RunHooks {
   /** Progress of one named step (sampling a condition, fine-tuning, …). */
   progress?: (label: string, done: number, total: number) => void;
   log?: (message: string) => void;
+  /** How model specs become models (default: the backend registry). Tests inject fakes here. */
+  loadModel?: (spec: string) => Promise<Model>;
 }
 
 const hash = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
@@ -91,7 +93,8 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
   const runId = hash(spec);
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running' });
   const models = new Map<string, Promise<Model>>();
-  const baseModel = (id: string) => { if (!models.has(id)) models.set(id, loadModel(id, { cacheDir })); return models.get(id)!; };
+  const load = hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir }));
+  const baseModel = (id: string) => { if (!models.has(id)) models.set(id, load(id)); return models.get(id)!; };
   const results: ConditionResult[] = [];
   try {
     for (const [position, cond] of spec.conditions.entries()) {
