@@ -96,8 +96,10 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
   const load = hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir }));
   const baseModel = (id: string) => { if (!models.has(id)) models.set(id, load(id)); return models.get(id)!; };
   const results: ConditionResult[] = [];
+  let currentCondition = '';
   try {
     for (const [position, cond] of spec.conditions.entries()) {
+      currentCondition = cond.name;
       const modelId = cond.model ?? spec.model;
       const conditionKey = hash({ modelId, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions });
       store.upsertCondition({ runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
@@ -154,7 +156,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     }
   } catch (e) {
     store.finishRun(runId, 'failed');
-    throw e;
+    throw new Error(`${spec.name}, condition "${currentCondition}": ${(e as Error).message}`, { cause: e });
   }
   const effects: Effect[] = [];
   const baseline = results.find((r) => r.role === 'baseline');

@@ -59,7 +59,7 @@ test('a run killed midway keeps what it paid for, and the rerun samples only the
   const spec = parseSpec(SPEC, 'x.yaml');
   const store = new Store(':memory:');
   const calls: number[] = [];
-  await assert.rejects(runExperiment(spec, store, '/nonexistent', { loadModel: async () => fakeModel(calls, 2) }), /500/);
+  await assert.rejects(runExperiment(spec, store, '/nonexistent', { loadModel: async () => fakeModel(calls, 2) }), /test, condition "base": server answered 500/);
   const stored = (store.db.prepare('SELECT COUNT(*) n FROM samples').get() as { n: number }).n;
   assert.equal(stored, 128, 'two batches of 64 were stored before the failure');
   const again: number[] = [];
