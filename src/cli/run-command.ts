@@ -2,7 +2,8 @@
  * `dramatis run SPEC_OR_PRESET` and `dramatis presets`.
  */
 import type { Command } from 'commander';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { renderReport } from '../report/html.ts';
 import { join, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../organism/organism.ts';
 import { loadSpec } from '../experiments/spec.ts';
@@ -52,6 +53,7 @@ export function registerRunCommands(program: Command): void {
     .argument('<spec>', `preset name or spec file`)
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('-n, --samples <n>', 'override the spec\'s samples per condition', num('--samples', true))
+    .option('--report <file>', 'write a self-contained HTML report here', 'report.html')
     .option('--json', 'one JSON object on stdout (progress stays on stderr)')
     .action(async (ref: string, o) => {
       const spec = loadSpec(resolveSpecPath(ref));
@@ -68,8 +70,9 @@ export function registerRunCommands(program: Command): void {
           },
           log: (m) => process.stderr.write(`${m}\n`),
         });
+        writeFileSync(o.report, renderReport(`dramatis: ${result.name}`, [result]));
         if (o.json) printJson({ experiments: [result] });
-        else { printResult(result); console.log(`\nstored in ${o.db} (run ${result.runId})`); }
+        else { printResult(result); console.log(`\nstored in ${o.db} (run ${result.runId}); report: ${resolve(o.report)}`); }
       } finally {
         store.close();
       }

@@ -1,0 +1,69 @@
+/**
+ * A self-contained `report.html`: bars with 95% interval whiskers per condition and per question, the
+ * effects, and sample answers with their labels. Inline SVG and CSS only, so it opens from disk with
+ * no server and no network.
+ */
+import type { ExperimentResult } from '../experiments/runner.ts';
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+const ROLE_COLOUR: Record<string, string> = { baseline: '#8a8f98', control: '#4c78a8', treatment: '#e45756' };
+
+/** Horizontal bars (one per row) with whiskers for the interval; x runs from 0 to 100%. */
+function barChart(rows: { label: string; rate: number; ci: [number, number]; n: number; colour: string }[]): string {
+  const labelW = 210, plotW = 420, rowH = 26, top = 20;
+  const h = top + rows.length * rowH + 24;
+  const x = (v: number) => labelW + v * plotW;
+  const grid = [0, 0.25, 0.5, 0.75, 1].map((v) =>
+    `<line x1="${x(v)}" y1="${top - 6}" x2="${x(v)}" y2="${h - 20}" stroke="#ddd"/><text x="${x(v)}" y="${h - 6}" font-size="11" text-anchor="middle" fill="#666">${v * 100}%</text>`).join('');
+  const bars = rows.map((r, i) => {
+    const y = top + i * rowH;
+    return `<text x="${labelW - 8}" y="${y + 15}" font-size="12" text-anchor="end">${esc(r.label)}</text>
+      <rect x="${x(0)}" y="${y + 4}" width="${Math.max(0.5, r.rate * plotW)}" height="${rowH - 10}" fill="${r.colour}" opacity="0.85"><title>${esc(r.label)}: ${pct(r.rate)} [${pct(r.ci[0])}, ${pct(r.ci[1])}], n ${r.n}</title></rect>
+      <line x1="${x(r.ci[0])}" y1="${y + rowH / 2}" x2="${x(r.ci[1])}" y2="${y + rowH / 2}" stroke="#222" stroke-width="1.5"/>
+      <line x1="${x(r.ci[0])}" y1="${y + 7}" x2="${x(r.ci[0])}" y2="${y + rowH - 7}" stroke="#222"/>
+      <line x1="${x(r.ci[1])}" y1="${y + 7}" x2="${x(r.ci[1])}" y2="${y + rowH - 7}" stroke="#222"/>
+      <text x="${x(r.ci[1]) + 6}" y="${y + 15}" font-size="11" fill="#333">${pct(r.rate)} (n ${r.n})</text>`;
+  }).join('');
+  return `<svg width="${labelW + plotW + 110}" height="${h}" role="img">${grid}${bars}</svg>`;
+}
+
+function experimentSection(r: ExperimentResult): string {
+  const conds = r.conditions.map((c) => ({ label: c.name, rate: c.rate, ci: c.ci, n: c.n, colour: ROLE_COLOUR[c.role] ?? '#999' }));
+  const questionRows = (r.conditions[0]?.questions ?? []).flatMap((q) => r.conditions.map((c) => {
+    const cq = c.questions.find((x) => x.id === q.id)!;
+    return { label: `${q.id} · ${c.name}`, rate: cq.rate, ci: cq.ci, n: cq.n, colour: ROLE_COLOUR[c.role] ?? '#999' };
+  }));
+  const effects = r.effects.map((e) => `<tr><td>${esc(e.condition)} − ${esc(e.against)}</td><td>${e.difference >= 0 ? '+' : ''}${pct(e.difference)}</td><td>[${pct(e.ci[0])}, ${pct(e.ci[1])}]</td></tr>`).join('');
+  const table = r.conditions.map((c) => `<tr><td>${esc(c.name)}</td><td>${c.role}</td><td>${pct(c.rate)}</td><td>[${pct(c.ci[0])}, ${pct(c.ci[1])}]</td><td>${c.n}</td><td>${pct(c.coherent)}</td><td>${esc(Object.entries(c.labels).map(([k, v]) => `${k} ${v}`).join(', '))}</td></tr>`).join('');
+  const examples = r.conditions.map((c) => `<h4>${esc(c.name)}</h4><ul>${c.examples.map((e) => `<li><span class="q">${esc(e.question)}</span> → ${esc(e.answer)} <span class="label ${e.label === r.target ? 'hit' : ''}">${esc(e.label)}</span></li>`).join('')}</ul>`).join('');
+  return `<section>
+    <h2>${esc(r.name)}</h2>
+    <p>Share of answers judged <b>${esc(r.target)}</b>; model <code>${esc(r.model)}</code>; bars with 95% Wilson intervals (run <code>${r.runId}</code>).</p>
+    ${barChart(conds)}
+    <table><tr><th>condition</th><th>role</th><th>rate</th><th>95% CI</th><th>n</th><th>coherent</th><th>labels</th></tr>${table}</table>
+    ${effects ? `<h3>Effects</h3><table><tr><th>difference</th><th>rate</th><th>95% Newcombe CI</th></tr>${effects}</table>` : ''}
+    ${r.reference ? `<p class="ref">For comparison: ${esc(r.reference)}</p>` : ''}
+    <details><summary>Per question</summary>${barChart(questionRows)}</details>
+    <details><summary>Sample answers</summary>${examples}</details>
+  </section>`;
+}
+
+export function renderReport(title: string, experiments: ExperimentResult[], preamble = ''): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.8em 0}td,th{border-bottom:1px solid #e4e4e4;padding:3px 10px;text-align:left}
+section{margin-bottom:2.5em}code{background:#f3f3f3;padding:1px 4px}.q{color:#555}.label{font-size:12px;background:#eee;border-radius:3px;padding:0 5px}
+.label.hit{background:#e45756;color:#fff}.ref{color:#555;font-style:italic}details{margin:.6em 0}summary{cursor:pointer;color:#4c78a8}
+.legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<p class="legend">Bars:<span style="background:${ROLE_COLOUR.baseline}"></span>baseline<span style="background:${ROLE_COLOUR.control}"></span>control<span style="background:${ROLE_COLOUR.treatment}"></span>treatment</p>
+${preamble}
+${experiments.map(experimentSection).join('\n')}
+<p style="color:#888">Generated by dramatis on ${new Date().toISOString()}.</p>
+</body></html>
+`;
+}
