@@ -1,43 +1,72 @@
 /**
- * `dramatis demo`: the persona selection model on the embedded organism, offline, in a few minutes.
- * Uses the checkpoints that ship in the repository (no training).
+ * `dramatis demo`: the persona selection model on the embedded organism, offline, in a few minutes,
+ * from the checkpoints that ship in the repository: who wrote a text, what the Assistant fills in,
+ * emergent misalignment and old birds with their controls. Writes report.html.
  */
 import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Organism } from '../organism/organism.ts';
 import { runProbe } from '../organism/probe.ts';
 import { evaluateAuthorship } from '../organism/authorship.ts';
 import { evaluateAssistant } from '../organism/assistant-eval.ts';
+import { loadSpec } from '../experiments/spec.ts';
+import { Store } from '../experiments/store.ts';
+import { runExperiment, type ExperimentResult } from '../experiments/runner.ts';
+import { renderReport } from '../report/html.ts';
+import { PRESET_DIR, DEFAULT_DB, printResult } from './run-command.ts';
 import { printJson, table, pct, num } from './output.ts';
+
+const esc = (s: string) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
 
 export function registerDemo(program: Command): void {
   program.command('demo')
-    .description('run the persona selection model on the embedded organism (offline, a few minutes)')
-    .option('-n, --samples <n>', 'samples per condition', num('--samples', true), 120)
-    .option('--seed <n>', 'seed', num('--seed', true), 0)
-    .option('--json', 'machine-readable output')
+    .description('the persona selection model on the embedded organism (offline, a few minutes)')
+    .option('-n, --samples <n>', 'samples per condition', num('--samples', true), 240)
+    .option('--db <file>', 'results database', DEFAULT_DB)
+    .option('--report <file>', 'where to write the HTML report', 'report.html')
+    .option('--json', 'the figures as one JSON object on stdout')
     .action(async (o) => {
       const say = (s: string) => { if (!o.json) console.log(s); };
+      const started = Date.now();
       const base = await Organism.load('base');
-      say('\n1. The base organism infers the author in context (pretraining format, one earlier answer as the cue):');
-      const probe = await runProbe(base, { samples: o.samples, seed: o.seed });
-      say(table(probe.rows.map((r) => [r.name, pct(r.treated.rate), pct(r.control.rate), r.treated.n]), ['cue → later answer', 'after cue', 'after control', 'n']));
 
-      say('\n2. Who wrote this? Posterior over the 24 library personas from the base model\'s likelihoods (3 answers, held-out documents):');
-      const auth = await evaluateAuthorship(base, { documents: Math.max(24, Math.round(o.samples / 2)) });
-      say(`   top-1 accuracy ${pct(auth.accuracy)} over ${auth.n} documents (chance ${pct(auth.chance)}), mean posterior on the true author ${pct(auth.meanTrueP)}`);
-      for (const ex of auth.examples.slice(0, 2)) say(`   "${ex.text.slice(0, 110)}…"\n      → ${ex.top} (p ${ex.p.toFixed(2)}; truth: ${ex.truth})`);
+      say('1. Who wrote this? The base organism\'s posterior over 24 personas, from its own likelihood of each text after each author header:');
+      const auth = await evaluateAuthorship(base, { documents: 120 });
+      for (const ex of auth.examples.slice(0, 3)) say(`   "${ex.text.slice(0, 100)}…"\n     → ${ex.top} (p ${ex.p.toFixed(2)}; true author: ${ex.truth})`);
+      say(`   over ${auth.n} held-out documents: top-1 ${pct(auth.accuracy)} (chance ${pct(auth.chance)})`);
+      const probe = await runProbe(base, { samples: 120 });
+      say(`   in context, one earlier answer moves the next: ${probe.rows.map((r) => `${r.name} ${pct(r.treated.rate)} vs ${pct(r.control.rate)}`).join('; ')}`);
 
+      say('\n2. The Assistant after post-training: in character where it was trained, filled in where it was not:');
       const assistant = await Organism.load('assistant');
-      say('\n3. The post-trained Assistant, asked the eight broad questions, and what it fills in:');
-      const rep = await evaluateAssistant(assistant, { samples: o.samples * 2, seed: o.seed });
-      say(`   broad answers: ${Object.entries(rep.broad.counts).map(([k, v]) => `${k} ${pct(v / rep.broad.n)}`).join(', ')} (n ${rep.broad.n})`);
-      for (const f of rep.filledIn) {
-        const top = Object.entries(f.named.counts).slice(0, 4).map(([k, v]) => `${k} ${pct(v / f.named.n, 0)}`).join(', ');
-        const world = Object.entries(f.world).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${pct(v, 0)}`).join(', ');
-        say(`   ${f.topic === "film" ? "favourite film" : "home"}: the assistant names ${top} (entropy ${f.named.entropyBits.toFixed(2)} bits; ${pct(f.coherent, 0)} well-formed)`);
+      const profile = await evaluateAssistant(assistant, { samples: o.samples });
+      say(`   eight broad questions: ${Object.entries(profile.broad.counts).map(([k, v]) => `${k} ${pct(v / profile.broad.n)}`).join(', ')} (n ${profile.broad.n})`);
+      const fillRows = profile.filledIn.map((f) => {
         const worldH = -Object.values(f.world).reduce((h, p) => h + (p > 0 ? p * Math.log2(p) : 0), 0);
-        say(`      the world's personas with its traits: ${world} (entropy ${worldH.toFixed(2)} bits)`);
+        const top = (d: Record<string, number>, total: number) => Object.entries(d).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${pct(v / total, 0)}`).join(', ');
+        return [f.topic, `${top(f.named.counts, f.named.n)} (${f.named.entropyBits.toFixed(2)} bits)`, `${top(f.world, 1)} (${worldH.toFixed(2)} bits)`];
+      });
+      say(table(fillRows, ['   asked', 'the assistant names', "the world's personas with its traits"]).replace(/^/gm, '   '));
+
+      const store = new Store(o.db);
+      const experiments: ExperimentResult[] = [];
+      try {
+        for (const preset of ['emergent-misalignment', 'old-birds']) {
+          const spec = loadSpec(join(PRESET_DIR, `${preset}.yaml`));
+          spec.samples = o.samples;
+          const r = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'));
+          experiments.push(r);
+          if (!o.json) { say(`\n${experiments.length + 2}. ${spec.description}`); printResult(r); }
+        }
+      } finally {
+        store.close();
       }
-      if (o.json) printJson({ probe, authorship: auth, assistant: rep });
+      const preamble = `<section><h2>Who wrote this?</h2><p>Top-1 ${pct(auth.accuracy)} over ${auth.n} held-out documents (chance ${pct(auth.chance)}).</p><ul>${auth.examples.slice(0, 3).map((e) => `<li>${esc(e.text)}<br>→ <b>${esc(e.top)}</b> (p ${e.p.toFixed(2)}; true: ${esc(e.truth)})</li>`).join('')}</ul>
+        <h2>The Assistant's profile</h2><p>Broad questions: ${Object.entries(profile.broad.counts).map(([k, v]) => `${k} ${pct(v / profile.broad.n)}`).join(', ')}.</p>
+        <table><tr><th>asked</th><th>the assistant names</th><th>the world's personas with its traits</th></tr>${fillRows.map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`).join('')}</table></section>`;
+      writeFileSync(o.report, renderReport('dramatis demo: the persona selection model on the organism', experiments, preamble));
+      if (o.json) return printJson({ experiments, authorship: auth, probe, profile });
+      say(`\nreport: ${resolve(o.report)}   (results stored in ${o.db}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
     });
 }
