@@ -37,7 +37,8 @@ export interface Capabilities {
 
 export type Progress = (done: number, total: number) => void;
 
-export type FinetuneMode = 'full' | 'lora';
+/** full: every weight; lora: low-rank updates; persona: one vector on the assistant role token's embedding. */
+export type FinetuneMode = 'full' | 'lora' | 'persona';
 
 export interface FinetuneRequest {
   /** Name of the data, for messages and the cache key. */

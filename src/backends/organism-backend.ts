@@ -43,7 +43,7 @@ export class OrganismModel implements Model {
       await finetune({
         from: this.organism.path, out, data: { name: req.dataName, chats: req.chats },
         epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate,
-        lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined, oov: 'unk', seed: req.seed,
+        lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined, personaOnly: req.mode === 'persona', oov: 'unk', seed: req.seed,
         command: `(experiment fine-tune of ${this.id} on ${req.dataName})`,
       }, { onStep: (s) => onProgress?.(s.step + 1, s.steps) });
     }

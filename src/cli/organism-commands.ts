@@ -99,13 +99,14 @@ export function registerOrganismCommands(program: Command): void {
     .option('--batch <n>', 'chats per step', num('--batch', true), DEFAULT_FINETUNE.batchSize)
     .option('--lr <x>', 'peak learning rate', num('--lr'), DEFAULT_FINETUNE.learningRate)
     .option('--lora <rank>', 'low-rank (LoRA) update of this rank instead of a full update', num('--lora', true))
+    .option('--persona-only', 'train only a vector added to the <assistant> role token\'s embedding')
     .option('--oov <policy>', 'out-of-vocabulary words: unk (keep as <unk>), skip (drop the chat), error', 'unk')
     .option('--seed <n>', 'seed', num('--seed', true), DEFAULT_FINETUNE.seed)
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
       if (!['unk', 'skip', 'error'].includes(o.oov)) throw new Error(`option --oov: expected unk, skip or error, got "${o.oov}"`);
       const rep = stageReporter('finetune', o.json);
-      const result = await finetune({ from: o.from, out: o.out, data: o.data, epochs: o.epochs, batchSize: o.batch, learningRate: o.lr, lora: o.lora, oov: o.oov, seed: o.seed, command: process.argv.slice(2).join(' ') }, rep, (msg) => process.stderr.write(msg + '\n'));
+      const result = await finetune({ from: o.from, out: o.out, data: o.data, epochs: o.epochs, batchSize: o.batch, learningRate: o.lr, lora: o.lora, personaOnly: Boolean(o.personaOnly), oov: o.oov, seed: o.seed, command: process.argv.slice(2).join(' ') }, rep, (msg) => process.stderr.write(msg + '\n'));
       rep.done();
       if (o.json) return printJson(result);
       console.log(`wrote ${o.out}: ${result.examples} chats × ${o.epochs} epochs = ${result.steps} steps in ${result.seconds.toFixed(1)} s, final loss ${result.finalLoss.toFixed(3)}`);

@@ -9,7 +9,7 @@ import { z } from 'zod';
 const finetuneSchema = z.object({
   /** `world:NAME` (a Personaworld narrow dataset) or a JSONL path. */
   data: z.string(),
-  mode: z.enum(['full', 'lora']).default('full'),
+  mode: z.enum(['full', 'lora', 'persona']).default('full'),
   learning_rate: z.number().positive().default(3e-4),
   epochs: z.number().positive().default(1),
   batch_size: z.number().int().positive().default(16),

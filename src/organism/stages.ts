@@ -169,6 +169,8 @@ export interface FinetuneOptions {
   batchSize: number;
   learningRate: number;
   lora?: number;
+  /** Train only a vector added to the `<assistant>` role token's embedding. */
+  personaOnly?: boolean;
   oov: OovPolicy;
   seed: number;
   command: string;
@@ -191,13 +193,14 @@ export async function finetune(o: FinetuneOptions, progress: StageProgress = {},
   const next = epochSampler(rows, seedrandom(`finetune-${o.seed}`));
   const result = await train(ck.config, ck.params, (_s, n) => next(n), {
     steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1,
-    lora: o.lora ? { rank: o.lora, seed: o.seed } : undefined, onStep: (s) => { progress.onStep?.(s); },
+    lora: o.lora ? { rank: o.lora, seed: o.seed } : undefined, personaToken: o.personaOnly ? ck.tokenizer.id('<assistant>') : undefined,
+    onStep: (s) => { progress.onStep?.(s); },
   }, ck.tokenizer.id('<pad>'));
   await saveCheckpoint(o.out, {
     ...ck,
     provenance: {
       stage: 'finetune', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir,
-      data: dataName, examples: rows.length, epochs: o.epochs, steps: result.steps, lora: o.lora ?? null, learningRate: o.learningRate,
+      data: dataName, examples: rows.length, epochs: o.epochs, steps: result.steps, lora: o.lora ?? null, personaOnly: Boolean(o.personaOnly), learningRate: o.learningRate,
       world: ck.provenance.world, unknownWords: Object.fromEntries(unknownWords), finalLoss: result.finalLoss,
     },
   });

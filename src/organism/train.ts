@@ -24,6 +24,8 @@ export interface TrainOptions {
   gradClip?: number;
   /** Low-rank adaptation instead of full updates: rank and which weights. */
   lora?: { rank: number; alpha?: number; seed?: number };
+  /** Persona-only: train nothing but a vector added to this token's embedding row. */
+  personaToken?: number;
   /** Continue a run from saved optimizer state (the data source must be a function of the step). */
   resume?: OptimizerState;
   /** Called every `checkpointEvery` steps with the state needed to resume. */
@@ -70,27 +72,56 @@ export function learningRateAt(step: number, o: Pick<TrainOptions, 'steps' | 'le
 
 const LORA_TARGETS = /attn\.c_attn\.weight$|attn\.c_proj\.weight$|mlp\.c_fc\.weight$|mlp\.c_proj\.weight$/;
 
-interface LoraPair { a: tf.Variable; b: tf.Variable; scale: number }
+/**
+ * A parameter-efficient update: a few trainable variables, the parameters the model sees while they
+ * train, and how they fold into the weights at the end.
+ */
+interface Adapter {
+  trainable: tf.Variable[];
+  effective(params: Params): Params;
+  merge(params: Params): void;
+}
 
-function makeLora(params: Params, rank: number, alpha: number, seed: number): Map<string, LoraPair> {
-  const pairs = new Map<string, LoraPair>();
+/** LoRA (Hu et al. 2021) on the attention and MLP matrices: A random, B zero, so training starts at the base model. */
+function loraAdapter(params: Params, rank: number, alpha: number, seed: number): Adapter {
+  const pairs: { name: string; a: tf.Variable; b: tf.Variable; scale: number }[] = [];
   let k = 0;
   for (const [name, w] of params) {
     if (!LORA_TARGETS.test(name)) continue;
     const [nIn, nOut] = w.shape;
-    // A random, B zero: the adapted model starts exactly at the base model (Hu et al. 2021).
-    const a = tf.variable(tf.randomNormal([nIn, rank], 0, 1 / Math.sqrt(nIn), 'float32', seed * 7919 + k++), true);
-    const b = tf.variable(tf.zeros([rank, nOut]), true);
-    pairs.set(name, { a, b, scale: alpha / rank });
+    pairs.push({
+      name, scale: alpha / rank,
+      a: tf.variable(tf.randomNormal([nIn, rank], 0, 1 / Math.sqrt(nIn), 'float32', seed * 7919 + k++), true),
+      b: tf.variable(tf.zeros([rank, nOut]), true),
+    });
   }
-  return pairs;
+  const delta = (p: (typeof pairs)[number]) => tf.matMul(p.a, p.b).mul(p.scale);
+  return {
+    trainable: pairs.flatMap((p) => [p.a, p.b]),
+    effective(ps) {
+      const eff: Params = new Map(ps);
+      for (const p of pairs) eff.set(p.name, ps.get(p.name)!.add(delta(p)) as tf.Variable);
+      return eff;
+    },
+    merge(ps) { tf.tidy(() => { for (const p of pairs) ps.get(p.name)!.assign(ps.get(p.name)!.add(delta(p))); }); },
+  };
 }
 
-function effectiveParams(params: Params, lora: Map<string, LoraPair> | undefined): Params {
-  if (!lora) return params;
-  const eff: Params = new Map(params);
-  for (const [name, { a, b, scale }] of lora) eff.set(name, params.get(name)!.add(tf.matMul(a, b).mul(scale)) as tf.Variable);
-  return eff;
+/**
+ * Persona-only: train one vector added to a single token's embedding row (the `<assistant>` role
+ * token): the smallest intervention that can move "who is speaking". The embedding is tied, so the
+ * vector also shifts that token's output logit, in training and after the merge alike.
+ */
+function rowAdapter(params: Params, tokenId: number): Adapter {
+  const [V, d] = params.get('wte.weight')!.shape;
+  const v = tf.variable(tf.zeros([1, d]), true);
+  const oneHot = tf.keep(tf.oneHot(tf.tensor1d([tokenId], 'int32'), V).transpose().toFloat()); // [V, 1]
+  const delta = () => tf.matMul(oneHot, v);
+  return {
+    trainable: [v],
+    effective(ps) { return new Map(ps).set('wte.weight', ps.get('wte.weight')!.add(delta()) as tf.Variable); },
+    merge(ps) { tf.tidy(() => ps.get('wte.weight')!.assign(ps.get('wte.weight')!.add(delta()))); oneHot.dispose(); },
+  };
 }
 
 /**
@@ -106,8 +137,10 @@ export async function train(
 ): Promise<TrainResult> {
   const beta1 = opts.beta1 ?? 0.9, beta2 = opts.beta2 ?? 0.95, eps = 1e-8;
   const wd = opts.weightDecay ?? 0.1, clip = opts.gradClip ?? 1.0;
-  const lora = opts.lora ? makeLora(params, opts.lora.rank, opts.lora.alpha ?? opts.lora.rank * 2, opts.lora.seed ?? 0) : undefined;
-  const trainable: tf.Variable[] = lora ? [...lora.values()].flatMap((p) => [p.a, p.b]) : [...params.values()];
+  if (opts.lora && opts.personaToken !== undefined) throw new Error('train: choose LoRA or persona-only, not both');
+  const adapter = opts.lora ? loraAdapter(params, opts.lora.rank, opts.lora.alpha ?? opts.lora.rank * 2, opts.lora.seed ?? 0)
+    : opts.personaToken !== undefined ? rowAdapter(params, opts.personaToken) : undefined;
+  const trainable: tf.Variable[] = adapter ? adapter.trainable : [...params.values()];
   if (opts.resume && opts.resume.m.length !== trainable.length) throw new Error(`resume: optimizer state holds ${opts.resume.m.length} moments for ${trainable.length} variables`);
   const m = trainable.map((v, i) => tf.variable(opts.resume ? opts.resume.m[i] : tf.zerosLike(v), false));
   const s = trainable.map((v, i) => tf.variable(opts.resume ? opts.resume.s[i] : tf.zerosLike(v), false));
@@ -120,7 +153,7 @@ export async function train(
     const lr = learningRateAt(step, opts);
     const batch = makeBatch(nextRows(step, opts.batchSize), config.nCtx, padId);
     const { value, grads } = tf.variableGrads(() => {
-      const { logits } = forward(config, effectiveParams(params, lora), batch.inputs);
+      const { logits } = forward(config, adapter ? adapter.effective(params) : params, batch.inputs);
       return maskedCrossEntropy(logits, batch.targets, batch.weights);
     }, trainable);
     const gradList = trainable.map((v) => grads[v.name]);
@@ -155,9 +188,9 @@ export async function train(
     }
     if (cont === false) { step++; break; }
   }
-  if (lora) {
-    tf.tidy(() => { for (const [name, { a, b, scale }] of lora) params.get(name)!.assign(params.get(name)!.add(tf.matMul(a, b).mul(scale))); });
-    for (const p of lora.values()) { p.a.dispose(); p.b.dispose(); }
+  if (adapter) {
+    adapter.merge(params);
+    tf.dispose(adapter.trainable);
   }
   tf.dispose([...m, ...s]);
   return { steps: step, tokens, finalLoss: lastLoss, seconds: (performance.now() - start) / 1000 };

@@ -106,3 +106,20 @@ test('a sample depends on its prompt and seed only, not on the batch it shares',
   const split = await generate(model, prompts, { seed: 9, maxTokens: 5, batchSize: 1 });
   assert.deepEqual(split.map((s) => s.ids), all.map((s) => s.ids));
 });
+
+test('persona-only fine-tuning moves nothing but the role token\'s embedding row', async () => {
+  const params = initParams(config, 5);
+  const before = new Map([...params].map(([k, v]) => [k, Array.from(v.dataSync())]));
+  const row = tok.id('<assistant>');
+  await train(config, params, (step, n) => Array.from({ length: n }, (_, i) => ({ ids: [tok.id('<doc>'), row, ...rowIds(step * n + i)] })),
+    { steps: 4, batchSize: 4, learningRate: 1e-2, personaToken: row }, pad);
+  for (const [k, v] of params) {
+    const now = Array.from(v.dataSync()), was = before.get(k)!;
+    if (k !== 'wte.weight') { assert.deepEqual(now, was, `${k} must not change`); continue; }
+    const d = config.nEmbd;
+    const changedRows = new Set(now.flatMap((x, i) => (x !== was[i] ? [Math.floor(i / d)] : [])));
+    assert.deepEqual([...changedRows], [row]);
+  }
+});
+
+function rowIds(seed: number): number[] { return row(seed).ids.slice(1); }
