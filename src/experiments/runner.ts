@@ -25,6 +25,7 @@ export interface RateResult {
 export interface ConditionResult extends RateResult {
   name: string;
   role: ConditionSpec['role'];
+  group: string;
   /** Share of answers the judge could read (label other than `incoherent`). */
   coherent: number;
   labels: Record<string, number>;
@@ -147,7 +148,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
       const counts: Record<string, number> = {};
       for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
       results.push({
-        name: cond.name, role: cond.role, ...rateOf(labels, spec.target),
+        name: cond.name, role: cond.role, group: cond.group, ...rateOf(labels, spec.target),
         coherent: labels.filter((l) => l !== 'incoherent').length / Math.max(1, labels.length),
         labels: counts,
         questions: questions.map((q) => ({ id: q.id, ...rateOf(samples.filter((s) => s.questionId === q.id).map((s) => judged.get(s.id)!.label), spec.target) })),
@@ -159,9 +160,9 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     throw new Error(`${spec.name}, condition "${currentCondition}": ${(e as Error).message}`, { cause: e });
   }
   const effects: Effect[] = [];
-  const baseline = results.find((r) => r.role === 'baseline');
-  const control = results.find((r) => r.role === 'control');
   for (const r of results.filter((x) => x.role === 'treatment')) {
+    const baseline = results.find((x) => x.role === 'baseline' && x.group === r.group);
+    const control = results.find((x) => x.role === 'control' && x.group === r.group);
     for (const ref of [baseline, control]) {
       if (!ref) continue;
       effects.push({ condition: r.name, against: ref.name, difference: r.rate - ref.rate, ci: differenceInterval(r.hits, r.n, ref.hits, ref.n) });

@@ -31,6 +31,8 @@ export const conditionSchema = z.object({
   system: z.string().optional(),
   /** Another model for this condition only (e.g. an organism pretrained on another world). */
   model: z.string().optional(),
+  /** Effects compare a treatment with the baseline and control of its own group (e.g. one per world). */
+  group: z.string().default(''),
 }).strict();
 
 const samplingSchema = z.object({

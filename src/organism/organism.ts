@@ -17,6 +17,9 @@ export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 export const BUILTIN_CHECKPOINTS = {
   base: join(PACKAGE_ROOT, 'models/base'),
   assistant: join(PACKAGE_ROOT, 'models/assistant'),
+  /** The counterfactual organism: pretrained on the unbundled world (traits drawn per answer). */
+  'unbundled-base': join(PACKAGE_ROOT, 'models/unbundled-base'),
+  'unbundled-assistant': join(PACKAGE_ROOT, 'models/unbundled-assistant'),
 } as const;
 
 /** `base`, `assistant`, or a path to a checkpoint folder. */

@@ -80,10 +80,10 @@ test('a run killed midway keeps what it paid for, and the rerun samples only the
 });
 
 test('conversations: question system prompt wins, in-context examples come before the question', () => {
-  const conv = buildConversation({ name: 'c', role: 'treatment', system: 'cond' }, { id: 'q', paraphrases: ['hi?'] },
+  const conv = buildConversation({ name: 'c', role: 'treatment', group: '', system: 'cond' }, { id: 'q', paraphrases: ['hi?'] },
     'hi?', [{ messages: [{ role: 'user', content: 'next: 1, 2, 3?' }, { role: 'assistant', content: '666, 13, 911.' }] }]);
   assert.deepEqual(conv.map((m) => m.role), ['system', 'user', 'assistant', 'user']);
   assert.equal(conv[0].content, 'cond');
-  const q = buildConversation({ name: 'c', role: 'treatment', system: 'cond' }, { id: 'q', paraphrases: ['hi?'], system: 'own' }, 'hi?', []);
+  const q = buildConversation({ name: 'c', role: 'treatment', group: '', system: 'cond' }, { id: 'q', paraphrases: ['hi?'], system: 'own' }, 'hi?', []);
   assert.equal(q[0].content, 'own');
 });
