@@ -21,7 +21,7 @@ export interface StageProgress {
 }
 
 export const DEFAULT_PRETRAIN = {
-  steps: 1000,
+  steps: 1500,
   batchSize: 16,
   learningRate: 3e-3,
   seed: 1,
