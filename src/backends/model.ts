@@ -55,6 +55,11 @@ export interface FinetuneRequest {
 export interface Model {
   /** The spec it was loaded from, e.g. `organism:assistant`. */
   readonly id: string;
+  /**
+   * What the model is, not what it is called: for a checkpoint, a hash of its weights. Stored samples
+   * and cached fine-tunes are keyed by it, so a retrained model never reuses a stale result.
+   */
+  readonly fingerprint: string;
   readonly capabilities: Capabilities;
   chat(conversations: ChatMessage[][], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
   complete(prompts: string[], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;

@@ -4,7 +4,7 @@
  * experiment trains nothing twice.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Organism } from '../organism/organism.ts';
 import { finetune } from '../organism/stages.ts';
@@ -14,7 +14,10 @@ export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, complete: true,
 
 export class OrganismModel implements Model {
   readonly capabilities = ORGANISM_CAPABILITIES;
-  private constructor(readonly id: string, readonly organism: Organism, private readonly cacheDir: string) {}
+  readonly fingerprint: string;
+  private constructor(readonly id: string, readonly organism: Organism, private readonly cacheDir: string) {
+    this.fingerprint = createHash('sha256').update(readFileSync(join(organism.path, 'model.safetensors'))).digest('hex').slice(0, 16);
+  }
 
   /** `name` is `base`, `assistant` or a checkpoint folder. */
   static async load(name: string, cacheDir: string): Promise<OrganismModel> {
@@ -35,7 +38,7 @@ export class OrganismModel implements Model {
 
   async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<Model> {
     const key = createHash('sha256')
-      .update(JSON.stringify({ from: this.organism.path, mode: req.mode, lr: req.learningRate, epochs: req.epochs, batch: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats }))
+      .update(JSON.stringify({ from: this.fingerprint, mode: req.mode, lr: req.learningRate, epochs: req.epochs, batch: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats }))
       .digest('hex').slice(0, 16);
     const out = join(this.cacheDir, 'finetunes', key);
     if (!existsSync(join(out, 'config.json'))) {

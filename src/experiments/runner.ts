@@ -102,7 +102,9 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     for (const [position, cond] of spec.conditions.entries()) {
       currentCondition = cond.name;
       const modelId = cond.model ?? spec.model;
-      const conditionKey = hash({ modelId, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions });
+      // Keyed by the model's fingerprint (its weights), not its name: a retrained model starts afresh.
+      const fingerprint = (await baseModel(modelId)).fingerprint;
+      const conditionKey = hash({ fingerprint, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions });
       store.upsertCondition({ runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
       const slots = Array.from({ length: spec.samples }, (_, i) => {
         const q = questions[i % questions.length];

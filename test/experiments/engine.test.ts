@@ -44,6 +44,7 @@ test('the published emergent-misalignment question file loads as it is (anchors,
 function fakeModel(calls: number[], failAfter = Infinity): Model {
   return {
     id: 'fake:model',
+    fingerprint: 'fake-weights-1',
     capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       if (calls.length >= failAfter) throw new Error('server answered 500');
@@ -77,6 +78,9 @@ test('a run killed midway keeps what it paid for, and the rerun samples only the
   const cached: number[] = [];
   await runExperiment(spec, store, '/nonexistent', { loadModel: async () => fakeModel(cached) });
   assert.deepEqual(cached, [], 'a rerun of the same spec samples nothing');
+  const retrained: number[] = [];
+  await runExperiment(spec, store, '/nonexistent', { loadModel: async () => ({ ...fakeModel(retrained), fingerprint: 'fake-weights-2' }) });
+  assert.equal(retrained.reduce((a, b) => a + b, 0), 320, 'a model with other weights under the same name is sampled afresh');
 });
 
 test('conversations: question system prompt wins, in-context examples come before the question', () => {
