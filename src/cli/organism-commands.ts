@@ -56,6 +56,7 @@ export function registerOrganismCommands(program: Command): void {
     .option('--ai-share <x>', 'share of AI characters in the corpus', num('--ai-share'))
     .option('--ai-benevolent <x>', 'share of AI characters that are benevolent', num('--ai-benevolent'))
     .option('--probe-every <n>', 'run the in-context persona probe every n steps (0: never)', num('--probe-every', true), DEFAULT_PRETRAIN.probeEvery)
+    .option('--bucket-steps <n>', 'sort this many steps\' documents by length into batches (1: off)', num('--bucket-steps', true), DEFAULT_PRETRAIN.bucketSteps)
     .option('--resume', 'continue an interrupted run from the checkpoint in --out')
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
@@ -64,7 +65,7 @@ export function registerOrganismCommands(program: Command): void {
         out: o.out, steps: o.steps, batchSize: o.batch, learningRate: o.lr, seed: o.seed, probeEvery: o.probeEvery,
         model: { nEmbd: o.dModel, nLayer: o.layers, nHead: o.heads, nCtx: o.ctx },
         world: { unbundled: Boolean(o.unbundled), aiShare: o.aiShare, aiBenevolentShare: o.aiBenevolent },
-        command: process.argv.slice(2).join(' '), resume: Boolean(o.resume),
+        command: process.argv.slice(2).join(' '), resume: Boolean(o.resume), bucketSteps: o.bucketSteps,
       }, rep);
       rep.done();
       if (o.json) return printJson(result);
