@@ -49,9 +49,9 @@ export class Tokenizer {
 
   has(token: string): boolean { return this.index.has(token); }
 
-  /** Split into tokens. `</doc>` is kept whole although the word splitter would break it. */
+  /** Split into tokens with the world's word splitter (special tokens such as `</doc>` stay whole). */
   tokens(text: string): string[] {
-    return text.split('</doc>').flatMap((part, i) => (i === 0 ? splitWords(part) : ['</doc>', ...splitWords(part)]));
+    return splitWords(text);
   }
 
   encode(text: string): Encoded {
