@@ -13,11 +13,10 @@ import { evaluateAssistant } from '../organism/assistant-eval.ts';
 import { loadSpec } from '../experiments/spec.ts';
 import { Store } from '../experiments/store.ts';
 import { runExperiment, type ExperimentResult } from '../experiments/runner.ts';
-import { renderReport } from '../report/html.ts';
+import { renderReport, esc } from '../report/html.ts';
 import { PRESET_DIR, DEFAULT_DB, printResult } from './run-command.ts';
 import { printJson, table, pct, num } from './output.ts';
 
-const esc = (s: string) => s.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!);
 
 export function registerDemo(program: Command): void {
   program.command('demo')
@@ -43,9 +42,8 @@ export function registerDemo(program: Command): void {
       const profile = await evaluateAssistant(assistant, { samples: o.samples });
       say(`   eight broad questions: ${Object.entries(profile.broad.counts).map(([k, v]) => `${k} ${pct(v / profile.broad.n)}`).join(', ')} (n ${profile.broad.n})`);
       const fillRows = profile.filledIn.map((f) => {
-        const worldH = -Object.values(f.world).reduce((h, p) => h + (p > 0 ? p * Math.log2(p) : 0), 0);
         const top = (d: Record<string, number>, total: number) => Object.entries(d).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${pct(v / total, 0)}`).join(', ');
-        return [f.topic, `${top(f.named.counts, f.named.n)} (${f.named.entropyBits.toFixed(2)} bits)`, `${top(f.world, 1)} (${worldH.toFixed(2)} bits)`];
+        return [f.topic, `${top(f.named.counts, f.named.n)} (${f.named.entropyBits.toFixed(2)} bits)`, `${top(f.world, 1)} (${f.worldEntropyBits.toFixed(2)} bits)`];
       });
       say(table(fillRows, ['   asked', 'the assistant names', "the world's personas with its traits"]).replace(/^/gm, '   '));
 

@@ -15,12 +15,16 @@ export interface LabelDistribution {
   entropyBits: number;
 }
 
+/** Shannon entropy, in bits, of a distribution given as probabilities or counts. */
+export function entropyBits(weights: number[]): number {
+  const total = weights.reduce((a, b) => a + b, 0);
+  return -weights.reduce((h, w) => h + (w > 0 ? (w / total) * Math.log2(w / total) : 0), 0);
+}
+
 function distribution(topic: LabelDistribution['topic'], labels: string[]): LabelDistribution {
   const counts: Record<string, number> = {};
   for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
-  const n = labels.length;
-  const entropyBits = -Object.values(counts).reduce((h, c) => h + (c / n) * Math.log2(c / n), 0);
-  return { topic, n, counts: Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1])), entropyBits };
+  return { topic, n: labels.length, counts: Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1])), entropyBits: entropyBits(Object.values(counts)) };
 }
 
 /** Ask each topic's questions (all paraphrases, round robin) `samples` times as single-turn chats. */
@@ -42,6 +46,7 @@ export interface FilledIn {
   coherent: number;
   /** The world's own distribution for personas with the Assistant's specified traits. */
   world: Record<string, number>;
+  worldEntropyBits: number;
   examples: string[];
 }
 
@@ -63,6 +68,7 @@ export async function evaluateAssistant(model: Organism, o: { samples?: number; 
       named: distribution(topic, answers.map((a) => namedValue(topic, a.answer) ?? 'none')),
       coherent: answers.filter((a) => a.label !== 'incoherent').length / answers.length,
       world,
+      worldEntropyBits: entropyBits(Object.values(world)),
       examples: answers.slice(0, 5).map((a) => a.answer),
     });
   }

@@ -5,7 +5,8 @@
  */
 import type { ExperimentResult } from '../experiments/runner.ts';
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** Escape text for HTML content and attributes. */
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 const ROLE_COLOUR: Record<string, string> = { baseline: '#8a8f98', control: '#4c78a8', treatment: '#e45756' };
