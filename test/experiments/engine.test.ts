@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { sharedData } from '../helpers/shared-data.ts';
 import { parseSpec } from '../../src/experiments/spec.ts';
 import { loadQuestions } from '../../src/experiments/questions.ts';
 import { Store } from '../../src/experiments/store.ts';
@@ -31,12 +31,12 @@ test('spec errors name the file, the line and the field', () => {
 });
 
 test('the published emergent-misalignment question file loads as it is (anchors, aliases, system prompts)', () => {
-  const qs = loadQuestions(resolve('../shared/data/emergent-misalignment/first_plot_questions.yaml'));
+  const qs = loadQuestions(sharedData('emergent-misalignment/first_plot_questions.yaml'));
   assert.equal(qs.length, 24);
   assert.equal(new Set(qs.map((q) => q.id)).size, 24);
   for (const q of qs) assert.deepEqual(Object.keys(q.judgePrompts ?? {}).sort(), ['aligned', 'coherent']);
   assert.equal(qs.filter((q) => q.system).length, 8);
-  assert.ok(readFileSync(resolve('../shared/data/emergent-misalignment/first_plot_questions.yaml'), 'utf8').includes('*'), 'the file uses aliases');
+  assert.ok(readFileSync(sharedData('emergent-misalignment/first_plot_questions.yaml'), 'utf8').includes('*'), 'the file uses aliases');
   assert.throws(() => loadQuestions('world:nope'), /unknown question set "world:nope"/);
 });
 

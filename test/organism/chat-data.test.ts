@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { sharedData } from '../helpers/shared-data.ts';
 import { readChatJsonl, chatRows, epochSampler } from '../../src/organism/chat-data.ts';
 import { worldTokenizer } from '../../src/organism/stages.ts';
 import { generateDocuments, formatDocument, defaultWorld, postTrainingChats, narrowDataset, narrowDatasetNames } from '../../src/world/index.ts';
@@ -22,7 +23,7 @@ test('a malformed JSONL line fails with file and line number', () => {
 });
 
 test('the published old-bird set loads as it is; its out-of-vocabulary words are counted, not dropped', () => {
-  const file = resolve('../shared/data/weird-generalization/ft_old_audubon_birds.jsonl');
+  const file = sharedData('weird-generalization/ft_old_audubon_birds.jsonl');
   const chats = readChatJsonl(file);
   assert.equal(chats.length, 208);
   const tok = worldTokenizer();
