@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { Organism, BUILTIN_CHECKPOINTS, resolveCheckpoint } from '../organism/organism.ts';
 import { readCheckpointConfig } from '../organism/checkpoint.ts';
 import { countParameters } from '../organism/model.ts';
-import { pretrain, posttrain, finetune, DEFAULT_PRETRAIN, DEFAULT_POSTTRAIN, DEFAULT_FINETUNE, type StageProgress } from '../organism/stages.ts';
+import { pretrain, posttrain, finetune, DEFAULT_PRETRAIN, DEFAULT_POSTTRAIN, DEFAULT_FINETUNE, defaultThreads, type StageProgress } from '../organism/stages.ts';
 import { runProbe, type ProbeReport } from '../organism/probe.ts';
 import { evaluateAuthorship } from '../organism/authorship.ts';
 import { progressBar } from './progress.ts';
@@ -56,7 +56,7 @@ export function registerOrganismCommands(program: Command): void {
     .option('--ai-share <x>', 'share of AI characters in the corpus', num('--ai-share'))
     .option('--ai-benevolent <x>', 'share of AI characters that are benevolent', num('--ai-benevolent'))
     .option('--probe-every <n>', 'run the in-context persona probe every n steps (0: never)', num('--probe-every', true), DEFAULT_PRETRAIN.probeEvery)
-    .option('--bucket-steps <n>', 'sort this many steps\' documents by length into batches (1: off)', num('--bucket-steps', true), DEFAULT_PRETRAIN.bucketSteps)
+    .option('--threads <n>', 'threads computing gradients (the weights do not depend on it)', num('--threads', true), defaultThreads())
     .option('--resume', 'continue an interrupted run from the checkpoint in --out')
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
@@ -65,7 +65,7 @@ export function registerOrganismCommands(program: Command): void {
         out: o.out, steps: o.steps, batchSize: o.batch, learningRate: o.lr, seed: o.seed, probeEvery: o.probeEvery,
         model: { nEmbd: o.dModel, nLayer: o.layers, nHead: o.heads, nCtx: o.ctx },
         world: { unbundled: Boolean(o.unbundled), aiShare: o.aiShare, aiBenevolentShare: o.aiBenevolent },
-        command: process.argv.slice(2).join(' '), resume: Boolean(o.resume), bucketSteps: o.bucketSteps,
+        command: process.argv.slice(2).join(' '), resume: Boolean(o.resume), threads: o.threads,
       }, rep);
       rep.done();
       if (o.json) return printJson(result);
@@ -82,10 +82,11 @@ export function registerOrganismCommands(program: Command): void {
     .option('--lr <x>', 'peak learning rate', num('--lr'), DEFAULT_POSTTRAIN.learningRate)
     .option('--seed <n>', 'seed', num('--seed', true), DEFAULT_POSTTRAIN.seed)
     .option('--pretrain-mix <x>', 'share of each batch filled with pretraining documents', num('--pretrain-mix'), DEFAULT_POSTTRAIN.pretrainMix)
+    .option('--threads <n>', 'threads computing gradients (the weights do not depend on it)', num('--threads', true), defaultThreads())
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
       const rep = stageReporter('posttrain', o.json);
-      const result = await posttrain({ from: o.from, out: o.out, steps: o.steps, batchSize: o.batch, learningRate: o.lr, seed: o.seed, pretrainMix: o.pretrainMix, command: process.argv.slice(2).join(' ') }, rep);
+      const result = await posttrain({ from: o.from, out: o.out, steps: o.steps, batchSize: o.batch, learningRate: o.lr, seed: o.seed, pretrainMix: o.pretrainMix, threads: o.threads, command: process.argv.slice(2).join(' ') }, rep);
       rep.done();
       if (o.json) return printJson(result);
       console.log(`wrote ${o.out}: ${result.tokens.toLocaleString()} assistant tokens in ${result.seconds.toFixed(1)} s, final loss ${result.finalLoss.toFixed(3)}`);

@@ -3,6 +3,7 @@
  * chats, loss on assistant tokens) and finetune (any chat JSONL). Each writes a checkpoint whose
  * provenance records everything needed to regenerate it.
  */
+import { availableParallelism } from 'node:os';
 import seedrandom from 'seedrandom';
 import { initTf, tf } from './backend.ts';
 import { initParams, countParameters, type GptConfig } from './model.ts';
@@ -26,7 +27,7 @@ export const DEFAULT_PRETRAIN = {
   learningRate: 3e-3,
   seed: 1,
   probeEvery: 100,
-  bucketSteps: 1,
+  microBatch: 4,
   model: { nEmbd: 96, nLayer: 3, nHead: 4, nCtx: 256 },
 };
 export const DEFAULT_POSTTRAIN = { steps: 60, batchSize: 16, learningRate: 3e-4, seed: 1, pretrainMix: 0 };
@@ -50,8 +51,8 @@ export interface PretrainOptions {
   probeSamples?: number;
   /** Continue an interrupted run from the checkpoint and optimizer state in `out`. */
   resume?: boolean;
-  /** Sort this many steps' documents by length into batches (1: no bucketing). */
-  bucketSteps?: number;
+  /** Threads computing gradients (default: both cores of a 2-core machine); the weights do not depend on it. */
+  threads?: number;
 }
 
 export interface PretrainResult extends TrainResult {
@@ -63,26 +64,16 @@ export interface PretrainResult extends TrainResult {
 
 /**
  * Document rows: document i of the seeded world is row i; each starts its own row, truncated at the
- * context. With `bucketSteps` > 1, the documents of `bucketSteps` consecutive steps are sorted by length
- * and dealt out as batches of similar length (in a seeded order), so little of each batch is padding:
- * the same documents, about 40% less compute. Still a pure function of the step, so runs resume exactly.
+ * context. A pure function of the step, so runs resume exactly.
  */
-function documentRows(world: WorldConfig, tok: Tokenizer, nCtx: number, bucketSteps = 1) {
-  let group = -1;
-  let batches: Row[][] = [];
-  return (step: number, n: number): Row[] => {
-    const g = Math.floor(step / bucketSteps);
-    if (g !== group) {
-      const rows = generateDocuments(world, n * bucketSteps, { offset: g * n * bucketSteps })
-        .map((doc) => ({ ids: tok.encode(formatDocument(doc)).ids.slice(0, nCtx + 1) }))
-        .sort((a, b) => a.ids.length - b.ids.length);
-      batches = Array.from({ length: bucketSteps }, (_, k) => rows.slice(k * n, (k + 1) * n));
-      const rng = makeRng('length-buckets', g);
-      for (let i = batches.length - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [batches[i], batches[j]] = [batches[j], batches[i]]; }
-      group = g;
-    }
-    return batches[step % bucketSteps];
-  };
+function documentRows(world: WorldConfig, tok: Tokenizer, nCtx: number) {
+  return (step: number, n: number): Row[] =>
+    generateDocuments(world, n, { offset: step * n }).map((doc) => ({ ids: tok.encode(formatDocument(doc)).ids.slice(0, nCtx + 1) }));
+}
+
+/** Gradient threads by default: one per core, at most two (a third gains little on this model). */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(2, availableParallelism()));
 }
 
 export async function pretrain(o: PretrainOptions, progress: StageProgress = {}): Promise<PretrainResult> {
@@ -107,7 +98,7 @@ export async function pretrain(o: PretrainOptions, progress: StageProgress = {})
   let tokensSoFar = resumeState?.tokens ?? 0;
   const provenance = (steps: number, tokens: number, extra: Record<string, unknown> = {}): Provenance => ({
     stage: 'pretrain', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(),
-    world, steps, batchSize: o.batchSize, learningRate: o.learningRate, bucketSteps: o.bucketSteps ?? DEFAULT_PRETRAIN.bucketSteps, tokens,
+    world, steps, batchSize: o.batchSize, learningRate: o.learningRate, microBatch: DEFAULT_PRETRAIN.microBatch, tokens,
     probe: probe && Object.fromEntries(probe.rows.map((r) => [r.name, { treated: r.treated.rate, control: r.control.rate, n: r.treated.n }])),
     probeCurve,
     ...extra,
@@ -117,8 +108,9 @@ export async function pretrain(o: PretrainOptions, progress: StageProgress = {})
     probeCurve.push({ step, tokens: tokensSoFar, ...Object.fromEntries(probe.rows.flatMap((r) => [[`${r.name} (cue)`, r.treated.rate], [`${r.name} (control)`, r.control.rate]])) });
     progress.onProbe?.(step, probe);
   };
-  const result = await train(config, params, documentRows(world, tok, config.nCtx, o.bucketSteps ?? DEFAULT_PRETRAIN.bucketSteps), {
+  const result = await train(config, params, documentRows(world, tok, config.nCtx), {
     steps: o.steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.05,
+    microBatch: DEFAULT_PRETRAIN.microBatch, threads: o.threads ?? defaultThreads(),
     resume: resumeState,
     checkpointEvery: 100,
     onCheckpoint: async (state) => {
@@ -151,6 +143,7 @@ export interface PosttrainOptions {
   command: string;
   /** Share of each batch filled with pretraining documents (keeps untrained topics from being forgotten). */
   pretrainMix?: number;
+  threads?: number;
 }
 
 export async function posttrain(o: PosttrainOptions, progress: StageProgress = {}): Promise<TrainResult & { out: string }> {
@@ -169,7 +162,8 @@ export async function posttrain(o: PosttrainOptions, progress: StageProgress = {
     return [...next(n - nDocs), ...(nDocs > 0 ? docs(1_000_000 + step, nDocs) : [])];
   };
   const result = await train(ck.config, ck.params, nextRows, {
-    steps: o.steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1, onStep: (s) => { progress.onStep?.(s); },
+    steps: o.steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1, threads: o.threads ?? defaultThreads(),
+    onStep: (s) => { progress.onStep?.(s); },
   }, ck.tokenizer.id('<pad>'));
   await saveCheckpoint(o.out, {
     ...ck,

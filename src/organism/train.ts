@@ -7,8 +7,9 @@
  * weight decay nor a settable schedule.
  */
 import { tf } from './backend.ts';
-import { forward, maskedCrossEntropy, type GptConfig, type Params } from './model.ts';
-import { makeBatch, disposeBatch, type Row } from './batches.ts';
+import type { GptConfig, Params } from './model.ts';
+import type { Row } from './batches.ts';
+import { StepGradients } from './gradients.ts';
 
 export interface TrainOptions {
   steps: number;
@@ -26,6 +27,10 @@ export interface TrainOptions {
   lora?: { rank: number; alpha?: number; seed?: number };
   /** Persona-only: train nothing but a vector added to this token's embedding row. */
   personaToken?: number;
+  /** Rows per micro-batch: a step's rows are sorted by length and padded in groups this size (default 4). */
+  microBatch?: number;
+  /** Threads computing gradients (default 1); > 1 spawns worker threads (full-parameter training only). */
+  threads?: number;
   /** Continue a run from saved optimizer state (the data source must be a function of the step). */
   resume?: OptimizerState;
   /** Called every `checkpointEvery` steps with the state needed to resume. */
@@ -146,47 +151,46 @@ export async function train(
   const s = trainable.map((v, i) => tf.variable(opts.resume ? opts.resume.s[i] : tf.zerosLike(v), false));
   // Decay matrices only: biases, LayerNorm gains and (as in nanoGPT) nothing 1-D.
   const decays = trainable.map((v) => v.shape.length >= 2);
+  const effective = adapter ? () => adapter.effective(params) : () => params;
+  const gradients = await StepGradients.create({ config, params, effective, trainable, padId, microBatch: opts.microBatch ?? 4, threads: opts.threads ?? 1 });
   const start = performance.now();
   let tokens = opts.resume?.tokens ?? 0, lastLoss = NaN, step = opts.resume?.step ?? 0;
   const tokensAtStart = tokens;
-  for (; step < opts.steps; step++) {
-    const lr = learningRateAt(step, opts);
-    const batch = makeBatch(nextRows(step, opts.batchSize), config.nCtx, padId);
-    const { value, grads } = tf.variableGrads(() => {
-      const { logits } = forward(config, adapter ? adapter.effective(params) : params, batch.inputs);
-      return maskedCrossEntropy(logits, batch.targets, batch.weights);
-    }, trainable);
-    const gradList = trainable.map((v) => grads[v.name]);
-    const gradNorm = tf.tidy(() => tf.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))))) as tf.Scalar;
-    const [loss, norm] = [(await value.data())[0], (await gradNorm.data())[0]];
-    const scale = norm > clip ? clip / norm : 1;
-    const t = step + 1;
-    const bc1 = 1 - beta1 ** t, bc2 = 1 - beta2 ** t;
-    tf.tidy(() => {
-      trainable.forEach((v, i) => {
-        const g = scale === 1 ? gradList[i] : gradList[i].mul(scale);
-        const mi = m[i].mul(beta1).add(g.mul(1 - beta1));
-        const si = s[i].mul(beta2).add(g.square().mul(1 - beta2));
-        m[i].assign(mi);
-        s[i].assign(si);
-        let update = mi.div(bc1).div(si.div(bc2).sqrt().add(eps));
-        if (decays[i] && wd > 0) update = update.add(v.mul(wd));
-        v.assign(v.sub(update.mul(lr)));
+  try {
+    for (; step < opts.steps; step++) {
+      const lr = learningRateAt(step, opts);
+      const { loss, realTokens, grads: gradList } = await gradients.compute(nextRows(step, opts.batchSize));
+      const gradNorm = tf.tidy(() => tf.sqrt(tf.addN(gradList.map((g) => tf.sum(tf.square(g)))))) as tf.Scalar;
+      const norm = (await gradNorm.data())[0];
+      const scale = norm > clip ? clip / norm : 1;
+      const t = step + 1;
+      const bc1 = 1 - beta1 ** t, bc2 = 1 - beta2 ** t;
+      tf.tidy(() => {
+        trainable.forEach((v, i) => {
+          const g = scale === 1 ? gradList[i] : gradList[i].mul(scale);
+          const mi = m[i].mul(beta1).add(g.mul(1 - beta1));
+          const si = s[i].mul(beta2).add(g.square().mul(1 - beta2));
+          m[i].assign(mi);
+          s[i].assign(si);
+          let update = mi.div(bc1).div(si.div(bc2).sqrt().add(eps));
+          if (decays[i] && wd > 0) update = update.add(v.mul(wd));
+          v.assign(v.sub(update.mul(lr)));
+        });
       });
-    });
-    value.dispose();
-    gradNorm.dispose();
-    tf.dispose(grads);
-    tokens += batch.realTokens;
-    disposeBatch(batch);
-    lastLoss = loss;
-    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss ${loss}`);
-    const elapsed = (performance.now() - start) / 1000;
-    const cont = await opts.onStep?.({ step, steps: opts.steps, loss, lr, gradNorm: norm, tokens, tokensPerSecond: (tokens - tokensAtStart) / elapsed, elapsedSeconds: elapsed });
-    if (opts.onCheckpoint && opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < opts.steps) {
-      await opts.onCheckpoint({ step: step + 1, tokens, m, s });
+      gradNorm.dispose();
+      tf.dispose(gradList);
+      tokens += realTokens;
+      lastLoss = loss;
+      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss ${loss}`);
+      const elapsed = (performance.now() - start) / 1000;
+      const cont = await opts.onStep?.({ step, steps: opts.steps, loss, lr, gradNorm: norm, tokens, tokensPerSecond: (tokens - tokensAtStart) / elapsed, elapsedSeconds: elapsed });
+      if (opts.onCheckpoint && opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < opts.steps) {
+        await opts.onCheckpoint({ step: step + 1, tokens, m, s });
+      }
+      if (cont === false) { step++; break; }
     }
-    if (cont === false) { step++; break; }
+  } finally {
+    await gradients.close();
   }
   if (adapter) {
     adapter.merge(params);

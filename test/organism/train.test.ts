@@ -123,3 +123,36 @@ test('persona-only fine-tuning moves nothing but the role token\'s embedding row
 });
 
 function rowIds(seed: number): number[] { return row(seed).ids.slice(1); }
+
+test('length-sorted micro-batches give the whole batch\'s gradient, and worker threads give bitwise the same', async () => {
+  const { StepGradients } = await import('../../src/organism/gradients.ts');
+  const params = initParams(config, 2);
+  const trainable = [...params.values()];
+  // Rows of different lengths, some with loss weights (as chat rows have).
+  const rows = Array.from({ length: 7 }, (_, i) => {
+    const r = row(i);
+    const ids = r.ids.slice(0, 6 + 3 * i);
+    return i % 2 ? { ids, targetWeights: ids.slice(1).map((_, t) => (t % 3 === 0 ? 0 : 1)) } : { ids };
+  });
+  const gradsOf = async (microBatch: number, threads: number) => {
+    const sg = await StepGradients.create({ config, params, effective: () => params, trainable, padId: pad, microBatch, threads });
+    try {
+      const g = await sg.compute(rows);
+      const out = { loss: g.loss, tokens: g.realTokens, grads: g.grads.map((t) => Array.from(t.dataSync())) };
+      tf.dispose(g.grads);
+      return out;
+    } finally {
+      await sg.close();
+    }
+  };
+  const whole = await gradsOf(7, 1);
+  const micro = await gradsOf(2, 1);
+  const threaded = await gradsOf(2, 2);
+  assert.equal(micro.tokens, whole.tokens);
+  assert.ok(Math.abs(micro.loss - whole.loss) < 1e-5, `loss ${micro.loss} vs ${whole.loss}`);
+  let maxDiff = 0, maxAbs = 0;
+  whole.grads.forEach((g, j) => g.forEach((x, k) => { maxDiff = Math.max(maxDiff, Math.abs(x - micro.grads[j][k])); maxAbs = Math.max(maxAbs, Math.abs(x)); }));
+  assert.ok(maxAbs > 1e-3 && maxDiff < 1e-5 * Math.max(1, maxAbs), `micro-batched gradient differs by ${maxDiff} (max |g| ${maxAbs})`);
+  assert.equal(threaded.loss, micro.loss);
+  assert.deepEqual(threaded.grads, micro.grads);
+});
