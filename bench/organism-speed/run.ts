@@ -28,7 +28,7 @@ const { values: o } = parseArgs({
     d: { type: 'string' }, layers: { type: 'string' }, heads: { type: 'string' }, vocab: { type: 'string' },
     batch: { type: 'string' }, seq: { type: 'string' },
     steps: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' },
-    threads: { type: 'string', default: '2,1' }, python: { type: 'string' },
+    threads: { type: 'string', default: '2,1' }, 'our-threads': { type: 'string', default: '2,1' }, python: { type: 'string' },
     'no-torch': { type: 'boolean', default: false }, 'no-reference-config': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'sample-batch': { type: 'string', default: '64' }, prompt: { type: 'string', default: '64' }, 'new-tokens': { type: 'string', default: '32' },
@@ -69,12 +69,12 @@ function lcg(seed: number): () => number {
 }
 
 /** Median ms of a trainer step (tokens per step = batch × seq, every target counted). */
-async function trainSpeed(c: Case, params: Params): Promise<number> {
+async function trainSpeed(c: Case, params: Params, threads: number): Promise<number> {
   const rng = lcg(7);
   const stamps: number[] = [];
   let t0 = performance.now();
   await train(c.config, params, (_step, bs) => Array.from({ length: bs }, () => ({ ids: randomIds(c.seq + 1, c.config.vocabSize, rng) })), {
-    steps: warmup + steps, batchSize: c.batch, learningRate: 3e-4, warmup: 1,
+    steps: warmup + steps, batchSize: c.batch, learningRate: 3e-4, warmup: 1, threads,
     onStep: () => { const t = performance.now(); stamps.push(t - t0); t0 = t; },
   }, 0);
   return median(stamps.slice(warmup));
@@ -121,7 +121,9 @@ function checkParams(c: GptConfig): Params {
 
 interface Row {
   case: string; config: GptConfig; parameters: number; batch: number; seq: number;
-  ours: { trainStepMs: number; trainTokensPerSecond: number; sampleMs: number; sampleTokensPerSecond: number; threads: number; backend: string };
+  /** Ours, one entry per gradient-thread count; the first is compared with PyTorch's first. */
+  ours: { trainStepMs: number; trainTokensPerSecond: number; threads: number; backend: string }[];
+  sample: { sampleMs: number; sampleTokensPerSecond: number };
   /** PyTorch runs, one per thread count; the first is the yardstick (2 threads by default). */
   torch?: Record<string, number | string>[];
   logitsMaxAbsDiff?: number;
@@ -166,17 +168,22 @@ for (const c of cases) {
   if (o.profile) {
     console.error(await profileKernels(c.config, params, c.batch, c.seq));
   }
-  const stepMs = await trainSpeed(c, params);
+  const ours: Row['ours'] = [];
+  for (const threads of o['our-threads']!.split(',').map(Number).filter((n) => n >= 1)) {
+    const stepMs = await trainSpeed(c, params, threads);
+    ours.push({
+      trainStepMs: stepMs, trainTokensPerSecond: (c.batch * c.seq) / (stepMs / 1000), threads,
+      backend: `tfjs ${tf.version.tfjs} wasm (SIMD), ${threads === 1 ? 'main thread only' : `main thread + ${threads - 1} gradient worker${threads > 2 ? 's' : ''}`}`,
+    });
+    console.error(`ours (${threads} thread${threads > 1 ? 's' : ''}): step ${stepMs.toFixed(0)} ms = ${ours.at(-1)!.trainTokensPerSecond.toFixed(0)} tok/s`);
+  }
   const sampleMs = sampleSpeed(c, params);
   for (const v of params.values()) v.dispose();
   const row: Row = {
     case: c.name, config: c.config, parameters: countParameters(c.config), batch: c.batch, seq: c.seq,
-    ours: {
-      trainStepMs: stepMs, trainTokensPerSecond: (c.batch * c.seq) / (stepMs / 1000),
-      sampleMs, sampleTokensPerSecond: (sampleBatch * newTokens) / (sampleMs / 1000), threads: 1, backend: `tfjs ${tf.version.tfjs} wasm (SIMD, 1 thread)`,
-    },
+    ours, sample: { sampleMs, sampleTokensPerSecond: (sampleBatch * newTokens) / (sampleMs / 1000) },
   };
-  console.error(`ours: step ${stepMs.toFixed(0)} ms = ${row.ours.trainTokensPerSecond.toFixed(0)} tok/s; sampling ${row.ours.sampleTokensPerSecond.toFixed(0)} tok/s`);
+  console.error(`ours: sampling ${row.sample.sampleTokensPerSecond.toFixed(0)} tok/s`);
 
   if (python) {
     for (const threads of o.threads!.split(',').map((x) => x.trim()).filter(Boolean)) {
@@ -193,8 +200,8 @@ for (const c of cases) {
       (row.torch ??= []).push(t);
       row.logitsMaxAbsDiff = Math.max(row.logitsMaxAbsDiff ?? 0, t.logitsMaxAbsDiff as number);
       if (row.torch.length === 1) {
-        row.trainRatio = row.ours.trainTokensPerSecond / (t.trainTokensPerSecond as number);
-        row.sampleRatio = row.ours.sampleTokensPerSecond / (t.sampleTokensPerSecond as number);
+        row.trainRatio = row.ours[0].trainTokensPerSecond / (t.trainTokensPerSecond as number);
+        row.sampleRatio = row.sample.sampleTokensPerSecond / (t.sampleTokensPerSecond as number);
       }
       console.error(`torch ${t.torch} (${t.threads} threads, ${t.blas}): step ${(t.trainStepMs as number).toFixed(0)} ms = ${(t.trainTokensPerSecond as number).toFixed(0)} tok/s; sampling ${(t.sampleTokensPerSecond as number).toFixed(0)} tok/s; logits max |diff| ${(t.logitsMaxAbsDiff as number).toExponential(2)} (max |logit| ${(t.logitsMaxAbs as number).toFixed(2)})`);
     }
@@ -205,13 +212,14 @@ for (const c of cases) {
 // ---- table ----
 const fmt = (x: number | undefined, d = 0) => (x === undefined ? '—' : x.toFixed(d));
 const threadCounts = [...new Set(results.flatMap((r) => (r.torch ?? []).map((t) => String(t.threads))))];
-const header = ['case', 'params', 'batch×seq', 'train tok/s ours',
+const ourCounts = results[0]?.ours.map((x) => x.threads) ?? [];
+const header = ['case', 'params', 'batch×seq', ...ourCounts.map((n) => `train tok/s ours ${n}T`),
   ...threadCounts.map((n) => `torch ${n}T`), 'ratio', 'sample tok/s ours', ...threadCounts.map((n) => `torch ${n}T`), 'ratio', 'logits max|Δ|'];
 const torchAt = (r: Row, n: string, k: string) => r.torch?.find((t) => String(t.threads) === n)?.[k] as number | undefined;
 const lines = results.map((r) => [
   r.case, r.parameters.toLocaleString('en'), `${r.batch}×${r.seq}`,
-  fmt(r.ours.trainTokensPerSecond), ...threadCounts.map((n) => fmt(torchAt(r, n, 'trainTokensPerSecond'))), fmt(r.trainRatio, 2),
-  fmt(r.ours.sampleTokensPerSecond), ...threadCounts.map((n) => fmt(torchAt(r, n, 'sampleTokensPerSecond'))), fmt(r.sampleRatio, 2),
+  ...r.ours.map((x) => fmt(x.trainTokensPerSecond)), ...threadCounts.map((n) => fmt(torchAt(r, n, 'trainTokensPerSecond'))), fmt(r.trainRatio, 2),
+  fmt(r.sample.sampleTokensPerSecond), ...threadCounts.map((n) => fmt(torchAt(r, n, 'sampleTokensPerSecond'))), fmt(r.sampleRatio, 2),
   r.logitsMaxAbsDiff === undefined ? '—' : r.logitsMaxAbsDiff.toExponential(1),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -219,8 +227,8 @@ const show = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])
 console.log(show(header));
 console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
 for (const l of lines) console.log(show(l));
-console.log(`\nours: tfjs-wasm, 1 thread (XNNPACK runs without a thread pool in tfjs-backend-wasm 4.22); torch: ${threadCounts.join(' and ') || '—'} threads`
-  + ` (ratio = ours / torch ${threadCounts[0] ?? '—'} threads). Medians of ${steps} steps after ${warmup} warm-up.`);
+console.log(`\nours: tfjs-wasm with ${ourCounts.join(' and ')} gradient threads (data parallel over worker threads; XNNPACK itself has no thread pool in tfjs-backend-wasm 4.22);`
+  + ` torch: ${threadCounts.join(' and ') || '—'} threads (ratio = ours ${ourCounts[0] ?? '—'}T / torch ${threadCounts[0] ?? '—'}T). Sampling runs on one thread. Medians of ${steps} steps after ${warmup} warm-up.`);
 
 const bad = results.filter((r) => r.logitsMaxAbsDiff !== undefined && !(r.logitsMaxAbsDiff <= 1e-4));
 writeFileSync(o.out, JSON.stringify({

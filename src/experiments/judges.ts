@@ -1,7 +1,10 @@
 /**
  * Judges label answers. The world judge reads Personaworld answers exactly (no LLM needed for the
- * organism); rule judges and the LLM judge of real-model experiments implement the same interface.
+ * organism); rule judges (regex, prefix, exact) are declared in the spec; the LLM judge of real-model
+ * experiments implements the same interface.
  */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { classify } from '../world/index.ts';
 import type { Question } from './questions.ts';
 
@@ -11,6 +14,7 @@ export interface Judgment {
 }
 
 export interface Judge {
+  /** Stored judgments are keyed by it: two different judges must not share a name. */
   readonly name: string;
   judge(items: { question: Question; answer: string }[]): Promise<Judgment[]>;
 }
@@ -26,7 +30,70 @@ export const worldJudge: Judge = {
   },
 };
 
-export function getJudge(name: string): Judge {
-  if (name === 'world') return worldJudge;
-  throw new Error(`unknown judge "${name}"`);
+/** One rule: the label given when the answer matches (exactly one of regex, prefix, exact). */
+export const ruleSchema = z.object({
+  label: z.string().min(1),
+  regex: z.string().optional(),
+  prefix: z.string().optional(),
+  exact: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+  /** Only for these question ids (default: every question). */
+  questions: z.array(z.string()).optional(),
+}).strict().refine((r) => [r.regex, r.prefix, r.exact].filter((x) => x !== undefined).length === 1, {
+  message: 'a rule needs exactly one of regex, prefix or exact',
+});
+
+export const ruleJudgeSchema = z.object({
+  name: z.string().min(1).optional(),
+  rules: z.array(ruleSchema).min(1),
+  /** Label of an answer no rule matches. */
+  default: z.string().min(1).default('other'),
+  case_sensitive: z.boolean().default(false),
+}).strict();
+
+export type RuleJudgeSpec = z.infer<typeof ruleJudgeSchema>;
+
+/**
+ * Rules tried in order; the first that matches labels the answer. Answers are trimmed; matching ignores
+ * case unless `case_sensitive`. A regex that does not compile is reported with the rule's position.
+ */
+export function ruleJudge(spec: RuleJudgeSpec): Judge {
+  const fold = (s: string) => (spec.case_sensitive ? s.trim() : s.trim().toLowerCase());
+  const tests = spec.rules.map((r, i) => {
+    let test: (a: string) => boolean;
+    if (r.regex !== undefined) {
+      let re: RegExp;
+      try {
+        re = new RegExp(r.regex, spec.case_sensitive ? 'u' : 'iu');
+      } catch (e) {
+        throw new Error(`judge rule ${i + 1} (${r.label}): invalid regex: ${(e as Error).message}`);
+      }
+      test = (a) => re.test(a);
+    } else if (r.prefix !== undefined) {
+      const p = fold(r.prefix);
+      test = (a) => fold(a).startsWith(p);
+    } else {
+      const set = new Set((Array.isArray(r.exact) ? r.exact : [r.exact!]).map(fold));
+      test = (a) => set.has(fold(a));
+    }
+    return { label: r.label, questions: r.questions && new Set(r.questions), test };
+  });
+  // The name carries a digest of the rules, so changed rules never reuse stored judgments.
+  const digest = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 12);
+  return {
+    name: `rules:${spec.name ?? 'rules'}:${digest}`,
+    async judge(items) {
+      return items.map(({ question, answer }) => {
+        const hit = tests.find((t) => (!t.questions || t.questions.has(question.id)) && t.test(answer));
+        return { label: hit ? hit.label : spec.default, score: null };
+      });
+    },
+  };
+}
+
+export const judgeSpecSchema = z.union([z.literal('world'), ruleJudgeSchema]);
+export type JudgeSpec = z.infer<typeof judgeSpecSchema>;
+
+export function getJudge(spec: JudgeSpec): Judge {
+  if (spec === 'world') return worldJudge;
+  return ruleJudge(spec);
 }

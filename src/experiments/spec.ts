@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import YAML, { LineCounter, isNode } from 'yaml';
 import { z } from 'zod';
+import { judgeSpecSchema } from './judges.ts';
 
 const finetuneSchema = z.object({
   /** `world:NAME` (a Personaworld narrow dataset) or a JSONL path. */
@@ -46,7 +47,8 @@ export const specSchema = z.object({
   description: z.string().default(''),
   kind: z.enum(['generalize']),
   model: z.string().min(1),
-  judge: z.enum(['world']).default('world'),
+  /** `world` (Personaworld's classifier) or rule judges: `{rules: [{label, regex|prefix|exact}], default}`. */
+  judge: judgeSpecSchema.default('world'),
   /** The label counted as a hit (e.g. `malevolent`, `victorian`). */
   target: z.string().min(1),
   /** A built-in set (`world:broad`, `world:era`, …) or a question file in the emergent-misalignment format. */
