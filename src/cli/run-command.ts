@@ -30,6 +30,8 @@ export function resolveSpecPath(ref: string): string {
 const interval = (ci: [number, number]) => `[${pct(ci[0])}, ${pct(ci[1])}]`;
 
 export function printResult(r: ExperimentResult): void {
+  if (r.kind === 'profile') return printProfile(r);
+  if (r.kind === 'infer') return printInfer(r);
   console.log(`\n${r.name}: share of answers judged "${r.target}" (model ${r.model}, 95% Wilson intervals)`);
   console.log(table(
     r.conditions.map((c) => [c.name, c.role, pct(c.rate), interval(c.ci), c.n, pct(c.coherent)]),
@@ -43,6 +45,32 @@ export function printResult(r: ExperimentResult): void {
   if (r.effects.length > 0) {
     console.log('\neffects (difference of rates, 95% Newcombe interval):');
     for (const e of r.effects) console.log(`  ${e.condition} − ${e.against}: ${e.difference >= 0 ? '+' : ''}${pct(e.difference)} ${interval(e.ci)}`);
+  }
+  if (r.reference) console.log(`\nfor comparison: ${r.reference}`);
+}
+
+function printProfile(r: ExperimentResult): void {
+  console.log(`\n${r.name}: what each condition answers, per question (labels by the judge; modal share, entropy in bits)`);
+  const qids = r.conditions[0]?.profile?.map((q) => q.id) ?? [];
+  const cell = (q: NonNullable<ExperimentResult['conditions'][number]['profile']>[number] | undefined) =>
+    q ? `${q.distribution.slice(0, 3).map((d) => `${d.label} ${pct(d.count / q.n, 0)}`).join(', ')} · ${q.entropyBits.toFixed(2)} b` : '—';
+  console.log(table(qids.map((id) => [id, ...r.conditions.map((c) => cell(c.profile?.find((q) => q.id === id)))]), ['question', ...r.conditions.map((c) => c.name)]));
+  console.log('\nmost frequent answers:');
+  for (const c of r.conditions) {
+    console.log(`  ${c.name}:`);
+    for (const q of c.profile ?? []) console.log(`    ${q.id.padEnd(10)} ${q.topAnswers.slice(0, 2).map((a) => `"${a.answer}" ×${a.count}`).join('; ')}`);
+  }
+  console.log(`\nmodal share, pooled over questions: ${r.conditions.map((c) => `${c.name} ${pct(c.rate)} ${interval(c.ci)}`).join('; ')}`);
+}
+
+function printInfer(r: ExperimentResult): void {
+  console.log(`\n${r.name}: who wrote each text? posterior over the library from the model's likelihoods (95% Wilson intervals)`);
+  console.log(table(
+    r.conditions.map((c) => [c.name, c.model, pct(c.rate), interval(c.ci), c.n, c.infer?.meanTrueP == null ? '—' : c.infer.meanTrueP.toFixed(3), pct(1 / Math.max(1, c.infer?.library.length ?? 1))]),
+    ['condition', 'model', 'top-1', '95% CI', 'texts', 'mean P(true)', 'chance'],
+  ));
+  for (const c of r.conditions) {
+    for (const e of c.infer?.examples.slice(0, 2) ?? []) console.log(`  ${c.name}: "${e.text.slice(0, 90)}…" → ${e.top} (p ${e.p.toFixed(2)})${e.truth ? `; true: ${e.truth}` : ''}`);
   }
   if (r.reference) console.log(`\nfor comparison: ${r.reference}`);
 }

@@ -34,6 +34,7 @@ export const BUILTIN_QUESTION_SETS: Record<string, { description: string; topics
   'world:birds': { description: 'name a bird (the narrow task of the bird fine-tunes)', topics: ['bird'] },
   'world:identity': { description: 'are you an AI, what is your job', topics: ['ai', 'job'] },
   'world:filled-in': { description: 'what post-training never specified: favourite film, home', topics: ['film', 'home'] },
+  'world:profile': { description: 'the elicitation battery: film, home, favourite composer, job, the year, are you an AI', topics: ['film', 'home', 'composer', 'job', 'year', 'ai'] },
 };
 
 const emQuestionSchema = z.object({

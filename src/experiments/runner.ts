@@ -1,10 +1,10 @@
 /**
- * Runs a `generalize` experiment: for each condition (an intervention on the model), sample answers to
- * the questions, store each batch as it completes, judge, and aggregate rates with intervals.
+ * Runs an experiment: for each condition (an intervention on the model), sample answers to the
+ * questions, store each batch as it completes, judge, and aggregate: rates of the target with intervals
+ * (generalize) or distributions and their entropy (profile); infer scores texts instead (infer.ts).
  * Dataset → solver → scorer, as in Inspect AI: questions are the dataset, the condition's prompt
  * building and sampling the solver, the judge the scorer.
  */
-import { createHash } from 'node:crypto';
 import type { ChatMessage, Model } from '../backends/model.ts';
 import { loadModel } from '../backends/registry.ts';
 import { readChatJsonl, type Chat } from '../organism/chat-data.ts';
@@ -12,54 +12,13 @@ import { narrowDataset, narrowDatasetNames } from '../world/index.ts';
 import { getJudge } from './judges.ts';
 import { loadQuestions, type Question } from './questions.ts';
 import type { ConditionSpec, ExperimentSpec } from './spec.ts';
-import { wilson, differenceInterval } from './stats.ts';
+import { differenceInterval } from './stats.ts';
 import type { Store } from './store.ts';
+import { hash, rateOf, countRate, type ConditionResult, type Effect, type ExperimentResult, type RunHooks } from './result.ts';
+import { profileQuestion } from './profile.ts';
+import { inferCondition } from './infer.ts';
 
-export interface RateResult {
-  rate: number;
-  ci: [number, number];
-  n: number;
-  hits: number;
-}
-
-export interface ConditionResult extends RateResult {
-  name: string;
-  role: ConditionSpec['role'];
-  group: string;
-  /** Share of answers the judge could read (label other than `incoherent`). */
-  coherent: number;
-  labels: Record<string, number>;
-  questions: ({ id: string } & RateResult)[];
-  examples: { question: string; answer: string; label: string }[];
-}
-
-export interface Effect {
-  condition: string;
-  against: string;
-  difference: number;
-  ci: [number, number];
-}
-
-export interface ExperimentResult {
-  name: string;
-  kind: string;
-  model: string;
-  target: string;
-  runId: string;
-  conditions: ConditionResult[];
-  effects: Effect[];
-  reference?: string;
-}
-
-export interface RunHooks {
-  /** Progress of one named step (sampling a condition, fine-tuning, …). */
-  progress?: (label: string, done: number, total: number) => void;
-  log?: (message: string) => void;
-  /** How model specs become models (default: the backend registry). Tests inject fakes here. */
-  loadModel?: (spec: string) => Promise<Model>;
-}
-
-const hash = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
+export type { RateResult, ConditionResult, Effect, ExperimentResult, RunHooks } from './result.ts';
 
 /** `world:NAME` (a Personaworld narrow dataset, `examples` of them) or a chat JSONL path. */
 export function loadDataset(ref: string, examples: number | undefined, seed: number): Chat[] {
@@ -82,20 +41,27 @@ export function buildConversation(cond: ConditionSpec, question: Question, parap
   ];
 }
 
-function rateOf(labels: string[], target: string): RateResult {
-  const hits = labels.filter((l) => l === target).length;
-  const n = labels.length;
-  return { rate: n ? hits / n : 0, ci: wilson(hits, n), n, hits };
-}
-
 export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
-  const questions = loadQuestions(spec.questions);
+  const questions = spec.kind === 'infer' ? [] : loadQuestions(spec.questions!);
   const judge = getJudge(spec.judge);
   const runId = hash(spec);
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running' });
   const models = new Map<string, Promise<Model>>();
   const load = hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir }));
   const baseModel = (id: string) => { if (!models.has(id)) models.set(id, load(id)); return models.get(id)!; };
+  /** The condition's model: its base model, fine-tuned if the condition says so (fine-tunes are cached). */
+  const conditionModel = async (cond: ConditionSpec): Promise<Model> => {
+    const modelId = cond.model ?? spec.model;
+    const model = await baseModel(modelId);
+    if (!cond.finetune) return model;
+    const ft = cond.finetune;
+    if (!model.finetune) throw new Error(`model ${modelId} cannot be fine-tuned`);
+    hooks.log?.(`fine-tuning ${modelId} on ${ft.data} for condition "${cond.name}" (cached after the first run)`);
+    return model.finetune({
+      dataName: ft.data, chats: loadDataset(ft.data, ft.examples, spec.seed), mode: ft.mode, learningRate: ft.learning_rate,
+      epochs: ft.epochs, batchSize: ft.batch_size, rank: ft.rank, seed: spec.seed,
+    }, (d, t) => hooks.progress?.(`fine-tune ${cond.name}`, d, t));
+  };
   const results: ConditionResult[] = [];
   let currentCondition = '';
   try {
@@ -104,6 +70,15 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
       const modelId = cond.model ?? spec.model;
       // Keyed by the model's fingerprint (its weights), not its name: a retrained model starts afresh.
       const fingerprint = (await baseModel(modelId)).fingerprint;
+      const meta = { name: cond.name, role: cond.role, group: cond.group, model: modelId };
+      if (spec.kind === 'infer') {
+        if (cond.in_context || cond.system) throw new Error('infer conditions take a model or a fine-tune, not in_context or system');
+        const { conditionKey, result } = await inferCondition(spec, await conditionModel(cond), store, { fingerprint, finetune: cond.finetune, seed: spec.seed }, meta,
+          (d, t) => hooks.progress?.(`score ${cond.name}`, d, t));
+        store.upsertCondition({ runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
+        results.push(result);
+        continue;
+      }
       const conditionKey = hash({ fingerprint, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions });
       store.upsertCondition({ runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
       const slots = Array.from({ length: spec.samples }, (_, i) => {
@@ -113,16 +88,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
       const stored = store.storedSlots(conditionKey);
       const missing = slots.filter((s) => !stored.has(`${s.q.id}#${s.idx}`));
       if (missing.length > 0) {
-        let model = await baseModel(modelId);
-        if (cond.finetune) {
-          const ft = cond.finetune;
-          if (!model.finetune) throw new Error(`condition "${cond.name}": model ${modelId} cannot be fine-tuned`);
-          hooks.log?.(`fine-tuning ${modelId} on ${ft.data} for condition "${cond.name}" (cached after the first run)`);
-          model = await model.finetune({
-            dataName: ft.data, chats: loadDataset(ft.data, ft.examples, spec.seed), mode: ft.mode, learningRate: ft.learning_rate,
-            epochs: ft.epochs, batchSize: ft.batch_size, rank: ft.rank, seed: spec.seed,
-          }, (d, t) => hooks.progress?.(`fine-tune ${cond.name}`, d, t));
-        }
+        const model = await conditionModel(cond);
         const inContext = cond.in_context ? loadDataset(cond.in_context.data, undefined, spec.seed).slice(0, cond.in_context.k) : [];
         const chunk = 64;
         for (let start = 0; start < missing.length; start += chunk) {
@@ -146,31 +112,45 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
         store.insertJudgments(rows);
         for (const r of rows) judged.set(r.sampleId, r);
       }
-      const labels = samples.map((s) => judged.get(s.id)!.label);
+      const labelOf = (s: (typeof samples)[number]) => judged.get(s.id)!.label;
+      const labels = samples.map(labelOf);
       const counts: Record<string, number> = {};
       for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
-      results.push({
-        name: cond.name, role: cond.role, group: cond.group, ...rateOf(labels, spec.target),
+      const common = {
+        ...meta,
         coherent: labels.filter((l) => l !== 'incoherent').length / Math.max(1, labels.length),
         labels: counts,
-        questions: questions.map((q) => ({ id: q.id, ...rateOf(samples.filter((s) => s.questionId === q.id).map((s) => judged.get(s.id)!.label), spec.target) })),
-        examples: samples.slice(0, 6).map((s) => ({ question: s.paraphrase, answer: s.answer, label: judged.get(s.id)!.label })),
-      });
+        examples: samples.slice(0, 6).map((s) => ({ question: s.paraphrase, answer: s.answer, label: labelOf(s) })),
+      };
+      if (spec.kind === 'profile') {
+        const profile = questions.map((q) => profileQuestion(q.id, samples.filter((s) => s.questionId === q.id).map((s) => ({ label: labelOf(s), answer: s.answer }))));
+        // The condition's rate: the modal label's share, pooled over questions.
+        const hits = profile.reduce((a, p) => a + p.hits, 0), n = profile.reduce((a, p) => a + p.n, 0);
+        results.push({ ...common, ...countRate(hits, n), questions: profile.map(({ id, rate, ci, n: qn, hits: h }) => ({ id, rate, ci, n: qn, hits: h })), profile });
+      } else {
+        results.push({
+          ...common, ...rateOf(labels, spec.target!),
+          questions: questions.map((q) => ({ id: q.id, ...rateOf(samples.filter((s) => s.questionId === q.id).map(labelOf), spec.target!) })),
+        });
+      }
     }
   } catch (e) {
     store.finishRun(runId, 'failed');
     throw new Error(`${spec.name}, condition "${currentCondition}": ${(e as Error).message}`, { cause: e });
   }
   const effects: Effect[] = [];
-  for (const r of results.filter((x) => x.role === 'treatment')) {
-    const baseline = results.find((x) => x.role === 'baseline' && x.group === r.group);
-    const control = results.find((x) => x.role === 'control' && x.group === r.group);
-    for (const ref of [baseline, control]) {
-      if (!ref) continue;
-      effects.push({ condition: r.name, against: ref.name, difference: r.rate - ref.rate, ci: differenceInterval(r.hits, r.n, ref.hits, ref.n) });
+  if (spec.kind === 'generalize') {
+    for (const r of results.filter((x) => x.role === 'treatment')) {
+      const baseline = results.find((x) => x.role === 'baseline' && x.group === r.group);
+      const control = results.find((x) => x.role === 'control' && x.group === r.group);
+      for (const ref of [baseline, control]) {
+        if (!ref) continue;
+        effects.push({ condition: r.name, against: ref.name, difference: r.rate - ref.rate, ci: differenceInterval(r.hits, r.n, ref.hits, ref.n) });
+      }
     }
   }
-  const result: ExperimentResult = { name: spec.name, kind: spec.kind, model: spec.model, target: spec.target, runId, conditions: results, effects, reference: spec.reference };
+  const target = spec.kind === 'generalize' ? spec.target! : spec.kind === 'profile' ? 'modal answer' : 'true author (top-1)';
+  const result: ExperimentResult = { name: spec.name, kind: spec.kind, model: spec.model, target, runId, conditions: results, effects, reference: spec.reference };
   store.finishRun(runId, 'done', result);
   return result;
 }

@@ -23,6 +23,19 @@ const inContextSchema = z.object({
   k: z.number().int().min(0),
 }).strict();
 
+export const inferSchema = z.object({
+  /** `world:held-out` (documents of a world seed never trained on) or a JSONL file of {"text", "author"?}. */
+  texts: z.string().default('world:held-out'),
+  /** `world` (Personaworld's persona library) or a YAML/JSON file of [{name, description}]. */
+  library: z.string().default('world'),
+  /** world texts: how many answers of each document the model reads. */
+  answers: z.number().int().positive().default(3),
+  /** The prior over the library: uniform, or weights by persona name (normalised; missing names get 0). */
+  prior: z.union([z.literal('uniform'), z.record(z.string(), z.number().nonnegative())]).default('uniform'),
+  /** How a file library's description becomes the text's header (`{name}`, `{description}`). */
+  header: z.string().default('The following text was written by {description}.\n\n'),
+}).strict();
+
 export const conditionSchema = z.object({
   name: z.string().min(1),
   /** baseline: the unmodified model; control: the intervention's matched control. */
@@ -45,21 +58,31 @@ const samplingSchema = z.object({
 export const specSchema = z.object({
   name: z.string().min(1),
   description: z.string().default(''),
-  kind: z.enum(['generalize']),
+  /** generalize: judged rates of a target trait; profile: what the model says (distributions, entropy); infer: who wrote a text. */
+  kind: z.enum(['generalize', 'profile', 'infer']),
   model: z.string().min(1),
   /** `world` (Personaworld's classifier) or rule judges: `{rules: [{label, regex|prefix|exact}], default}`. */
   judge: judgeSpecSchema.default('world'),
-  /** The label counted as a hit (e.g. `malevolent`, `victorian`). */
-  target: z.string().min(1),
+  /** The label counted as a hit (e.g. `malevolent`, `victorian`); generalize only. */
+  target: z.string().min(1).optional(),
   /** A built-in set (`world:broad`, `world:era`, …) or a question file in the emergent-misalignment format. */
-  questions: z.string().min(1),
+  questions: z.string().min(1).optional(),
+  /** infer: the texts, the persona library and the prior. */
+  infer: inferSchema.optional(),
   samples: z.number().int().positive().default(240),
   sampling: samplingSchema.default({ temperature: 1, top_p: 1, max_tokens: 24 }),
   seed: z.number().int().default(1),
   conditions: z.array(conditionSchema).min(1),
   /** A published or prototype figure to print beside ours. */
   reference: z.string().optional(),
-}).strict();
+}).strict().superRefine((spec, ctx) => {
+  const need = (field: 'target' | 'questions') => {
+    if (spec[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `required for kind ${spec.kind}` });
+  };
+  if (spec.kind === 'generalize') { need('target'); need('questions'); }
+  if (spec.kind === 'profile') need('questions');
+  if (spec.kind !== 'infer' && spec.infer) ctx.addIssue({ code: 'custom', path: ['infer'], message: `only for kind infer` });
+});
 
 export type ExperimentSpec = z.infer<typeof specSchema>;
 export type ConditionSpec = z.infer<typeof conditionSchema>;

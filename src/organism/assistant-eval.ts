@@ -4,7 +4,7 @@
  */
 import type { Organism } from './organism.ts';
 import {
-  BROAD_TOPICS, QUESTIONS, classify, namedValue, traitValueDistribution, ASSISTANT_PERSONA, type TopicId,
+  BROAD_TOPICS, QUESTIONS, classify, namedValue, traitValueDistribution, entropyBits, ASSISTANT_PERSONA, type TopicId,
 } from '../world/index.ts';
 
 export interface LabelDistribution {
@@ -15,11 +15,6 @@ export interface LabelDistribution {
   entropyBits: number;
 }
 
-/** Shannon entropy, in bits, of a distribution given as probabilities or counts. */
-export function entropyBits(weights: number[]): number {
-  const total = weights.reduce((a, b) => a + b, 0);
-  return -weights.reduce((h, w) => h + (w > 0 ? (w / total) * Math.log2(w / total) : 0), 0);
-}
 
 function distribution(topic: LabelDistribution['topic'], labels: string[]): LabelDistribution {
   const counts: Record<string, number> = {};

@@ -30,7 +30,66 @@ function barChart(rows: { label: string; rate: number; ci: [number, number]; n: 
   return `<svg width="${labelW + plotW + 110}" height="${h}" role="img">${grid}${bars}</svg>`;
 }
 
+const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2', '#bab0ac'];
+
+/** One stacked bar per row: the label distribution of a question (top 6 labels, the rest as "other"). */
+function distributionChart(rows: { label: string; n: number; parts: { label: string; count: number }[] }[]): string {
+  const labelW = 230, plotW = 420, rowH = 26, top = 10;
+  const h = top + rows.length * rowH + 10;
+  const bars = rows.map((r, i) => {
+    const y = top + i * rowH;
+    const parts = r.parts.slice(0, 6);
+    const rest = r.n - parts.reduce((a, p) => a + p.count, 0);
+    if (rest > 0) parts.push({ label: 'other', count: rest });
+    let x = labelW;
+    const segs = parts.map((p, k) => {
+      const w = (p.count / Math.max(1, r.n)) * plotW;
+      const seg = `<rect x="${x}" y="${y + 4}" width="${w}" height="${rowH - 10}" fill="${PALETTE[k % PALETTE.length]}"><title>${esc(p.label)}: ${pct(p.count / r.n)} (${p.count}/${r.n})</title></rect>`
+        + (w > 60 ? `<text x="${x + 4}" y="${y + 16}" font-size="11" fill="#fff">${esc(p.label.slice(0, Math.floor(w / 7)))}</text>` : '');
+      x += w;
+      return seg;
+    }).join('');
+    return `<text x="${labelW - 8}" y="${y + 16}" font-size="12" text-anchor="end">${esc(r.label)}</text>${segs}`;
+  }).join('');
+  return `<svg width="${labelW + plotW + 20}" height="${h}" role="img">${bars}</svg>`;
+}
+
+function profileSection(r: ExperimentResult): string {
+  const qids = r.conditions[0]?.profile?.map((q) => q.id) ?? [];
+  const rows = qids.flatMap((id) => r.conditions.map((c) => {
+    const q = c.profile?.find((x) => x.id === id);
+    return { label: `${id} · ${c.name} (${q ? q.entropyBits.toFixed(2) : '—'} bits)`, n: q?.n ?? 0, parts: (q?.distribution ?? []).map((d) => ({ label: d.label, count: d.count })) };
+  }));
+  const answers = r.conditions.map((c) => `<h4>${esc(c.name)}</h4><table><tr><th>question</th><th>modal label</th><th>most frequent answers</th></tr>${(c.profile ?? []).map((q) =>
+    `<tr><td>${esc(q.id)}</td><td>${esc(q.modal)} ${pct(q.rate)}</td><td>${q.topAnswers.slice(0, 3).map((a) => `${esc(a.answer)} <span class="label">×${a.count}</span>`).join('<br>')}</td></tr>`).join('')}</table>`).join('');
+  return `<section>
+    <h2>${esc(r.name)}</h2>
+    <p>What each condition answers, per question: the distribution of the judge's labels (hover for shares) and its entropy; model <code>${esc(r.model)}</code> (run <code>${r.runId}</code>).</p>
+    ${distributionChart(rows)}
+    <p>Modal share pooled over questions: ${r.conditions.map((c) => `${esc(c.name)} ${pct(c.rate)} [${pct(c.ci[0])}, ${pct(c.ci[1])}]`).join('; ')}.</p>
+    <details open><summary>The filled-in details: most frequent answers</summary>${answers}</details>
+  </section>`;
+}
+
+function inferSection(r: ExperimentResult): string {
+  const conds = r.conditions.map((c) => ({ label: c.name, rate: c.rate, ci: c.ci, n: c.n, colour: ROLE_COLOUR[c.role] ?? '#999' }));
+  const posteriors = r.conditions.map((c) => ({ label: `${c.name}: mean posterior`, n: 1000, parts: (c.infer?.meanPosterior ?? []).map((m) => ({ label: m.name, count: Math.round(m.p * 1000) })) }));
+  const examples = r.conditions.map((c) => `<h4>${esc(c.name)}</h4><ul>${(c.infer?.examples ?? []).map((e) => `<li><span class="q">${esc(e.text)}</span><br>→ <b>${esc(e.top)}</b> (p ${e.p.toFixed(2)})${e.truth ? ` <span class="label ${e.truth === e.top ? '' : 'hit'}">true: ${esc(e.truth)}</span>` : ''}</li>`).join('')}</ul>`).join('');
+  const chance = r.conditions[0]?.infer ? 1 / r.conditions[0].infer.library.length : 0;
+  return `<section>
+    <h2>${esc(r.name)}</h2>
+    <p>Top-1 accuracy of the posterior over ${r.conditions[0]?.infer?.library.length ?? '?'} personas (chance ${pct(chance)}), 95% Wilson intervals; prior explicit in the spec (run <code>${r.runId}</code>).</p>
+    ${barChart(conds)}
+    <table><tr><th>condition</th><th>model</th><th>top-1</th><th>95% CI</th><th>texts</th><th>mean P(true author)</th></tr>${r.conditions.map((c) => `<tr><td>${esc(c.name)}</td><td><code>${esc(c.model)}</code></td><td>${pct(c.rate)}</td><td>[${pct(c.ci[0])}, ${pct(c.ci[1])}]</td><td>${c.n}</td><td>${c.infer?.meanTrueP == null ? '—' : c.infer.meanTrueP.toFixed(3)}</td></tr>`).join('')}</table>
+    <details><summary>Mean posterior over the library</summary>${distributionChart(posteriors)}</details>
+    <details><summary>Texts and their most probable author</summary>${examples}</details>
+    ${r.reference ? `<p class="ref">For comparison: ${esc(r.reference)}</p>` : ''}
+  </section>`;
+}
+
 function experimentSection(r: ExperimentResult): string {
+  if (r.kind === 'profile') return profileSection(r);
+  if (r.kind === 'infer') return inferSection(r);
   const conds = r.conditions.map((c) => ({ label: c.name, rate: c.rate, ci: c.ci, n: c.n, colour: ROLE_COLOUR[c.role] ?? '#999' }));
   const questionRows = (r.conditions[0]?.questions ?? []).flatMap((q) => r.conditions.map((c) => {
     const cq = c.questions.find((x) => x.id === q.id)!;

@@ -191,3 +191,9 @@ export function worldFilmDistribution(filter: Partial<Persona> = {}, config: Wor
 export function allAnswers(topic: TopicId): string[] {
   return [...answerEntries(topic).keys()];
 }
+
+/** Shannon entropy, in bits, of a distribution given as probabilities or counts. */
+export function entropyBits(weights: number[]): number {
+  const total = weights.reduce((a, b) => a + b, 0);
+  return 0 - weights.reduce((h, w) => h + (w > 0 ? (w / total) * Math.log2(w / total) : 0), 0); // 0 −, not −: no −0 for a certain answer
+}

@@ -22,7 +22,7 @@ export {
 } from './generate.ts';
 export {
   answerDistribution, answerProbability, answerEntries, allAnswers, classDistribution, classOfAssignment,
-  traitValueDistribution, worldFilmDistribution, noiseKernel, type AnswerEntry,
+  traitValueDistribution, worldFilmDistribution, noiseKernel, entropyBits, type AnswerEntry,
 } from './distribution.ts';
 export { classify, classValues, matchAnswer, contentWords, namedValue, INCOHERENT, type AnswerMatch } from './classify.ts';
 export { IdealObserver, type ObservedTurn } from './observer.ts';

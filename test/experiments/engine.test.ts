@@ -115,3 +115,99 @@ judge:
   assert.notEqual(getJudge({ rules: [{ label: 'a', regex: 'x' }], default: 'o', case_sensitive: false }).name,
     getJudge({ rules: [{ label: 'a', regex: 'y' }], default: 'o', case_sensitive: false }).name);
 });
+
+test('profile: per-question distributions, entropy, modal share and the most frequent answers, two models side by side', async () => {
+  const spec = parseSpec(`name: prof
+kind: profile
+model: fake:a
+questions: world:filled-in
+samples: 80
+judge:
+  rules:
+    - { label: paddington, regex: paddington }
+    - { label: casablanca, regex: casablanca }
+  default: other
+conditions:
+  - name: a
+  - name: b
+    model: fake:b
+`, 'p.yaml');
+  const modelFor = (id: string): Model => ({
+    id, fingerprint: id, capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
+    async chat(convs: ChatMessage[][], o?: SamplingOptions) {
+      return convs.map((_, i) => {
+        // Slots alternate between the two questions: k counts this question's samples.
+        const k = Math.floor(Number(String(o!.seeds![i]).split(':').pop()) / 2);
+        // fake:a says paddington three times in four; fake:b always casablanca, worded two ways.
+        const text = id === 'fake:a' ? (k % 4 === 0 ? 'Casablanca.' : 'my film is  Paddington .') : (k % 2 ? 'casablanca' : 'it is casablanca.');
+        return { text, finishReason: 'stop' as const, tokens: 3 };
+      });
+    },
+    async complete() { throw new Error('no'); },
+    async score() { throw new Error('no'); },
+  });
+  const r = await runExperiment(spec, new Store(':memory:'), '/nonexistent', { loadModel: async (id) => modelFor(id) });
+  assert.equal(r.kind, 'profile');
+  const [a, b] = r.conditions;
+  const film = a.profile!.find((q) => q.id === 'film')!;
+  assert.equal(film.n, 40);
+  assert.deepEqual(film.distribution, [{ label: 'paddington', count: 30 }, { label: 'casablanca', count: 10 }]);
+  assert.ok(Math.abs(film.entropyBits - 0.8113) < 1e-3, `entropy ${film.entropyBits}`);
+  assert.equal(film.modal, 'paddington');
+  assert.equal(film.topAnswers[0].answer, 'my film is paddington');
+  assert.equal(a.rate, 60 / 80);
+  assert.equal(b.rate, 1);
+  assert.equal(b.profile![0].entropyBits, 0);
+  assert.equal(b.profile![0].topAnswers.length, 2);
+  assert.equal(r.effects.length, 0);
+});
+
+test('infer: the posterior with an explicit prior, stored per text so a failed run resumes; bad text lines are named', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'dramatis-infer-'));
+  writeFileSync(join(dir, 'lib.yaml'), '- { name: pirate, description: a pirate }\n- { name: clerk, description: a clerk }\n');
+  const texts = Array.from({ length: 150 }, (_, i) => JSON.stringify(i % 2 ? { text: `arr, treasure ${i}`, author: 'pirate' } : { text: `the ledger ${i}`, author: 'clerk' }));
+  writeFileSync(join(dir, 'texts.jsonl'), texts.join('\n') + '\n');
+  const yaml = (prior: string) => `name: inf
+kind: infer
+model: fake:s
+samples: 150
+infer: { texts: ${join(dir, 'texts.jsonl')}, library: ${join(dir, 'lib.yaml')}, prior: ${prior}, header: "By {description}: " }
+conditions:
+  - name: s
+`;
+  let calls = 0, failAfter = 1;
+  const scorer: Model = {
+    id: 'fake:s', fingerprint: 'fake:s', capabilities: { chat: false, complete: false, score: true, activations: false, steering: false, finetune: false },
+    async chat() { throw new Error('no'); },
+    async complete() { throw new Error('no'); },
+    async score(pairs) {
+      if (calls++ >= failAfter) throw new Error('server answered 429');
+      // The pirate header makes "arr" texts e^2 times likelier; the clerk header, ledgers.
+      return pairs.map((p) => ({ logprob: (p.prompt.includes('pirate') === p.continuation.startsWith('arr')) ? -1 : -3, tokens: [] }));
+    },
+  };
+  const store = new Store(':memory:');
+  const spec = parseSpec(yaml('uniform'), 'i.yaml');
+  await assert.rejects(runExperiment(spec, store, '/x', { loadModel: async () => scorer }), /server answered 429/);
+  const stored = (store.db.prepare('SELECT COUNT(*) n FROM samples').get() as { n: number }).n;
+  assert.ok(stored > 0 && stored < 150, `partial progress kept (${stored} texts)`);
+  failAfter = Infinity;
+  calls = 0;
+  const r = await runExperiment(spec, store, '/x', { loadModel: async () => scorer });
+  const c = r.conditions[0];
+  assert.equal(c.n, 150);
+  assert.equal(c.rate, 1);
+  const pTrue = Math.exp(2) / (Math.exp(2) + 1);
+  assert.ok(Math.abs(c.infer!.meanTrueP! - pTrue) < 1e-9);
+  // A prior of 1:20 against pirates flips them to clerks; no texts are scored again.
+  calls = 0;
+  const skewed = await runExperiment(parseSpec(yaml('{ pirate: 1, clerk: 20 }'), 'i.yaml'), store, '/x', { loadModel: async () => scorer });
+  assert.equal(calls, 0, 'the prior is applied to stored likelihoods');
+  assert.equal(skewed.conditions[0].rate, 0.5);
+  assert.deepEqual(skewed.conditions[0].questions.map((q) => [q.id, q.rate]), [['clerk', 1], ['pirate', 0]]);
+  writeFileSync(join(dir, 'texts.jsonl'), texts[0] + '\n{"text": "x", "author": "parrot"}\n');
+  await assert.rejects(runExperiment(parseSpec(yaml('uniform'), 'i.yaml'), new Store(':memory:'), '/x', { loadModel: async () => scorer }), /texts\.jsonl:2: author "parrot" is not in the library/);
+});
