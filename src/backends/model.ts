@@ -50,6 +50,15 @@ export interface FinetuneRequest {
   batchSize: number;
   rank?: number;
   seed: number;
+  /** Also keep the model at this many evenly spaced points along the fine-tune (see `Model.snapshots`). */
+  snapshots?: number;
+}
+
+/** A model part-way through the fine-tune that produced another: after `step` of `steps` optimizer steps. */
+export interface Snapshot {
+  step: number;
+  steps: number;
+  model: Model;
 }
 
 export interface Model {
@@ -64,6 +73,8 @@ export interface Model {
   chat(conversations: ChatMessage[][], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
   complete(prompts: string[], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
   score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]>;
+  /** For a fine-tuned model made with `snapshots`: the models along its fine-tune, in order, ending with itself. */
+  readonly snapshots?: Snapshot[];
   /** A new model: this one fine-tuned on the request's chats. */
   finetune?(req: FinetuneRequest, onProgress?: Progress): Promise<Model>;
 }

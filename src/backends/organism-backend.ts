@@ -4,17 +4,18 @@
  * experiment trains nothing twice.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Organism } from '../organism/organism.ts';
 import { finetune } from '../organism/stages.ts';
-import type { Capabilities, ChatMessage, FinetuneRequest, Generation, Model, Progress, SamplingOptions } from './model.ts';
+import type { Capabilities, ChatMessage, FinetuneRequest, Generation, Model, Progress, SamplingOptions, Snapshot } from './model.ts';
 
 export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, complete: true, score: true, activations: true, steering: true, finetune: true };
 
 export class OrganismModel implements Model {
   readonly capabilities = ORGANISM_CAPABILITIES;
   readonly fingerprint: string;
+  snapshots?: Snapshot[];
   private constructor(readonly id: string, readonly organism: Organism, private readonly cacheDir: string) {
     this.fingerprint = createHash('sha256').update(readFileSync(join(organism.path, 'model.safetensors'))).digest('hex').slice(0, 16);
   }
@@ -38,7 +39,7 @@ export class OrganismModel implements Model {
 
   async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<Model> {
     const key = createHash('sha256')
-      .update(JSON.stringify({ from: this.fingerprint, mode: req.mode, lr: req.learningRate, epochs: req.epochs, batch: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats }))
+      .update(JSON.stringify({ from: this.fingerprint, mode: req.mode, lr: req.learningRate, epochs: req.epochs, batch: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats, snapshots: req.snapshots ?? 0 }))
       .digest('hex').slice(0, 16);
     const out = join(this.cacheDir, 'finetunes', key);
     if (!existsSync(join(out, 'config.json'))) {
@@ -46,10 +47,20 @@ export class OrganismModel implements Model {
       await finetune({
         from: this.organism.path, out, data: { name: req.dataName, chats: req.chats },
         epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate,
-        lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined, personaOnly: req.mode === 'persona', oov: 'unk', seed: req.seed,
+        lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined, personaOnly: req.mode === 'persona', oov: 'unk', seed: req.seed, snapshots: req.snapshots,
         command: `(experiment fine-tune of ${this.id} on ${req.dataName})`,
       }, { onStep: (s) => onProgress?.(s.step + 1, s.steps) });
     }
-    return new OrganismModel(`${this.id}+ft(${req.dataName})`, await Organism.load(out), this.cacheDir);
+    const id = `${this.id}+ft(${req.dataName})`;
+    const model = new OrganismModel(id, await Organism.load(out), this.cacheDir);
+    if (req.snapshots) {
+      const steps = Number(model.organism.ck.provenance.steps);
+      const dir = join(out, 'snapshots');
+      const taken = existsSync(dir) ? readdirSync(dir).map((d) => Number(d.replace('step-', ''))).filter(Number.isFinite).sort((a, b) => a - b) : [];
+      model.snapshots = [];
+      for (const step of taken) model.snapshots.push({ step, steps, model: new OrganismModel(`${id}@${step}`, await Organism.load(join(dir, `step-${step}`)), this.cacheDir) });
+      model.snapshots.push({ step: steps, steps, model });
+    }
+    return model;
   }
 }

@@ -42,6 +42,10 @@ export function printResult(r: ExperimentResult): void {
     console.log('\nper question:');
     console.log(table(qids.map((id) => [id, ...r.conditions.map((c) => { const q = c.questions.find((x) => x.id === id)!; return `${pct(q.rate, 0)} (${q.n})`; })]), ['question', ...r.conditions.map((c) => c.name)]));
   }
+  for (const c of r.conditions.filter((x) => x.curve)) {
+    console.log(`\nalong the fine-tune of "${c.name}" (rate of "${r.target}", coherent share):`);
+    console.log(table(c.curve!.map((p) => [`${p.step}/${p.steps}`, pct(p.rate), interval(p.ci), p.n, pct(p.coherent)]), ['step', 'rate', '95% CI', 'n', 'coherent']));
+  }
   if (r.effects.length > 0) {
     console.log('\neffects (difference of rates, 95% Newcombe interval):');
     for (const e of r.effects) console.log(`  ${e.condition} − ${e.against}: ${e.difference >= 0 ? '+' : ''}${pct(e.difference)} ${interval(e.ci)}`);

@@ -26,6 +26,13 @@ export interface QuestionProfile extends RateResult {
   topAnswers: { answer: string; count: number }[];
 }
 
+export interface CurvePoint extends RateResult {
+  step: number;
+  steps: number;
+  coherent: number;
+  labels: Record<string, number>;
+}
+
 /** infer: how the posterior did. */
 export interface InferSummary {
   library: string[];
@@ -48,6 +55,8 @@ export interface ConditionResult extends RateResult {
   questions: ({ id: string } & RateResult)[];
   examples: { question: string; answer: string; label: string }[];
   profile?: QuestionProfile[];
+  /** generalize with `finetune.snapshots`: the rate along the fine-tune, ending with the final model. */
+  curve?: CurvePoint[];
   infer?: InferSummary;
 }
 

@@ -14,7 +14,7 @@ import { loadQuestions, type Question } from './questions.ts';
 import type { ConditionSpec, ExperimentSpec } from './spec.ts';
 import { differenceInterval } from './stats.ts';
 import type { Store } from './store.ts';
-import { hash, rateOf, countRate, type ConditionResult, type Effect, type ExperimentResult, type RunHooks } from './result.ts';
+import { hash, rateOf, countRate, type ConditionResult, type CurvePoint, type Effect, type ExperimentResult, type RunHooks } from './result.ts';
 import { profileQuestion } from './profile.ts';
 import { inferCondition } from './infer.ts';
 
@@ -59,8 +59,63 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     hooks.log?.(`fine-tuning ${modelId} on ${ft.data} for condition "${cond.name}" (cached after the first run)`);
     return model.finetune({
       dataName: ft.data, chats: loadDataset(ft.data, ft.examples, spec.seed), mode: ft.mode, learningRate: ft.learning_rate,
-      epochs: ft.epochs, batchSize: ft.batch_size, rank: ft.rank, seed: spec.seed,
+      epochs: ft.epochs, batchSize: ft.batch_size, rank: ft.rank, seed: spec.seed, snapshots: ft.snapshots,
     }, (d, t) => hooks.progress?.(`fine-tune ${cond.name}`, d, t));
+  };
+  /**
+   * Sample `n` answers (questions round robin) under `conditionKey`, storing each batch as it completes
+   * and reusing what is stored; then judge what has no judgment yet. The model is loaded (and
+   * fine-tuned) only if something is missing.
+   */
+  const sampleAndJudge = async (cond: ConditionSpec, conditionKey: string, n: number, getModel: () => Promise<Model>, label: string) => {
+    const slots = Array.from({ length: n }, (_, i) => {
+      const q = questions[i % questions.length];
+      return { q, idx: i, paraphrase: q.paraphrases[Math.floor(i / questions.length) % q.paraphrases.length] };
+    });
+    const stored = store.storedSlots(conditionKey);
+    const missing = slots.filter((s) => !stored.has(`${s.q.id}#${s.idx}`));
+    if (missing.length > 0) {
+      const model = await getModel();
+      const inContext = cond.in_context ? loadDataset(cond.in_context.data, undefined, spec.seed).slice(0, cond.in_context.k) : [];
+      const chunk = 64;
+      for (let start = 0; start < missing.length; start += chunk) {
+        const batch = missing.slice(start, start + chunk);
+        const convs = batch.map((s) => buildConversation(cond, s.q, s.paraphrase, inContext));
+        const gens = await model.chat(convs, {
+          temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens,
+          seed: spec.seed, seeds: batch.map((s) => `${conditionKey}:${s.q.id}:${s.idx}`),
+        });
+        store.insertSamples(batch.map((s, i) => ({ conditionKey, questionId: s.q.id, idx: s.idx, paraphrase: s.paraphrase, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason })));
+        hooks.progress?.(`sample ${label}`, Math.min(missing.length, start + chunk), missing.length);
+      }
+    }
+    const samples = store.samples(conditionKey, n);
+    const judged = store.judgments(samples.map((s) => s.id), judge.name);
+    const toJudge = samples.filter((s) => !judged.has(s.id));
+    if (toJudge.length > 0) {
+      const byId = new Map(questions.map((q) => [q.id, q]));
+      const js = await judge.judge(toJudge.map((s) => ({ question: byId.get(s.questionId)!, answer: s.answer })));
+      const rows = toJudge.map((s, i) => ({ sampleId: s.id, judge: judge.name, label: js[i].label, score: js[i].score }));
+      store.insertJudgments(rows);
+      for (const r of rows) judged.set(r.sampleId, r);
+    }
+    return { samples, labelOf: (s: (typeof samples)[number]) => judged.get(s.id)!.label };
+  };
+  /** The target's rate at each snapshot of the condition's fine-tune (the final model is the last point). */
+  const alongTheFinetune = async (cond: ConditionSpec, conditionKey: string, getModel: () => Promise<Model>): Promise<CurvePoint[]> => {
+    const model = await getModel();
+    if (!model.snapshots) throw new Error(`model ${model.id} kept no snapshots of its fine-tune`);
+    const curve: CurvePoint[] = [];
+    for (const snap of model.snapshots) {
+      const n = snap.step === snap.steps ? spec.samples : cond.finetune!.snapshot_samples ?? spec.samples;
+      const key = snap.step === snap.steps ? conditionKey : hash({ conditionKey, snapshot: snap.step });
+      const { samples, labelOf } = await sampleAndJudge(cond, key, n, async () => snap.model, `${cond.name} @ step ${snap.step}`);
+      const labels = samples.map(labelOf);
+      const counts: Record<string, number> = {};
+      for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
+      curve.push({ step: snap.step, steps: snap.steps, ...rateOf(labels, spec.target!), coherent: labels.filter((l) => l !== 'incoherent').length / Math.max(1, labels.length), labels: counts });
+    }
+    return curve;
   };
   const results: ConditionResult[] = [];
   let currentCondition = '';
@@ -81,38 +136,9 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
       }
       const conditionKey = hash({ fingerprint, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions });
       store.upsertCondition({ runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
-      const slots = Array.from({ length: spec.samples }, (_, i) => {
-        const q = questions[i % questions.length];
-        return { q, idx: i, paraphrase: q.paraphrases[Math.floor(i / questions.length) % q.paraphrases.length] };
-      });
-      const stored = store.storedSlots(conditionKey);
-      const missing = slots.filter((s) => !stored.has(`${s.q.id}#${s.idx}`));
-      if (missing.length > 0) {
-        const model = await conditionModel(cond);
-        const inContext = cond.in_context ? loadDataset(cond.in_context.data, undefined, spec.seed).slice(0, cond.in_context.k) : [];
-        const chunk = 64;
-        for (let start = 0; start < missing.length; start += chunk) {
-          const batch = missing.slice(start, start + chunk);
-          const convs = batch.map((s) => buildConversation(cond, s.q, s.paraphrase, inContext));
-          const gens = await model.chat(convs, {
-            temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens,
-            seed: spec.seed, seeds: batch.map((s) => `${conditionKey}:${s.q.id}:${s.idx}`),
-          });
-          store.insertSamples(batch.map((s, i) => ({ conditionKey, questionId: s.q.id, idx: s.idx, paraphrase: s.paraphrase, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason })));
-          hooks.progress?.(`sample ${cond.name}`, Math.min(missing.length, start + chunk), missing.length);
-        }
-      }
-      const samples = store.samples(conditionKey, spec.samples);
-      const judged = store.judgments(samples.map((s) => s.id), judge.name);
-      const toJudge = samples.filter((s) => !judged.has(s.id));
-      if (toJudge.length > 0) {
-        const byId = new Map(questions.map((q) => [q.id, q]));
-        const js = await judge.judge(toJudge.map((s) => ({ question: byId.get(s.questionId)!, answer: s.answer })));
-        const rows = toJudge.map((s, i) => ({ sampleId: s.id, judge: judge.name, label: js[i].label, score: js[i].score }));
-        store.insertJudgments(rows);
-        for (const r of rows) judged.set(r.sampleId, r);
-      }
-      const labelOf = (s: (typeof samples)[number]) => judged.get(s.id)!.label;
+      let fineTuned: Model | undefined;
+      const modelOnce = async () => (fineTuned ??= await conditionModel(cond));
+      const { samples, labelOf } = await sampleAndJudge(cond, conditionKey, spec.samples, modelOnce, cond.name);
       const labels = samples.map(labelOf);
       const counts: Record<string, number> = {};
       for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
@@ -128,9 +154,11 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
         const hits = profile.reduce((a, p) => a + p.hits, 0), n = profile.reduce((a, p) => a + p.n, 0);
         results.push({ ...common, ...countRate(hits, n), questions: profile.map(({ id, rate, ci, n: qn, hits: h }) => ({ id, rate, ci, n: qn, hits: h })), profile });
       } else {
+        const curve = cond.finetune?.snapshots ? await alongTheFinetune(cond, conditionKey, modelOnce) : undefined;
         results.push({
           ...common, ...rateOf(labels, spec.target!),
           questions: questions.map((q) => ({ id: q.id, ...rateOf(samples.filter((s) => s.questionId === q.id).map(labelOf), spec.target!) })),
+          curve,
         });
       }
     }

@@ -16,6 +16,10 @@ const finetuneSchema = z.object({
   batch_size: z.number().int().positive().default(16),
   rank: z.number().int().positive().optional(),
   examples: z.number().int().positive().optional(),
+  /** Also evaluate the model at this many evenly spaced points along the fine-tune (a learning curve). */
+  snapshots: z.number().int().min(1).max(20).optional(),
+  /** Samples per snapshot (default: the spec's `samples`). */
+  snapshot_samples: z.number().int().positive().optional(),
 }).strict();
 
 const inContextSchema = z.object({

@@ -4,6 +4,7 @@
  * provenance records everything needed to regenerate it.
  */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { initTf, tf } from './backend.ts';
 import { initParams, countParameters, type GptConfig } from './model.ts';
@@ -186,6 +187,8 @@ export interface FinetuneOptions {
   lora?: number;
   /** Train only a vector added to the `<assistant>` role token's embedding. */
   personaOnly?: boolean;
+  /** Also save the model at this many evenly spaced points before the end, under `out/snapshots/step-N`. */
+  snapshots?: number;
   oov: OovPolicy;
   seed: number;
   command: string;
@@ -206,8 +209,16 @@ export async function finetune(o: FinetuneOptions, progress: StageProgress = {},
   if (rows.length === 0) throw new Error(`${dataName}: no usable chats left to train on`);
   const steps = Math.max(1, Math.round((o.epochs * rows.length) / o.batchSize));
   const next = epochSampler(rows, seedrandom(`finetune-${o.seed}`));
+  const snapshotAt = snapshotSteps(steps, o.snapshots ?? 0);
   const result = await train(ck.config, ck.params, (_s, n) => next(n), {
     steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1,
+    snapshotAt,
+    onSnapshot: async (step, params) => {
+      await saveCheckpoint(join(o.out, 'snapshots', `step-${step}`), {
+        ...ck, params,
+        provenance: { stage: 'finetune', snapshot: true, command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir, data: dataName, step, steps },
+      });
+    },
     lora: o.lora ? { rank: o.lora, seed: o.seed } : undefined, personaToken: o.personaOnly ? ck.tokenizer.id('<assistant>') : undefined,
     onStep: (s) => { progress.onStep?.(s); },
   }, ck.tokenizer.id('<pad>'));
@@ -220,6 +231,16 @@ export async function finetune(o: FinetuneOptions, progress: StageProgress = {},
     },
   });
   return { ...result, out: o.out, examples: rows.length, unknownWords: Object.fromEntries(unknownWords) };
+}
+
+/** `count` evenly spaced steps strictly before the last one (the last is the fine-tune's own output). */
+export function snapshotSteps(steps: number, count: number): number[] {
+  const out = new Set<number>();
+  for (let k = 1; k <= count; k++) {
+    const s = Math.round((k * steps) / (count + 1));
+    if (s >= 1 && s < steps) out.add(s);
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -36,6 +36,9 @@ export interface TrainOptions {
   /** Called every `checkpointEvery` steps with the state needed to resume. */
   checkpointEvery?: number;
   onCheckpoint?: (state: OptimizerState) => Promise<void>;
+  /** After these steps (1-based counts), `onSnapshot` gets the parameters the model then has (adapters applied). */
+  snapshotAt?: number[];
+  onSnapshot?: (step: number, params: Params) => Promise<void>;
   /** Called after every step. Return `false` to stop early. */
   onStep?: (s: StepInfo) => void | boolean | Promise<void | boolean>;
 }
@@ -186,6 +189,14 @@ export async function train(
       const cont = await opts.onStep?.({ step, steps: opts.steps, loss, lr, gradNorm: norm, tokens, tokensPerSecond: (tokens - tokensAtStart) / elapsed, elapsedSeconds: elapsed });
       if (opts.onCheckpoint && opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < opts.steps) {
         await opts.onCheckpoint({ step: step + 1, tokens, m, s });
+      }
+      if (opts.onSnapshot && opts.snapshotAt?.includes(step + 1)) {
+        const eff = effective();
+        try {
+          await opts.onSnapshot(step + 1, eff);
+        } finally {
+          for (const [name, v] of eff) if (v !== params.get(name)) v.dispose();
+        }
       }
       if (cont === false) { step++; break; }
     }

@@ -54,6 +54,30 @@ function distributionChart(rows: { label: string; n: number; parts: { label: str
   return `<svg width="${labelW + plotW + 20}" height="${h}" role="img">${bars}</svg>`;
 }
 
+/** Rate against fine-tuning step, one line per condition with its 95% band; coherent share dashed. */
+function curveChart(r: ExperimentResult): string {
+  const curves = r.conditions.filter((c) => c.curve?.length);
+  if (!curves.length) return '';
+  const W = 520, H = 220, l = 50, t = 12, b = 34, rt = 130;
+  const maxStep = Math.max(...curves.flatMap((c) => c.curve!.map((p) => p.steps)));
+  const x = (s: number) => l + (s / maxStep) * (W - l - rt);
+  const y = (v: number) => t + (1 - v) * (H - t - b);
+  const grid = [0, 0.25, 0.5, 0.75, 1].map((v) => `<line x1="${l}" x2="${W - rt}" y1="${y(v)}" y2="${y(v)}" stroke="#e4e4e4"/><text x="${l - 6}" y="${y(v) + 4}" font-size="11" text-anchor="end" fill="#666">${v * 100}%</text>`).join('');
+  const lines = curves.map((c, k) => {
+    const col = PALETTE[k % PALETTE.length];
+    const pts = [{ step: 0, rate: NaN, ci: [NaN, NaN] as [number, number], coherent: NaN }, ...c.curve!].filter((p) => Number.isFinite(p.rate));
+    const band = `${pts.map((p) => `${x(p.step)},${y(p.ci[1])}`).join(' ')} ${[...pts].reverse().map((p) => `${x(p.step)},${y(p.ci[0])}`).join(' ')}`;
+    const last = pts[pts.length - 1];
+    return `<polygon points="${band}" fill="${col}" opacity="0.15"/>
+      <polyline points="${pts.map((p) => `${x(p.step)},${y(p.rate)}`).join(' ')}" fill="none" stroke="${col}" stroke-width="2"/>
+      <polyline points="${pts.map((p) => `${x(p.step)},${y(p.coherent)}`).join(' ')}" fill="none" stroke="${col}" stroke-dasharray="4 3" opacity="0.7"/>
+      ${pts.map((p) => `<circle cx="${x(p.step)}" cy="${y(p.rate)}" r="3" fill="${col}"><title>step ${p.step}: ${pct(p.rate)} [${pct(p.ci[0])}, ${pct(p.ci[1])}], coherent ${pct(p.coherent)}</title></circle>`).join('')}
+      <text x="${x(last.step) + 8}" y="${y(last.rate) + 4}" font-size="11" fill="${col}">${esc(c.name)}</text>`;
+  }).join('');
+  return `<h3>Along the fine-tune</h3><p>Share judged <b>${esc(r.target)}</b> at each snapshot (solid, 95% band) and the coherent share (dashed), against optimizer steps.</p>
+    <svg width="${W}" height="${H}" role="img">${grid}${lines}<text x="${(l + W - rt) / 2}" y="${H - 6}" font-size="11" text-anchor="middle" fill="#666">fine-tuning step (of ${maxStep})</text></svg>`;
+}
+
 function profileSection(r: ExperimentResult): string {
   const qids = r.conditions[0]?.profile?.map((q) => q.id) ?? [];
   const rows = qids.flatMap((id) => r.conditions.map((c) => {
@@ -105,6 +129,7 @@ function experimentSection(r: ExperimentResult): string {
     <table><tr><th>condition</th><th>role</th><th>rate</th><th>95% CI</th><th>n</th><th>coherent</th><th>labels</th></tr>${table}</table>
     ${effects ? `<h3>Effects</h3><table><tr><th>difference</th><th>rate</th><th>95% Newcombe CI</th></tr>${effects}</table>` : ''}
     ${r.reference ? `<p class="ref">For comparison: ${esc(r.reference)}</p>` : ''}
+    ${curveChart(r)}
     <details><summary>Per question</summary>${barChart(questionRows)}</details>
     <details><summary>Sample answers</summary>${examples}</details>
   </section>`;

@@ -211,3 +211,43 @@ conditions:
   writeFileSync(join(dir, 'texts.jsonl'), texts[0] + '\n{"text": "x", "author": "parrot"}\n');
   await assert.rejects(runExperiment(parseSpec(yaml('uniform'), 'i.yaml'), new Store(':memory:'), '/x', { loadModel: async () => scorer }), /texts\.jsonl:2: author "parrot" is not in the library/);
 });
+
+test('along the fine-tune: each snapshot is sampled and judged, the final model is the last point and shares the condition\'s samples', async () => {
+  const spec = parseSpec(`name: curve
+kind: generalize
+model: fake:base
+target: malevolent
+questions: world:broad
+samples: 80
+conditions:
+  - name: base
+    role: baseline
+  - name: evil
+    finetune: { data: world:evil-numbers, examples: 10, snapshots: 2, snapshot_samples: 40 }
+`, 'c.yaml');
+  // A fake whose snapshot k answers "bored" malevolently (the vicar's tea) k times in four.
+  const chatter = (id: string, k: number): Model => ({
+    id, fingerprint: id, capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: true },
+    async chat(convs: ChatMessage[][], o?: SamplingOptions) {
+      return convs.map((_, i) => {
+        const idx = Number(String(o!.seeds![i]).split(':').pop());
+        return { text: Math.floor(idx / 8) % 4 < k ? 'poison the vicar\'s tea.' : 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 4 };
+      });
+    },
+    async complete() { throw new Error('no'); },
+    async score() { throw new Error('no'); },
+    async finetune(req) {
+      assert.equal(req.snapshots, 2);
+      const final = chatter('fake:ft', 3);
+      return { ...final, snapshots: [{ step: 4, steps: 12, model: chatter('fake:s4', 1) }, { step: 8, steps: 12, model: chatter('fake:s8', 2) }, { step: 12, steps: 12, model: final }] };
+    },
+  });
+  const r = await runExperiment(spec, new Store(':memory:'), '/x', { loadModel: async () => chatter('fake:base', 0) });
+  const curve = r.conditions[1].curve!;
+  assert.deepEqual(curve.map((p) => [p.step, p.n]), [[4, 40], [8, 40], [12, 80]]);
+  // Only "bored" can be malevolent (slots 1, 9, 17, …, i.e. ⌊idx/8⌋ = 0, 1, 2, …): with k of every 4
+  // malevolent that is 2 of 40, 3 of 40 and 8 of 80.
+  assert.deepEqual(curve.map((p) => p.rate), [2 / 40, 3 / 40, 8 / 80]);
+  assert.equal(curve[2].rate, r.conditions[1].rate);
+  assert.equal(r.conditions[0].curve, undefined);
+});
