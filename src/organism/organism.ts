@@ -20,6 +20,11 @@ export const BUILTIN_CHECKPOINTS = {
   /** The counterfactual organism: pretrained on the unbundled world (traits drawn per answer). */
   'unbundled-base': join(PACKAGE_ROOT, 'models/unbundled-base'),
   'unbundled-assistant': join(PACKAGE_ROOT, 'models/unbundled-assistant'),
+  /** ai-role-models: worlds whose AI characters are 90% benevolent (good role models) or 10% (menacing). */
+  'good-ai-base': join(PACKAGE_ROOT, 'models/good-ai-base'),
+  'good-ai-assistant': join(PACKAGE_ROOT, 'models/good-ai-assistant'),
+  'menacing-ai-base': join(PACKAGE_ROOT, 'models/menacing-ai-base'),
+  'menacing-ai-assistant': join(PACKAGE_ROOT, 'models/menacing-ai-assistant'),
 } as const;
 
 /** `base`, `assistant`, or a path to a checkpoint folder. */

@@ -23,7 +23,7 @@ export interface StageProgress {
 }
 
 export const DEFAULT_PRETRAIN = {
-  steps: 1500,
+  steps: 2000,
   batchSize: 16,
   learningRate: 3e-3,
   seed: 1,
