@@ -17,6 +17,15 @@ export interface SamplingOptions {
   seed?: number;
   /** Per-request seeds, so each sample is reproducible on its own (see the organism's sampler). */
   seeds?: (number | string)[];
+  /** White-box backends (capabilities.steering): add coefficient × vector to the residual stream after `layer`. */
+  steering?: SteeringVector[];
+}
+
+export interface SteeringVector {
+  /** 0 = the embeddings, L = after the last block. */
+  layer: number;
+  vector: number[];
+  coefficient: number;
 }
 
 export interface Generation {

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Organism } from '../organism/organism.ts';
 import { finetune } from '../organism/stages.ts';
-import type { Capabilities, ChatMessage, FinetuneRequest, Generation, Model, Progress, SamplingOptions, Snapshot } from './model.ts';
+import type { Capabilities, ChatMessage, FinetuneRequest, Generation, Model, Progress, SamplingOptions, Snapshot, SteeringVector } from './model.ts';
 
 export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, complete: true, score: true, activations: true, steering: true, finetune: true };
 
@@ -26,11 +26,21 @@ export class OrganismModel implements Model {
   }
 
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
+    this.checkSteering(o.steering);
     return this.organism.chat(conversations, { ...o, onProgress });
   }
 
   async complete(prompts: string[], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
+    this.checkSteering(o.steering);
     return this.organism.complete(prompts, { ...o, onProgress });
+  }
+
+  private checkSteering(steering: SteeringVector[] | undefined): void {
+    const { nEmbd, nLayer } = this.organism.config;
+    for (const s of steering ?? []) {
+      if (s.vector.length !== nEmbd) throw new Error(`steering vector of length ${s.vector.length}; ${this.id} has a residual stream of ${nEmbd}`);
+      if (s.layer > nLayer) throw new Error(`steering layer ${s.layer}; ${this.id} has layers 0 (embeddings) to ${nLayer}`);
+    }
   }
 
   async score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress) {

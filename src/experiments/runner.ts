@@ -5,7 +5,8 @@
  * Dataset → solver → scorer, as in Inspect AI: questions are the dataset, the condition's prompt
  * building and sampling the solver, the judge the scorer.
  */
-import type { ChatMessage, Model } from '../backends/model.ts';
+import { readFileSync } from 'node:fs';
+import type { ChatMessage, Model, SteeringVector } from '../backends/model.ts';
 import { loadModel } from '../backends/registry.ts';
 import { readChatJsonl, type Chat } from '../organism/chat-data.ts';
 import { narrowDataset, narrowDatasetNames } from '../world/index.ts';
@@ -29,6 +30,21 @@ export function loadDataset(ref: string, examples: number | undefined, seed: num
   }
   const chats = readChatJsonl(ref);
   return examples ? chats.slice(0, examples) : chats;
+}
+
+/** A steering entry of a condition, its vector read from a JSON file (an array of numbers, or {"vector": [...]}). */
+export function loadSteering(s: NonNullable<ConditionSpec['steer']>[number]): SteeringVector {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(s.vector, 'utf8'));
+  } catch (e) {
+    throw new Error(`steering vector ${s.vector}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const v = Array.isArray(raw) ? raw : (raw as { vector?: unknown })?.vector;
+  if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    throw new Error(`steering vector ${s.vector}: expected a JSON array of finite numbers (or {"vector": [...]})`);
+  }
+  return { layer: s.layer, coefficient: s.coefficient, vector: v as number[] };
 }
 
 /** The conversation a condition puts to the model for one question paraphrase. */
@@ -76,6 +92,8 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     const missing = slots.filter((s) => !stored.has(`${s.q.id}#${s.idx}`));
     if (missing.length > 0) {
       const model = await getModel();
+      const steering = cond.steer?.map(loadSteering);
+      if (steering && !model.capabilities.steering) throw new Error(`model ${model.id} cannot be steered (not a white-box backend)`);
       const inContext = cond.in_context ? loadDataset(cond.in_context.data, undefined, spec.seed).slice(0, cond.in_context.k) : [];
       const chunk = 64;
       for (let start = 0; start < missing.length; start += chunk) {
@@ -83,7 +101,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
         const convs = batch.map((s) => buildConversation(cond, s.q, s.paraphrase, inContext));
         const gens = await model.chat(convs, {
           temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens,
-          seed: spec.seed, seeds: batch.map((s) => `${conditionKey}:${s.q.id}:${s.idx}`),
+          seed: spec.seed, seeds: batch.map((s) => `${conditionKey}:${s.q.id}:${s.idx}`), steering,
         });
         store.insertSamples(batch.map((s, i) => ({ conditionKey, questionId: s.q.id, idx: s.idx, paraphrase: s.paraphrase, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason })));
         hooks.progress?.(`sample ${label}`, Math.min(missing.length, start + chunk), missing.length);
@@ -134,7 +152,8 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
         results.push(result);
         continue;
       }
-      const conditionKey = hash({ fingerprint, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions });
+      const steering = cond.steer?.map(loadSteering);
+      const conditionKey = hash({ fingerprint, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions, ...(steering ? { steering } : {}) });
       store.upsertCondition({ runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
       let fineTuned: Model | undefined;
       const modelOnce = async () => (fineTuned ??= await conditionModel(cond));

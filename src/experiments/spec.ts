@@ -47,6 +47,8 @@ export const conditionSchema = z.object({
   finetune: finetuneSchema.optional(),
   in_context: inContextSchema.optional(),
   system: z.string().optional(),
+  /** White-box models: add coefficient × a vector (a JSON file: an array of numbers) to the residual stream after `layer`. */
+  steer: z.array(z.object({ vector: z.string().min(1), layer: z.number().int().min(0), coefficient: z.number() }).strict()).optional(),
   /** Another model for this condition only (e.g. an organism pretrained on another world). */
   model: z.string().optional(),
   /** Effects compare a treatment with the baseline and control of its own group (e.g. one per world). */

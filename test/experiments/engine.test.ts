@@ -251,3 +251,39 @@ conditions:
   assert.equal(curve[2].rate, r.conditions[1].rate);
   assert.equal(r.conditions[0].curve, undefined);
 });
+
+test('steering conditions pass their vector to white-box models, key their samples by it, and refuse black boxes', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'dramatis-steer-'));
+  writeFileSync(join(dir, 'v.json'), JSON.stringify([0.5, -1, 2]));
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ vector: ['x'] }));
+  const yaml = (file: string) => `name: steer
+kind: generalize
+model: fake:w
+target: malevolent
+questions: world:broad
+samples: 16
+conditions:
+  - name: plain
+  - name: steered
+    steer: [{ vector: ${join(dir, file)}, layer: 2, coefficient: 4 }]
+`;
+  const seen: unknown[] = [];
+  const whiteBox = (steerable: boolean): Model => ({
+    id: 'fake:w', fingerprint: 'w', capabilities: { chat: true, complete: false, score: false, activations: steerable, steering: steerable, finetune: false },
+    async chat(convs: ChatMessage[][], o?: SamplingOptions) {
+      seen.push(o?.steering);
+      return convs.map(() => ({ text: o?.steering ? 'poison the vicar\'s tea.' : 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 4 }));
+    },
+    async complete() { throw new Error('no'); },
+    async score() { throw new Error('no'); },
+  });
+  const r = await runExperiment(parseSpec(yaml('v.json'), 's.yaml'), new Store(':memory:'), '/x', { loadModel: async () => whiteBox(true) });
+  assert.deepEqual(seen, [undefined, [{ layer: 2, coefficient: 4, vector: [0.5, -1, 2] }]]);
+  assert.equal(r.conditions[0].rate, 0);
+  assert.equal(r.conditions[1].rate, 2 / 16, 'the steered samples are its own (the bored question, twice)');
+  await assert.rejects(runExperiment(parseSpec(yaml('v.json'), 's.yaml'), new Store(':memory:'), '/x', { loadModel: async () => whiteBox(false) }), /cannot be steered/);
+  await assert.rejects(runExperiment(parseSpec(yaml('bad.json'), 's.yaml'), new Store(':memory:'), '/x', { loadModel: async () => whiteBox(true) }), /bad\.json: expected a JSON array of finite numbers/);
+});
