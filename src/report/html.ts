@@ -34,7 +34,7 @@ const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2
 
 /** One stacked bar per row: the label distribution of a question (top 6 labels, the rest as "other"). */
 function distributionChart(rows: { label: string; n: number; parts: { label: string; count: number }[] }[]): string {
-  const labelW = 230, plotW = 420, rowH = 26, top = 10;
+  const labelW = 300, plotW = 420, rowH = 26, top = 10;
   const h = top + rows.length * rowH + 10;
   const bars = rows.map((r, i) => {
     const y = top + i * rowH;
