@@ -73,6 +73,9 @@ function printInfer(r: ExperimentResult): void {
     r.conditions.map((c) => [c.name, c.model, pct(c.rate), interval(c.ci), c.n, c.infer?.meanTrueP == null ? '—' : c.infer.meanTrueP.toFixed(3), pct(1 / Math.max(1, c.infer?.library.length ?? 1))]),
     ['condition', 'model', 'top-1', '95% CI', 'texts', 'mean P(true)', 'chance'],
   ));
+  for (const c of r.conditions.filter((x) => x.infer?.descriptions)) {
+    console.log(`\n${c.name}: the model's own descriptions of the authors (most frequent): ${c.infer!.descriptions!.overall.slice(0, 3).map((a) => `"${a.answer}" ×${a.count}`).join('; ')}`);
+  }
   for (const c of r.conditions) {
     for (const e of c.infer?.examples.slice(0, 2) ?? []) console.log(`  ${c.name}: "${e.text.slice(0, 90)}…" → ${e.top} (p ${e.p.toFixed(2)})${e.truth ? `; true: ${e.truth}` : ''}`);
   }

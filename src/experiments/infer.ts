@@ -12,6 +12,7 @@ import { personaLibrary, generateDocuments, worldConfig, interviewPrefix, sameCo
 import { inferSchema, type ExperimentSpec } from './spec.ts';
 import type { Store } from './store.ts';
 import { countRate, hash, type ConditionResult, type InferSummary } from './result.ts';
+import { normaliseAnswer } from './profile.ts';
 
 type InferSpec = NonNullable<ExperimentSpec['infer']>;
 
@@ -80,6 +81,41 @@ function priorOf(o: InferSpec, library: LibraryEntry[]): number[] {
   return w.map((x) => x / z);
 }
 
+/**
+ * The generative alternative: ask the model who wrote each text, `samples` times (stored like any
+ * sample, so reruns and resumes are free), and count the normalised descriptions.
+ */
+async function describeAuthors(
+  d: NonNullable<InferSpec['describe']>, texts: InferText[], model: Model, store: Store, baseKey: string, seed: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<NonNullable<InferSummary['descriptions']>> {
+  if (!model.capabilities.chat) throw new Error(`infer.describe needs a chat model; ${model.id} cannot chat`);
+  const key = hash({ baseKey, describe: d });
+  const stored = store.storedSlots(key);
+  const slots = texts.flatMap((t, i) => Array.from({ length: d.samples }, (_, j) => ({ t, idx: i * d.samples + j })));
+  const missing = slots.filter((s) => !stored.has(`describe#${s.idx}`));
+  for (let start = 0; start < missing.length; start += 64) {
+    const batch = missing.slice(start, start + 64);
+    const convs = batch.map((s) => [{ role: 'user' as const, content: d.prompt.replaceAll('{text}', s.t.text) }]);
+    const gens = await model.chat(convs, { temperature: 1, maxTokens: d.max_tokens, seed, seeds: batch.map((s) => `${key}:${s.idx}`) });
+    store.insertSamples(batch.map((s, i) => ({ conditionKey: key, questionId: 'describe', idx: s.idx, paraphrase: s.t.text, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason })));
+    onProgress?.(Math.min(missing.length, start + 64), missing.length);
+  }
+  const rows = store.samples(key, slots.length);
+  const count = (answers: string[]) => {
+    const m = new Map<string, number>();
+    for (const a of answers) m.set(a, (m.get(a) ?? 0) + 1);
+    return [...m].map(([answer, n]) => ({ answer, count: n })).sort((a, b) => b.count - a.count || a.answer.localeCompare(b.answer));
+  };
+  return {
+    overall: count(rows.map((r) => normaliseAnswer(r.answer))).slice(0, 10),
+    perText: texts.slice(0, 5).map((t, i) => ({
+      text: t.text, truth: t.author,
+      top: count(rows.filter((r) => Math.floor(r.idx / d.samples) === i).map((r) => normaliseAnswer(r.answer))).slice(0, 3),
+    })),
+  };
+}
+
 export function posterior(logLikelihoods: number[], prior: number[]): number[] {
   const logits = logLikelihoods.map((l, k) => l + Math.log(prior[k]));
   const max = Math.max(...logits);
@@ -99,6 +135,9 @@ export async function inferCondition(
   const texts = loadTexts(o, spec.samples, library);
   const prior = priorOf(o, library);
   const conditionKey = hash({ base: conditionKeyBase, texts: o.texts, library: library.map((l) => [l.name, l.prompt]), answers: o.answers });
+  if (!model.capabilities.score) {
+    throw new Error(`infer needs the log-probability of a given text, which ${model.id} cannot give (capabilities.score is false)`);
+  }
   const stored = store.storedSlots(conditionKey);
   const missing = texts.map((t, idx) => ({ ...t, idx })).filter((t) => !stored.has(`text#${t.idx}`));
   const chunk = Math.max(1, Math.floor(256 / library.length));
@@ -130,6 +169,7 @@ export async function inferCondition(
     meanPosterior,
     examples: posts.slice(0, 5).map((x) => ({ text: x.text, truth: x.author, top: library[top(x.p)].name, p: Math.max(...x.p) })),
   };
+  if (o.describe) summary.descriptions = await describeAuthors(o.describe, texts, model, store, conditionKey, spec.seed, onProgress);
   // With known authors the rate is top-1 accuracy; without, the share of texts given to the most common top persona.
   const tops = posts.map((x) => library[top(x.p)].name);
   const modal = meanPosterior[0]?.name;

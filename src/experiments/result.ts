@@ -42,6 +42,11 @@ export interface InferSummary {
   /** Mean posterior over all texts, by persona, most probable first. */
   meanPosterior: { name: string; p: number }[];
   examples: { text: string; truth?: string; top: string; p: number }[];
+  /** With `describe`: the model's own descriptions of the authors, normalised and counted. */
+  descriptions?: {
+    overall: { answer: string; count: number }[];
+    perText: { text: string; truth?: string; top: { answer: string; count: number }[] }[];
+  };
 }
 
 export interface ConditionResult extends RateResult {

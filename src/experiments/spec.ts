@@ -38,6 +38,12 @@ export const inferSchema = z.object({
   prior: z.union([z.literal('uniform'), z.record(z.string(), z.number().nonnegative())]).default('uniform'),
   /** How a file library's description becomes the text's header (`{name}`, `{description}`). */
   header: z.string().default('The following text was written by {description}.\n\n'),
+  /** Chat models: also ask who wrote each text, `samples` times, and aggregate the descriptions. */
+  describe: z.object({
+    samples: z.number().int().positive().default(8),
+    prompt: z.string().default('Here is a text:\n\n{text}\n\nWho wrote it? Describe the author in one sentence.'),
+    max_tokens: z.number().int().positive().default(32),
+  }).strict().optional(),
 }).strict();
 
 export const conditionSchema = z.object({

@@ -107,6 +107,7 @@ function inferSection(r: ExperimentResult): string {
     <table><tr><th>condition</th><th>model</th><th>top-1</th><th>95% CI</th><th>texts</th><th>mean P(true author)</th></tr>${r.conditions.map((c) => `<tr><td>${esc(c.name)}</td><td><code>${esc(c.model)}</code></td><td>${pct(c.rate)}</td><td>[${pct(c.ci[0])}, ${pct(c.ci[1])}]</td><td>${c.n}</td><td>${c.infer?.meanTrueP == null ? '—' : c.infer.meanTrueP.toFixed(3)}</td></tr>`).join('')}</table>
     <details><summary>Mean posterior over the library</summary>${distributionChart(posteriors)}</details>
     <details><summary>Texts and their most probable author</summary>${examples}</details>
+    ${r.conditions.filter((c) => c.infer?.descriptions).map((c) => `<details><summary>${esc(c.name)}: the model's own descriptions of the authors</summary><ul>${c.infer!.descriptions!.perText.map((t) => `<li><span class="q">${esc(t.text)}</span>${t.truth ? ` (true: ${esc(t.truth)})` : ''}<br>${t.top.map((a) => `${esc(a.answer)} <span class="label">×${a.count}</span>`).join('; ')}</li>`).join('')}</ul></details>`).join('')}
     ${r.reference ? `<p class="ref">For comparison: ${esc(r.reference)}</p>` : ''}
   </section>`;
 }

@@ -208,6 +208,12 @@ conditions:
   assert.equal(calls, 0, 'the prior is applied to stored likelihoods');
   assert.equal(skewed.conditions[0].rate, 0.5);
   assert.deepEqual(skewed.conditions[0].questions.map((q) => [q.id, q.rate]), [['clerk', 1], ['pirate', 0]]);
+  // The generative alternative: the model's own descriptions, counted.
+  const describer: Model = { ...scorer, capabilities: { ...scorer.capabilities, chat: true },
+    async chat(convs: ChatMessage[][]) { return convs.map((c) => ({ text: c[0].content.includes('arr') ? 'A pirate.' : 'a clerk', finishReason: 'stop' as const, tokens: 2 })); } };
+  const described = await runExperiment(parseSpec(yaml('uniform').replace('header: "By {description}: " }', 'header: "By {description}: ", describe: { samples: 2 } }'), 'i.yaml'), store, '/x', { loadModel: async () => describer });
+  assert.deepEqual(described.conditions[0].infer!.descriptions!.overall, [{ answer: 'a clerk', count: 150 }, { answer: 'a pirate', count: 150 }]);
+  assert.deepEqual(described.conditions[0].infer!.descriptions!.perText[1].top, [{ answer: 'a pirate', count: 2 }]);
   writeFileSync(join(dir, 'texts.jsonl'), texts[0] + '\n{"text": "x", "author": "parrot"}\n');
   await assert.rejects(runExperiment(parseSpec(yaml('uniform'), 'i.yaml'), new Store(':memory:'), '/x', { loadModel: async () => scorer }), /texts\.jsonl:2: author "parrot" is not in the library/);
 });
