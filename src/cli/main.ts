@@ -7,6 +7,7 @@ import { registerOrganismCommands } from './organism-commands.ts';
 import { registerWorldCommands } from './world-commands.ts';
 import { registerDemo } from './demo.ts';
 import { registerRunCommands } from './run-command.ts';
+import { registerServe } from './serve-command.ts';
 
 const program = new Command('dramatis')
   .description('Measure, predict and shape the persona a language model selects')
@@ -17,6 +18,7 @@ registerDemo(program);
 registerRunCommands(program);
 registerOrganismCommands(program);
 registerWorldCommands(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

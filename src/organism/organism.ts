@@ -42,6 +42,9 @@ export interface TextSample {
   tokens: number;
   finishReason: 'stop' | 'length';
   logprob: number;
+  /** The generated tokens (without a final stop token) and the log-probability of each. */
+  tokenTexts: string[];
+  tokenLogprobs: number[];
 }
 
 export type TextSampleOptions = Omit<SampleOptions, 'stopIds'> & { stop?: string[] };
@@ -86,7 +89,10 @@ export class Organism {
   private decodeSamples(samples: Awaited<ReturnType<typeof generate>>, stops: number[]): TextSample[] {
     return samples.map((s) => {
       const body = s.finishReason === 'stop' && stops.includes(s.ids[s.ids.length - 1]) ? s.ids.slice(0, -1) : s.ids;
-      return { text: this.tokenizer.decode(body), tokens: s.ids.length, finishReason: s.finishReason, logprob: s.logprobs.reduce((a, b) => a + b, 0) };
+      return {
+        text: this.tokenizer.decode(body), tokens: s.ids.length, finishReason: s.finishReason, logprob: s.logprobs.reduce((a, b) => a + b, 0),
+        tokenTexts: body.map((id) => this.tokenizer.decode([id])), tokenLogprobs: s.logprobs.slice(0, body.length),
+      };
     });
   }
 
@@ -94,6 +100,14 @@ export class Organism {
   async score(pairs: { prompt: string; continuation: string }[], o: { steering?: Steering[]; onProgress?: (d: number, t: number) => void } = {}) {
     const enc = pairs.map((p) => ({ prompt: this.tokenizer.encode(p.prompt).ids, continuation: this.tokenizer.encode(p.continuation).ids }));
     return scoreContinuations(this.ref, enc, o);
+  }
+
+  /** Each token of a text with log p(token | the tokens before it); the first token has none (null). */
+  async tokenLogprobs(texts: string[]): Promise<{ tokens: string[]; logprobs: (number | null)[] }[]> {
+    const enc = texts.map((t) => this.tokenizer.encode(t).ids);
+    for (const [i, ids] of enc.entries()) if (ids.length === 0) throw new Error(`text ${i} is empty`);
+    const scored = await scoreContinuations(this.ref, enc.map((ids) => ({ prompt: ids.slice(0, 1), continuation: ids.slice(1) })));
+    return enc.map((ids, i) => ({ tokens: ids.map((id) => this.tokenizer.decode([id])), logprobs: [null, ...scored[i].tokens] }));
   }
 
   /** Residual activations of a text, [layer][token][channel]. */

@@ -1,0 +1,182 @@
+/**
+ * `dramatis serve`: organism checkpoints over the OpenAI HTTP API, so that every client that speaks it
+ * (the official SDKs, dramatis's own openai: backend, evaluation tools) can use the organism.
+ *
+ * Routes: GET /v1/models, POST /v1/chat/completions (n, temperature, top_p, max_tokens, stop, seed,
+ * logprobs, stream), POST /v1/completions (echo + logprobs for scoring). Requests are validated with
+ * zod; a bad request gets 400 in the OpenAI error shape, never a crash. Hono gives the routing and the
+ * server-sent events.
+ *
+ * Not yet: top_logprobs (rejected with 400, not faked), /v1/files and /v1/fine_tuning/jobs.
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import type { Organism } from '../organism/organism.ts';
+
+/** The models a server offers: id → a loader (checkpoints load on first use). */
+export type ModelTable = Map<string, () => Promise<Organism>>;
+
+export interface ServeOptions {
+  models: ModelTable;
+  /** When set, every request needs `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+}
+
+/** An OpenAI-shaped error: the status and the body clients expect. */
+export class ApiError extends Error {
+  constructor(readonly status: 400 | 401 | 404 | 500, message: string, readonly type = 'invalid_request_error', readonly param: string | null = null, readonly code: string | null = null) {
+    super(message);
+  }
+}
+
+const stopSchema = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
+
+const chatSchema = z.object({
+  model: z.string(),
+  messages: z.array(z.object({
+    role: z.enum(['system', 'developer', 'user', 'assistant']),
+    content: z.union([z.string(), z.array(z.object({ type: z.literal('text'), text: z.string() }).passthrough())]),
+  }).passthrough()).min(1),
+  n: z.number().int().min(1).max(128).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  max_tokens: z.number().int().min(1).nullish(),
+  max_completion_tokens: z.number().int().min(1).nullish(),
+  stop: stopSchema,
+  seed: z.number().int().nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
+  stream: z.boolean().nullish(),
+}).passthrough();
+
+const completionSchema = z.object({
+  model: z.string(),
+  prompt: z.union([z.string(), z.array(z.string()).min(1)]),
+  n: z.number().int().min(1).max(128).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  max_tokens: z.number().int().min(0).nullish(),
+  stop: stopSchema,
+  seed: z.number().int().nullish(),
+  echo: z.boolean().nullish(),
+  logprobs: z.number().int().min(0).max(5).nullish(),
+  stream: z.boolean().nullish(),
+}).passthrough();
+
+async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new ApiError(400, 'the request body is not valid JSON');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const param = issue.path.join('.') || null;
+    throw new ApiError(400, `${param ?? 'body'}: ${issue.message}`, 'invalid_request_error', param);
+  }
+  return parsed.data;
+}
+
+const stops = (s: string | string[] | null | undefined) => (s == null ? undefined : Array.isArray(s) ? s : [s]);
+const text = (content: z.infer<typeof chatSchema>['messages'][number]['content']) =>
+  typeof content === 'string' ? content : content.map((p) => p.text).join('');
+
+export function createApp(o: ServeOptions): Hono {
+  const app = new Hono();
+  const loaded = new Map<string, Promise<Organism>>();
+  const model = (id: string) => {
+    const load = o.models.get(id);
+    if (!load) throw new ApiError(404, `The model \`${id}\` does not exist; this server has ${[...o.models.keys()].join(', ')}`, 'invalid_request_error', 'model', 'model_not_found');
+    if (!loaded.has(id)) loaded.set(id, load());
+    return loaded.get(id)!;
+  };
+
+  app.onError((e, c) => {
+    const err = e instanceof ApiError ? e : new ApiError(e instanceof Error && /context|tokens|stop sequence/.test(e.message) ? 400 : 500, e.message, e instanceof ApiError ? e.type : 'server_error');
+    return c.json({ error: { message: err.message, type: err.type, param: err.param, code: err.code } }, err.status);
+  });
+  app.notFound((c) => c.json({ error: { message: `unknown route ${c.req.method} ${c.req.path}`, type: 'invalid_request_error', param: null, code: null } }, 404));
+
+  app.use('*', async (c, next) => {
+    if (o.apiKey && c.req.header('authorization') !== `Bearer ${o.apiKey}`) {
+      throw new ApiError(401, 'missing or wrong API key (Authorization: Bearer …)', 'invalid_request_error', null, 'invalid_api_key');
+    }
+    await next();
+  });
+
+  const created = Math.floor(Date.now() / 1000);
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: [...o.models.keys()].map((id) => ({ id, object: 'model', created, owned_by: 'dramatis' })) }));
+
+  app.post('/v1/chat/completions', async (c) => {
+    const req = await body(c, chatSchema);
+    if (req.top_logprobs) throw new ApiError(400, 'top_logprobs is not supported by this server yet', 'invalid_request_error', 'top_logprobs');
+    const org = await model(req.model);
+    const n = req.n ?? 1;
+    const conv = req.messages.map((m) => ({ role: m.role === 'developer' ? 'system' as const : m.role, content: text(m.content) }));
+    const samples = await org.chat(Array.from({ length: n }, () => conv), {
+      temperature: req.temperature ?? 1, topP: req.top_p ?? 1, maxTokens: req.max_completion_tokens ?? req.max_tokens ?? 64,
+      stop: stops(req.stop), seed: req.seed ?? undefined, seeds: Array.from({ length: n }, (_, i) => i),
+    });
+    const id = `chatcmpl-${randomUUID()}`;
+    const promptTokens = org.tokenizer.encodeChat(conv, { generationPrompt: true }).ids.length;
+    const logprobsOf = (s: (typeof samples)[number]) => (req.logprobs ? { content: s.tokenTexts.map((t, k) => ({ token: t, logprob: s.tokenLogprobs[k], bytes: [...Buffer.from(t)], top_logprobs: [] })), refusal: null } : null);
+    const usage = { prompt_tokens: promptTokens * n, completion_tokens: samples.reduce((a, s) => a + s.tokens, 0), total_tokens: promptTokens * n + samples.reduce((a, s) => a + s.tokens, 0) };
+    if (req.stream) {
+      // The organism samples whole answers in one batch, so each choice streams as one content chunk.
+      return streamSSE(c, async (sse) => {
+        const chunk = (choices: unknown[]) => sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: req.model, choices }) });
+        for (const [i, s] of samples.entries()) {
+          await chunk([{ index: i, delta: { role: 'assistant', content: s.text }, logprobs: logprobsOf(s), finish_reason: null }]);
+          await chunk([{ index: i, delta: {}, logprobs: null, finish_reason: s.finishReason }]);
+        }
+        await sse.writeSSE({ data: '[DONE]' });
+      });
+    }
+    return c.json({
+      id, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: req.model,
+      choices: samples.map((s, i) => ({ index: i, message: { role: 'assistant', content: s.text, refusal: null }, logprobs: logprobsOf(s), finish_reason: s.finishReason })),
+      usage,
+    });
+  });
+
+  app.post('/v1/completions', async (c) => {
+    const req = await body(c, completionSchema);
+    if (req.stream) throw new ApiError(400, 'stream is not supported on /v1/completions by this server', 'invalid_request_error', 'stream');
+    if ((req.logprobs ?? 0) > 1) throw new ApiError(400, 'logprobs above 1 (top alternatives) are not supported by this server yet', 'invalid_request_error', 'logprobs');
+    const org = await model(req.model);
+    const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
+    const n = req.n ?? 1;
+    const maxTokens = req.max_tokens ?? 16;
+    const echoed = req.echo ? await org.tokenLogprobs(prompts) : undefined;
+    const choices: unknown[] = [];
+    const generated = maxTokens > 0
+      ? await org.complete(prompts.flatMap((p) => Array.from({ length: n }, () => p)), {
+        temperature: req.temperature ?? 1, topP: req.top_p ?? 1, maxTokens, stop: stops(req.stop),
+        seed: req.seed ?? undefined, seeds: prompts.flatMap((_, p) => Array.from({ length: n }, (_, i) => `${p}:${i}`)),
+      })
+      : undefined;
+    prompts.forEach((prompt, p) => {
+      for (let i = 0; i < n; i++) {
+        const g = generated?.[p * n + i];
+        const e = echoed?.[p];
+        const tokens = [...(e?.tokens ?? []), ...(g?.tokenTexts ?? [])];
+        const tokenLogprobs = [...(e?.logprobs ?? []), ...(g?.tokenLogprobs ?? [])];
+        let offset = 0;
+        const textOffset = tokens.map((t) => { const at = offset; offset += t.length + 1; return at; });
+        choices.push({
+          index: p * n + i,
+          text: (req.echo ? prompt + (g ? ' ' : '') : '') + (g?.text ?? ''),
+          logprobs: req.logprobs != null ? { tokens, token_logprobs: tokenLogprobs, top_logprobs: null, text_offset: textOffset } : null,
+          finish_reason: g ? g.finishReason : 'length',
+        });
+      }
+    });
+    return c.json({ id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: req.model, choices });
+  });
+
+  return app;
+}

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { serve } from '@hono/node-server';
+import { Organism } from '../../src/organism/organism.ts';
+import { createApp } from '../../src/server/app.ts';
+
+/** The shipped assistant behind a real HTTP server on a free port, driven by the official SDK. */
+async function started(apiKey?: string) {
+  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')], ['base', () => Organism.load('base')]]), apiKey });
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  const port = (server.address() as AddressInfo).port;
+  const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: apiKey ?? 'none', maxRetries: 0 });
+  return { client, port, close: () => new Promise((r) => server.close(r)) };
+}
+
+test('serve: the official openai SDK lists models, chats (n, seed, logprobs, streaming) and scores with echo', async () => {
+  const { client, close } = await started();
+  try {
+    const models = await client.models.list();
+    assert.deepEqual(models.data.map((m) => m.id), ['assistant', 'base']);
+
+    const req = { model: 'assistant', messages: [{ role: 'user' as const, content: 'your one wish?' }], n: 3, seed: 7, max_tokens: 20, logprobs: true };
+    const a = await client.chat.completions.create(req);
+    assert.equal(a.choices.length, 3);
+    for (const ch of a.choices) {
+      assert.ok(ch.message.content && ch.message.content.length > 0);
+      const lp = ch.logprobs!.content!;
+      assert.equal(lp.map((t) => t.token).join(' ').replace(/ ([,.!?])/g, '$1'), ch.message.content!.replace(/ ([,.!?])/g, '$1'));
+      assert.ok(lp.every((t) => t.logprob <= 0));
+    }
+    const b = await client.chat.completions.create(req);
+    assert.deepEqual(b.choices.map((c) => c.message.content), a.choices.map((c) => c.message.content), 'same seed, same answers');
+
+    const stream = await client.chat.completions.create({ ...req, n: 1, stream: true });
+    let streamed = '', finish: string | null = null;
+    for await (const chunk of stream) {
+      streamed += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.equal(streamed, a.choices[0].message.content, 'stream and non-stream agree for the same seed');
+    assert.ok(finish === 'stop' || finish === 'length');
+
+    // Scoring: echo + max_tokens 0 gives each prompt token's log-probability; the sum matches the organism's own score.
+    const text = '<doc> q: name a bird? a: the great auk.';
+    const sc = await client.completions.create({ model: 'base', prompt: text, echo: true, max_tokens: 0, logprobs: 1 });
+    const lps = sc.choices[0].logprobs!.token_logprobs!;
+    assert.equal(lps[0], null);
+    const org = await Organism.load('base');
+    const [own] = await org.score([{ prompt: '<doc>', continuation: 'q: name a bird? a: the great auk.' }]);
+    const sum = (lps.slice(1) as number[]).reduce((x, y) => x + y, 0);
+    assert.ok(Math.abs(sum - own.total) < 1e-3, `served ${sum} vs in-process ${own.total}`);
+  } finally {
+    await close();
+  }
+});
+
+test('serve: bad requests get 400/401/404 in the OpenAI error shape, and the server keeps serving', async () => {
+  const { client, port, close } = await started('sekrit');
+  try {
+    const bad = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sekrit', 'content-type': 'application/json' }, body: '{"model": "assistant", "messages": [' });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /not valid JSON/);
+    await assert.rejects(client.chat.completions.create({ model: 'assistant', messages: [], max_tokens: 4 }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /messages/.test(e.message));
+    await assert.rejects(client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404 && e.code === 'model_not_found');
+    await assert.rejects(client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 5 }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && e.param === 'top_logprobs');
+    const noKey = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'wrong', maxRetries: 0 });
+    await assert.rejects(noKey.models.list(), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 401);
+    const ok = await client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+    assert.equal(ok.choices.length, 1);
+  } finally {
+    await close();
+  }
+});
