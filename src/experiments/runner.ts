@@ -63,7 +63,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
   const runId = hash(spec);
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running' });
   const models = new Map<string, Promise<Model>>();
-  const load = hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir }));
+  const load = hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir, baseUrl: spec.base_url, apiKeyEnv: spec.api_key_env, concurrency: spec.concurrency }));
   const baseModel = (id: string) => { if (!models.has(id)) models.set(id, load(id)); return models.get(id)!; };
   /** The condition's model: its base model, fine-tuned if the condition says so (fine-tunes are cached). */
   const conditionModel = async (cond: ConditionSpec): Promise<Model> => {

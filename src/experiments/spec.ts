@@ -73,6 +73,11 @@ export const specSchema = z.object({
   /** generalize: judged rates of a target trait; profile: what the model says (distributions, entropy); infer: who wrote a text. */
   kind: z.enum(['generalize', 'profile', 'infer']),
   model: z.string().min(1),
+  /** openai: models: the server's base URL and the environment variable holding its key. */
+  base_url: z.string().url().optional(),
+  api_key_env: z.string().min(1).optional(),
+  /** openai: models: requests in flight at once (default 16). */
+  concurrency: z.number().int().positive().optional(),
   /** `world` (Personaworld's classifier) or rule judges: `{rules: [{label, regex|prefix|exact}], default}`. */
   judge: judgeSpecSchema.default('world'),
   /** The label counted as a hit (e.g. `malevolent`, `victorian`); generalize only. */

@@ -85,6 +85,26 @@ const stops = (s: string | string[] | null | undefined) => (s == null ? undefine
 const text = (content: z.infer<typeof chatSchema>['messages'][number]['content']) =>
   typeof content === 'string' ? content : content.map((p) => p.text).join('');
 
+/**
+ * Where each token starts in the returned text (clients split prompt from continuation by offset). The
+ * word-level tokenizer drops spaces and case, so each token is looked up from where the last ended.
+ * Approximate for text the tokenizer rewrites (an unknown word becomes <unk>), exact otherwise.
+ */
+function offsetsIn(text: string, tokens: string[]): number[] {
+  const lower = text.toLowerCase();
+  let cursor = 0;
+  return tokens.map((t) => {
+    const at = lower.indexOf(t.toLowerCase(), cursor);
+    if (at < 0) {
+      // <unk> and the like: the token starts at the next non-space character.
+      while (cursor < text.length && /\s/.test(text[cursor])) cursor++;
+      return cursor++;
+    }
+    cursor = at + t.length;
+    return at;
+  });
+}
+
 export function createApp(o: ServeOptions): Hono {
   const app = new Hono();
   const loaded = new Map<string, Promise<Organism>>();
@@ -165,12 +185,11 @@ export function createApp(o: ServeOptions): Hono {
         const e = echoed?.[p];
         const tokens = [...(e?.tokens ?? []), ...(g?.tokenTexts ?? [])];
         const tokenLogprobs = [...(e?.logprobs ?? []), ...(g?.tokenLogprobs ?? [])];
-        let offset = 0;
-        const textOffset = tokens.map((t) => { const at = offset; offset += t.length + 1; return at; });
+        const fullText = (req.echo ? prompt + (g ? ' ' : '') : '') + (g?.text ?? '');
         choices.push({
           index: p * n + i,
-          text: (req.echo ? prompt + (g ? ' ' : '') : '') + (g?.text ?? ''),
-          logprobs: req.logprobs != null ? { tokens, token_logprobs: tokenLogprobs, top_logprobs: null, text_offset: textOffset } : null,
+          text: fullText,
+          logprobs: req.logprobs != null ? { tokens, token_logprobs: tokenLogprobs, top_logprobs: null, text_offset: offsetsIn(fullText, tokens) } : null,
           finish_reason: g ? g.finishReason : 'length',
         });
       }

@@ -1,0 +1,136 @@
+/**
+ * Any OpenAI-compatible server as a backend (`openai:MODEL`): vLLM, llama.cpp server, Ollama, hosted
+ * APIs, and `dramatis serve`. Built on the official `openai` SDK, which already retries 408/409/429/5xx
+ * and timeouts with exponential back-off and jitter, honouring Retry-After; this class adds a
+ * concurrency limit (p-limit), a disk cache keyed by the request, and the scoring of a given text
+ * through /v1/completions with echo + logprobs.
+ */
+import OpenAI from 'openai';
+import pLimit from 'p-limit';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Capabilities, ChatMessage, Generation, Model, Progress, SamplingOptions } from './model.ts';
+import { RequestCache } from './request-cache.ts';
+
+export interface OpenAIBackendOptions {
+  model: string;
+  baseUrl: string;
+  apiKey?: string;
+  /** Requests in flight at once (default 16). */
+  concurrency?: number;
+  /** Per request, in ms (default 120 000). */
+  timeoutMs?: number;
+  /** Retries after the first attempt (default 5). */
+  maxRetries?: number;
+  /** Folder for the response cache; none when undefined. */
+  cacheDir?: string;
+}
+
+/**
+ * The integer seed sent with request i: servers take one integer per request, the engine gives each
+ * sample a seed of its own (a run seed and a per-sample key).
+ */
+export function requestSeed(seed: number | undefined, rowSeed: number | string | undefined): number {
+  const h = createHash('sha256').update(`${seed ?? 0}:${rowSeed ?? 0}`).digest();
+  return h.readUInt32BE(0) & 0x7fffffff;
+}
+
+export class OpenAIModel implements Model {
+  readonly capabilities: Capabilities = { chat: true, complete: true, score: true, activations: false, steering: false, finetune: false };
+  readonly id: string;
+  /** A served model is known by its name and server; its weights are not visible from here. */
+  readonly fingerprint: string;
+  private client: OpenAI;
+  private limit: ReturnType<typeof pLimit>;
+  private cache?: RequestCache;
+
+  constructor(private o: OpenAIBackendOptions) {
+    this.id = `openai:${o.model}`;
+    this.fingerprint = createHash('sha256').update(`${o.baseUrl}|${o.model}`).digest('hex').slice(0, 16);
+    this.client = new OpenAI({ baseURL: o.baseUrl, apiKey: o.apiKey ?? 'none', timeout: o.timeoutMs ?? 120_000, maxRetries: o.maxRetries ?? 5 });
+    this.limit = pLimit(o.concurrency ?? 16);
+    if (o.cacheDir) this.cache = new RequestCache(join(o.cacheDir, 'requests.db'));
+  }
+
+  /** One request through the limiter and the cache; errors name the server, the endpoint and the model. */
+  private async request<T>(endpoint: 'chat' | 'completions', body: Record<string, unknown>): Promise<T> {
+    const key = RequestCache.key({ baseUrl: this.o.baseUrl, endpoint, body });
+    const hit = this.cache?.get<T>(key);
+    if (hit !== undefined) return hit;
+    return this.limit(async () => {
+      let response: unknown;
+      try {
+        response = endpoint === 'chat'
+          ? await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+          : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming);
+      } catch (e) {
+        const status = (e as { status?: number }).status;
+        throw new Error(`${this.o.baseUrl} /${endpoint === 'chat' ? 'chat/completions' : 'completions'} (model ${this.o.model}): ${status ? `HTTP ${status}: ` : ''}${(e as Error).message}`, { cause: e });
+      }
+      this.cache?.set(key, response);
+      return response as T;
+    });
+  }
+
+  private async each<T>(n: number, one: (i: number) => Promise<T>, onProgress?: Progress): Promise<T[]> {
+    let done = 0;
+    return Promise.all(Array.from({ length: n }, async (_, i) => {
+      const r = await one(i);
+      onProgress?.(++done, n);
+      return r;
+    }));
+  }
+
+  private sampling(o: SamplingOptions, i: number) {
+    if (o.steering?.length) throw new Error(`${this.id} cannot be steered (not a white-box backend)`);
+    return {
+      temperature: o.temperature ?? 1, top_p: o.topP ?? 1, max_tokens: o.maxTokens ?? 64,
+      ...(o.stop?.length ? { stop: o.stop } : {}), seed: requestSeed(o.seed, o.seeds?.[i] ?? i),
+    };
+  }
+
+  async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
+    return this.each(conversations.length, async (i) => {
+      const r = await this.request<OpenAI.ChatCompletion>('chat', { model: this.o.model, messages: conversations[i], n: 1, ...this.sampling(o, i) });
+      const c = r.choices[0];
+      return { text: c?.message?.content ?? '', finishReason: c?.finish_reason === 'length' ? 'length' as const : 'stop' as const, tokens: r.usage?.completion_tokens ?? 0 };
+    }, onProgress);
+  }
+
+  async complete(prompts: string[], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
+    return this.each(prompts.length, async (i) => {
+      const r = await this.request<OpenAI.Completion>('completions', { model: this.o.model, prompt: prompts[i], n: 1, ...this.sampling(o, i) });
+      const c = r.choices[0];
+      return { text: c?.text ?? '', finishReason: c?.finish_reason === 'length' ? 'length' as const : 'stop' as const, tokens: r.usage?.completion_tokens ?? 0 };
+    }, onProgress);
+  }
+
+  /**
+   * log p(continuation | prompt): the prompt and the continuation are sent as one text (joined by a
+   * space unless the prompt ends in whitespace) with echo, max_tokens 0 and logprobs; the tokens whose
+   * offset lies in the continuation are summed. Servers without echo + logprobs cannot do this.
+   */
+  async score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress) {
+    return this.each(pairs.length, async (i) => {
+      const { prompt, continuation } = pairs[i];
+      const sep = /\s$/.test(prompt) || continuation === '' ? '' : ' ';
+      const text = prompt + sep + continuation;
+      let r: OpenAI.Completion;
+      try {
+        r = await this.request<OpenAI.Completion>('completions', { model: this.o.model, prompt: text, echo: true, max_tokens: 0, logprobs: 1, temperature: 0 });
+      } catch (e) {
+        throw new Error(`${(e as Error).message}\n(scoring a given text needs /v1/completions with echo and logprobs, as llama.cpp server, vLLM and OpenAI's legacy completions give; for chat-only servers use infer.describe, the generative alternative)`, { cause: e });
+      }
+      const lp = r.choices[0]?.logprobs;
+      if (!lp?.token_logprobs || !lp.text_offset) throw new Error(`${this.o.baseUrl}: the completion for scoring came back without token logprobs and offsets (the server ignored echo + logprobs)`);
+      const start = prompt.length + sep.length;
+      let total = 0;
+      const tokens: number[] = [];
+      lp.text_offset.forEach((off, k) => {
+        const v = lp.token_logprobs![k];
+        if (off >= start && v !== null && v !== undefined) { total += v; tokens.push(v); }
+      });
+      return { logprob: total, tokens };
+    }, onProgress);
+  }
+}

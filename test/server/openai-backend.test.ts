@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Organism } from '../../src/organism/organism.ts';
+import { createApp } from '../../src/server/app.ts';
+import { OpenAIModel } from '../../src/backends/openai-backend.ts';
+import { parseSpec } from '../../src/experiments/spec.ts';
+import { Store } from '../../src/experiments/store.ts';
+import { runExperiment } from '../../src/experiments/runner.ts';
+
+/** `dramatis serve`'s app behind a wrapper that counts requests and can answer 429 or hang first. */
+async function server(o: { fail429?: number; hang?: boolean } = {}) {
+  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')], ['base', () => Organism.load('base')]]) });
+  let requests = 0, throttled = 0;
+  const srv = serve({
+    hostname: '127.0.0.1', port: 0,
+    fetch: async (req: Request) => {
+      requests++;
+      if (o.hang) return new Promise<Response>(() => {});
+      if (throttled < (o.fail429 ?? 0)) {
+        throttled++;
+        return new Response(JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_error' } }), { status: 429, headers: { 'retry-after': '0', 'content-type': 'application/json' } });
+      }
+      return app.fetch(req);
+    },
+  });
+  await new Promise((r) => srv.once('listening', r));
+  const baseUrl = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1`;
+  return { baseUrl, count: () => requests, throttled: () => throttled, close: () => { (srv as import('node:http').Server).closeAllConnections(); return new Promise((r) => srv.close(r)); } };
+}
+
+test('openai: backend against dramatis serve: an experiment runs, a rerun is answered from the disk cache, scores match in-process', async () => {
+  const s = await server();
+  const cacheDir = mkdtempSync(join(tmpdir(), 'dramatis-http-'));
+  try {
+    const spec = parseSpec(`name: http
+kind: generalize
+model: openai:assistant
+base_url: ${s.baseUrl}
+target: benevolent
+questions: world:broad
+samples: 24
+conditions:
+  - name: served assistant
+`, 'h.yaml');
+    const r = await runExperiment(spec, new Store(':memory:'), cacheDir);
+    assert.equal(r.conditions[0].n, 24);
+    assert.ok(r.conditions[0].rate > 0.6, `the served assistant answers in character (${r.conditions[0].rate})`);
+    const before = s.count();
+    assert.equal(before, 24);
+    await runExperiment(spec, new Store(':memory:'), cacheDir);
+    assert.equal(s.count(), before, 'a rerun with a fresh results store costs no request');
+
+    const m = new OpenAIModel({ model: 'base', baseUrl: s.baseUrl, cacheDir });
+    const pairs = [{ prompt: '<doc> written by a formal modern benevolent human.', continuation: 'q: name a bird? a: the robin.' }];
+    const [served] = await m.score(pairs);
+    const [own] = await (await Organism.load('base')).score(pairs);
+    assert.ok(Math.abs(served.logprob - own.total) < 1e-3, `served ${served.logprob} vs in-process ${own.total}`);
+    assert.equal(served.tokens.length, own.tokens.length);
+  } finally {
+    await s.close();
+  }
+});
+
+test('openai: 429 with Retry-After is retried; a server that hangs times out with an error naming the request', async () => {
+  const s = await server({ fail429: 2 });
+  try {
+    const m = new OpenAIModel({ model: 'assistant', baseUrl: s.baseUrl });
+    const [g] = await m.chat([[{ role: 'user', content: 'your one wish?' }]], { maxTokens: 8 });
+    assert.ok(g.text.length > 0);
+    assert.equal(s.throttled(), 2);
+    assert.equal(s.count(), 3);
+  } finally {
+    await s.close();
+  }
+  const h = await server({ hang: true });
+  try {
+    const m = new OpenAIModel({ model: 'assistant', baseUrl: h.baseUrl, timeoutMs: 200, maxRetries: 1 });
+    await assert.rejects(m.chat([[{ role: 'user', content: 'hi' }]]), (e: Error) => e.message.includes(`${h.baseUrl} /chat/completions (model assistant)`) && /timed out/i.test(e.message));
+    assert.equal(h.count(), 2, 'one retry after the timeout');
+  } finally {
+    await h.close();
+  }
+});
