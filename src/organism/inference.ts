@@ -21,6 +21,8 @@ export interface SampleOptions {
    */
   seeds?: (number | string)[];
   steering?: Steering[];
+  /** Also keep the k most probable tokens (with log-probabilities) at every generated position. */
+  topLogprobs?: number;
   /** Rows per forward pass. */
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
@@ -32,6 +34,8 @@ export interface Sample {
   /** Log-probability (under the sampling distribution before temperature) of each generated token. */
   logprobs: number[];
   finishReason: 'stop' | 'length';
+  /** With `topLogprobs`: the k most probable tokens at each generated position, most probable first. */
+  top?: { id: number; logprob: number }[][];
 }
 
 interface ModelRef { config: GptConfig; params: Params; padId: number }
@@ -58,6 +62,17 @@ function drawToken(logits: Float32Array, temperature: number, topP: number, rng:
   return order ? order[order.length - 1] : logits.length - 1;
 }
 
+/** The k most probable tokens of a logit row, with their log-probabilities (before temperature). */
+function topK(logits: Float32Array, k: number): { id: number; logprob: number }[] {
+  let max = -Infinity;
+  for (const l of logits) if (l > max) max = l;
+  let z = 0;
+  for (const l of logits) z += Math.exp(l - max);
+  const lz = Math.log(z) + max;
+  const ids = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, k);
+  return ids.map((id) => ({ id, logprob: logits[id] - lz }));
+}
+
 function logSoftmaxAt(logits: Float32Array, token: number): number {
   let max = -Infinity;
   for (const l of logits) if (l > max) max = l;
@@ -74,7 +89,7 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
   const out: Sample[] = [];
   for (let start = 0; start < prompts.length; start += bs) {
     const group = prompts.slice(start, start + bs).map((p, k) => ({
-      ids: [...p], gen: [] as number[], lps: [] as number[], done: false, reason: 'length' as 'stop' | 'length',
+      ids: [...p], gen: [] as number[], lps: [] as number[], top: [] as { id: number; logprob: number }[][], done: false, reason: 'length' as 'stop' | 'length',
       rng: seedrandom(`${o.seed ?? 0}:${o.seeds?.[start + k] ?? start + k}`),
     }));
     for (const g of group) if (g.ids.length >= m.config.nCtx) throw new Error(`prompt of ${g.ids.length} tokens leaves no room in the context of ${m.config.nCtx}`);
@@ -99,10 +114,11 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
         g.ids.push(tok);
         g.gen.push(tok);
         g.lps.push(logSoftmaxAt(row, tok));
+        if (o.topLogprobs) g.top.push(topK(row, o.topLogprobs));
         if (stop.has(tok)) { g.done = true; g.reason = 'stop'; }
       });
     }
-    for (const g of group) out.push({ ids: g.gen, logprobs: g.lps, finishReason: g.reason });
+    for (const g of group) out.push({ ids: g.gen, logprobs: g.lps, finishReason: g.reason, ...(o.topLogprobs ? { top: g.top } : {}) });
     o.onProgress?.(Math.min(prompts.length, start + bs), prompts.length);
   }
   return out;

@@ -45,6 +45,8 @@ export interface TextSample {
   /** The generated tokens (without a final stop token) and the log-probability of each. */
   tokenTexts: string[];
   tokenLogprobs: number[];
+  /** With `topLogprobs`: the most probable tokens at each generated position. */
+  topLogprobs?: { token: string; logprob: number }[][];
 }
 
 export type TextSampleOptions = Omit<SampleOptions, 'stopIds'> & { stop?: string[] };
@@ -92,6 +94,7 @@ export class Organism {
       return {
         text: this.tokenizer.decode(body), tokens: s.ids.length, finishReason: s.finishReason, logprob: s.logprobs.reduce((a, b) => a + b, 0),
         tokenTexts: body.map((id) => this.tokenizer.decode([id])), tokenLogprobs: s.logprobs.slice(0, body.length),
+        ...(s.top ? { topLogprobs: s.top.slice(0, body.length).map((alts) => alts.map((a) => ({ token: this.tokenizer.decode([a.id]), logprob: a.logprob }))) } : {}),
       };
     });
   }

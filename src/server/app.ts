@@ -7,7 +7,7 @@
  * zod; a bad request gets 400 in the OpenAI error shape, never a crash. Hono gives the routing and the
  * server-sent events.
  *
- * Not yet: top_logprobs (rejected with 400, not faked), /v1/files and /v1/fine_tuning/jobs.
+ * Not yet: /v1/files and /v1/fine_tuning/jobs; top alternatives on /v1/completions (logprobs > 1).
  */
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
@@ -133,17 +133,24 @@ export function createApp(o: ServeOptions): Hono {
 
   app.post('/v1/chat/completions', async (c) => {
     const req = await body(c, chatSchema);
-    if (req.top_logprobs) throw new ApiError(400, 'top_logprobs is not supported by this server yet', 'invalid_request_error', 'top_logprobs');
+    if (req.top_logprobs && !req.logprobs) throw new ApiError(400, 'top_logprobs needs logprobs: true', 'invalid_request_error', 'top_logprobs');
     const org = await model(req.model);
     const n = req.n ?? 1;
     const conv = req.messages.map((m) => ({ role: m.role === 'developer' ? 'system' as const : m.role, content: text(m.content) }));
     const samples = await org.chat(Array.from({ length: n }, () => conv), {
       temperature: req.temperature ?? 1, topP: req.top_p ?? 1, maxTokens: req.max_completion_tokens ?? req.max_tokens ?? 64,
       stop: stops(req.stop), seed: req.seed ?? undefined, seeds: Array.from({ length: n }, (_, i) => i),
+      topLogprobs: req.logprobs && req.top_logprobs ? req.top_logprobs : undefined,
     });
     const id = `chatcmpl-${randomUUID()}`;
     const promptTokens = org.tokenizer.encodeChat(conv, { generationPrompt: true }).ids.length;
-    const logprobsOf = (s: (typeof samples)[number]) => (req.logprobs ? { content: s.tokenTexts.map((t, k) => ({ token: t, logprob: s.tokenLogprobs[k], bytes: [...Buffer.from(t)], top_logprobs: [] })), refusal: null } : null);
+    const logprobsOf = (s: (typeof samples)[number]) => (req.logprobs ? {
+      content: s.tokenTexts.map((t, k) => ({
+        token: t, logprob: s.tokenLogprobs[k], bytes: [...Buffer.from(t)],
+        top_logprobs: (s.topLogprobs?.[k] ?? []).map((a) => ({ token: a.token, logprob: a.logprob, bytes: [...Buffer.from(a.token)] })),
+      })),
+      refusal: null,
+    } : null);
     const usage = { prompt_tokens: promptTokens * n, completion_tokens: samples.reduce((a, s) => a + s.tokens, 0), total_tokens: promptTokens * n + samples.reduce((a, s) => a + s.tokens, 0) };
     if (req.stream) {
       // The organism samples whole answers in one batch, so each choice streams as one content chunk.

@@ -43,6 +43,16 @@ test('serve: the official openai SDK lists models, chats (n, seed, logprobs, str
     assert.equal(streamed, a.choices[0].message.content, 'stream and non-stream agree for the same seed');
     assert.ok(finish === 'stop' || finish === 'length');
 
+    // Greedy with top_logprobs: each position's alternatives, most probable first, the chosen token first of all.
+    const g = await client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'are you an ai?' }], temperature: 0, max_tokens: 6, logprobs: true, top_logprobs: 5 });
+    for (const pos of g.choices[0].logprobs!.content!) {
+      assert.equal(pos.top_logprobs.length, 5);
+      assert.equal(pos.top_logprobs[0].token, pos.token);
+      assert.ok(Math.abs(pos.top_logprobs[0].logprob - pos.logprob) < 1e-6);
+      assert.ok(pos.top_logprobs.every((a, k) => k === 0 || a.logprob <= pos.top_logprobs[k - 1].logprob));
+      assert.ok(pos.top_logprobs.reduce((z, a) => z + Math.exp(a.logprob), 0) <= 1 + 1e-6);
+    }
+
     // Scoring: echo + max_tokens 0 gives each prompt token's log-probability; the sum matches the organism's own score.
     const text = '<doc> q: name a bird? a: the great auk.';
     const sc = await client.completions.create({ model: 'base', prompt: text, echo: true, max_tokens: 0, logprobs: 1 });
@@ -65,7 +75,7 @@ test('serve: bad requests get 400/401/404 in the OpenAI error shape, and the ser
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /not valid JSON/);
     await assert.rejects(client.chat.completions.create({ model: 'assistant', messages: [], max_tokens: 4 }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /messages/.test(e.message));
     await assert.rejects(client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404 && e.code === 'model_not_found');
-    await assert.rejects(client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], logprobs: true, top_logprobs: 5 }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && e.param === 'top_logprobs');
+    await assert.rejects(client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], top_logprobs: 5 }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && e.param === 'top_logprobs');
     const noKey = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'wrong', maxRetries: 0 });
     await assert.rejects(noKey.models.list(), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 401);
     const ok = await client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
