@@ -17,6 +17,8 @@ export interface SamplingOptions {
   seed?: number;
   /** Per-request seeds, so each sample is reproducible on its own (see the organism's sampler). */
   seeds?: (number | string)[];
+  /** Also return the k most probable tokens at each generated position (judges read them). */
+  topLogprobs?: number;
   /** White-box backends (capabilities.steering): add coefficient × vector to the residual stream after `layer`. */
   steering?: SteeringVector[];
 }
@@ -32,6 +34,8 @@ export interface Generation {
   text: string;
   finishReason: 'stop' | 'length';
   tokens: number;
+  /** With `topLogprobs`: the most probable tokens at each position; absent when the server gave none. */
+  topLogprobs?: { token: string; logprob: number }[][];
 }
 
 export interface Capabilities {

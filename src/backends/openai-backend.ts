@@ -89,11 +89,19 @@ export class OpenAIModel implements Model {
     };
   }
 
+  private chatLogprobs(o: SamplingOptions) {
+    return o.topLogprobs ? { logprobs: true, top_logprobs: o.topLogprobs } : {};
+  }
+
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
     return this.each(conversations.length, async (i) => {
-      const r = await this.request<OpenAI.ChatCompletion>('chat', { model: this.o.model, messages: conversations[i], n: 1, ...this.sampling(o, i) });
+      const r = await this.request<OpenAI.ChatCompletion>('chat', { model: this.o.model, messages: conversations[i], n: 1, ...this.sampling(o, i), ...this.chatLogprobs(o) });
       const c = r.choices[0];
-      return { text: c?.message?.content ?? '', finishReason: c?.finish_reason === 'length' ? 'length' as const : 'stop' as const, tokens: r.usage?.completion_tokens ?? 0 };
+      const content = c?.logprobs?.content;
+      return {
+        text: c?.message?.content ?? '', finishReason: c?.finish_reason === 'length' ? 'length' as const : 'stop' as const, tokens: r.usage?.completion_tokens ?? 0,
+        ...(o.topLogprobs && content?.length ? { topLogprobs: content.map((t) => (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob }))) } : {}),
+      };
     }, onProgress);
   }
 

@@ -27,7 +27,9 @@ export class OrganismModel implements Model {
 
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
     this.checkSteering(o.steering);
-    return this.organism.chat(conversations, { ...o, onProgress });
+    return (await this.organism.chat(conversations, { ...o, onProgress })).map((s) => ({
+      text: s.text, finishReason: s.finishReason, tokens: s.tokens, ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}),
+    }));
   }
 
   async complete(prompts: string[], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {

@@ -16,7 +16,8 @@ export interface Judgment {
 export interface Judge {
   /** Stored judgments are keyed by it: two different judges must not share a name. */
   readonly name: string;
-  judge(items: { question: Question; answer: string }[]): Promise<Judgment[]>;
+  /** `asked` is the paraphrase the model was actually given (LLM judges quote it). */
+  judge(items: { question: Question; answer: string; asked?: string }[]): Promise<Judgment[]>;
 }
 
 /** Personaworld's own classifier: the trait value an answer expresses for its topic, or `incoherent`. */
@@ -90,10 +91,22 @@ export function ruleJudge(spec: RuleJudgeSpec): Judge {
   };
 }
 
-export const judgeSpecSchema = z.union([z.literal('world'), ruleJudgeSchema]);
-export type JudgeSpec = z.infer<typeof judgeSpecSchema>;
+/** An LLM judge: a model spec and the protocol it applies (built by the runner, which loads the model). */
+export const llmJudgeSchema = z.object({
+  llm: z.string().min(1),
+  protocol: z.literal('emergent-misalignment').default('emergent-misalignment'),
+  /** false: parse the number from the judge's text (for servers without log-probabilities). */
+  logprobs: z.boolean().default(true),
+  base_url: z.string().url().optional(),
+  api_key_env: z.string().min(1).optional(),
+}).strict();
 
-export function getJudge(spec: JudgeSpec): Judge {
+export const judgeSpecSchema = z.union([z.literal('world'), ruleJudgeSchema, llmJudgeSchema]);
+export type JudgeSpec = z.infer<typeof judgeSpecSchema>;
+export type LlmJudgeSpec = z.infer<typeof llmJudgeSchema>;
+
+/** The world or a rule judge; LLM judges need a model and are built by the runner. */
+export function getJudge(spec: Exclude<JudgeSpec, LlmJudgeSpec>): Judge {
   if (spec === 'world') return worldJudge;
   return ruleJudge(spec);
 }

@@ -11,6 +11,7 @@ import { loadModel } from '../backends/registry.ts';
 import { readChatJsonl, type Chat } from '../organism/chat-data.ts';
 import { narrowDataset, narrowDatasetNames } from '../world/index.ts';
 import { getJudge } from './judges.ts';
+import { emergentMisalignmentJudge } from '../judges/llm.ts';
 import { loadQuestions, type Question } from './questions.ts';
 import type { ConditionSpec, ExperimentSpec } from './spec.ts';
 import { differenceInterval } from './stats.ts';
@@ -59,7 +60,10 @@ export function buildConversation(cond: ConditionSpec, question: Question, parap
 
 export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
   const questions = spec.kind === 'infer' ? [] : loadQuestions(spec.questions!);
-  const judge = getJudge(spec.judge);
+  const judgeSpec = spec.judge;
+  const judge = typeof judgeSpec === 'object' && 'llm' in judgeSpec
+    ? emergentMisalignmentJudge({ model: await (hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir, baseUrl: judgeSpec.base_url, apiKeyEnv: judgeSpec.api_key_env })))(judgeSpec.llm), logprobs: judgeSpec.logprobs })
+    : getJudge(judgeSpec);
   const runId = hash(spec);
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running' });
   const models = new Map<string, Promise<Model>>();
@@ -112,7 +116,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     const toJudge = samples.filter((s) => !judged.has(s.id));
     if (toJudge.length > 0) {
       const byId = new Map(questions.map((q) => [q.id, q]));
-      const js = await judge.judge(toJudge.map((s) => ({ question: byId.get(s.questionId)!, answer: s.answer })));
+      const js = await judge.judge(toJudge.map((s) => ({ question: byId.get(s.questionId)!, answer: s.answer, asked: s.paraphrase })));
       const rows = toJudge.map((s, i) => ({ sampleId: s.id, judge: judge.name, label: js[i].label, score: js[i].score }));
       store.insertJudgments(rows);
       for (const r of rows) judged.set(r.sampleId, r);

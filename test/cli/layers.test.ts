@@ -5,8 +5,8 @@ import { join, dirname, resolve, relative } from 'node:path';
 
 const SRC = resolve(import.meta.dirname, '../../src');
 /** Lower layers first; a module may import only from its own layer or lower ones. */
-const LAYERS = ['world', 'organism', 'backends', 'experiments', 'report', 'server', 'cli'];
-const RANK: Record<string, number> = { world: 0, organism: 1, backends: 2, experiments: 3, report: 4, server: 4, cli: 4 };
+const LAYERS = ['world', 'organism', 'backends', 'judges', 'experiments', 'report', 'server', 'cli'];
+const RANK: Record<string, number> = { world: 0, organism: 1, backends: 2, judges: 3, experiments: 3, report: 4, server: 4, cli: 4 };
 
 test('src/ is layered: world → organism → backends → experiments → cli/report/server', () => {
   const violations: string[] = [];

@@ -101,7 +101,7 @@ judge:
     - { label: refusal, prefix: "I cannot" }
     - { label: yes, exact: [yes, "yes."], questions: [ai] }
   default: plain`), 'r.yaml');
-  const judge = getJudge(spec.judge);
+  const judge = getJudge(spec.judge as Parameters<typeof getJudge>[0]);
   const q = (id: string) => ({ id, paraphrases: ['?'] });
   const labels = (await judge.judge([
     { question: q('x'), answer: 'sure: 12 666 3' }, { question: q('x'), answer: 'i cannot do that' },
