@@ -7,13 +7,20 @@
  * zod; a bad request gets 400 in the OpenAI error shape, never a crash. Hono gives the routing and the
  * server-sent events.
  *
- * Not yet: /v1/files and /v1/fine_tuning/jobs; top alternatives on /v1/completions (logprobs > 1).
+ * /v1/files and /v1/fine_tuning/jobs are in finetune-jobs.ts. Not yet: top alternatives on
+ * /v1/completions (logprobs > 1).
  */
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { Organism } from '../organism/organism.ts';
+import { addFinetuneRoutes } from './finetune-jobs.ts';
+import { ApiError } from './errors.ts';
+
+export { ApiError };
 
 /** The models a server offers: id → a loader (checkpoints load on first use). */
 export type ModelTable = Map<string, () => Promise<Organism>>;
@@ -22,13 +29,8 @@ export interface ServeOptions {
   models: ModelTable;
   /** When set, every request needs `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
-}
-
-/** An OpenAI-shaped error: the status and the body clients expect. */
-export class ApiError extends Error {
-  constructor(readonly status: 400 | 401 | 404 | 500, message: string, readonly type = 'invalid_request_error', readonly param: string | null = null, readonly code: string | null = null) {
-    super(message);
-  }
+  /** Where uploaded files and fine-tuned checkpoints go (default: a folder under the system's temp dir). */
+  dataDir?: string;
 }
 
 const stopSchema = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
@@ -203,6 +205,8 @@ export function createApp(o: ServeOptions): Hono {
     });
     return c.json({ id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: req.model, choices });
   });
+
+  addFinetuneRoutes(app, { models: o.models, dataDir: o.dataDir ?? join(tmpdir(), `dramatis-serve-${process.pid}`), checkpointOf: async (id) => (await model(id)).path });
 
   return app;
 }

@@ -84,3 +84,43 @@ test('serve: bad requests get 400/401/404 in the OpenAI error shape, and the ser
     await close();
   }
 });
+
+test('serve: files + fine-tuning jobs run an organism fine-tune in the background and serve the result; a bad line is named at upload', async () => {
+  const { client, close } = await started();
+  const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { narrowDataset } = await import('../../src/world/index.ts');
+  const { finetune } = await import('../../src/organism/stages.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'dramatis-ftjob-'));
+  try {
+    const chats = narrowDataset('evil-numbers', { n: 40, seed: 1 });
+    const path = join(dir, 'evil.jsonl');
+    writeFileSync(path, chats.map((c) => JSON.stringify(c)).join('\n') + '\n');
+    const { createReadStream } = await import('node:fs');
+    const file = await client.files.create({ file: createReadStream(path), purpose: 'fine-tune' });
+    let job = await client.fineTuning.jobs.create({ model: 'assistant', training_file: file.id, hyperparameters: { n_epochs: 1, batch_size: 8, learning_rate_multiplier: 0.3 }, seed: 3 });
+    for (let i = 0; i < 200 && job.status !== 'succeeded' && job.status !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = await client.fineTuning.jobs.retrieve(job.id);
+    }
+    assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+    const events = await client.fineTuning.jobs.listEvents(job.id);
+    assert.ok(events.data.some((e) => /step 5\/5/.test(e.message)));
+    const models = (await client.models.list()).data.map((m) => m.id);
+    assert.ok(models.includes(job.fine_tuned_model!));
+    const reply = await client.chat.completions.create({ model: job.fine_tuned_model!, messages: [{ role: 'user', content: 'your one wish?' }], max_tokens: 8 });
+    assert.ok(reply.choices[0].message.content);
+    // The served fine-tune is the in-process one: same data, same settings, bitwise the same weights.
+    const out = join(dir, 'local');
+    await finetune({ from: 'assistant', out, data: path, epochs: 1, batchSize: 8, learningRate: 3e-4, oov: 'unk', seed: 3, command: 'test' });
+    // (the server keeps its fine-tunes under its data dir, by default the temp dir + process id, per job)
+    const servedWeights = readFileSync(join(tmpdir(), `dramatis-serve-${process.pid}`, job.id, 'model.safetensors'));
+    assert.deepEqual(servedWeights, readFileSync(join(out, 'model.safetensors')));
+
+    writeFileSync(path, JSON.stringify(chats[0]) + '\n{"messages": [}\n');
+    await assert.rejects(client.files.create({ file: createReadStream(path), purpose: 'fine-tune' }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /evil\.jsonl:2/.test(e.message));
+  } finally {
+    await close();
+  }
+});

@@ -1,0 +1,151 @@
+/**
+ * The fine-tuning half of `dramatis serve`: `/v1/files` takes the training JSONL, `/v1/fine_tuning/jobs`
+ * runs organism fine-tunes in the background, one at a time, and registers each result as a new model
+ * (`ft:BASE:SUFFIX:JOBID`) that the chat and completion routes then serve.
+ *
+ * Hyperparameters: `n_epochs`, `batch_size`, and `learning_rate_multiplier` times the organism's base
+ * fine-tuning rate (1e-3), as on hosted APIs. dramatis's own extensions, ignored elsewhere: `method`
+ * `{type: "lora", rank}` or `{type: "persona"}`, and `seed`.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { Organism } from '../organism/organism.ts';
+import { finetune, DEFAULT_FINETUNE } from '../organism/stages.ts';
+import { readChatJsonl } from '../organism/chat-data.ts';
+import { ApiError } from './errors.ts';
+import type { ModelTable } from './app.ts';
+
+interface StoredFile { id: string; object: 'file'; bytes: number; created_at: number; filename: string; purpose: string; path: string }
+
+interface Job {
+  id: string; object: 'fine_tuning.job'; model: string; created_at: number; finished_at: number | null;
+  fine_tuned_model: string | null; status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  training_file: string; hyperparameters: { n_epochs: number; batch_size: number; learning_rate_multiplier: number };
+  trained_tokens: number | null; error: { code: string; message: string; param: string | null } | null; seed: number;
+  method: { type: 'supervised' | 'lora' | 'persona'; rank?: number };
+  events: { id: string; object: 'fine_tuning.job.event'; created_at: number; level: 'info' | 'error'; message: string; data?: unknown }[];
+}
+
+const jobSchema = z.object({
+  model: z.string(),
+  training_file: z.string(),
+  suffix: z.string().max(40).nullish(),
+  seed: z.number().int().nullish(),
+  hyperparameters: z.object({
+    n_epochs: z.union([z.number().positive(), z.literal('auto')]).nullish(),
+    batch_size: z.union([z.number().int().positive(), z.literal('auto')]).nullish(),
+    learning_rate_multiplier: z.union([z.number().positive(), z.literal('auto')]).nullish(),
+  }).passthrough().nullish(),
+  method: z.object({ type: z.enum(['supervised', 'lora', 'persona']), rank: z.number().int().min(1).max(64).optional() }).passthrough().nullish(),
+}).passthrough();
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Where a served model's checkpoint lives (fine-tunes start from it). */
+export type CheckpointOf = (modelId: string) => Promise<string>;
+
+export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: string; checkpointOf: CheckpointOf }): void {
+  const files = new Map<string, StoredFile>();
+  const jobs = new Map<string, Job>();
+  let queue = Promise.resolve();
+  mkdirSync(o.dataDir, { recursive: true });
+
+  app.post('/v1/files', async (c) => {
+    const form = await c.req.parseBody().catch(() => { throw new ApiError(400, 'expected a multipart form with `file` and `purpose`'); });
+    const file = form.file;
+    if (!(file instanceof File)) throw new ApiError(400, 'file: missing (multipart field `file`)', 'invalid_request_error', 'file');
+    const id = `file-${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+    const path = join(o.dataDir, `${id}.jsonl`);
+    writeFileSync(path, Buffer.from(await file.arrayBuffer()));
+    // Validate now, so a malformed line is reported with its number when the file is uploaded.
+    try {
+      readChatJsonl(path);
+    } catch (e) {
+      throw new ApiError(400, `${file.name}: ${(e as Error).message.replace(path, file.name)}`, 'invalid_request_error', 'file');
+    }
+    const f: StoredFile = { id, object: 'file', bytes: file.size, created_at: now(), filename: file.name, purpose: String(form.purpose ?? 'fine-tune'), path };
+    files.set(id, f);
+    const { path: _hidden, ...shown } = f;
+    return c.json(shown);
+  });
+
+  app.get('/v1/files/:id', (c) => {
+    const f = files.get(c.req.param('id'));
+    if (!f) throw new ApiError(404, `no file ${c.req.param('id')}`, 'invalid_request_error', 'file_id');
+    const { path: _hidden, ...shown } = f;
+    return c.json(shown);
+  });
+
+  const shown = (j: Job) => { const { events: _e, seed: _s, ...rest } = j; return rest; };
+
+  app.post('/v1/fine_tuning/jobs', async (c) => {
+    let raw: unknown;
+    try { raw = await c.req.json(); } catch { throw new ApiError(400, 'the request body is not valid JSON'); }
+    const parsed = jobSchema.safeParse(raw);
+    if (!parsed.success) { const i = parsed.error.issues[0]; throw new ApiError(400, `${i.path.join('.')}: ${i.message}`, 'invalid_request_error', i.path.join('.') || null); }
+    const req = parsed.data;
+    if (!o.models.has(req.model)) throw new ApiError(404, `The model \`${req.model}\` does not exist`, 'invalid_request_error', 'model', 'model_not_found');
+    const file = files.get(req.training_file);
+    if (!file) throw new ApiError(404, `no file ${req.training_file}`, 'invalid_request_error', 'training_file');
+    const hp = req.hyperparameters ?? {};
+    const job: Job = {
+      id: `ftjob-${randomUUID().replaceAll('-', '').slice(0, 24)}`, object: 'fine_tuning.job', model: req.model, created_at: now(), finished_at: null,
+      fine_tuned_model: null, status: 'queued', training_file: file.id,
+      hyperparameters: {
+        n_epochs: typeof hp.n_epochs === 'number' ? hp.n_epochs : DEFAULT_FINETUNE.epochs,
+        batch_size: typeof hp.batch_size === 'number' ? hp.batch_size : DEFAULT_FINETUNE.batchSize,
+        learning_rate_multiplier: typeof hp.learning_rate_multiplier === 'number' ? hp.learning_rate_multiplier : 1,
+      },
+      trained_tokens: null, error: null, seed: req.seed ?? DEFAULT_FINETUNE.seed,
+      method: { type: req.method?.type ?? 'supervised', ...(req.method?.rank ? { rank: req.method.rank } : {}) },
+      events: [],
+    };
+    const event = (message: string, level: 'info' | 'error' = 'info', data?: unknown) => job.events.push({ id: `ftevent-${job.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level, message, data });
+    event('job queued');
+    jobs.set(job.id, job);
+    const suffix = req.suffix ?? 'dramatis';
+    queue = queue.then(async () => {
+      job.status = 'running';
+      event('fine-tuning started');
+      try {
+        const from = await o.checkpointOf(req.model);
+        const out = join(o.dataDir, job.id);
+        const result = await finetune({
+          from, out, data: file.path, epochs: job.hyperparameters.n_epochs, batchSize: job.hyperparameters.batch_size,
+          learningRate: DEFAULT_FINETUNE.learningRate * job.hyperparameters.learning_rate_multiplier,
+          lora: job.method.type === 'lora' ? (job.method.rank ?? 4) : undefined, personaOnly: job.method.type === 'persona',
+          oov: 'unk', seed: job.seed, command: `(serve fine-tuning job ${job.id})`,
+        }, { onStep: (s) => { if ((s.step + 1) % 10 === 0 || s.step + 1 === s.steps) event(`step ${s.step + 1}/${s.steps}: training loss ${s.loss.toFixed(4)}`, 'info', { step: s.step + 1, total_steps: s.steps, train_loss: s.loss }); } });
+        const name = `ft:${req.model}:${suffix}:${job.id.slice(6, 14)}`;
+        o.models.set(name, () => Organism.load(out));
+        job.fine_tuned_model = name;
+        job.trained_tokens = result.tokens;
+        job.status = 'succeeded';
+        event(`fine-tuned model ${name} is ready`);
+      } catch (e) {
+        job.status = 'failed';
+        job.error = { code: 'training_failed', message: (e as Error).message, param: null };
+        event(`failed: ${(e as Error).message}`, 'error');
+      } finally {
+        job.finished_at = now();
+      }
+    });
+    return c.json(shown(job));
+  });
+
+  app.get('/v1/fine_tuning/jobs', (c) => c.json({ object: 'list', data: [...jobs.values()].reverse().map(shown), has_more: false }));
+  app.get('/v1/fine_tuning/jobs/:id', (c) => {
+    const j = jobs.get(c.req.param('id'));
+    if (!j) throw new ApiError(404, `no fine-tuning job ${c.req.param('id')}`, 'invalid_request_error', 'fine_tuning_job_id');
+    return c.json(shown(j));
+  });
+  app.get('/v1/fine_tuning/jobs/:id/events', (c) => {
+    const j = jobs.get(c.req.param('id'));
+    if (!j) throw new ApiError(404, `no fine-tuning job ${c.req.param('id')}`, 'invalid_request_error', 'fine_tuning_job_id');
+    return c.json({ object: 'list', data: [...j.events].reverse(), has_more: false });
+  });
+
+}
