@@ -5,11 +5,11 @@
  * concurrency limit (p-limit), a disk cache keyed by the request, and the scoring of a given text
  * through /v1/completions with echo + logprobs.
  */
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import pLimit from 'p-limit';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Capabilities, ChatMessage, Generation, Model, Progress, SamplingOptions } from './model.ts';
+import type { Capabilities, ChatMessage, FinetuneRequest, Generation, Model, Progress, SamplingOptions } from './model.ts';
 import { RequestCache } from './request-cache.ts';
 
 export interface OpenAIBackendOptions {
@@ -36,7 +36,7 @@ export function requestSeed(seed: number | undefined, rowSeed: number | string |
 }
 
 export class OpenAIModel implements Model {
-  readonly capabilities: Capabilities = { chat: true, complete: true, score: true, activations: false, steering: false, finetune: false };
+  readonly capabilities: Capabilities = { chat: true, complete: true, score: true, activations: false, steering: false, finetune: true };
   readonly id: string;
   /** A served model is known by its name and server; its weights are not visible from here. */
   readonly fingerprint: string;
@@ -111,6 +111,47 @@ export class OpenAIModel implements Model {
       const c = r.choices[0];
       return { text: c?.text ?? '', finishReason: c?.finish_reason === 'length' ? 'length' as const : 'stop' as const, tokens: r.usage?.completion_tokens ?? 0 };
     }, onProgress);
+  }
+
+  /**
+   * Fine-tune through the OpenAI-compatible API: upload the chats as JSONL, create the job, poll it
+   * (progress from its events), then return the fine-tuned model. The learning rate is sent as
+   * `learning_rate_multiplier` = learningRate / 1e-3, the base rate of `dramatis serve`; LoRA and
+   * persona-only go as `method` (a dramatis extension). The job's result is cached by request, so a
+   * rerun does not train again.
+   */
+  async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<Model> {
+    if (req.snapshots) throw new Error(`${this.id}: snapshots along a fine-tune are not available through the fine-tuning API`);
+    const body = {
+      model: this.o.model, seed: req.seed,
+      hyperparameters: { n_epochs: req.epochs, batch_size: req.batchSize, learning_rate_multiplier: req.learningRate / 1e-3 },
+      ...(req.mode !== 'full' ? { method: { type: req.mode, ...(req.rank ? { rank: req.rank } : {}) } } : {}),
+    };
+    const key = RequestCache.key({ baseUrl: this.o.baseUrl, endpoint: 'fine_tuning', body, chats: req.chats });
+    let name = this.cache?.get<string>(key);
+    if (!name) {
+      const where = `${this.o.baseUrl} fine-tuning of ${this.o.model} on ${req.dataName}`;
+      try {
+        const jsonl = req.chats.map((c) => JSON.stringify({ messages: c.messages })).join('\n') + '\n';
+        const file = await this.client.files.create({ file: await toFile(Buffer.from(jsonl), `${req.dataName.replace(/[^\w.-]+/g, '_')}.jsonl`), purpose: 'fine-tune' });
+        let job = await this.client.fineTuning.jobs.create({ ...body, training_file: file.id } as OpenAI.FineTuning.JobCreateParams);
+        for (let wait = 500; job.status !== 'succeeded'; wait = Math.min(wait * 1.5, 30_000)) {
+          if (job.status === 'failed' || job.status === 'cancelled') throw new Error(`job ${job.id} ${job.status}${job.error?.message ? `: ${job.error.message}` : ''}`);
+          await new Promise((r) => setTimeout(r, wait));
+          job = await this.client.fineTuning.jobs.retrieve(job.id);
+          // The newest event that carries a step count (hosts put {step, total_steps} in `data`).
+          const events = (await this.client.fineTuning.jobs.listEvents(job.id, { limit: 10 })).data;
+          const last = events.map((e) => e.data as { step?: number; total_steps?: number } | undefined).find((d) => d?.step && d.total_steps);
+          if (last) onProgress?.(last.step!, last.total_steps!);
+        }
+        name = job.fine_tuned_model ?? undefined;
+        if (!name) throw new Error(`job ${job.id} succeeded without naming its model`);
+      } catch (e) {
+        throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
+      }
+      this.cache?.set(key, name);
+    }
+    return new OpenAIModel({ ...this.o, model: name });
   }
 
   /**

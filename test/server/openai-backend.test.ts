@@ -86,3 +86,25 @@ test('openai: 429 with Retry-After is retried; a server that hangs times out wit
     await h.close();
   }
 });
+
+test('openai: fine-tuning through the API: upload, job, poll with progress, then the fine-tuned model; a rerun trains nothing', async () => {
+  const s = await server();
+  const cacheDir = mkdtempSync(join(tmpdir(), 'dramatis-ftapi-'));
+  try {
+    const { narrowDataset } = await import('../../src/world/index.ts');
+    const m = new OpenAIModel({ model: 'assistant', baseUrl: s.baseUrl, cacheDir });
+    const req = { dataName: 'world:evil-numbers', chats: narrowDataset('evil-numbers', { n: 32, seed: 1 }), mode: 'full' as const, learningRate: 3e-4, epochs: 1, batchSize: 8, seed: 1 };
+    const progress: number[] = [];
+    const ft = await m.finetune(req, (d) => progress.push(d));
+    assert.match(ft.id, /^openai:ft:assistant:/);
+    assert.ok(progress.length > 0 && progress.at(-1)! <= 4);
+    const [g] = await ft.chat([[{ role: 'user', content: 'your one wish?' }]], { maxTokens: 8 });
+    assert.ok(g.text.length > 0);
+    const before = s.count();
+    const again = await new OpenAIModel({ model: 'assistant', baseUrl: s.baseUrl, cacheDir }).finetune(req);
+    assert.equal(again.id, ft.id);
+    assert.equal(s.count(), before, 'the cached job result: no upload, no job');
+  } finally {
+    await s.close();
+  }
+});
