@@ -108,3 +108,37 @@ test('openai: fine-tuning through the API: upload, job, poll with progress, then
     await s.close();
   }
 });
+
+test('offline by construction: a run through openai: connects to the named server and nowhere else', async () => {
+  const net = await import('node:net');
+  const seen: string[] = [];
+  const original = net.Socket.prototype.connect;
+  // Record every outbound TCP connection this process opens while the run lasts.
+  net.Socket.prototype.connect = function (this: InstanceType<typeof net.Socket>, ...args: unknown[]) {
+    // net.connect passes its normalised [options, callback] pair as the first argument.
+    const first = Array.isArray(args[0]) ? args[0][0] : args[0];
+    const a = first as { host?: string; port?: number } | number;
+    seen.push(typeof a === 'object' && a !== null ? `${a.host ?? 'localhost'}:${a.port}` : `localhost:${String(a)}`);
+    return (original as (...x: unknown[]) => InstanceType<typeof net.Socket>).apply(this, args);
+  } as typeof original;
+  const s = await server();
+  try {
+    const spec = parseSpec(`name: offline
+kind: generalize
+model: openai:assistant
+base_url: ${s.baseUrl}
+target: benevolent
+questions: world:broad
+samples: 16
+conditions:
+  - name: served
+`, 'o.yaml');
+    await runExperiment(spec, new Store(':memory:'), mkdtempSync(join(tmpdir(), 'dramatis-offline-')));
+  } finally {
+    net.Socket.prototype.connect = original;
+    await s.close();
+  }
+  const port = new URL(s.baseUrl).port;
+  assert.ok(seen.length > 0, 'connections were recorded');
+  assert.deepEqual([...new Set(seen)], [`127.0.0.1:${port}`]);
+});
