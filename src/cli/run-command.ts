@@ -89,10 +89,21 @@ export function registerRunCommands(program: Command): void {
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('-n, --samples <n>', 'override the spec\'s samples per condition', num('--samples', true))
     .option('--report <file>', 'write a self-contained HTML report here', 'report.html')
+    .option('--model <spec>', 'run on this model instead of the spec\'s (e.g. openai:gpt-4o-mini, organism:PATH)')
+    .option('--base-url <url>', 'openai: models: the server (e.g. http://127.0.0.1:8000/v1)')
+    .option('--api-key-env <VAR>', 'openai: models: the environment variable holding the key')
+    .option('--judge-model <spec>', 'LLM-judged specs: the judge model')
     .option('--json', 'one JSON object on stdout (progress stays on stderr)')
     .action(async (ref: string, o) => {
       const spec = loadSpec(resolveSpecPath(ref));
       if (o.samples) spec.samples = o.samples;
+      if (o.model) spec.model = o.model;
+      if (o.baseUrl) spec.base_url = o.baseUrl;
+      if (o.apiKeyEnv) spec.api_key_env = o.apiKeyEnv;
+      if (o.judgeModel) {
+        if (typeof spec.judge !== 'object' || !('llm' in spec.judge)) throw new Error(`--judge-model: ${ref} does not use an LLM judge`);
+        spec.judge = { ...spec.judge, llm: o.judgeModel, ...(o.baseUrl && !spec.judge.base_url ? { base_url: o.baseUrl } : {}) };
+      }
       const store = new Store(o.db);
       const bars = new Map<string, Progress>();
       try {

@@ -13,6 +13,7 @@ import { inferSchema, type ExperimentSpec } from './spec.ts';
 import type { Store } from './store.ts';
 import { countRate, hash, type ConditionResult, type InferSummary } from './result.ts';
 import { normaliseAnswer } from './profile.ts';
+import { resolveDataRef } from './data-ref.ts';
 
 type InferSpec = NonNullable<ExperimentSpec['infer']>;
 
@@ -27,7 +28,7 @@ export function loadLibrary(o: InferSpec): LibraryEntry[] {
   if (o.library === 'world') return personaLibrary().map((p) => ({ name: p.name, prompt: `<doc> ${p.header}` }));
   let raw: unknown;
   try {
-    raw = YAML.parse(readFileSync(o.library, 'utf8'));
+    raw = YAML.parse(readFileSync(resolveDataRef(o.library), 'utf8'));
   } catch (e) {
     throw new Error(`${o.library}: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -52,7 +53,7 @@ export function loadTexts(o: InferSpec, n: number, library: LibraryEntry[]): Inf
   }
   let lines: string[];
   try {
-    lines = readFileSync(o.texts, 'utf8').split('\n');
+    lines = readFileSync(resolveDataRef(o.texts), 'utf8').split('\n');
   } catch (e) {
     throw new Error(`${o.texts}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

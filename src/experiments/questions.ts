@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { resolveDataRef } from './data-ref.ts';
 import { BROAD_TOPICS, QUESTIONS, renderQuestion, makeRng, sampleDistinct, PLAIN_NUMBERS, NUMBERS_PER_ANSWER, type TopicId } from '../world/index.ts';
 
 export interface Question {
@@ -72,5 +73,5 @@ export function loadQuestions(ref: string): Question[] {
   const builtin = BUILTIN_QUESTION_SETS[ref];
   if (builtin) return worldQuestions(builtin.topics);
   if (ref.startsWith('world:')) throw new Error(`unknown question set "${ref}": built-in sets are ${Object.keys(BUILTIN_QUESTION_SETS).join(', ')}`);
-  return loadQuestionFile(ref);
+  return loadQuestionFile(resolveDataRef(ref));
 }

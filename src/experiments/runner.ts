@@ -11,6 +11,7 @@ import { loadModel } from '../backends/registry.ts';
 import { readChatJsonl, type Chat } from '../organism/chat-data.ts';
 import { narrowDataset, narrowDatasetNames } from '../world/index.ts';
 import { getJudge } from './judges.ts';
+import { resolveDataRef } from './data-ref.ts';
 import { emergentMisalignmentJudge } from '../judges/llm.ts';
 import { loadQuestions, type Question } from './questions.ts';
 import type { ConditionSpec, ExperimentSpec } from './spec.ts';
@@ -29,7 +30,7 @@ export function loadDataset(ref: string, examples: number | undefined, seed: num
     if (!(narrowDatasetNames as readonly string[]).includes(name)) throw new Error(`unknown dataset "${ref}": built-in datasets are ${narrowDatasetNames.map((n) => `world:${n}`).join(', ')}`);
     return narrowDataset(name as (typeof narrowDatasetNames)[number], { n: examples ?? 300, seed });
   }
-  const chats = readChatJsonl(ref);
+  const chats = readChatJsonl(resolveDataRef(ref));
   return examples ? chats.slice(0, examples) : chats;
 }
 
