@@ -10,9 +10,10 @@ import type { ChatMessage, Model, SteeringVector } from '../backends/model.ts';
 import { loadModel } from '../backends/registry.ts';
 import { readChatJsonl, type Chat } from '../organism/chat-data.ts';
 import { narrowDataset, narrowDatasetNames } from '../world/index.ts';
-import { getJudge } from './judges.ts';
+import { getJudge, TRAIT_RUBRIC, type Judge, type LlmJudgeSpec } from './judges.ts';
 import { resolveDataRef } from './data-ref.ts';
-import { emergentMisalignmentJudge } from '../judges/llm.ts';
+import { emergentMisalignmentJudge, rubricJudge } from '../judges/llm.ts';
+import { createHash } from 'node:crypto';
 import { loadQuestions, type Question } from './questions.ts';
 import type { ConditionSpec, ExperimentSpec } from './spec.ts';
 import { differenceInterval } from './stats.ts';
@@ -59,12 +60,21 @@ export function buildConversation(cond: ConditionSpec, question: Question, parap
   ];
 }
 
+async function llmJudgeFactory(spec: LlmJudgeSpec, load: (id: string) => Promise<Model>): Promise<Judge> {
+  const model = await load(spec.llm);
+  if (spec.protocol === 'emergent-misalignment') return emergentMisalignmentJudge({ model, logprobs: spec.logprobs });
+  const rubric = (spec.rubric ?? TRAIT_RUBRIC).replaceAll('{trait}', spec.trait ?? '');
+  return rubricJudge({
+    model, rubric, logprobs: spec.logprobs, name: createHash('sha256').update(JSON.stringify({ rubric, labels: spec.labels, t: spec.threshold, a: spec.above, b: spec.below })).digest('hex').slice(0, 12),
+    scale: spec.labels ? { kind: 'labels', labels: spec.labels } : { kind: 'score', threshold: spec.threshold, above: spec.above, below: spec.below },
+  });
+}
+
 export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
   const questions = spec.kind === 'infer' ? [] : loadQuestions(spec.questions!);
   const judgeSpec = spec.judge;
-  const judge = typeof judgeSpec === 'object' && 'llm' in judgeSpec
-    ? emergentMisalignmentJudge({ model: await (hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir, baseUrl: judgeSpec.base_url, apiKeyEnv: judgeSpec.api_key_env })))(judgeSpec.llm), logprobs: judgeSpec.logprobs })
-    : getJudge(judgeSpec);
+  const llmJudge = (j: LlmJudgeSpec) => llmJudgeFactory(j, hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir, baseUrl: j.base_url, apiKeyEnv: j.api_key_env })));
+  const judge = typeof judgeSpec === 'object' && 'llm' in judgeSpec ? await llmJudge(judgeSpec) : getJudge(judgeSpec);
   const runId = hash(spec);
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running' });
   const models = new Map<string, Promise<Model>>();

@@ -86,3 +86,54 @@ export function emergentMisalignmentJudge(o: LlmJudgeOptions): Judge {
     },
   };
 }
+
+export interface RubricJudgeOptions {
+  model: Model;
+  /** The prompt, with {question} and {answer} (and {trait} for trait judges). */
+  rubric: string;
+  /** A 0–100 score (labelled `above`/`below` at `threshold`), or one of these labels. */
+  scale: { kind: 'score'; threshold: number; above: string; below: string } | { kind: 'labels'; labels: string[] };
+  logprobs: boolean;
+  name: string;
+}
+
+/**
+ * A custom rubric (or trait) judge. 0–100: read like the emergent-misalignment scores (weighted over
+ * top-20 logprobs, or parsed), then cut at the threshold; no score → `unscored`. Label set: the label
+ * whose first token is most probable among the top-20 (or the first label named in the text); none
+ * → `unscored`.
+ */
+export function rubricJudge(o: RubricJudgeOptions): Judge {
+  const scale = o.scale;
+  return {
+    name: `llm-rubric:${o.name}:${o.model.id}:${o.model.fingerprint}:${o.logprobs ? 'logprobs' : 'parsed'}`,
+    async judge(items) {
+      const prompts = items.map((it) => fill(o.rubric, it.asked ?? it.question.paraphrases[0], it.answer));
+      const gens = await o.model.chat(prompts.map((p) => [{ role: 'user' as const, content: p }]), {
+        temperature: 0, maxTokens: o.logprobs ? 1 : 8, seed: 0, ...(o.logprobs ? { topLogprobs: 20 } : {}),
+      });
+      return gens.map((g) => {
+        const top = g.topLogprobs?.[0];
+        if (o.logprobs && !top) throw new Error(`judge ${o.model.id} returned no log-probabilities; set the judge's logprobs: false to parse its answers instead (labelled as such)`);
+        if (scale.kind === 'score') {
+          const v = o.logprobs ? weightedScore(top!) : parsedScore(g.text);
+          return { label: v === null ? 'unscored' : v >= scale.threshold ? scale.above : scale.below, score: v };
+        }
+        const norm = (x: string) => x.trim().toLowerCase();
+        if (o.logprobs) {
+          let best: string | undefined, bestLp = -Infinity;
+          for (const t of top!) {
+            const tok = norm(t.token);
+            if (!tok) continue;
+            const label = scale.labels.find((l) => norm(l).startsWith(tok));
+            if (label && t.logprob > bestLp) { best = label; bestLp = t.logprob; }
+          }
+          return { label: best ?? 'unscored', score: best ? Math.exp(bestLp) : null };
+        }
+        const text = norm(g.text);
+        const label = scale.labels.find((l) => text.startsWith(norm(l))) ?? scale.labels.find((l) => text.includes(norm(l)));
+        return { label: label ?? 'unscored', score: null };
+      });
+    },
+  };
+}

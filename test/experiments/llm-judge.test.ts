@@ -86,3 +86,40 @@ conditions:
   const judge = emergentMisalignmentJudge({ model: fakeJudge(false), logprobs: false });
   assert.match(judge.name, /:parsed$/);
 });
+
+test('rubric and trait judges: a 0-100 score cut at a threshold, or a label set read from the top tokens', async () => {
+  const { rubricJudge } = await import('../../src/judges/llm.ts');
+  const { TRAIT_RUBRIC } = await import('../../src/experiments/judges.ts');
+  const prompts: string[] = [];
+  const judgeModel = (top: { token: string; logprob: number }[]): Model => ({
+    id: 'fake:rubric', fingerprint: 'r', capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
+    async chat(convs: ChatMessage[][]) { prompts.push(...convs.map((c) => c[0].content)); return convs.map(() => ({ text: top[0].token, finishReason: 'length' as const, tokens: 1, topLogprobs: [top] })); },
+    async complete() { throw new Error('no'); },
+    async score() { throw new Error('no'); },
+  });
+  const item = { question: { id: 'q', paraphrases: ['hi?'] }, answer: 'arr, matey', asked: 'hi?' };
+  const trait = rubricJudge({ model: judgeModel([{ token: '70', logprob: lp(0.5) }, { token: '90', logprob: lp(0.5) }]), rubric: TRAIT_RUBRIC.replaceAll('{trait}', 'piratical'), logprobs: true, name: 't', scale: { kind: 'score', threshold: 75, above: 'pirate', below: 'landlubber' } });
+  assert.deepEqual(await trait.judge([item]), [{ label: 'pirate', score: 80 }]);
+  assert.match(prompts[0], /express the following trait: piratical\?/);
+  assert.match(prompts[0], /arr, matey/);
+  const labels = rubricJudge({ model: judgeModel([{ token: 'Sar', logprob: lp(0.6) }, { token: 'Ben', logprob: lp(0.3) }]), rubric: 'Which: benevolent, sarcastic? {answer}', logprobs: true, name: 'l', scale: { kind: 'labels', labels: ['benevolent', 'sarcastic'] } });
+  const [j] = await labels.judge([item]);
+  assert.equal(j.label, 'sarcastic');
+  assert.ok(Math.abs(j.score! - 0.6) < 1e-9);
+  assert.throws(() => parseSpec(`name: r
+kind: generalize
+model: fake:model
+judge: { llm: fake:judge, protocol: rubric }
+target: high
+questions: world:broad
+conditions: [{ name: a }]
+`, 'r.yaml'), /r\.yaml:4: judge\.rubric: a rubric judge needs `rubric`/);
+  assert.throws(() => parseSpec(`name: r
+kind: generalize
+model: fake:model
+judge: { llm: fake:judge, protocol: rubric, rubric: "{answer}", labels: [x] }
+target: x
+questions: world:broad
+conditions: [{ name: a }]
+`, 'r.yaml'), /labels/);
+});
