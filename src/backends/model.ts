@@ -3,6 +3,18 @@
  * the in-process organism today, OpenAI-compatible servers next. Experiments see only this.
  */
 
+import { createHash } from 'node:crypto';
+
+/**
+ * The integer seed of one sample: the engine gives each sample a run seed and a key of its own, a
+ * server takes one integer per request. Every backend derives it the same way, so a sample drawn in
+ * process and one drawn through `dramatis serve` are the same.
+ */
+export function requestSeed(seed: number | undefined, rowSeed: number | string | undefined): number {
+  const h = createHash('sha256').update(`${seed ?? 0}:${rowSeed ?? 0}`).digest();
+  return h.readUInt32BE(0) & 0x7fffffff;
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;

@@ -9,7 +9,9 @@ import OpenAI, { toFile } from 'openai';
 import pLimit from 'p-limit';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Capabilities, ChatMessage, FinetuneRequest, Generation, Model, Progress, SamplingOptions } from './model.ts';
+import { requestSeed, type Capabilities, type ChatMessage, type FinetuneRequest, type Generation, type Model, type Progress, type SamplingOptions } from './model.ts';
+
+export { requestSeed };
 import { RequestCache } from './request-cache.ts';
 
 export interface OpenAIBackendOptions {
@@ -24,15 +26,6 @@ export interface OpenAIBackendOptions {
   maxRetries?: number;
   /** Folder for the response cache; none when undefined. */
   cacheDir?: string;
-}
-
-/**
- * The integer seed sent with request i: servers take one integer per request, the engine gives each
- * sample a seed of its own (a run seed and a per-sample key).
- */
-export function requestSeed(seed: number | undefined, rowSeed: number | string | undefined): number {
-  const h = createHash('sha256').update(`${seed ?? 0}:${rowSeed ?? 0}`).digest();
-  return h.readUInt32BE(0) & 0x7fffffff;
 }
 
 export class OpenAIModel implements Model {

@@ -8,9 +8,22 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Organism } from '../organism/organism.ts';
 import { finetune } from '../organism/stages.ts';
-import type { Capabilities, ChatMessage, FinetuneRequest, Generation, Model, Progress, SamplingOptions, Snapshot, SteeringVector } from './model.ts';
+import { requestSeed, type Capabilities, type ChatMessage, type FinetuneRequest, type Generation, type Model, type Progress, type SamplingOptions, type Snapshot, type SteeringVector } from './model.ts';
 
 export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, complete: true, score: true, activations: true, steering: true, finetune: true };
+
+/**
+ * Each row's sampling stream: seeded by the integer a server request would carry for it (see
+ * requestSeed), and nothing else, so in-process samples equal those drawn through `dramatis serve`.
+ */
+export function rowSeeds(o: SamplingOptions, n: number): { seed: number; seeds: number[] } {
+  return { seed: 0, seeds: Array.from({ length: n }, (_, i) => requestSeed(o.seed, o.seeds?.[i] ?? i)) };
+}
+
+/** What `dramatis serve` draws for choice i of a request with seed S: choice 0 is S itself. */
+export function choiceSeeds(seed: number, n: number): { seed: number; seeds: number[] } {
+  return { seed: 0, seeds: Array.from({ length: n }, (_, i) => (i === 0 ? seed : requestSeed(seed, i))) };
+}
 
 export class OrganismModel implements Model {
   readonly capabilities = ORGANISM_CAPABILITIES;
@@ -27,14 +40,14 @@ export class OrganismModel implements Model {
 
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
     this.checkSteering(o.steering);
-    return (await this.organism.chat(conversations, { ...o, onProgress })).map((s) => ({
+    return (await this.organism.chat(conversations, { ...o, ...rowSeeds(o, conversations.length), onProgress })).map((s) => ({
       text: s.text, finishReason: s.finishReason, tokens: s.tokens, ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}),
     }));
   }
 
   async complete(prompts: string[], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
     this.checkSteering(o.steering);
-    return this.organism.complete(prompts, { ...o, onProgress });
+    return this.organism.complete(prompts, { ...o, ...rowSeeds(o, prompts.length), onProgress });
   }
 
   private checkSteering(steering: SteeringVector[] | undefined): void {

@@ -98,7 +98,10 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
    * and reusing what is stored; then judge what has no judgment yet. The model is loaded (and
    * fine-tuned) only if something is missing.
    */
-  const sampleAndJudge = async (cond: ConditionSpec, conditionKey: string, n: number, getModel: () => Promise<Model>, label: string) => {
+  const sampleAndJudge = async (cond: ConditionSpec, conditionKey: string, n: number, getModel: () => Promise<Model>, label: string, snapshot?: number) => {
+    // Each sample's seed: the intervention, the question and the index, not the model's fingerprint,
+    // so the same spec draws the same samples in process and through a server.
+    const seedKey = hash({ finetune: cond.finetune, in_context: cond.in_context, system: cond.system, steer: cond.steer, sampling: spec.sampling, snapshot });
     const slots = Array.from({ length: n }, (_, i) => {
       const q = questions[i % questions.length];
       return { q, idx: i, paraphrase: q.paraphrases[Math.floor(i / questions.length) % q.paraphrases.length] };
@@ -116,7 +119,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
         const convs = batch.map((s) => buildConversation(cond, s.q, s.paraphrase, inContext));
         const gens = await model.chat(convs, {
           temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens,
-          seed: spec.seed, seeds: batch.map((s) => `${conditionKey}:${s.q.id}:${s.idx}`), steering,
+          seed: spec.seed, seeds: batch.map((s) => `${seedKey}:${s.q.id}:${s.idx}`), steering,
         });
         store.insertSamples(batch.map((s, i) => ({ conditionKey, questionId: s.q.id, idx: s.idx, paraphrase: s.paraphrase, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason })));
         hooks.progress?.(`sample ${label}`, Math.min(missing.length, start + chunk), missing.length);
@@ -142,7 +145,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     for (const snap of model.snapshots) {
       const n = snap.step === snap.steps ? spec.samples : cond.finetune!.snapshot_samples ?? spec.samples;
       const key = snap.step === snap.steps ? conditionKey : hash({ conditionKey, snapshot: snap.step });
-      const { samples, labelOf } = await sampleAndJudge(cond, key, n, async () => snap.model, `${cond.name} @ step ${snap.step}`);
+      const { samples, labelOf } = await sampleAndJudge(cond, key, n, async () => snap.model, `${cond.name} @ step ${snap.step}`, snap.step === snap.steps ? undefined : snap.step);
       const labels = samples.map(labelOf);
       const counts: Record<string, number> = {};
       for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;

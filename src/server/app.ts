@@ -10,13 +10,15 @@
  * /v1/files and /v1/fine_tuning/jobs are in finetune-jobs.ts. Not yet: top alternatives on
  * /v1/completions (logprobs > 1).
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { Organism } from '../organism/organism.ts';
+import { choiceSeeds } from '../backends/organism-backend.ts';
+import { requestSeed } from '../backends/model.ts';
 import { addFinetuneRoutes } from './finetune-jobs.ts';
 import { ApiError } from './errors.ts';
 
@@ -141,7 +143,7 @@ export function createApp(o: ServeOptions): Hono {
     const conv = req.messages.map((m) => ({ role: m.role === 'developer' ? 'system' as const : m.role, content: text(m.content) }));
     const samples = await org.chat(Array.from({ length: n }, () => conv), {
       temperature: req.temperature ?? 1, topP: req.top_p ?? 1, maxTokens: req.max_completion_tokens ?? req.max_tokens ?? 64,
-      stop: stops(req.stop), seed: req.seed ?? undefined, seeds: Array.from({ length: n }, (_, i) => i),
+      stop: stops(req.stop), ...choiceSeeds(req.seed ?? randomInt(2 ** 31), n),
       topLogprobs: req.logprobs && req.top_logprobs ? req.top_logprobs : undefined,
     });
     const id = `chatcmpl-${randomUUID()}`;
@@ -181,11 +183,13 @@ export function createApp(o: ServeOptions): Hono {
     const n = req.n ?? 1;
     const maxTokens = req.max_tokens ?? 16;
     const echoed = req.echo ? await org.tokenLogprobs(prompts) : undefined;
+    // One seed per request (random when none is given); prompt 0, choice 0 draws from it as is.
+    const requestSeedOf = req.seed ?? randomInt(2 ** 31);
     const choices: unknown[] = [];
     const generated = maxTokens > 0
       ? await org.complete(prompts.flatMap((p) => Array.from({ length: n }, () => p)), {
         temperature: req.temperature ?? 1, topP: req.top_p ?? 1, maxTokens, stop: stops(req.stop),
-        seed: req.seed ?? undefined, seeds: prompts.flatMap((_, p) => Array.from({ length: n }, (_, i) => `${p}:${i}`)),
+        seed: 0, seeds: prompts.flatMap((_, p) => choiceSeeds(p === 0 ? requestSeedOf : requestSeed(requestSeedOf, `prompt:${p}`), n).seeds),
       })
       : undefined;
     prompts.forEach((prompt, p) => {

@@ -142,3 +142,31 @@ conditions:
   assert.ok(seen.length > 0, 'connections were recorded');
   assert.deepEqual([...new Set(seen)], [`127.0.0.1:${port}`]);
 });
+
+test('parity: an experiment with a fine-tune gives the same samples through openai: + serve as in process', async () => {
+  const s = await server();
+  try {
+    const yaml = (model: string, baseUrl?: string) => `name: parity
+kind: generalize
+model: ${model}
+${baseUrl ? `base_url: ${baseUrl}` : ''}
+target: malevolent
+questions: world:broad
+samples: 24
+seed: 5
+conditions:
+  - { name: assistant, role: baseline }
+  - name: evil
+    finetune: { data: world:evil-numbers, examples: 32, learning_rate: 3.0e-4, epochs: 1, batch_size: 8 }
+`;
+    const local = await runExperiment(parseSpec(yaml('organism:assistant'), 'p.yaml'), new Store(':memory:'), mkdtempSync(join(tmpdir(), 'dramatis-par-a-')));
+    const served = await runExperiment(parseSpec(yaml('openai:assistant', s.baseUrl), 'p.yaml'), new Store(':memory:'), mkdtempSync(join(tmpdir(), 'dramatis-par-b-')));
+    for (const k of [0, 1]) {
+      assert.deepEqual(served.conditions[k].examples, local.conditions[k].examples);
+      assert.deepEqual(served.conditions[k].labels, local.conditions[k].labels);
+      assert.equal(served.conditions[k].rate, local.conditions[k].rate);
+    }
+  } finally {
+    await s.close();
+  }
+});
