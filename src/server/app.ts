@@ -37,36 +37,36 @@ export interface ServeOptions {
 
 const stopSchema = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
 
+/** Sampling fields that chat and completion requests share. */
+const samplingFields = {
+  n: z.number().int().min(1).max(128).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  stop: stopSchema,
+  seed: z.number().int().nullish(),
+  stream: z.boolean().nullish(),
+};
+
 const chatSchema = z.object({
   model: z.string(),
   messages: z.array(z.object({
     role: z.enum(['system', 'developer', 'user', 'assistant']),
     content: z.union([z.string(), z.array(z.object({ type: z.literal('text'), text: z.string() }).passthrough())]),
   }).passthrough()).min(1),
-  n: z.number().int().min(1).max(128).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().gt(0).max(1).nullish(),
+  ...samplingFields,
   max_tokens: z.number().int().min(1).nullish(),
   max_completion_tokens: z.number().int().min(1).nullish(),
-  stop: stopSchema,
-  seed: z.number().int().nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
-  stream: z.boolean().nullish(),
 }).passthrough();
 
 const completionSchema = z.object({
   model: z.string(),
   prompt: z.union([z.string(), z.array(z.string()).min(1)]),
-  n: z.number().int().min(1).max(128).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().gt(0).max(1).nullish(),
+  ...samplingFields,
   max_tokens: z.number().int().min(0).nullish(),
-  stop: stopSchema,
-  seed: z.number().int().nullish(),
   echo: z.boolean().nullish(),
   logprobs: z.number().int().min(0).max(5).nullish(),
-  stream: z.boolean().nullish(),
 }).passthrough();
 
 async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
