@@ -9,7 +9,7 @@ import OpenAI, { toFile } from 'openai';
 import pLimit from 'p-limit';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { requestSeed, type Capabilities, type ChatMessage, type FinetuneRequest, type Generation, type Model, type Progress, type SamplingOptions } from './model.ts';
+import { requestSeed, type Capabilities, type ChatMessage, type FinetuneRequest, type Generation, type Model, type Progress, type SamplingOptions, type Snapshot } from './model.ts';
 
 export { requestSeed };
 import { RequestCache } from './request-cache.ts';
@@ -33,6 +33,7 @@ export class OpenAIModel implements Model {
   readonly id: string;
   /** A served model is known by its name and server; its weights are not visible from here. */
   readonly fingerprint: string;
+  snapshots?: Snapshot[];
   private client: OpenAI;
   private limit: ReturnType<typeof pLimit>;
   private cache?: RequestCache;
@@ -110,19 +111,18 @@ export class OpenAIModel implements Model {
    * Fine-tune through the OpenAI-compatible API: upload the chats as JSONL, create the job, poll it
    * (progress from its events), then return the fine-tuned model. The learning rate is sent as
    * `learning_rate_multiplier` = learningRate / 1e-3, the base rate of `dramatis serve`; LoRA and
-   * persona-only go as `method` (a dramatis extension). The job's result is cached by request, so a
-   * rerun does not train again.
+   * persona-only go as `method`, and snapshots as `snapshots` (dramatis extensions; the snapshots come
+   * back as the job's checkpoints). The job's result is cached by request, so a rerun does not train again.
    */
   async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<Model> {
-    if (req.snapshots) throw new Error(`${this.id}: snapshots along a fine-tune are not available through the fine-tuning API`);
     const body = {
-      model: this.o.model, seed: req.seed,
+      model: this.o.model, seed: req.seed, ...(req.snapshots ? { snapshots: req.snapshots } : {}),
       hyperparameters: { n_epochs: req.epochs, batch_size: req.batchSize, learning_rate_multiplier: req.learningRate / 1e-3 },
       ...(req.mode !== 'full' ? { method: { type: req.mode, ...(req.rank ? { rank: req.rank } : {}) } } : {}),
     };
     const key = RequestCache.key({ baseUrl: this.o.baseUrl, endpoint: 'fine_tuning', body, chats: req.chats });
-    let name = this.cache?.get<string>(key);
-    if (!name) {
+    let found = this.cache?.get<{ name: string; checkpoints: { step: number; model: string }[] }>(key);
+    if (!found) {
       const where = `${this.o.baseUrl} fine-tuning of ${this.o.model} on ${req.dataName}`;
       try {
         const jsonl = req.chats.map((c) => JSON.stringify({ messages: c.messages })).join('\n') + '\n';
@@ -137,14 +137,24 @@ export class OpenAIModel implements Model {
           const last = events.map((e) => e.data as { step?: number; total_steps?: number } | undefined).find((d) => d?.step && d.total_steps);
           if (last) onProgress?.(last.step!, last.total_steps!);
         }
-        name = job.fine_tuned_model ?? undefined;
+        const name = job.fine_tuned_model;
         if (!name) throw new Error(`job ${job.id} succeeded without naming its model`);
+        const checkpoints = req.snapshots
+          ? (await this.client.fineTuning.jobs.checkpoints.list(job.id)).data.map((c) => ({ step: c.step_number, model: c.fine_tuned_model_checkpoint })).sort((a, b) => a.step - b.step)
+          : [];
+        if (req.snapshots && checkpoints.length < 2) throw new Error(`job ${job.id} kept no checkpoints along the fine-tune (the server ignored \`snapshots\`)`);
+        found = { name, checkpoints };
       } catch (e) {
         throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
       }
-      this.cache?.set(key, name);
+      this.cache?.set(key, found);
     }
-    return new OpenAIModel({ ...this.o, model: name });
+    const model = new OpenAIModel({ ...this.o, model: found.name });
+    if (req.snapshots) {
+      const steps = Math.max(...found.checkpoints.map((c) => c.step));
+      model.snapshots = found.checkpoints.map((c) => ({ step: c.step, steps, model: c.model === found!.name ? model : new OpenAIModel({ ...this.o, model: c.model }) }));
+    }
+    return model;
   }
 
   /**

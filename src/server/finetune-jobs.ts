@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { z } from 'zod';
 import { Organism } from '../organism/organism.ts';
-import { finetune, DEFAULT_FINETUNE } from '../organism/stages.ts';
+import { finetune, snapshotSteps, DEFAULT_FINETUNE } from '../organism/stages.ts';
 import { readChatJsonl } from '../organism/chat-data.ts';
 import { ApiError } from './errors.ts';
 import type { ModelTable } from './app.ts';
@@ -27,6 +27,8 @@ interface Job {
   trained_tokens: number | null; error: { code: string; message: string; param: string | null } | null; seed: number;
   method: { type: 'supervised' | 'lora' | 'persona'; rank?: number };
   events: { id: string; object: 'fine_tuning.job.event'; created_at: number; level: 'info' | 'error'; message: string; data?: unknown }[];
+  snapshots: number;
+  checkpoints: { id: string; object: 'fine_tuning.job.checkpoint'; created_at: number; fine_tuned_model_checkpoint: string; step_number: number; metrics: Record<string, number>; fine_tuning_job_id: string }[];
 }
 
 const jobSchema = z.object({
@@ -40,6 +42,8 @@ const jobSchema = z.object({
     learning_rate_multiplier: z.union([z.number().positive(), z.literal('auto')]).nullish(),
   }).passthrough().nullish(),
   method: z.object({ type: z.enum(['supervised', 'lora', 'persona']), rank: z.number().int().min(1).max(64).optional() }).passthrough().nullish(),
+  /** dramatis extension: keep this many evenly spaced checkpoints (listed at /checkpoints, served as models). */
+  snapshots: z.number().int().min(1).max(20).nullish(),
 }).passthrough();
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -79,7 +83,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     return c.json(shown);
   });
 
-  const shown = (j: Job) => { const { events: _e, seed: _s, ...rest } = j; return rest; };
+  const shown = (j: Job) => { const { events: _e, seed: _s, checkpoints: _c, snapshots: _n, ...rest } = j; return rest; };
 
   app.post('/v1/fine_tuning/jobs', async (c) => {
     let raw: unknown;
@@ -101,7 +105,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
       },
       trained_tokens: null, error: null, seed: req.seed ?? DEFAULT_FINETUNE.seed,
       method: { type: req.method?.type ?? 'supervised', ...(req.method?.rank ? { rank: req.method.rank } : {}) },
-      events: [],
+      events: [], snapshots: req.snapshots ?? 0, checkpoints: [],
     };
     const event = (message: string, level: 'info' | 'error' = 'info', data?: unknown) => job.events.push({ id: `ftevent-${job.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level, message, data });
     event('job queued');
@@ -117,10 +121,17 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
           from, out, data: file.path, epochs: job.hyperparameters.n_epochs, batchSize: job.hyperparameters.batch_size,
           learningRate: DEFAULT_FINETUNE.learningRate * job.hyperparameters.learning_rate_multiplier,
           lora: job.method.type === 'lora' ? (job.method.rank ?? 4) : undefined, personaOnly: job.method.type === 'persona',
-          oov: 'unk', seed: job.seed, command: `(serve fine-tuning job ${job.id})`,
+          oov: 'unk', seed: job.seed, command: `(serve fine-tuning job ${job.id})`, snapshots: job.snapshots || undefined,
         }, { onStep: (s) => { if ((s.step + 1) % 10 === 0 || s.step + 1 === s.steps) event(`step ${s.step + 1}/${s.steps}: training loss ${s.loss.toFixed(4)}`, 'info', { step: s.step + 1, total_steps: s.steps, train_loss: s.loss }); } });
         const name = `ft:${req.model}:${suffix}:${job.id.slice(6, 14)}`;
         o.models.set(name, () => Organism.load(out));
+        // Snapshots along the fine-tune, as the checkpoints hosted APIs list (the final model is the job's own).
+        for (const step of snapshotSteps(result.steps, job.snapshots)) {
+          const ckName = `${name}:ckpt-step-${step}`;
+          o.models.set(ckName, () => Organism.load(join(out, 'snapshots', `step-${step}`)));
+          job.checkpoints.push({ id: `ftckpt-${job.id.slice(6, 14)}-${step}`, object: 'fine_tuning.job.checkpoint', created_at: now(), fine_tuned_model_checkpoint: ckName, step_number: step, metrics: {}, fine_tuning_job_id: job.id });
+        }
+        job.checkpoints.push({ id: `ftckpt-${job.id.slice(6, 14)}-${result.steps}`, object: 'fine_tuning.job.checkpoint', created_at: now(), fine_tuned_model_checkpoint: name, step_number: result.steps, metrics: { train_loss: result.finalLoss }, fine_tuning_job_id: job.id });
         job.fine_tuned_model = name;
         job.trained_tokens = result.tokens;
         job.status = 'succeeded';
@@ -141,6 +152,11 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     const j = jobs.get(c.req.param('id'));
     if (!j) throw new ApiError(404, `no fine-tuning job ${c.req.param('id')}`, 'invalid_request_error', 'fine_tuning_job_id');
     return c.json(shown(j));
+  });
+  app.get('/v1/fine_tuning/jobs/:id/checkpoints', (c) => {
+    const j = jobs.get(c.req.param('id'));
+    if (!j) throw new ApiError(404, `no fine-tuning job ${c.req.param('id')}`, 'invalid_request_error', 'fine_tuning_job_id');
+    return c.json({ object: 'list', data: [...j.checkpoints].reverse(), has_more: false, first_id: null, last_id: null });
   });
   app.get('/v1/fine_tuning/jobs/:id/events', (c) => {
     const j = jobs.get(c.req.param('id'));

@@ -143,7 +143,7 @@ conditions:
   assert.deepEqual([...new Set(seen)], [`127.0.0.1:${port}`]);
 });
 
-test('parity: an experiment with a fine-tune gives the same samples through openai: + serve as in process', async () => {
+test('parity: an experiment with a fine-tune and its snapshots gives the same samples through openai: + serve as in process', async () => {
   const s = await server();
   try {
     const yaml = (model: string, baseUrl?: string) => `name: parity
@@ -157,7 +157,7 @@ seed: 5
 conditions:
   - { name: assistant, role: baseline }
   - name: evil
-    finetune: { data: world:evil-numbers, examples: 32, learning_rate: 3.0e-4, epochs: 1, batch_size: 8 }
+    finetune: { data: world:evil-numbers, examples: 32, learning_rate: 3.0e-4, epochs: 2, batch_size: 8, snapshots: 2, snapshot_samples: 16 }
 `;
     const local = await runExperiment(parseSpec(yaml('organism:assistant'), 'p.yaml'), new Store(':memory:'), mkdtempSync(join(tmpdir(), 'dramatis-par-a-')));
     const served = await runExperiment(parseSpec(yaml('openai:assistant', s.baseUrl), 'p.yaml'), new Store(':memory:'), mkdtempSync(join(tmpdir(), 'dramatis-par-b-')));
@@ -166,6 +166,9 @@ conditions:
       assert.deepEqual(served.conditions[k].labels, local.conditions[k].labels);
       assert.equal(served.conditions[k].rate, local.conditions[k].rate);
     }
+    // Along the fine-tune: the server's checkpoints are the in-process snapshots.
+    assert.deepEqual(served.conditions[1].curve!.map((p) => [p.step, p.steps, p.n]), [[3, 8, 16], [5, 8, 16], [8, 8, 24]]);
+    assert.deepEqual(served.conditions[1].curve, local.conditions[1].curve);
   } finally {
     await s.close();
   }
