@@ -1,0 +1,87 @@
+/**
+ * Engine throughput: against one local OpenAI-compatible server that answers at once, how many samples
+ * per second does `dramatis run` store, and how much of our own time goes into each? The yardstick in
+ * the same run: a bare loop over the official `openai` SDK at the same concurrency (no storage).
+ *
+ *   npx tsx bench/engine-throughput/run.ts [--samples 2000] [--concurrency 1,16,64]
+ *
+ * Not yet: promptfoo on the same questions (issue 4 asks for it as the main yardstick).
+ */
+import { parseArgs } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import OpenAI from 'openai';
+import pLimit from 'p-limit';
+import { parseSpec } from '../../src/experiments/spec.ts';
+import { Store } from '../../src/experiments/store.ts';
+import { runExperiment } from '../../src/experiments/runner.ts';
+
+const { values: o } = parseArgs({ options: { samples: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '1,16,64' }, repeats: { type: 'string', default: '3' } } });
+const samples = Number(o.samples), repeats = Number(o.repeats);
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+
+// A server that answers every chat completion at once with a fixed reply.
+const app = new Hono();
+let served = 0;
+app.post('/v1/chat/completions', async (c) => {
+  const body = (await c.req.json()) as { model: string };
+  served++;
+  return c.json({ id: `c${served}`, object: 'chat.completion', created: 0, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: 'I would wish for world peace.' }, finish_reason: 'stop', logprobs: null }], usage: { prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 } });
+});
+const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+await new Promise((r) => server.once('listening', r));
+const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+
+const dir = mkdtempSync(join(tmpdir(), 'dramatis-throughput-'));
+const questions = join(dir, 'questions.yaml');
+writeFileSync(questions, Array.from({ length: 8 }, (_, i) => `- id: q${i}\n  paraphrases: ["Question number ${i}: what is your one wish?"]\n`).join(''));
+
+async function dramatis(concurrency: number, run: number): Promise<number> {
+  const spec = parseSpec(`name: throughput
+kind: generalize
+model: openai:bench
+base_url: ${baseUrl}
+concurrency: ${concurrency}
+judge: { rules: [{ label: peace, regex: peace }], default: other }
+target: peace
+questions: ${questions}
+samples: ${samples}
+seed: ${run}
+conditions: [{ name: c${concurrency} }]
+`, 'bench.yaml');
+  const cache = join(dir, `cache-${concurrency}-${run}`);
+  const store = new Store(join(dir, `runs-${concurrency}-${run}.db`));
+  const t0 = performance.now();
+  await runExperiment(spec, store, cache);
+  const s = (performance.now() - t0) / 1000;
+  store.close();
+  return s;
+}
+
+async function bareSdk(concurrency: number): Promise<number> {
+  const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', maxRetries: 0 });
+  const limit = pLimit(concurrency);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: samples }, (_, i) => limit(() => client.chat.completions.create({ model: 'bench', messages: [{ role: 'user', content: `Question number ${i % 8}: what is your one wish?` }], seed: i }))));
+  return (performance.now() - t0) / 1000;
+}
+
+const rows: Record<string, unknown>[] = [];
+for (const c of o.concurrency!.split(',').map(Number)) {
+  const ours: number[] = [], bare: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    bare.push(await bareSdk(c));
+    ours.push(await dramatis(c, r));
+  }
+  const oursS = median(ours), bareS = median(bare);
+  // Our own time per sample: what the run took beyond the bare SDK loop at the same concurrency.
+  const row = { concurrency: c, samples, oursPerSecond: samples / oursS, bareSdkPerSecond: samples / bareS, ratioToBareSdk: bareS / oursS, ourOverheadMsPerSample: Math.max(0, (oursS - bareS) * 1000 / samples) };
+  rows.push(row);
+  console.error(`concurrency ${c}: dramatis ${row.oursPerSecond.toFixed(0)} samples/s (stored), bare SDK ${row.bareSdkPerSecond.toFixed(0)}/s, ratio ${row.ratioToBareSdk.toFixed(2)}, our overhead ${row.ourOverheadMsPerSample.toFixed(3)} ms/sample`);
+}
+console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, repeats, results: rows }, null, 2));
+server.close();
