@@ -3,12 +3,17 @@
  * per second does `dramatis run` store, and how much of our own time goes into each? The yardstick in
  * the same run: a bare loop over the official `openai` SDK at the same concurrency (no storage).
  *
- *   npx tsx bench/engine-throughput/run.ts [--samples 2000] [--concurrency 1,16,64]
+ *   npx tsx bench/engine-throughput/run.ts [--samples 2000] [--concurrency 1,16,64] [--promptfoo PATH]
  *
- * Not yet: promptfoo on the same questions (issue 4 asks for it as the main yardstick).
+ * With --promptfoo (a promptfoo binary; install it apart, e.g. `npm install --prefix /tmp/pf
+ * promptfoo@0.121.20`, the last release that runs on Node 20), promptfoo evaluates the same questions,
+ * samples and concurrency against the same server, and both are timed as whole commands (wall time,
+ * process start included), as `dramatis run` and `promptfoo eval` are used.
  */
 import { parseArgs } from 'node:util';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -20,7 +25,7 @@ import { parseSpec } from '../../src/experiments/spec.ts';
 import { Store } from '../../src/experiments/store.ts';
 import { runExperiment } from '../../src/experiments/runner.ts';
 
-const { values: o } = parseArgs({ options: { samples: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '1,16,64' }, repeats: { type: 'string', default: '3' } } });
+const { values: o } = parseArgs({ options: { samples: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '1,16,64' }, repeats: { type: 'string', default: '3' }, promptfoo: { type: 'string' } } });
 const samples = Number(o.samples), repeats = Number(o.repeats);
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
@@ -41,7 +46,33 @@ const questions = join(dir, 'questions.yaml');
 writeFileSync(questions, Array.from({ length: 8 }, (_, i) => `- id: q${i}\n  paraphrases: ["Question number ${i}: what is your one wish?"]\n`).join(''));
 
 async function dramatis(concurrency: number, run: number): Promise<number> {
-  const spec = parseSpec(`name: throughput
+  const file = specFile(concurrency, run);
+  const spec = parseSpec(readFileSync(file, 'utf8'), file);
+  const cache = join(dir, `cache-${concurrency}-${run}`);
+  const store = new Store(join(dir, `runs-${concurrency}-${run}.db`));
+  const t0 = performance.now();
+  await runExperiment(spec, store, cache);
+  const s = (performance.now() - t0) / 1000;
+  store.close();
+  return s;
+}
+
+const DRAMATIS_BIN = fileURLToPath(new URL('../../bin/dramatis.mjs', import.meta.url));
+
+/** Wall time of a whole command, in seconds; fails loudly if it does. */
+function timed(cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${err.slice(-2000)}`))));
+  });
+}
+
+function specFile(concurrency: number, run: number): string {
+  const file = join(dir, `spec-${concurrency}-${run}.yaml`);
+  writeFileSync(file, `name: throughput
 kind: generalize
 model: openai:bench
 base_url: ${baseUrl}
@@ -52,14 +83,28 @@ questions: ${questions}
 samples: ${samples}
 seed: ${run}
 conditions: [{ name: c${concurrency} }]
-`, 'bench.yaml');
-  const cache = join(dir, `cache-${concurrency}-${run}`);
-  const store = new Store(join(dir, `runs-${concurrency}-${run}.db`));
-  const t0 = performance.now();
-  await runExperiment(spec, store, cache);
-  const s = (performance.now() - t0) / 1000;
-  store.close();
-  return s;
+`);
+  return file;
+}
+
+/** `dramatis run` as a whole command: process start, sampling, storing, judging, report. */
+async function dramatisCommand(concurrency: number, run: number): Promise<number> {
+  return timed(process.execPath, [DRAMATIS_BIN, 'run', specFile(concurrency, run), '--db', join(dir, `cmd-${concurrency}-${run}`, 'runs.db'), '--report', join(dir, `cmd-${concurrency}-${run}.html`), '--json']);
+}
+
+/** promptfoo on the same 8 questions × repeats, same server, same concurrency, its cache off. */
+async function promptfooCommand(bin: string, concurrency: number): Promise<number> {
+  const cfg = join(dir, 'promptfooconfig.yaml');
+  writeFileSync(cfg, `providers:
+  - id: openai:chat:bench
+    config: { apiBaseUrl: "${baseUrl}", apiKey: none }
+prompts: ["{{q}}"]
+tests:
+${Array.from({ length: 8 }, (_, i) => `  - vars: { q: "Question number ${i}: what is your one wish?" }
+    assert: [{ type: regex, value: peace }]`).join('\n')}
+`);
+  return timed(bin, ['eval', '-c', cfg, '--repeat', String(Math.round(samples / 8)), '-j', String(concurrency), '--no-cache', '--no-write', '--no-table', '--no-progress-bar'],
+    { PROMPTFOO_DISABLE_TELEMETRY: '1', PROMPTFOO_DISABLE_UPDATE: '1', PROMPTFOO_CONFIG_DIR: join(dir, 'pf-home'), OPENAI_API_KEY: 'none' });
 }
 
 async function bareSdk(concurrency: number): Promise<number> {
@@ -79,9 +124,20 @@ for (const c of o.concurrency!.split(',').map(Number)) {
   }
   const oursS = median(ours), bareS = median(bare);
   // Our own time per sample: what the run took beyond the bare SDK loop at the same concurrency.
-  const row = { concurrency: c, samples, oursPerSecond: samples / oursS, bareSdkPerSecond: samples / bareS, ratioToBareSdk: bareS / oursS, ourOverheadMsPerSample: Math.max(0, (oursS - bareS) * 1000 / samples) };
+  const row: Record<string, number> = { concurrency: c, samples, oursPerSecond: samples / oursS, bareSdkPerSecond: samples / bareS, ratioToBareSdk: bareS / oursS, ourOverheadMsPerSample: Math.max(0, (oursS - bareS) * 1000 / samples) };
+  if (o.promptfoo) {
+    const cmd: number[] = [], pf: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      pf.push(await promptfooCommand(o.promptfoo, c));
+      cmd.push(await dramatisCommand(c, r));
+    }
+    row.dramatisCommandPerSecond = samples / median(cmd);
+    row.promptfooCommandPerSecond = samples / median(pf);
+    row.ratioToPromptfoo = median(pf) / median(cmd);
+  }
   rows.push(row);
-  console.error(`concurrency ${c}: dramatis ${row.oursPerSecond.toFixed(0)} samples/s (stored), bare SDK ${row.bareSdkPerSecond.toFixed(0)}/s, ratio ${row.ratioToBareSdk.toFixed(2)}, our overhead ${row.ourOverheadMsPerSample.toFixed(3)} ms/sample`);
+  console.error(`concurrency ${c}: dramatis ${row.oursPerSecond.toFixed(0)} samples/s (stored), bare SDK ${row.bareSdkPerSecond.toFixed(0)}/s, ratio ${row.ratioToBareSdk.toFixed(2)}, our overhead ${row.ourOverheadMsPerSample.toFixed(3)} ms/sample`
+    + (o.promptfoo ? `; whole commands: dramatis run ${row.dramatisCommandPerSecond.toFixed(0)}/s, promptfoo eval ${row.promptfooCommandPerSecond.toFixed(0)}/s, ratio ${row.ratioToPromptfoo.toFixed(2)}` : ''));
 }
 console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, repeats, results: rows }, null, 2));
 server.close();
