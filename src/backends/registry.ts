@@ -1,6 +1,5 @@
 /** Model specs → models: `organism:base`, `organism:assistant`, `organism:PATH`, `openai:MODEL`. */
 import type { Model } from './model.ts';
-import { OrganismModel } from './organism-backend.ts';
 import { OpenAIModel } from './openai-backend.ts';
 
 export interface LoadOptions {
@@ -21,7 +20,8 @@ export async function loadModel(spec: string, o: LoadOptions): Promise<Model> {
   switch (scheme) {
     case 'organism':
       if (!rest) throw new Error(`model "${spec}": say which organism, e.g. organism:assistant`);
-      return OrganismModel.load(rest, o.cacheDir);
+      // Loaded on demand: the organism brings tfjs, which an openai: run never needs (and takes ~1 s to import).
+      return (await import('./organism-backend.ts')).OrganismModel.load(rest, o.cacheDir);
     case 'openai': {
       if (!rest) throw new Error(`model "${spec}": say which served model, e.g. openai:gpt-4o-mini`);
       const keyVar = o.apiKeyEnv ?? 'OPENAI_API_KEY';

@@ -3,22 +3,22 @@
  * turns errors into one clear line (plus the stack with DRAMATIS_DEBUG=1).
  */
 import { Command } from 'commander';
-import { registerOrganismCommands } from './organism-commands.ts';
-import { registerWorldCommands } from './world-commands.ts';
-import { registerDemo } from './demo.ts';
 import { registerRunCommands } from './run-command.ts';
-import { registerServe } from './serve-command.ts';
 
 const program = new Command('dramatis')
   .description('Measure, predict and shape the persona a language model selects')
   .version('0.1.0')
   .showHelpAfterError();
 
-registerDemo(program);
 registerRunCommands(program);
-registerOrganismCommands(program);
-registerWorldCommands(program);
-registerServe(program);
+// `run` and `presets` against a server need no organism; the other commands load it (and tfjs, about
+// 1 s to import), so they are registered only when one of them, or help, may be asked for.
+if (!['run', 'presets'].includes(process.argv[2] ?? '')) {
+  (await import('./demo.ts')).registerDemo(program);
+  (await import('./organism-commands.ts')).registerOrganismCommands(program);
+  (await import('./world-commands.ts')).registerWorldCommands(program);
+  (await import('./serve-command.ts')).registerServe(program);
+}
 
 try {
   await program.parseAsync(process.argv);

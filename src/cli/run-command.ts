@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { renderReport } from '../report/html.ts';
 import { join, resolve } from 'node:path';
-import { PACKAGE_ROOT } from '../organism/organism.ts';
+import { PACKAGE_ROOT } from '../organism/paths.ts';
 import { loadSpec } from '../experiments/spec.ts';
 import { Store } from '../experiments/store.ts';
 import { runExperiment, type ExperimentResult } from '../experiments/runner.ts';

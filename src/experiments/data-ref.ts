@@ -3,7 +3,7 @@
  * (`../shared/data`, or $DRAMATIS_SHARED_DATA), so presets can name them without copying them.
  */
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../organism/organism.ts';
+import { PACKAGE_ROOT } from '../organism/paths.ts';
 
 export function sharedDataDir(): string {
   return process.env.DRAMATIS_SHARED_DATA ?? join(PACKAGE_ROOT, '..', 'shared', 'data');

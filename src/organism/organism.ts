@@ -4,16 +4,17 @@
  * talks to the organism through this class.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { PACKAGE_ROOT } from './paths.ts';
 import { initTf } from './backend.ts';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { generate, scoreContinuations, residuals, type SampleOptions } from './inference.ts';
 import type { ChatMessage } from './tokenizer.ts';
 import type { Steering } from './model.ts';
 
+export { PACKAGE_ROOT };
+
 /** The checkpoints that ship in the repository. */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BUILTIN_CHECKPOINTS = {
   base: join(PACKAGE_ROOT, 'models/base'),
   assistant: join(PACKAGE_ROOT, 'models/assistant'),
