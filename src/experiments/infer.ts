@@ -12,7 +12,8 @@ import { personaLibrary, generateDocuments, worldConfig, interviewPrefix, sameCo
 import { inferSchema, type ExperimentSpec } from './spec.ts';
 import type { Store } from './store.ts';
 import { countRate, hash, type ConditionResult, type InferSummary } from './result.ts';
-import { normaliseAnswer } from './profile.ts';
+import { normaliseAnswer, ranked } from './profile.ts';
+import { posterior } from '../organism/authorship.ts';
 import { resolveDataRef } from './data-ref.ts';
 
 type InferSpec = NonNullable<ExperimentSpec['infer']>;
@@ -103,11 +104,7 @@ async function describeAuthors(
     onProgress?.(Math.min(missing.length, start + 64), missing.length);
   }
   const rows = store.samples(key, slots.length);
-  const count = (answers: string[]) => {
-    const m = new Map<string, number>();
-    for (const a of answers) m.set(a, (m.get(a) ?? 0) + 1);
-    return [...m].map(([answer, n]) => ({ answer, count: n })).sort((a, b) => b.count - a.count || a.answer.localeCompare(b.answer));
-  };
+  const count = (answers: string[]) => ranked(answers).map(({ key, count: n }) => ({ answer: key, count: n }));
   return {
     overall: count(rows.map((r) => normaliseAnswer(r.answer))).slice(0, 10),
     perText: texts.slice(0, 5).map((t, i) => ({
@@ -115,14 +112,6 @@ async function describeAuthors(
       top: count(rows.filter((r) => Math.floor(r.idx / d.samples) === i).map((r) => normaliseAnswer(r.answer))).slice(0, 3),
     })),
   };
-}
-
-export function posterior(logLikelihoods: number[], prior: number[]): number[] {
-  const logits = logLikelihoods.map((l, k) => l + Math.log(prior[k]));
-  const max = Math.max(...logits);
-  const e = logits.map((l) => Math.exp(l - max));
-  const z = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / z);
 }
 
 /** One condition of an infer experiment: score every text under every header (stored as it goes), then read the posteriors. */
@@ -152,15 +141,18 @@ export async function inferCondition(
     onProgress?.(Math.min(missing.length, start + chunk), missing.length);
   }
   const rows = store.samples(conditionKey, texts.length);
-  const posts = rows.map((r) => ({ text: r.paraphrase, author: (r.prompt as { author: string | null }).author ?? undefined, p: posterior(JSON.parse(r.answer) as number[], prior) }));
-  const top = (p: number[]) => p.indexOf(Math.max(...p));
+  const posts = rows.map((r) => {
+    const p = posterior(JSON.parse(r.answer) as number[], prior);
+    const best = p.indexOf(Math.max(...p));
+    return { text: r.paraphrase, author: (r.prompt as { author: string | null }).author ?? undefined, p, top: library[best].name, topP: p[best] };
+  });
   const known = posts.filter((x) => x.author !== undefined);
-  const correct = known.filter((x) => library[top(x.p)].name === x.author).length;
+  const correct = known.filter((x) => x.top === x.author).length;
   const byAuthor = new Map<string, { hits: number; n: number }>();
   for (const x of known) {
     const e = byAuthor.get(x.author!) ?? { hits: 0, n: 0 };
     e.n++;
-    if (library[top(x.p)].name === x.author) e.hits++;
+    if (x.top === x.author) e.hits++;
     byAuthor.set(x.author!, e);
   }
   const meanPosterior = library.map((l, k) => ({ name: l.name, p: posts.reduce((a, x) => a + x.p[k], 0) / Math.max(1, posts.length) })).sort((a, b) => b.p - a.p);
@@ -168,11 +160,11 @@ export async function inferCondition(
     library: library.map((l) => l.name), prior,
     meanTrueP: known.length ? known.reduce((a, x) => a + x.p[library.findIndex((l) => l.name === x.author)], 0) / known.length : null,
     meanPosterior,
-    examples: posts.slice(0, 5).map((x) => ({ text: x.text, truth: x.author, top: library[top(x.p)].name, p: Math.max(...x.p) })),
+    examples: posts.slice(0, 5).map((x) => ({ text: x.text, truth: x.author, top: x.top, p: x.topP })),
   };
   if (o.describe) summary.descriptions = await describeAuthors(o.describe, texts, model, store, conditionKey, spec.seed, onProgress);
   // With known authors the rate is top-1 accuracy; without, the share of texts given to the most common top persona.
-  const tops = posts.map((x) => library[top(x.p)].name);
+  const tops = posts.map((x) => x.top);
   const modal = meanPosterior[0]?.name;
   const rate = known.length ? countRate(correct, known.length) : countRate(tops.filter((t) => t === modal).length, posts.length);
   const labels: Record<string, number> = {};

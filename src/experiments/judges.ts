@@ -3,10 +3,10 @@
  * organism); rule judges (regex, prefix, exact) are declared in the spec; the LLM judge of real-model
  * experiments implements the same interface.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { classify } from '../world/index.ts';
 import type { Question } from './questions.ts';
+import { hash } from './result.ts';
 
 export interface Judgment {
   label: string;
@@ -79,9 +79,8 @@ export function ruleJudge(spec: RuleJudgeSpec): Judge {
     return { label: r.label, questions: r.questions && new Set(r.questions), test };
   });
   // The name carries a digest of the rules, so changed rules never reuse stored judgments.
-  const digest = createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 12);
   return {
-    name: `rules:${spec.name ?? 'rules'}:${digest}`,
+    name: `rules:${spec.name ?? 'rules'}:${hash(spec)}`,
     async judge(items) {
       return items.map(({ question, answer }) => {
         const hit = tests.find((t) => (!t.questions || t.questions.has(question.id)) && t.test(answer));

@@ -13,7 +13,6 @@ import { narrowDataset, narrowDatasetNames } from '../world/index.ts';
 import { getJudge, TRAIT_RUBRIC, type Judge, type LlmJudgeSpec } from './judges.ts';
 import { resolveDataRef } from './data-ref.ts';
 import { emergentMisalignmentJudge, rubricJudge } from '../judges/llm.ts';
-import { createHash } from 'node:crypto';
 import { loadQuestions, type Question } from './questions.ts';
 import type { ConditionSpec, ExperimentSpec } from './spec.ts';
 import { differenceInterval } from './stats.ts';
@@ -60,12 +59,19 @@ export function buildConversation(cond: ConditionSpec, question: Question, parap
   ];
 }
 
+/** How a condition's labels spread, and the share the judge could read (anything but `incoherent`). */
+function labelSummary(labels: string[]): { labels: Record<string, number>; coherent: number } {
+  const counts: Record<string, number> = {};
+  for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
+  return { labels: counts, coherent: labels.filter((l) => l !== 'incoherent').length / Math.max(1, labels.length) };
+}
+
 async function llmJudgeFactory(spec: LlmJudgeSpec, load: (id: string) => Promise<Model>): Promise<Judge> {
   const model = await load(spec.llm);
   if (spec.protocol === 'emergent-misalignment') return emergentMisalignmentJudge({ model, logprobs: spec.logprobs });
   const rubric = (spec.rubric ?? TRAIT_RUBRIC).replaceAll('{trait}', spec.trait ?? '');
   return rubricJudge({
-    model, rubric, logprobs: spec.logprobs, name: createHash('sha256').update(JSON.stringify({ rubric, labels: spec.labels, t: spec.threshold, a: spec.above, b: spec.below })).digest('hex').slice(0, 12),
+    model, rubric, logprobs: spec.logprobs, name: hash({ rubric, labels: spec.labels, t: spec.threshold, a: spec.above, b: spec.below }),
     scale: spec.labels ? { kind: 'labels', labels: spec.labels } : { kind: 'score', threshold: spec.threshold, above: spec.above, below: spec.below },
   });
 }
@@ -98,7 +104,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
    * and reusing what is stored; then judge what has no judgment yet. The model is loaded (and
    * fine-tuned) only if something is missing.
    */
-  const sampleAndJudge = async (cond: ConditionSpec, conditionKey: string, n: number, getModel: () => Promise<Model>, label: string, snapshot?: number) => {
+  const sampleAndJudge = async (cond: ConditionSpec, steering: SteeringVector[] | undefined, conditionKey: string, n: number, getModel: () => Promise<Model>, label: string, snapshot?: number) => {
     // Each sample's seed: the intervention, the question and the index, not the model's fingerprint,
     // so the same spec draws the same samples in process and through a server.
     const seedKey = hash({ finetune: cond.finetune, in_context: cond.in_context, system: cond.system, steer: cond.steer, sampling: spec.sampling, snapshot });
@@ -110,7 +116,6 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     const missing = slots.filter((s) => !stored.has(`${s.q.id}#${s.idx}`));
     if (missing.length > 0) {
       const model = await getModel();
-      const steering = cond.steer?.map(loadSteering);
       if (steering && !model.capabilities.steering) throw new Error(`model ${model.id} cannot be steered (not a white-box backend)`);
       const inContext = cond.in_context ? loadDataset(cond.in_context.data, undefined, spec.seed).slice(0, cond.in_context.k) : [];
       const chunk = 64;
@@ -138,18 +143,16 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     return { samples, labelOf: (s: (typeof samples)[number]) => judged.get(s.id)!.label };
   };
   /** The target's rate at each snapshot of the condition's fine-tune (the final model is the last point). */
-  const alongTheFinetune = async (cond: ConditionSpec, conditionKey: string, getModel: () => Promise<Model>): Promise<CurvePoint[]> => {
+  const alongTheFinetune = async (cond: ConditionSpec, steering: SteeringVector[] | undefined, conditionKey: string, getModel: () => Promise<Model>): Promise<CurvePoint[]> => {
     const model = await getModel();
     if (!model.snapshots) throw new Error(`model ${model.id} kept no snapshots of its fine-tune`);
     const curve: CurvePoint[] = [];
     for (const snap of model.snapshots) {
       const n = snap.step === snap.steps ? spec.samples : cond.finetune!.snapshot_samples ?? spec.samples;
       const key = snap.step === snap.steps ? conditionKey : hash({ conditionKey, snapshot: snap.step });
-      const { samples, labelOf } = await sampleAndJudge(cond, key, n, async () => snap.model, `${cond.name} @ step ${snap.step}`, snap.step === snap.steps ? undefined : snap.step);
+      const { samples, labelOf } = await sampleAndJudge(cond, steering, key, n, async () => snap.model, `${cond.name} @ step ${snap.step}`, snap.step === snap.steps ? undefined : snap.step);
       const labels = samples.map(labelOf);
-      const counts: Record<string, number> = {};
-      for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
-      curve.push({ step: snap.step, steps: snap.steps, ...rateOf(labels, spec.target!), coherent: labels.filter((l) => l !== 'incoherent').length / Math.max(1, labels.length), labels: counts });
+      curve.push({ step: snap.step, steps: snap.steps, ...rateOf(labels, spec.target!), ...labelSummary(labels) });
     }
     return curve;
   };
@@ -175,14 +178,11 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
       store.upsertCondition({ runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
       let fineTuned: Model | undefined;
       const modelOnce = async () => (fineTuned ??= await conditionModel(cond));
-      const { samples, labelOf } = await sampleAndJudge(cond, conditionKey, spec.samples, modelOnce, cond.name);
+      const { samples, labelOf } = await sampleAndJudge(cond, steering, conditionKey, spec.samples, modelOnce, cond.name);
       const labels = samples.map(labelOf);
-      const counts: Record<string, number> = {};
-      for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
       const common = {
         ...meta,
-        coherent: labels.filter((l) => l !== 'incoherent').length / Math.max(1, labels.length),
-        labels: counts,
+        ...labelSummary(labels),
         examples: samples.slice(0, 6).map((s) => ({ question: s.paraphrase, answer: s.answer, label: labelOf(s) })),
       };
       if (spec.kind === 'profile') {
@@ -191,7 +191,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
         const hits = profile.reduce((a, p) => a + p.hits, 0), n = profile.reduce((a, p) => a + p.n, 0);
         results.push({ ...common, ...countRate(hits, n), questions: profile.map(({ id, rate, ci, n: qn, hits: h }) => ({ id, rate, ci, n: qn, hits: h })), profile });
       } else {
-        const curve = cond.finetune?.snapshots ? await alongTheFinetune(cond, conditionKey, modelOnce) : undefined;
+        const curve = cond.finetune?.snapshots ? await alongTheFinetune(cond, steering, conditionKey, modelOnce) : undefined;
         results.push({
           ...common, ...rateOf(labels, spec.target!),
           questions: questions.map((q) => ({ id: q.id, ...rateOf(samples.filter((s) => s.questionId === q.id).map(labelOf), spec.target!) })),

@@ -12,6 +12,15 @@ export interface AuthorPosterior {
   posterior: { name: string; p: number; logLikelihood: number }[];
 }
 
+/** Bayes' rule over a library: P(k | text) from log P(text | k) and the prior P(k) (probabilities). */
+export function posterior(logLikelihoods: number[], prior: number[]): number[] {
+  const logits = logLikelihoods.map((l, k) => l + Math.log(prior[k]));
+  const max = Math.max(...logits);
+  const e = logits.map((l) => Math.exp(l - max));
+  const z = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / z);
+}
+
 /** Posterior over `library` for each text (a document body without `<doc>`, e.g. `q: … a: …`). */
 export async function inferAuthors(
   model: Organism,
@@ -20,16 +29,13 @@ export async function inferAuthors(
   prior?: number[],
   onProgress?: (done: number, total: number) => void,
 ): Promise<AuthorPosterior[]> {
-  const logPrior = (prior ?? library.map(() => 1 / library.length)).map(Math.log);
+  const priorP = prior ?? library.map(() => 1 / library.length);
   const pairs = texts.flatMap((text) => library.map((lp) => ({ prompt: `<doc> ${lp.header}`, continuation: text })));
   const scores = await model.score(pairs, { onProgress });
   return texts.map((_, t) => {
     const ll = library.map((_, k) => scores[t * library.length + k].total);
-    const logits = ll.map((l, k) => l + logPrior[k]);
-    const max = Math.max(...logits);
-    const z = logits.reduce((a, l) => a + Math.exp(l - max), 0);
-    const posterior = library.map((lp, k) => ({ name: lp.name, p: Math.exp(logits[k] - max) / z, logLikelihood: ll[k] }));
-    return { posterior: posterior.sort((a, b) => b.p - a.p) };
+    const p = posterior(ll, priorP);
+    return { posterior: library.map((lp, k) => ({ name: lp.name, p: p[k], logLikelihood: ll[k] })).sort((a, b) => b.p - a.p) };
   });
 }
 

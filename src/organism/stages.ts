@@ -15,7 +15,7 @@ import { chatRows, epochSampler, readChatJsonl, type Chat, type OovPolicy } from
 import { resolveCheckpoint, Organism } from './organism.ts';
 import { runProbe, type ProbeReport } from './probe.ts';
 import type { Row } from './batches.ts';
-import { worldConfig, generateDocuments, formatDocument, vocabulary, postTrainingChats, makeRng, type WorldConfig } from '../world/index.ts';
+import { worldConfig, generateDocuments, formatDocument, vocabulary, postTrainingChats, type WorldConfig } from '../world/index.ts';
 
 export interface StageProgress {
   onStep?(s: StepInfo): void;

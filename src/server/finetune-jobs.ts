@@ -48,6 +48,12 @@ const jobSchema = z.object({
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/** A file as clients see it: without where the server keeps it. */
+function publicFile(f: StoredFile): Omit<StoredFile, 'path'> {
+  const { path: _where, ...shown } = f;
+  return shown;
+}
+
 /** Where a served model's checkpoint lives (fine-tunes start from it). */
 export type CheckpointOf = (modelId: string) => Promise<string>;
 
@@ -72,15 +78,13 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     }
     const f: StoredFile = { id, object: 'file', bytes: file.size, created_at: now(), filename: file.name, purpose: String(form.purpose ?? 'fine-tune'), path };
     files.set(id, f);
-    const { path: _hidden, ...shown } = f;
-    return c.json(shown);
+    return c.json(publicFile(f));
   });
 
   app.get('/v1/files/:id', (c) => {
     const f = files.get(c.req.param('id'));
     if (!f) throw new ApiError(404, `no file ${c.req.param('id')}`, 'invalid_request_error', 'file_id');
-    const { path: _hidden, ...shown } = f;
-    return c.json(shown);
+    return c.json(publicFile(f));
   });
 
   const shown = (j: Job) => { const { events: _e, seed: _s, checkpoints: _c, snapshots: _n, ...rest } = j; return rest; };
@@ -111,6 +115,10 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     event('job queued');
     jobs.set(job.id, job);
     const suffix = req.suffix ?? 'dramatis';
+    const checkpoint = (step: number, model: string, metrics: Record<string, number>): Job['checkpoints'][number] => ({
+      id: `ftckpt-${job.id.slice(6, 14)}-${step}`, object: 'fine_tuning.job.checkpoint', created_at: now(),
+      fine_tuned_model_checkpoint: model, step_number: step, metrics, fine_tuning_job_id: job.id,
+    });
     queue = queue.then(async () => {
       job.status = 'running';
       event('fine-tuning started');
@@ -129,9 +137,9 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
         for (const step of snapshotSteps(result.steps, job.snapshots)) {
           const ckName = `${name}:ckpt-step-${step}`;
           o.models.set(ckName, () => Organism.load(join(out, 'snapshots', `step-${step}`)));
-          job.checkpoints.push({ id: `ftckpt-${job.id.slice(6, 14)}-${step}`, object: 'fine_tuning.job.checkpoint', created_at: now(), fine_tuned_model_checkpoint: ckName, step_number: step, metrics: {}, fine_tuning_job_id: job.id });
+          job.checkpoints.push(checkpoint(step, ckName, {}));
         }
-        job.checkpoints.push({ id: `ftckpt-${job.id.slice(6, 14)}-${result.steps}`, object: 'fine_tuning.job.checkpoint', created_at: now(), fine_tuned_model_checkpoint: name, step_number: result.steps, metrics: { train_loss: result.finalLoss }, fine_tuning_job_id: job.id });
+        job.checkpoints.push(checkpoint(result.steps, name, { train_loss: result.finalLoss }));
         job.fine_tuned_model = name;
         job.trained_tokens = result.tokens;
         job.status = 'succeeded';
