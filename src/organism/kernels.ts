@@ -286,6 +286,11 @@ const hsum = (v: string) => `local.get ${v} f32x4.extract_lane 0 local.get ${v} 
 /** address of element `i` (an i32 local, in elements) of array `p` (a byte pointer local) */
 const el = (p: string, i: string) => `local.get ${p} local.get ${i} i32.const 2 i32.shl i32.add`;
 
+/** dst[j] += src[j] for j < C: SIMD over the first C4 (= C rounded down to 4), then the tail; uses local j. */
+const addRowInto = (dst: string, src: string) =>
+  `${forLoop('j', 'i32.const 0', 'local.get C4', 4, `${el(dst, 'j')} ${el(dst, 'j')} v128.load ${el(src, 'j')} v128.load f32x4.add v128.store`)}
+   ${forLoop('j', 'local.get C4', 'local.get C', 1, `${el(dst, 'j')} ${el(dst, 'j')} f32.load ${el(src, 'j')} f32.load f32.add f32.store`)}`;
+
 /**
  * exp of the v128 local `z` (clobbered, as are n and r), left on the stack: Cephes-style
  * exp(z) = 2^n · e^r with n = round(z·log2 e), r = z − n·ln 2 (ln 2 split in two), e^r by a
@@ -461,8 +466,7 @@ SIMD_KERNELS.push(
       ${forLoop('r', 'i32.const 0', 'local.get R', 1, `
         ${el('ids', 'r')} i32.load local.tee id i32.const 0 i32.ge_s local.get id local.get S i32.lt_s i32.and if
           local.get out local.get id local.get C i32.mul i32.const 2 i32.shl i32.add local.set o
-          ${forLoop('j', 'i32.const 0', 'local.get C4', 4, `${el('o', 'j')} ${el('o', 'j')} v128.load ${el('x', 'j')} v128.load f32x4.add v128.store`)}
-          ${forLoop('j', 'local.get C4', 'local.get C', 1, `${el('o', 'j')} ${el('o', 'j')} f32.load ${el('x', 'j')} f32.load f32.add f32.store`)}
+          ${addRowInto('o', 'x')}
         end
         local.get x local.get C i32.const 2 i32.shl i32.add local.set x`)}`,
   },
@@ -475,8 +479,7 @@ SIMD_KERNELS.push(
       local.get C i32.const -4 i32.and local.set C4
       ${forLoop('j', 'i32.const 0', 'local.get C', 1, `${el('out', 'j')} f32.const 0 f32.store`)}
       ${forLoop('i', 'i32.const 0', 'local.get R', 1, `
-        ${forLoop('j', 'i32.const 0', 'local.get C4', 4, `${el('out', 'j')} ${el('out', 'j')} v128.load ${el('x', 'j')} v128.load f32x4.add v128.store`)}
-        ${forLoop('j', 'local.get C4', 'local.get C', 1, `${el('out', 'j')} ${el('out', 'j')} f32.load ${el('x', 'j')} f32.load f32.add f32.store`)}
+        ${addRowInto('out', 'x')}
         local.get x local.get C i32.const 2 i32.shl i32.add local.set x`)}`,
   },
   {
