@@ -82,7 +82,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
   const llmJudge = (j: LlmJudgeSpec) => llmJudgeFactory(j, hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir, baseUrl: j.base_url, apiKeyEnv: j.api_key_env })));
   const judge = typeof judgeSpec === 'object' && 'llm' in judgeSpec ? await llmJudge(judgeSpec) : getJudge(judgeSpec);
   const runId = hash(spec);
-  store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running' });
+  store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running', judge: judge.name });
   const models = new Map<string, Promise<Model>>();
   const load = hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir, baseUrl: spec.base_url, apiKeyEnv: spec.api_key_env, concurrency: spec.concurrency }));
   const baseModel = (id: string) => { if (!models.has(id)) models.set(id, load(id)); return models.get(id)!; };

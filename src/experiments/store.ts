@@ -52,6 +52,17 @@ CREATE TABLE IF NOT EXISTS judgments (
 );
 `;
 
+/**
+ * Changes after the first schema, each applied once, in order (PRAGMA user_version counts those done).
+ * 1: runs record the name of their judge (samples are shared between runs, judgments by judge), and
+ *    indexes let the viewer page samples by condition and index and filter judgments by label.
+ */
+const MIGRATIONS = [
+  `ALTER TABLE runs ADD COLUMN judge TEXT;
+   CREATE INDEX IF NOT EXISTS samples_by_condition_idx ON samples (condition_key, idx);
+   CREATE INDEX IF NOT EXISTS judgments_by_judge_label ON judgments (judge, label);`,
+];
+
 export class Store {
   readonly db: Database.Database;
 
@@ -61,15 +72,20 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    this.db.transaction(() => {
+      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v]);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    })();
   }
 
   close(): void { this.db.close(); }
 
-  upsertRun(r: { id: string; name: string; kind: string; model: string; spec: unknown; status: string }): void {
+  upsertRun(r: { id: string; name: string; kind: string; model: string; spec: unknown; status: string; judge?: string }): void {
     const now = new Date().toISOString();
-    this.db.prepare(`INSERT INTO runs (id, name, kind, model, spec, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`)
-      .run(r.id, r.name, r.kind, r.model, JSON.stringify(r.spec), r.status, now, now);
+    this.db.prepare(`INSERT INTO runs (id, name, kind, model, spec, status, created_at, updated_at, judge) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, judge = coalesce(excluded.judge, judge)`)
+      .run(r.id, r.name, r.kind, r.model, JSON.stringify(r.spec), r.status, now, now, r.judge ?? null);
   }
 
   finishRun(id: string, status: string, summary?: unknown): void {
