@@ -3,7 +3,7 @@
  * APIs, and `dramatis serve`. Built on the official `openai` SDK, which already retries 408/409/429/5xx
  * and timeouts with exponential back-off and jitter, honouring Retry-After; this class adds a
  * concurrency limit (p-limit), a disk cache keyed by the request, and the scoring of a given text
- * through /v1/completions with echo + logprobs.
+ * through /v1/completions with echo + logprobs or vLLM's prompt_logprobs.
  */
 import OpenAI, { toFile } from 'openai';
 import pLimit from 'p-limit';
@@ -157,32 +157,132 @@ export class OpenAIModel implements Model {
     return model;
   }
 
+  /** How this server scores a given text, found on the first score() call and kept (a rejected promise when it cannot). */
+  private scoreMethod?: Promise<ScoreMethod>;
+  /** vLLM path: the prompt's token ids, one request per distinct prompt. */
+  private promptIds = new Map<string, Promise<(string | undefined)[]>>();
+
   /**
-   * log p(continuation | prompt): the prompt and the continuation are sent as one text (joined by a
-   * space unless the prompt ends in whitespace) with echo, max_tokens 0 and logprobs; the tokens whose
-   * offset lies in the continuation are summed. Servers without echo + logprobs cannot do this.
+   * log p(continuation | prompt). The prompt and the continuation are sent as one text (joined by a
+   * space unless the prompt ends in whitespace) and scored by the first method the server accepts:
+   * /v1/completions with echo + max_tokens 0 + logprobs (llama.cpp server, OpenAI's legacy completions,
+   * dramatis serve), then vLLM's `prompt_logprobs` extension. The method that worked is kept for later
+   * calls; when neither does, the error says so and names the generative alternative.
    */
   async score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress) {
-    return this.each(pairs.length, async (i) => {
-      const { prompt, continuation } = pairs[i];
-      const sep = /\s$/.test(prompt) || continuation === '' ? '' : ' ';
-      const text = prompt + sep + continuation;
-      let r: OpenAI.Completion;
+    return this.each(pairs.length, (i) => this.scoreOne(pairs[i]), onProgress);
+  }
+
+  private async scoreOne(pair: { prompt: string; continuation: string }): Promise<Scored> {
+    if (!this.scoreMethod) {
+      const first = this.findScoreMethod(pair);
+      const method = first.then((r) => r.method);
+      this.scoreMethod = method;
+      // A transient failure (timeout, 5xx after retries) is not an answer: the next call probes again.
+      method.catch((e) => { if (!(e instanceof ScoringUnavailable) && this.scoreMethod === method) this.scoreMethod = undefined; });
+      return (await first).result;
+    }
+    return (await this.scoreMethod) === 'echo' ? this.scoreByEcho(pair) : this.scoreByPromptLogprobs(pair);
+  }
+
+  private async findScoreMethod(pair: { prompt: string; continuation: string }): Promise<{ method: ScoreMethod; result: Scored }> {
+    const why: string[] = [];
+    for (const method of ['echo', 'prompt_logprobs'] as const) {
       try {
-        r = await this.request<OpenAI.Completion>('completions', { model: this.o.model, prompt: text, echo: true, max_tokens: 0, logprobs: 1, temperature: 0 });
+        return { method, result: await (method === 'echo' ? this.scoreByEcho(pair) : this.scoreByPromptLogprobs(pair)) };
       } catch (e) {
-        throw new Error(`${(e as Error).message}\n(scoring a given text needs /v1/completions with echo and logprobs, as llama.cpp server, vLLM and OpenAI's legacy completions give; for chat-only servers use infer.describe, the generative alternative)`, { cause: e });
+        if (!(e instanceof ScoringRefused)) throw e;
+        why.push(`${method === 'echo' ? 'echo + logprobs' : "vLLM's prompt_logprobs"}: ${e.message}`);
       }
-      const lp = r.choices[0]?.logprobs;
-      if (!lp?.token_logprobs || !lp.text_offset) throw new Error(`${this.o.baseUrl}: the completion for scoring came back without token logprobs and offsets (the server ignored echo + logprobs)`);
-      const start = prompt.length + sep.length;
-      let total = 0;
-      const tokens: number[] = [];
-      lp.text_offset.forEach((off, k) => {
-        const v = lp.token_logprobs![k];
-        if (off >= start && v !== null && v !== undefined) { total += v; tokens.push(v); }
-      });
-      return { logprob: total, tokens };
-    }, onProgress);
+    }
+    throw new ScoringUnavailable(`${this.id} at ${this.o.baseUrl} cannot score a given text (the log-probability of a text, which infer and other likelihood measures need). `
+      + `It refused both ways of asking /v1/completions for it:\n  - ${why.join('\n  - ')}\n`
+      + 'Scoring works with llama.cpp server, vLLM and OpenAI\'s legacy completions models. For a chat-only server, use the generative alternative: '
+      + '`infer.describe` (the model describes the author in its own words, counted) or a chat judge (`judge: {llm: …}`) in place of likelihoods.');
+  }
+
+  /** One completions request for scoring; an answer of "no" (400/404/405/422/501) becomes a ScoringRefused. */
+  private async scoringRequest(body: Record<string, unknown>): Promise<OpenAI.Completion> {
+    try {
+      return await this.request<OpenAI.Completion>('completions', { model: this.o.model, temperature: 0, ...body });
+    } catch (e) {
+      const status = ((e as Error).cause as { status?: number } | undefined)?.status;
+      if (status && [400, 404, 405, 422, 501].includes(status)) throw new ScoringRefused((e as Error).message);
+      throw e;
+    }
+  }
+
+  /**
+   * echo + logprobs: the tokens whose text starts in the continuation are summed. A token's leading
+   * whitespace is not where it starts (BPE and sentencepiece tokens carry the space before a word, so
+   * " hello" sits at the separator's offset), unless the token is whitespace only.
+   */
+  private async scoreByEcho({ prompt, continuation }: { prompt: string; continuation: string }): Promise<Scored> {
+    const sep = /\s$/.test(prompt) || continuation === '' ? '' : ' ';
+    const r = await this.scoringRequest({ prompt: prompt + sep + continuation, echo: true, max_tokens: 0, logprobs: 1 });
+    const lp = r.choices[0]?.logprobs;
+    if (!lp?.token_logprobs?.length || !lp.text_offset?.length) throw new ScoringRefused('the reply carried no token logprobs and offsets (the server ignored echo + logprobs)');
+    const start = prompt.length + sep.length;
+    let total = 0;
+    const tokens: number[] = [];
+    lp.text_offset.forEach((off, k) => {
+      const v = lp.token_logprobs![k];
+      const lead = /^\s*/.exec(lp.tokens?.[k] ?? '')![0].length;
+      const begins = off + (lead < (lp.tokens?.[k]?.length ?? 0) ? lead : 0);
+      if (begins >= start && v !== null && v !== undefined) { total += v; tokens.push(v); }
+    });
+    return { logprob: total, tokens };
+  }
+
+  /**
+   * vLLM's `prompt_logprobs: 0`: `choices[0].prompt_logprobs` holds, per prompt token, null for the first
+   * and {token_id: {logprob, rank, decoded_token}} for the others (only the prompt's own token at 0).
+   * The continuation starts where the token ids of the full text leave those of the prompt alone, so a
+   * prompt whose last token merges with the continuation's first (a trailing space) still splits right.
+   */
+  private async scoreByPromptLogprobs({ prompt, continuation }: { prompt: string; continuation: string }): Promise<Scored> {
+    const sep = /\s$/.test(prompt) || continuation === '' ? '' : ' ';
+    const full = await this.promptLogprobs(prompt + sep + continuation);
+    let ids: (string | undefined)[] = [];
+    if (prompt !== '') {
+      let found = this.promptIds.get(prompt);
+      if (!found) {
+        found = this.promptLogprobs(prompt).then((p) => p.map((e) => e.id));
+        this.promptIds.set(prompt, found);
+        found.catch(() => this.promptIds.delete(prompt));
+      }
+      ids = await found;
+    }
+    let start = Math.min(ids.length, full.length);
+    for (let k = 1; k < start; k++) if (ids[k] !== full[k].id) { start = k; break; }
+    const tokens = full.slice(start).flatMap((e) => (e.logprob === undefined ? [] : [e.logprob]));
+    return { logprob: tokens.reduce((a, v) => a + v, 0), tokens };
+  }
+
+  /** The prompt's tokens with their ids and log-probabilities (undefined for the first) through `prompt_logprobs`. */
+  private async promptLogprobs(text: string): Promise<{ id?: string; logprob?: number }[]> {
+    const r = await this.scoringRequest({ prompt: text, max_tokens: 1, prompt_logprobs: 0 });
+    const c = r.choices[0] as (OpenAI.CompletionChoice & { prompt_logprobs?: PromptLogprobs; prompt_token_ids?: number[] }) | undefined;
+    const list = c?.prompt_logprobs;
+    if (!Array.isArray(list) || list.length === 0) throw new ScoringRefused('the reply carried no `prompt_logprobs` (the server does not know this vLLM extension)');
+    return list.map((entry, k) => {
+      if (entry === null) return {};
+      const own = c!.prompt_token_ids?.[k];
+      const keys = Object.keys(entry);
+      // Asked for 0 alternatives, the entry holds the prompt's own token only; with more, the token ids say which.
+      const id = own !== undefined ? String(own) : keys.length === 1 ? keys[0] : undefined;
+      if (id === undefined || !entry[id]) throw new Error(`${this.o.baseUrl} /completions (model ${this.o.model}): prompt_logprobs position ${k} has ${keys.length} tokens and no prompt_token_ids to say which is the prompt's`);
+      return { id, logprob: entry[id].logprob };
+    });
   }
 }
+
+type Scored = { logprob: number; tokens: number[] };
+type ScoreMethod = 'echo' | 'prompt_logprobs';
+/** vLLM's per-position prompt log-probabilities: null first, then token id → {logprob, rank, decoded_token}. */
+type PromptLogprobs = (Record<string, { logprob: number; rank?: number | null; decoded_token?: string | null }> | null)[];
+/** The server understood the scoring request and said no, or answered without what was asked. */
+class ScoringRefused extends Error {}
+/** Neither way of scoring works on this server: kept, so later calls fail at once without asking again. */
+class ScoringUnavailable extends Error {}
+
