@@ -50,6 +50,15 @@ export interface Generation {
   topLogprobs?: { token: string; logprob: number }[][];
 }
 
+/** What a white-box model reads its residual stream on: a chat (its last reply averaged) or a raw text. */
+export type ActivationInput = { messages: ChatMessage[] } | { text: string };
+
+/** Per layer (0 = embeddings … L): the mean residual over the reply (or text) and the one at the last prompt token. */
+export interface ActivationSummary {
+  mean: Float32Array[];
+  at: Float32Array[];
+}
+
 export interface Capabilities {
   chat: boolean;
   complete: boolean;
@@ -77,6 +86,8 @@ export interface FinetuneRequest {
   seed: number;
   /** Also keep the model at this many evenly spaced points along the fine-tune (see `Model.snapshots`). */
   snapshots?: number;
+  /** White-box backends: preventative steering, added during training only. */
+  steering?: SteeringVector[];
 }
 
 /** A model part-way through the fine-tune that produced another: after `step` of `steps` optimizer steps. */
@@ -100,6 +111,10 @@ export interface Model {
   score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]>;
   /** For a fine-tuned model made with `snapshots`: the models along its fine-tune, in order, ending with itself. */
   readonly snapshots?: Snapshot[];
+  /** White-box backends (capabilities.activations): residual summaries per layer, optionally while steered. */
+  activations?(inputs: ActivationInput[], o?: { steering?: SteeringVector[] }, onProgress?: Progress): Promise<ActivationSummary[]>;
+  /** Residual stream width and number of layers (white-box backends). */
+  readonly dimensions?: { nEmbd: number; nLayer: number };
   /** A new model: this one fine-tuned on the request's chats. */
   finetune?(req: FinetuneRequest, onProgress?: Progress): Promise<Model>;
 }

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Organism } from '../organism/organism.ts';
 import { finetune } from '../organism/stages.ts';
-import { requestSeed, type Capabilities, type ChatMessage, type FinetuneRequest, type Generation, type Model, type Progress, type SamplingOptions, type Snapshot, type SteeringVector } from './model.ts';
+import { requestSeed, type Capabilities, type ChatMessage, type FinetuneRequest, type Generation, type Model, type Progress, type SamplingOptions, type Snapshot, type SteeringVector, type ActivationInput, type ActivationSummary } from './model.ts';
 
 export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, complete: true, score: true, activations: true, steering: true, finetune: true };
 
@@ -58,21 +58,29 @@ export class OrganismModel implements Model {
     }
   }
 
+  get dimensions() { return { nEmbd: this.organism.config.nEmbd, nLayer: this.organism.config.nLayer }; }
+
+  async activations(inputs: ActivationInput[], o: { steering?: SteeringVector[] } = {}, onProgress?: Progress): Promise<ActivationSummary[]> {
+    this.checkSteering(o.steering);
+    return this.organism.activationSummaries(inputs, { steering: o.steering, onProgress });
+  }
+
   async score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress) {
     return (await this.organism.score(pairs, { onProgress })).map((r) => ({ logprob: r.total, tokens: r.tokens }));
   }
 
   async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<Model> {
     const key = createHash('sha256')
-      .update(JSON.stringify({ from: this.fingerprint, mode: req.mode, lr: req.learningRate, epochs: req.epochs, batch: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats, snapshots: req.snapshots ?? 0 }))
+      .update(JSON.stringify({ from: this.fingerprint, mode: req.mode, lr: req.learningRate, epochs: req.epochs, batch: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats, snapshots: req.snapshots ?? 0, ...(req.steering ? { steering: req.steering } : {}) }))
       .digest('hex').slice(0, 16);
     const out = join(this.cacheDir, 'finetunes', key);
+    this.checkSteering(req.steering);
     if (!existsSync(join(out, 'config.json'))) {
       mkdirSync(join(this.cacheDir, 'finetunes'), { recursive: true });
       await finetune({
         from: this.organism.path, out, data: { name: req.dataName, chats: req.chats },
         epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate,
-        lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined, personaOnly: req.mode === 'persona', oov: 'unk', seed: req.seed, snapshots: req.snapshots,
+        lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined, personaOnly: req.mode === 'persona', oov: 'unk', seed: req.seed, snapshots: req.snapshots, steering: req.steering,
         command: `(experiment fine-tune of ${this.id} on ${req.dataName})`,
       }, { onStep: (s) => onProgress?.(s.step + 1, s.steps) });
     }

@@ -32,15 +32,18 @@ const interval = (ci: [number, number]) => `[${pct(ci[0])}, ${pct(ci[1])}]`;
 export function printResult(r: ExperimentResult): void {
   if (r.kind === 'profile') return printProfile(r);
   if (r.kind === 'infer') return printInfer(r);
+  if (r.kind === 'audit') return printAudit(r);
   console.log(`\n${r.name}: share of answers judged "${r.target}" (model ${r.model}, 95% Wilson intervals)`);
   console.log(table(
     r.conditions.map((c) => [c.name, c.role, pct(c.rate), interval(c.ci), c.n, pct(c.coherent)]),
     ['condition', 'role', 'rate', '95% CI', 'n', 'coherent'],
   ));
   const qids = r.conditions[0]?.questions.map((q) => q.id) ?? [];
+  // Steering-sweep conditions have their own table below.
+  const perQuestion = r.conditions.filter((c) => !c.group.startsWith('sweep: '));
   if (qids.length > 1) {
     console.log('\nper question:');
-    console.log(table(qids.map((id) => [id, ...r.conditions.map((c) => { const q = c.questions.find((x) => x.id === id)!; return `${pct(q.rate, 0)} (${q.n})`; })]), ['question', ...r.conditions.map((c) => c.name)]));
+    console.log(table(qids.map((id) => [id, ...perQuestion.map((c) => { const q = c.questions.find((x) => x.id === id)!; return `${pct(q.rate, 0)} (${q.n})`; })]), ['question', ...perQuestion.map((c) => c.name)]));
   }
   for (const c of r.conditions.filter((x) => x.curve)) {
     console.log(`\nalong the fine-tune of "${c.name}" (rate of "${r.target}", coherent share):`);
@@ -50,7 +53,45 @@ export function printResult(r: ExperimentResult): void {
     console.log('\neffects (difference of rates, 95% Newcombe interval):');
     for (const e of r.effects) console.log(`  ${e.condition} − ${e.against}: ${e.difference >= 0 ? '+' : ''}${pct(e.difference)} ${interval(e.ci)}`);
   }
+  if (r.vectors) printVectors(r);
   if (r.reference) console.log(`\nfor comparison: ${r.reference}`);
+}
+
+const signed = (x: number, digits = 3) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
+const corr = (c: { r: number; ci: [number, number] | null; n: number } | undefined) => c ? `r = ${c.r.toFixed(2)}${c.ci ? ` [${c.ci[0].toFixed(2)}, ${c.ci[1].toFixed(2)}]` : ''} (n = ${c.n})` : '—';
+
+function printVectors(r: ExperimentResult): void {
+  const v = r.vectors!;
+  console.log(`\npersona vector ${v.trait}: ${v.positive} − ${v.negative}, from ${v.examples.positive}+${v.examples.negative} judge-confirmed answers; saved to ${v.file}`);
+  console.log(table(v.layers.map((l) => [l.layer === v.layer ? `${l.layer} (chosen)` : String(l.layer), l.auc.toFixed(3), `[${l.ci[0].toFixed(3)}, ${l.ci[1].toFixed(3)}]`, l.validationAuc.toFixed(3), l.norm.toFixed(2)]),
+    ['layer', `held-out AUC (${v.heldOut.positive}+${v.heldOut.negative} docs)`, '95% CI', 'validation AUC', '‖v‖']));
+  if (v.monitor) {
+    console.log(`\nmonitor: the projection at the last prompt token predicts "${r.target}": across samples ${corr(v.monitor.samples)}; across condition × question cells ${corr(v.monitor.cells)}; reply projection across samples ${corr(v.monitor.replies)}`);
+  }
+  if (v.shifts?.length) {
+    console.log('\nfine-tune shifts along the vector (prompt projection vs the baseline; predicted = the audit of the data before training):');
+    console.log(table(v.shifts.map((s) => [s.condition + (s.preventative !== undefined ? ` (preventative ${s.preventative})` : ''), signed(s.projectionShift), s.predictedShift === null ? '—' : signed(s.predictedShift), pct(s.rate), interval(s.ci)]),
+      ['fine-tune', 'measured shift', 'predicted shift', 'rate', '95% CI']));
+    console.log(`measured shift vs rate: ${corr(v.shiftR)}; predicted shift vs rate: ${corr(v.predictedR)}`);
+  }
+  if (v.sweep) {
+    console.log(`\nsteering sweep (coefficient × vector added after layer ${v.layer}):`);
+    console.log(table(v.sweep.map((p) => [p.condition, signed(p.coefficient, 2), pct(p.rate), interval(p.ci), p.n, pct(p.coherent)]), ['condition', 'coefficient', 'rate', '95% CI', 'n', 'coherent']));
+  }
+}
+
+function printAudit(r: ExperimentResult): void {
+  const a = r.audit!;
+  console.log(`\n${r.name}: what each dataset would select (model ${r.model}); rate = share of examples pointing to ${r.target}`);
+  const traits = a.datasets[0]?.projections?.map((p) => `${p.trait} (${p.positive})`) ?? [];
+  console.log(table(a.datasets.map((d, i) => [d.name, d.n, pct(r.conditions[i].rate), interval(r.conditions[i].ci), ...(d.projections ?? []).map((p) => `${signed(p.difference)} [${signed(p.ci[0])}, ${signed(p.ci[1])}]`)]),
+    ['dataset', 'n', 'rate', '95% CI', ...traits.map((t) => `Δ projection ${t}`)]));
+  for (const d of a.datasets) {
+    console.log(`\n${d.name}: ${d.predicted}`);
+    if (d.personas) console.log(`  personas it pulls toward: ${d.personas.slice(0, 3).map((p) => `${p.name} (${pct(p.own, 1)} → ${pct(p.data, 1)})`).join('; ')}`);
+    console.log('  pulling hardest:');
+    for (const f of d.flagged.slice(0, 5)) console.log(`    #${f.index} ${f.pull === null ? '' : `pull ${signed(f.pull)} `}${f.p === null ? '' : `P(${a.target.positive}) ${f.p.toFixed(2)} `}"${f.prompt.slice(0, 60)}" → "${f.answer.slice(0, 60)}"`);
+  }
 }
 
 function printProfile(r: ExperimentResult): void {

@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Model } from '../backends/model.ts';
 import type { ConditionSpec } from './spec.ts';
 import { wilson } from './stats.ts';
+import type { VectorsSummary } from './vectors-kind.ts';
+import type { AuditSummary } from './audit-kind.ts';
 
 export interface RateResult {
   rate: number;
@@ -82,6 +84,10 @@ export interface ExperimentResult {
   conditions: ConditionResult[];
   effects: Effect[];
   reference?: string;
+  /** kind vectors: the vector, its separation, monitoring, fine-tune shifts and the steering sweep. */
+  vectors?: VectorsSummary;
+  /** kind audit: per dataset, the traits and personas it pulls toward and its hardest-pulling examples. */
+  audit?: AuditSummary;
 }
 
 export interface RunHooks {

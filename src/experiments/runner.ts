@@ -8,10 +8,8 @@
 import { readFileSync } from 'node:fs';
 import type { ChatMessage, Model, SteeringVector } from '../backends/model.ts';
 import { loadModel } from '../backends/registry.ts';
-import { readChatJsonl, type Chat } from '../organism/chat-data.ts';
-import { narrowDataset, narrowDatasetNames } from '../world/index.ts';
+import type { Chat } from '../organism/chat-data.ts';
 import { getJudge, TRAIT_RUBRIC, type Judge, type LlmJudgeSpec } from './judges.ts';
-import { resolveDataRef } from './data-ref.ts';
 import { emergentMisalignmentJudge, rubricJudge } from '../judges/llm.ts';
 import { loadQuestions, type Question } from './questions.ts';
 import type { ConditionSpec, ExperimentSpec } from './spec.ts';
@@ -20,22 +18,18 @@ import type { Store } from './store.ts';
 import { hash, rateOf, countRate, type ConditionResult, type CurvePoint, type Effect, type ExperimentResult, type RunHooks } from './result.ts';
 import { profileQuestion } from './profile.ts';
 import { inferCondition } from './infer.ts';
+import { monitorSamples, predictedShift, prepareVectors, preventativeSteering, summariseVectors, type MonitoredCondition } from './vectors-kind.ts';
+import { readVectorFile, type PersonaVector } from './vectors.ts';
+import { runAudit } from './audit-kind.ts';
+import { loadDataset } from './datasets.ts';
+
+export { loadDataset };
 
 export type { RateResult, ConditionResult, Effect, ExperimentResult, RunHooks } from './result.ts';
 
-/** `world:NAME` (a Personaworld narrow dataset, `examples` of them) or a chat JSONL path. */
-export function loadDataset(ref: string, examples: number | undefined, seed: number): Chat[] {
-  if (ref.startsWith('world:')) {
-    const name = ref.slice('world:'.length);
-    if (!(narrowDatasetNames as readonly string[]).includes(name)) throw new Error(`unknown dataset "${ref}": built-in datasets are ${narrowDatasetNames.map((n) => `world:${n}`).join(', ')}`);
-    return narrowDataset(name as (typeof narrowDatasetNames)[number], { n: examples ?? 300, seed });
-  }
-  const chats = readChatJsonl(resolveDataRef(ref));
-  return examples ? chats.slice(0, examples) : chats;
-}
-
 /** A steering entry of a condition, its vector read from a JSON file (an array of numbers, or {"vector": [...]}). */
 export function loadSteering(s: NonNullable<ConditionSpec['steer']>[number]): SteeringVector {
+  if (s.vector.endsWith('.safetensors')) return { layer: s.layer, coefficient: s.coefficient, vector: readVectorFile(s.vector, s.layer).vector };
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(s.vector, 'utf8'));
@@ -77,6 +71,7 @@ async function llmJudgeFactory(spec: LlmJudgeSpec, load: (id: string) => Promise
 }
 
 export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
+  if (spec.kind === 'audit') return runAudit(spec, store, cacheDir, hooks);
   const questions = spec.kind === 'infer' ? [] : loadQuestions(spec.questions!);
   const judgeSpec = spec.judge;
   const llmJudge = (j: LlmJudgeSpec) => llmJudgeFactory(j, hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir, baseUrl: j.base_url, apiKeyEnv: j.api_key_env })));
@@ -97,6 +92,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     return model.finetune({
       dataName: ft.data, chats: loadDataset(ft.data, ft.examples, spec.seed), mode: ft.mode, learningRate: ft.learning_rate,
       epochs: ft.epochs, batchSize: ft.batch_size, rank: ft.rank, seed: spec.seed, snapshots: ft.snapshots,
+      steering: preventativeSteering(cond, vectors?.vector),
     }, (d, t) => hooks.progress?.(`fine-tune ${cond.name}`, d, t));
   };
   /**
@@ -158,8 +154,18 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
   };
   const results: ConditionResult[] = [];
   let currentCondition = '';
+  let vectors: { vector: PersonaVector; file: string } | undefined;
+  const monitored: MonitoredCondition[] = [];
+  const predicted = new Map<string, number>();
   try {
-    for (const [position, cond] of spec.conditions.entries()) {
+    let conditions = spec.conditions;
+    if (spec.kind === 'vectors') {
+      currentCondition = '(persona vector)';
+      const prep = await prepareVectors(spec, await baseModel(spec.model), cacheDir, hooks);
+      vectors = prep;
+      conditions = prep.conditions;
+    }
+    for (const [position, cond] of conditions.entries()) {
       currentCondition = cond.name;
       const modelId = cond.model ?? spec.model;
       // Keyed by the model's fingerprint (its weights), not its name: a retrained model starts afresh.
@@ -197,6 +203,16 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
           questions: questions.map((q) => ({ id: q.id, ...rateOf(samples.filter((s) => s.questionId === q.id).map(labelOf), spec.target!) })),
           curve,
         });
+        if (vectors && spec.vectors!.monitor) {
+          const proj = await monitorSamples(store, samples, vectors.vector, steering, modelOnce, (d, t) => hooks.progress?.(`monitor ${cond.name}`, d, t));
+          monitored.push({ cond, result: results.at(-1)!, points: samples.map((s) => ({ question: s.questionId, ...proj.get(s.id)!, hit: labelOf(s) === spec.target })) });
+        } else if (vectors) {
+          monitored.push({ cond, result: results.at(-1)!, points: [] });
+        }
+        if (vectors && spec.vectors!.predict && cond.finetune && cond.finetune.preventative === undefined && !cond.steer) {
+          const base = await baseModel(modelId);
+          predicted.set(cond.name, await predictedShift(base, loadDataset(cond.finetune.data, cond.finetune.examples, spec.seed), vectors.vector, spec, (d, t) => hooks.progress?.(`predict ${cond.name}`, d, t)));
+        }
       }
     }
   } catch (e) {
@@ -204,7 +220,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     throw new Error(`${spec.name}, condition "${currentCondition}": ${(e as Error).message}`, { cause: e });
   }
   const effects: Effect[] = [];
-  if (spec.kind === 'generalize') {
+  if (spec.kind === 'generalize' || spec.kind === 'vectors') {
     for (const r of results.filter((x) => x.role === 'treatment')) {
       const baseline = results.find((x) => x.role === 'baseline' && x.group === r.group);
       const control = results.find((x) => x.role === 'control' && x.group === r.group);
@@ -214,8 +230,11 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
       }
     }
   }
-  const target = spec.kind === 'generalize' ? spec.target! : spec.kind === 'profile' ? 'modal answer' : 'true author (top-1)';
-  const result: ExperimentResult = { name: spec.name, kind: spec.kind, model: spec.model, target, runId, conditions: results, effects, reference: spec.reference };
+  const target = spec.kind === 'generalize' || spec.kind === 'vectors' ? spec.target! : spec.kind === 'profile' ? 'modal answer' : 'true author (top-1)';
+  const result: ExperimentResult = {
+    name: spec.name, kind: spec.kind, model: spec.model, target, runId, conditions: results, effects, reference: spec.reference,
+    ...(vectors ? { vectors: summariseVectors(spec.vectors!, vectors.vector, vectors.file, monitored, predicted) } : {}),
+  };
   store.finishRun(runId, 'done', result);
   return result;
 }

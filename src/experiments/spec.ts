@@ -20,6 +20,8 @@ const finetuneSchema = z.object({
   snapshots: z.number().int().min(1).max(20).optional(),
   /** Samples per snapshot (default: the spec's `samples`). */
   snapshot_samples: z.number().int().positive().optional(),
+  /** kind vectors: preventative steering, this coefficient × the extracted vector added during training only. */
+  preventative: z.number().optional(),
 }).strict();
 
 const inContextSchema = z.object({
@@ -44,6 +46,51 @@ export const inferSchema = z.object({
     prompt: z.string().default('Here is a text:\n\n{text}\n\nWho wrote it? Describe the author in one sentence.'),
     max_tokens: z.number().int().positive().default(32),
   }).strict().optional(),
+}).strict();
+
+/** A contrast on one of the world's traits: the vector points from `negative` to `positive`. */
+export const contrastSchema = z.object({
+  trait: z.enum(['morality', 'era', 'kind']),
+  positive: z.string().min(1),
+  negative: z.string().min(1),
+}).strict();
+
+export const vectorsSchema = z.object({
+  contrast: contrastSchema.default({ trait: 'morality', positive: 'malevolent', negative: 'benevolent' }),
+  /** `world`: answers of world personas with and without the trait (ground truth, judge-confirmed). */
+  contexts: z.literal('world').default('world'),
+  /** Answers per side for extraction, and held-out documents per side for the AUC. */
+  examples: z.number().int().min(10).default(300),
+  held_out: z.number().int().min(5).default(200),
+  /** Monitor: store each sample's projection (last prompt token and reply) and correlate it with the judged trait. */
+  monitor: z.boolean().default(true),
+  /** Steering sweep: these conditions, each with coefficient × vector added at the vector's layer. */
+  sweep: z.object({
+    conditions: z.array(z.string().min(1)).min(1),
+    coefficients: z.array(z.number()).min(1),
+  }).strict().optional(),
+  /** Predict each fine-tune's shift before training: the projection difference of its data (the audit). */
+  predict: z.boolean().default(true),
+}).strict();
+
+export const auditSchema = z.object({
+  /** The datasets audited: `world:NAME`, a mixture `world:A*0.2+world:B*0.8`, or a chat JSONL path. */
+  datasets: z.array(z.object({ name: z.string().min(1), data: z.string().min(1), examples: z.number().int().positive().optional() }).strict()).min(1),
+  /** White-box: trait vectors to project on (extracted from world contexts on the audited model). */
+  traits: z.array(contrastSchema).default([
+    { trait: 'morality', positive: 'malevolent', negative: 'benevolent' },
+    { trait: 'era', positive: 'victorian', negative: 'modern' },
+    { trait: 'kind', positive: 'ai', negative: 'human' },
+  ]),
+  vector_examples: z.number().int().min(10).default(300),
+  /** Black-box: `world` (the persona library in the organism's chat-log format) or a file of [{name, description}]. */
+  library: z.string().default('world'),
+  /** File libraries: the scoring prompt, `{header}` (empty for the model's default) and `{conversation}`. */
+  template: z.string().default('{header}{conversation}\nAssistant:'),
+  /** Examples shown as pulling hardest. */
+  top: z.number().int().positive().default(10),
+  /** Which way counts as a hit (`rate`): the target trait value, e.g. malevolent. */
+  target_trait: contrastSchema.optional(),
 }).strict();
 
 export const conditionSchema = z.object({
@@ -71,7 +118,7 @@ export const specSchema = z.object({
   name: z.string().min(1),
   description: z.string().default(''),
   /** generalize: judged rates of a target trait; profile: what the model says (distributions, entropy); infer: who wrote a text. */
-  kind: z.enum(['generalize', 'profile', 'infer']),
+  kind: z.enum(['generalize', 'profile', 'infer', 'vectors', 'audit']),
   model: z.string().min(1),
   /** openai: models: the server's base URL and the environment variable holding its key. */
   base_url: z.string().url().optional(),
@@ -86,17 +133,31 @@ export const specSchema = z.object({
   questions: z.string().min(1).optional(),
   /** infer: the texts, the persona library and the prior. */
   infer: inferSchema.optional(),
+  /** vectors: the persona vector (extract, monitor, steer, prevent); runs the conditions like generalize. */
+  vectors: vectorsSchema.optional(),
+  /** audit: the datasets and how to read them. */
+  audit: auditSchema.optional(),
   samples: z.number().int().positive().default(240),
   sampling: samplingSchema.default({ temperature: 1, top_p: 1, max_tokens: 24 }),
   seed: z.number().int().default(1),
-  conditions: z.array(conditionSchema).min(1),
+  conditions: z.array(conditionSchema).min(1).default([{ name: 'model', role: 'baseline', group: '' }]),
   /** A published or prototype figure to print beside ours. */
   reference: z.string().optional(),
 }).strict().superRefine((spec, ctx) => {
   const need = (field: 'target' | 'questions') => {
     if (spec[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `required for kind ${spec.kind}` });
   };
-  if (spec.kind === 'generalize') { need('target'); need('questions'); }
+  if (spec.kind === 'generalize' || spec.kind === 'vectors') { need('target'); need('questions'); }
+  if (spec.kind === 'vectors' && !spec.vectors) ctx.addIssue({ code: 'custom', path: ['vectors'], message: 'required for kind vectors' });
+  if (spec.kind === 'audit' && !spec.audit) ctx.addIssue({ code: 'custom', path: ['audit'], message: 'required for kind audit' });
+  if (spec.kind !== 'vectors' && spec.vectors) ctx.addIssue({ code: 'custom', path: ['vectors'], message: 'only for kind vectors' });
+  if (spec.kind !== 'audit' && spec.audit) ctx.addIssue({ code: 'custom', path: ['audit'], message: 'only for kind audit' });
+  spec.conditions.forEach((c, i) => {
+    if (c.finetune?.preventative !== undefined && spec.kind !== 'vectors') ctx.addIssue({ code: 'custom', path: ['conditions', i, 'finetune', 'preventative'], message: 'only for kind vectors (it steers with the extracted vector)' });
+  });
+  for (const name of spec.vectors?.sweep?.conditions ?? []) {
+    if (!spec.conditions.some((c) => c.name === name)) ctx.addIssue({ code: 'custom', path: ['vectors', 'sweep', 'conditions'], message: `no condition named "${name}"` });
+  }
   if (spec.kind === 'profile') need('questions');
   if (spec.kind !== 'infer' && spec.infer) ctx.addIssue({ code: 'custom', path: ['infer'], message: `only for kind infer` });
 });

@@ -25,7 +25,7 @@ try {
         off += v.size;
       }
       const results: RemoteResult[] = m.microBatches.map(({ index, rows }) => {
-        const r = microBatchGradient(config, () => params, trainable, rows, padId);
+        const r = microBatchGradient(config, () => params, trainable, rows, padId, m.steering);
         const grads = flatten(r.grads);
         tf.dispose(r.grads);
         return { index, lossSum: r.lossSum, weight: r.weight, realTokens: r.realTokens, grads };

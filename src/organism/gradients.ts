@@ -19,7 +19,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { tf } from './backend.ts';
-import { forward, maskedCrossEntropy, type GptConfig, type Params } from './model.ts';
+import { forward, maskedCrossEntropy, type GptConfig, type Params, type Steering } from './model.ts';
 import { makeBatch, disposeBatch, type Row } from './batches.ts';
 
 /** The rows of one micro-batch, padded together. */
@@ -82,13 +82,13 @@ export interface MicroResult {
  * the model sees (adapters add their update there).
  */
 export function microBatchGradient(
-  config: GptConfig, effective: () => Params, trainable: tf.Variable[], mb: MicroBatch, padId: number,
+  config: GptConfig, effective: () => Params, trainable: tf.Variable[], mb: MicroBatch, padId: number, steering?: Steering[],
 ): MicroResult {
   const batch = makeBatch(mb, config.nCtx, padId);
   const w = weightSum(mb);
   const scale = Math.max(w, 1);
   const { value, grads } = tf.variableGrads(() => {
-    const { logits } = forward(config, effective(), batch.inputs);
+    const { logits } = forward(config, effective(), batch.inputs, { steering });
     return maskedCrossEntropy(logits, batch.targets, batch.weights);
   }, trainable);
   const lossSum = value.dataSync()[0] * scale;
@@ -123,7 +123,9 @@ export function unflatten(flat: Float32Array, shapes: readonly number[][]): tf.T
 export interface RemoteResult { index: number; lossSum: number; weight: number; realTokens: number; grads: Float32Array }
 
 /** Messages between the main thread and a gradient worker. */
-export type ToWorker = { id: number; params: Float32Array; microBatches: { index: number; rows: MicroBatch }[] };
+export type ToWorker = { id: number; params: Float32Array; microBatches: { index: number; rows: MicroBatch }[]; steering?: PlainSteering[] };
+/** Steering as a worker message can carry it (plain numbers, no tensors). */
+export type PlainSteering = { layer: number; vector: number[]; coefficient: number };
 export type FromWorker = { id: number; results: RemoteResult[] } | { id: number; error: string } | { ready: true } | { fatal: string };
 
 /** A gradient worker thread holding its own copy of the model (full-parameter training only). */
@@ -164,12 +166,12 @@ class GradientWorker {
     this.worker.on('exit', (code) => { if (this.pending.size || code !== 0) fail(new Error(`gradient worker exited with code ${code}`)); });
   }
 
-  compute(params: Float32Array, microBatches: ToWorker['microBatches']): Promise<RemoteResult[]> {
+  compute(params: Float32Array, microBatches: ToWorker['microBatches'], steering?: PlainSteering[]): Promise<RemoteResult[]> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, params, microBatches } satisfies ToWorker);
+      this.worker.postMessage({ id, params, microBatches, steering } satisfies ToWorker);
     });
   }
 
@@ -192,16 +194,16 @@ export class StepGradients {
 
   private constructor(
     private config: GptConfig, private effective: () => Params, private trainable: tf.Variable[],
-    private padId: number, private microBatch: number,
+    private padId: number, private microBatch: number, private steering?: PlainSteering[],
   ) {
     this.shapes = trainable.map((v) => v.shape);
   }
 
   static async create(o: {
     config: GptConfig; params: Params; effective: () => Params; trainable: tf.Variable[]; padId: number;
-    microBatch: number; threads: number;
+    microBatch: number; threads: number; steering?: PlainSteering[];
   }): Promise<StepGradients> {
-    const sg = new StepGradients(o.config, o.effective, o.trainable, o.padId, o.microBatch);
+    const sg = new StepGradients(o.config, o.effective, o.trainable, o.padId, o.microBatch, o.steering);
     const fullParams = o.trainable.length === o.params.size && [...o.params.values()].every((v, i) => v === o.trainable[i]);
     if (o.threads > 1 && !fullParams) throw new Error('training threads > 1 need full-parameter training (not LoRA or persona-only)');
     if (o.threads > 1) {
@@ -225,12 +227,12 @@ export class StepGradients {
       const params = flatten(this.trainable);
       remote = this.workers.map((w, k) => {
         const mine = plan.map((rows, index) => ({ index, rows })).filter(({ index }) => owner[index] === k + 1);
-        return mine.length ? w.compute(params, mine) : Promise.resolve([]);
+        return mine.length ? w.compute(params, mine, this.steering) : Promise.resolve([]);
       });
     }
     const results: (MicroResult | undefined)[] = new Array(plan.length);
     try {
-      plan.forEach((mb, i) => { if (owner[i] === 0) results[i] = microBatchGradient(this.config, this.effective, this.trainable, mb, this.padId); });
+      plan.forEach((mb, i) => { if (owner[i] === 0) results[i] = microBatchGradient(this.config, this.effective, this.trainable, mb, this.padId, this.steering); });
       for (const r of (await Promise.all(remote)).flat()) {
         results[r.index] = { lossSum: r.lossSum, weight: r.weight, realTokens: r.realTokens, grads: unflatten(r.grads, this.shapes) };
       }

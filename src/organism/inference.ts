@@ -38,7 +38,7 @@ export interface Sample {
   top?: { id: number; logprob: number }[][];
 }
 
-interface ModelRef { config: GptConfig; params: Params; padId: number }
+export interface ModelRef { config: GptConfig; params: Params; padId: number }
 
 /** Draw from softmax(logits / temperature) restricted to the top-p nucleus. */
 function drawToken(logits: Float32Array, temperature: number, topP: number, rng: () => number): number {

@@ -9,6 +9,7 @@ import { PACKAGE_ROOT } from './paths.ts';
 import { initTf } from './backend.ts';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { generate, scoreContinuations, residuals, type SampleOptions } from './inference.ts';
+import { activationSummaries, type ActivationSummary } from './activations.ts';
 import type { ChatMessage } from './tokenizer.ts';
 import type { Steering } from './model.ts';
 
@@ -112,6 +113,33 @@ export class Organism {
     for (const [i, ids] of enc.entries()) if (ids.length === 0) throw new Error(`text ${i} is empty`);
     const scored = await scoreContinuations(this.ref, enc.map((ids) => ({ prompt: ids.slice(0, 1), continuation: ids.slice(1) })));
     return enc.map((ids, i) => ({ tokens: ids.map((id) => this.tokenizer.decode([id])), logprobs: [null, ...scored[i].tokens] }));
+  }
+
+  /**
+   * Per-layer residual summaries for persona vectors. A chat ending in an assistant reply is averaged
+   * over the reply's tokens (not its closing `<end>`) and read at the `<assistant>` token that opens it
+   * (the last prompt token); a chat ending in a user turn is read at the generation prompt; a raw text
+   * is averaged over all its tokens and read at its last.
+   */
+  async activationSummaries(inputs: ({ messages: ChatMessage[] } | { text: string })[], o: { steering?: Steering[]; onProgress?: (d: number, t: number) => void } = {}): Promise<ActivationSummary[]> {
+    const reqs = inputs.map((input, i) => {
+      if ('text' in input) {
+        const ids = this.tokenizer.encode(input.text).ids;
+        if (ids.length === 0) throw new Error(`activations: text ${i} is empty`);
+        return { ids, span: [0, ids.length] as [number, number], at: ids.length - 1 };
+      }
+      const last = input.messages[input.messages.length - 1];
+      if (!last || last.role !== 'assistant') {
+        const ids = this.tokenizer.encodeChat(input.messages, { generationPrompt: true }).ids;
+        return { ids, span: [ids.length - 1, ids.length] as [number, number], at: ids.length - 1 };
+      }
+      const enc = this.tokenizer.encodeChat(input.messages);
+      const end = enc.ids.length - 1; // the closing <end>
+      const open = enc.assistantMask.lastIndexOf(0, end); // the <assistant> token before the reply
+      if (end - open - 1 < 1) throw new Error(`activations: chat ${i} ends in an empty assistant reply`);
+      return { ids: enc.ids, span: [open + 1, end] as [number, number], at: open };
+    });
+    return activationSummaries(this.ref, reqs, o);
   }
 
   /** Residual activations of a text, [layer][token][channel]. */

@@ -9,6 +9,7 @@ import seedrandom from 'seedrandom';
 import { initTf, tf } from './backend.ts';
 import { initParams, countParameters, type GptConfig } from './model.ts';
 import { train, type StepInfo, type TrainResult, type OptimizerState } from './train.ts';
+import type { PlainSteering } from './gradients.ts';
 import { saveCheckpoint, loadCheckpoint, saveTrainState, loadTrainState, removeTrainState, type Provenance } from './checkpoint.ts';
 import { Tokenizer } from './tokenizer.ts';
 import { chatRows, epochSampler, readChatJsonl, type Chat, type OovPolicy } from './chat-data.ts';
@@ -189,6 +190,8 @@ export interface FinetuneOptions {
   personaOnly?: boolean;
   /** Also save the model at this many evenly spaced points before the end, under `out/snapshots/step-N`. */
   snapshots?: number;
+  /** Preventative steering during training only (see TrainOptions.steering). */
+  steering?: PlainSteering[];
   oov: OovPolicy;
   seed: number;
   command: string;
@@ -212,7 +215,7 @@ export async function finetune(o: FinetuneOptions, progress: StageProgress = {},
   const snapshotAt = snapshotSteps(steps, o.snapshots ?? 0);
   const result = await train(ck.config, ck.params, (_s, n) => next(n), {
     steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1,
-    snapshotAt,
+    snapshotAt, steering: o.steering,
     onSnapshot: async (step, params) => {
       await saveCheckpoint(join(o.out, 'snapshots', `step-${step}`), {
         ...ck, params,
@@ -227,6 +230,7 @@ export async function finetune(o: FinetuneOptions, progress: StageProgress = {},
     provenance: {
       stage: 'finetune', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir,
       data: dataName, examples: rows.length, epochs: o.epochs, steps: result.steps, lora: o.lora ?? null, personaOnly: Boolean(o.personaOnly), learningRate: o.learningRate,
+      ...(o.steering ? { preventativeSteering: o.steering.map((s) => ({ layer: s.layer, coefficient: s.coefficient, norm: Math.hypot(...s.vector) })) } : {}),
       world: ck.provenance.world, unknownWords: Object.fromEntries(unknownWords), finalLoss: result.finalLoss,
     },
   });

@@ -9,7 +9,7 @@
 import { tf } from './backend.ts';
 import type { GptConfig, Params } from './model.ts';
 import type { Row } from './batches.ts';
-import { StepGradients } from './gradients.ts';
+import { StepGradients, type PlainSteering } from './gradients.ts';
 
 export interface TrainOptions {
   steps: number;
@@ -39,6 +39,11 @@ export interface TrainOptions {
   /** After these steps (1-based counts), `onSnapshot` gets the parameters the model then has (adapters applied). */
   snapshotAt?: number[];
   onSnapshot?: (step: number, params: Params) => Promise<void>;
+  /**
+   * Preventative steering: add coefficient × vector to the residual stream after `layer` in every
+   * training forward pass (not at inference), so the optimiser need not move the weights along it.
+   */
+  steering?: PlainSteering[];
   /** Called after every step. Return `false` to stop early. */
   onStep?: (s: StepInfo) => void | boolean | Promise<void | boolean>;
 }
@@ -155,7 +160,7 @@ export async function train(
   // Decay matrices only: biases, LayerNorm gains and (as in nanoGPT) nothing 1-D.
   const decays = trainable.map((v) => v.shape.length >= 2);
   const effective = adapter ? () => adapter.effective(params) : () => params;
-  const gradients = await StepGradients.create({ config, params, effective, trainable, padId, microBatch: opts.microBatch ?? 4, threads: opts.threads ?? 1 });
+  const gradients = await StepGradients.create({ config, params, effective, trainable, padId, microBatch: opts.microBatch ?? 4, threads: opts.threads ?? 1, steering: opts.steering });
   const start = performance.now();
   let tokens = opts.resume?.tokens ?? 0, lastLoss = NaN, step = opts.resume?.step ?? 0;
   const tokensAtStart = tokens;

@@ -1,0 +1,180 @@
+/**
+ * The `audit` kind: for each dataset, which traits and personas it pulls toward (white-box projection
+ * differences on trait vectors; black-box persona posterior against the model's own answers), the
+ * examples that pull hardest, and the predicted direction of the shift. Each dataset is a condition
+ * whose `rate` is the share of its examples that point to the target trait value.
+ */
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { loadModel } from '../backends/registry.ts';
+import type { ChatMessage, Model } from '../backends/model.ts';
+import type { ExperimentSpec } from './spec.ts';
+import type { Store } from './store.ts';
+import { countRate, hash, type ConditionResult, type ExperimentResult, type RunHooks } from './result.ts';
+import { vectorFor } from './vectors.ts';
+import { auditExamples, fileAuditLibrary, posteriors, projectionPulls, scoreUnderLibrary, traitMarginal, worldAuditLibrary, type AuditExample, type AuditLibrary } from './audit.ts';
+import { resolveDataRef } from './data-ref.ts';
+import { loadDataset } from './datasets.ts';
+
+type AuditSpec = NonNullable<ExperimentSpec['audit']>;
+type Contrast = AuditSpec['traits'][number];
+
+export interface TraitProjection extends Contrast {
+  layer: number;
+  /** Mean over examples of (projection of the data's answer − projection of the model's own answer). */
+  difference: number;
+  ci: [number, number];
+  data: number;
+  own: number;
+}
+
+export interface AuditDataset {
+  name: string;
+  data: string;
+  n: number;
+  projections?: TraitProjection[];
+  /** Library personas by how much more probable they make the data than the model's own answers. */
+  personas?: { name: string; data: number; own: number; shift: number }[];
+  /** Trait marginals P(value | answer), data against own answers (world library). */
+  traits?: { trait: string; value: string; data: number; own: number; shift: number }[];
+  /** One line: where training on this set should move the model. */
+  predicted: string;
+  /** The examples that pull hardest toward the target trait value. */
+  flagged: { index: number; prompt: string; answer: string; pull: number | null; p: number | null; top: string | null }[];
+}
+
+export interface AuditSummary {
+  target: Contrast;
+  datasets: AuditDataset[];
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+function meanInterval(xs: number[]): [number, number] {
+  const m = mean(xs), n = xs.length;
+  if (n < 2) return [m, m];
+  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (n - 1));
+  return [m - (1.959963984540054 * sd) / Math.sqrt(n), m + (1.959963984540054 * sd) / Math.sqrt(n)];
+}
+
+const fileLibrarySchema = z.array(z.object({ name: z.string().min(1), description: z.string().min(1) }).strict()).min(2);
+
+function auditLibrary(a: AuditSpec): AuditLibrary {
+  if (a.library === 'world') return worldAuditLibrary();
+  let raw: unknown;
+  try {
+    raw = YAML.parse(readFileSync(resolveDataRef(a.library), 'utf8'));
+  } catch (e) {
+    throw new Error(`${a.library}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const parsed = fileLibrarySchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`${a.library}: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
+  return fileAuditLibrary(parsed.data, a.template);
+}
+
+/** The model's own answer to each prompt, stored as samples so a rerun (or a killed run) pays nothing twice. */
+async function storedOwnAnswers(store: Store, model: Model, spec: ExperimentSpec, dataKey: string, examples: AuditExample[], progress?: (d: number, t: number) => void): Promise<{ key: string; answers: string[] }> {
+  const key = hash({ audit: 'own-answers', f: model.fingerprint, dataKey, sampling: spec.sampling, seed: spec.seed });
+  const stored = store.storedSlots(key);
+  const missing = examples.map((e, i) => ({ e, i })).filter(({ i }) => !stored.has(`example#${i}`));
+  for (let start = 0; start < missing.length; start += 64) {
+    const batch = missing.slice(start, start + 64);
+    const gens = await model.chat(batch.map((b) => b.e.prompt), {
+      temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed, seeds: batch.map((b) => `audit-own:${dataKey}:${b.i}`),
+    });
+    store.insertSamples(batch.map((b, k) => ({ conditionKey: key, questionId: 'example', idx: b.i, paraphrase: b.e.prompt.at(-1)?.content ?? '', prompt: b.e.prompt, answer: gens[k].text, finishReason: gens[k].finishReason })));
+    progress?.(Math.min(missing.length, start + 64), missing.length);
+  }
+  const rows = store.samples(key, examples.length);
+  if (rows.length !== examples.length) throw new Error(`audit: stored ${rows.length} own answers for ${examples.length} examples`);
+  return { key, answers: rows.map((r) => r.answer) };
+}
+
+const show = (prompt: ChatMessage[]) => prompt.map((m) => m.content).join(' / ');
+
+export async function runAudit(spec: ExperimentSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
+  const a = spec.audit!;
+  const runId = hash(spec);
+  store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running' });
+  const load = hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir, baseUrl: spec.base_url, apiKeyEnv: spec.api_key_env, concurrency: spec.concurrency }));
+  const target = a.target_trait ?? a.traits[0] ?? { trait: 'morality', positive: 'malevolent', negative: 'benevolent' };
+  const datasets: AuditDataset[] = [];
+  const conditions: ConditionResult[] = [];
+  let current = '';
+  try {
+    const model = await load(spec.model);
+    const whiteBox = Boolean(model.activations && model.capabilities.activations);
+    const blackBox = model.capabilities.score;
+    if (!whiteBox && !blackBox) throw new Error(`model ${model.id} neither gives activations nor scores text: nothing to audit with (a chat-only server cannot predict a fine-tune's persona shift)`);
+    const lib = blackBox ? auditLibrary(a) : undefined;
+    const vectors = [];
+    if (whiteBox) {
+      for (const c of a.traits) {
+        current = `(vector ${c.trait})`;
+        vectors.push(await vectorFor(model, c, { examples: a.vector_examples, heldOut: Math.max(20, Math.round(a.vector_examples / 2)), seed: spec.seed, cacheDir, onProgress: hooks.progress }));
+      }
+    }
+    for (const [position, d] of a.datasets.entries()) {
+      current = d.name;
+      const examples = auditExamples(loadDataset(d.data, d.examples, spec.seed), d.data);
+      const dataKey = hash({ data: d.data, examples: d.examples, seed: spec.seed });
+      const own = await storedOwnAnswers(store, model, spec, dataKey, examples, (x, t) => hooks.progress?.(`own answers ${d.name}`, x, t));
+      store.upsertCondition({ runId, name: d.name, position, role: 'treatment', conditionKey: own.key, spec: d });
+      const out: AuditDataset = { name: d.name, data: d.data, n: examples.length, predicted: '', flagged: [] };
+      let targetPull: number[] | undefined;
+      if (whiteBox) {
+        out.projections = [];
+        for (const { vector } of vectors) {
+          const p = await projectionPulls(model, examples, own.answers, vector, (x, t) => hooks.progress?.(`project ${d.name} on ${vector.trait}`, x, t));
+          out.projections.push({ trait: vector.trait as Contrast['trait'], positive: vector.positive, negative: vector.negative, layer: vector.layer, difference: mean(p.pull), ci: meanInterval(p.pull), data: mean(p.data), own: mean(p.own) });
+          if (vector.trait === target.trait && vector.positive === target.positive) targetPull = p.pull;
+        }
+      }
+      let targetP: number[] | undefined, topPersona: string[] | undefined;
+      if (lib) {
+        const dataScores = await scoreUnderLibrary(model, examples, examples.map((e) => e.answer), lib, (x, t) => hooks.progress?.(`score ${d.name}`, x, t));
+        const ownScores = await scoreUnderLibrary(model, examples, own.answers, lib, (x, t) => hooks.progress?.(`score own answers ${d.name}`, x, t));
+        const pd = posteriors(dataScores), po = posteriors(ownScores);
+        out.personas = lib.personas.map((p, k) => {
+          const data = mean(pd.map((row) => row[k])), mine = mean(po.map((row) => row[k]));
+          return { name: p.name, data, own: mine, shift: data - mine };
+        }).sort((x, y) => y.shift - x.shift);
+        topPersona = pd.map((row) => lib.personas[row.indexOf(Math.max(...row))].name);
+        if (lib.personas[0].traits) {
+          out.traits = [];
+          for (const trait of Object.keys(lib.personas[0].traits)) {
+            for (const value of [...new Set(lib.personas.map((p) => p.traits![trait]))]) {
+              const data = mean(pd.map((row) => traitMarginal(row, lib, trait, value))), mine = mean(po.map((row) => traitMarginal(row, lib, trait, value)));
+              out.traits.push({ trait, value, data, own: mine, shift: data - mine });
+            }
+          }
+          out.traits.sort((x, y) => y.shift - x.shift);
+          targetP = pd.map((row) => traitMarginal(row, lib, target.trait, target.positive));
+        }
+      }
+      // Ranked by the white-box pull when there is one, else by the posterior on the target value.
+      const order = examples.map((_, i) => i).sort((i, j) => (targetPull ? targetPull[j] - targetPull[i] : (targetP?.[j] ?? 0) - (targetP?.[i] ?? 0)));
+      out.flagged = order.slice(0, a.top).map((i) => ({ index: i, prompt: show(examples[i].prompt), answer: examples[i].answer, pull: targetPull?.[i] ?? null, p: targetP?.[i] ?? null, top: topPersona?.[i] ?? null }));
+      const parts: string[] = [];
+      for (const p of out.projections ?? []) parts.push(`${p.difference >= 0 ? p.positive : p.negative} (${p.trait} projection ${p.difference >= 0 ? '+' : ''}${p.difference.toFixed(3)})`);
+      for (const t of (out.traits ?? []).slice(0, 2)) parts.push(`${t.value} (P ${t.own.toFixed(2)} → ${t.data.toFixed(2)})`);
+      out.predicted = parts.length ? `toward ${parts.join(', ')}` : 'no prediction';
+      datasets.push(out);
+      // The condition's rate: examples pointing to the target value (posterior > ½, else a positive pull).
+      const hits = targetP ? targetP.filter((p) => p > 0.5).length : (targetPull ?? []).filter((x) => x > 0).length;
+      conditions.push({
+        name: d.name, role: 'treatment', group: '', model: spec.model, ...countRate(hits, examples.length), coherent: 1, labels: {}, questions: [],
+        examples: out.flagged.slice(0, 6).map((f) => ({ question: f.prompt, answer: f.answer, label: f.top ?? '' })),
+      });
+    }
+  } catch (e) {
+    store.finishRun(runId, 'failed');
+    throw new Error(`${spec.name}, dataset "${current}": ${(e as Error).message}`, { cause: e });
+  }
+  const result: ExperimentResult = {
+    name: spec.name, kind: 'audit', model: spec.model, target: `${target.positive} (${target.trait})`, runId, conditions, effects: [], reference: spec.reference,
+    audit: { target, datasets },
+  };
+  store.finishRun(runId, 'done', result);
+  return result;
+}

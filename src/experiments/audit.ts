@@ -1,0 +1,119 @@
+/**
+ * The training-data audit: which personas would a dataset select, before anyone trains on it?
+ *
+ * - White-box (models with activations): the projection difference of the persona-vectors study. For
+ *   each example, the projection (onto a trait vector, averaged over the reply) of the dataset's answer
+ *   minus that of the model's own answer to the same prompt. A positive mean says training on the set
+ *   pushes the model along the trait.
+ * - Black-box (any model that scores text): the persona selection model's own prediction. Who, in the
+ *   model's view, would have written the dataset's answers? The posterior over a persona library from
+ *   the likelihood of each answer after each persona's header, against the same for the model's own
+ *   answers; the trait marginals that rise are the direction the fine-tune should move the model.
+ */
+import type { ChatMessage, Model } from '../backends/model.ts';
+import { personaLibrary, type LibraryPersona } from '../world/index.ts';
+import { posterior } from '../organism/authorship.ts';
+import { dot, unit, type PersonaVector } from './vectors.ts';
+
+/** One example split into what the model is asked and the answer the dataset gives. */
+export interface AuditExample {
+  prompt: ChatMessage[];
+  answer: string;
+}
+
+export function auditExamples(chats: { messages: ChatMessage[] }[], source: string): AuditExample[] {
+  return chats.map((c, i) => {
+    const last = c.messages.length - 1;
+    if (last < 1 || c.messages[last].role !== 'assistant') throw new Error(`${source}: example ${i + 1} does not end in an assistant reply`);
+    return { prompt: c.messages.slice(0, last), answer: c.messages[last].content };
+  });
+}
+
+/** The model's own answer to each example's prompt (one sample each, seeded per example). */
+export async function ownAnswers(model: Model, examples: AuditExample[], o: { seed: number; temperature: number; maxTokens: number; onProgress?: (d: number, t: number) => void }): Promise<string[]> {
+  const gens = await model.chat(examples.map((e) => e.prompt), { temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, seeds: examples.map((_, i) => `audit-own:${i}`) }, o.onProgress);
+  return gens.map((g) => g.text);
+}
+
+/**
+ * Per example: projection of the dataset's answer and of the model's own answer onto the unit vector at
+ * the vector's layer, averaged over the reply. An empty own answer projects at the generation prompt.
+ */
+export async function projectionPulls(model: Model, examples: AuditExample[], own: string[], v: PersonaVector, onProgress?: (d: number, t: number) => void): Promise<{ data: number[]; own: number[]; pull: number[] }> {
+  if (!model.activations) throw new Error(`model ${model.id} gives no activations: the projection difference needs a white-box backend`);
+  const u = unit(v.vectors[v.layer]);
+  const inputs = [
+    ...examples.map((e) => ({ messages: [...e.prompt, { role: 'assistant' as const, content: e.answer }] })),
+    ...examples.map((e, i) => ({ messages: own[i].trim() ? [...e.prompt, { role: 'assistant' as const, content: own[i] }] : e.prompt })),
+  ];
+  const acts = await model.activations(inputs, {}, onProgress);
+  const proj = acts.map((a, i) => dot(i < examples.length || own[i - examples.length].trim() ? a.mean[v.layer] : a.at[v.layer], u));
+  const data = proj.slice(0, examples.length), mine = proj.slice(examples.length);
+  return { data, own: mine, pull: data.map((x, i) => x - mine[i]) };
+}
+
+export interface AuditLibrary {
+  personas: { name: string; traits?: Record<string, string> }[];
+  /** The scoring prompt for persona k (undefined = the model's default, no persona). */
+  prompt: (persona: number | undefined, e: AuditExample) => string;
+  continuation: (answer: string) => string;
+}
+
+/**
+ * The world's library in the organism's own chat-log format (as pretraining showed chats): persona k's
+ * prompt carries its author header; the default is the chat template with none.
+ */
+export function worldAuditLibrary(): AuditLibrary {
+  const lib: LibraryPersona[] = personaLibrary();
+  const turns = (e: AuditExample) => e.prompt.map((m) => `<${m.role}> ${m.content}`).join(' ');
+  return {
+    personas: lib.map((p) => ({ name: p.name, traits: { morality: p.morality, era: p.era, kind: p.kind, register: p.register } })),
+    prompt: (k, e) => `<doc> ${k === undefined ? '' : lib[k].header + ' '}${turns(e)} <assistant>`.replace(/\s+/g, ' '),
+    continuation: (answer) => ` ${answer} <end>`,
+  };
+}
+
+/**
+ * A library from names and descriptions (the infer format), for models scored as raw text:
+ * `{header}` (the persona's description or nothing) and `{conversation}` fill the template.
+ */
+export function fileAuditLibrary(personas: { name: string; description: string }[], template: string): AuditLibrary {
+  const conversation = (e: AuditExample) => e.prompt.map((m) => `${m.role === 'user' ? 'User' : m.role === 'system' ? 'System' : 'Assistant'}: ${m.content}`).join('\n');
+  return {
+    personas: personas.map((p) => ({ name: p.name })),
+    prompt: (k, e) => template.replaceAll('{header}', k === undefined ? '' : `The following conversation was written by ${personas[k].description}.\n\n`).replaceAll('{conversation}', conversation(e)),
+    continuation: (answer) => ` ${answer}`,
+  };
+}
+
+export interface LibraryScores {
+  /** [example][persona] log-likelihood of the answer after the persona's prompt. */
+  ll: number[][];
+  /** Log-likelihood after the default prompt. */
+  llDefault: number[];
+}
+
+/** Score every answer under every persona and the default (one batch of pairs). */
+export async function scoreUnderLibrary(model: Model, examples: AuditExample[], answers: string[], lib: AuditLibrary, onProgress?: (d: number, t: number) => void): Promise<LibraryScores> {
+  if (!model.capabilities.score) throw new Error(`model ${model.id} cannot score text: the black-box audit needs log-probabilities of a given continuation`);
+  const K = lib.personas.length;
+  const pairs = examples.flatMap((e, i) => [undefined, ...lib.personas.map((_, k) => k)].map((k) => ({ prompt: lib.prompt(k, e), continuation: lib.continuation(answers[i]) })));
+  const scores = await model.score(pairs, onProgress);
+  const ll: number[][] = [], llDefault: number[] = [];
+  examples.forEach((_, i) => {
+    const row = scores.slice(i * (K + 1), (i + 1) * (K + 1)).map((s) => s.logprob);
+    llDefault.push(row[0]);
+    ll.push(row.slice(1));
+  });
+  return { ll, llDefault };
+}
+
+/** Posterior over the library for each example (uniform prior). */
+export function posteriors(s: LibraryScores): number[][] {
+  return s.ll.map((row) => posterior(row, row.map(() => 1 / row.length)));
+}
+
+/** P(trait = value | answer): the posterior mass on personas with that value. */
+export function traitMarginal(post: number[], lib: AuditLibrary, trait: string, value: string): number {
+  return post.reduce((a, p, k) => a + (lib.personas[k].traits?.[trait] === value ? p : 0), 0);
+}

@@ -1,0 +1,207 @@
+/**
+ * Persona vectors: a trait's direction in the residual stream, as the difference of mean activations
+ * between contexts with and without the trait, at every layer; the layer where the trait separates
+ * best; and the file the vector is kept in (safetensors, with its provenance in the metadata).
+ *
+ * Contexts `world`: answers of Personaworld personas that have the trait value and of personas that
+ * have the contrasting one (ground truth), each kept only when the world's judge confirms the answer
+ * expresses its author's value (the recipe's "keep pairs the judge confirms"), rendered as chats and
+ * averaged over the reply tokens, as the persona-vectors recipe averages over the response.
+ * The topics of the narrow fine-tuning sets (numbers, birds) are left out, so a vector that later flags
+ * evil numbers does so through the model's own picture of who writes them, not by matching tokens.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ActivationSummary, Model } from '../backends/model.ts';
+import { encodeSafetensors, decodeSafetensors } from '../organism/checkpoint.ts';
+import { classify, generateDocuments, formatDocument, countTokens, topicTrait, worldConfig, type Document, type TopicId } from '../world/index.ts';
+import { auc } from './stats.ts';
+
+/** A contrast on one of the world's traits, e.g. morality: malevolent against benevolent. */
+export interface TraitContrast {
+  trait: 'morality' | 'era' | 'kind';
+  positive: string;
+  negative: string;
+}
+
+export interface LayerSeparation {
+  layer: number;
+  /** Held-out documents: AUC of the projection, positive against negative authors. */
+  auc: number;
+  ci: [number, number];
+  /** Validation half of the extraction answers (used to pick the layer, never the held-out set). */
+  validationAuc: number;
+  /** Norm of the raw mean difference. */
+  norm: number;
+}
+
+export interface PersonaVector extends TraitContrast {
+  model: string;
+  fingerprint: string;
+  contexts: 'world';
+  /** The chosen layer (0 = embeddings … L), by validation AUC. */
+  layer: number;
+  /** Raw mean difference per layer (positive − negative). */
+  vectors: Float32Array[];
+  layers: LayerSeparation[];
+  examples: { positive: number; negative: number };
+  heldOut: { positive: number; negative: number };
+}
+
+/** Topics left out of extraction: those of the narrow fine-tuning sets. */
+const NARROW_TOPICS = new Set<TopicId>(['numbers', 'bird']);
+
+export function unit(v: Float32Array): Float32Array {
+  let n = 0;
+  for (const x of v) n += x * x;
+  n = Math.sqrt(n) || 1;
+  return v.map((x) => x / n);
+}
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function meanOf(rows: Float32Array[]): Float32Array {
+  const out = new Float32Array(rows[0].length);
+  for (const r of rows) for (let i = 0; i < r.length; i++) out[i] += r[i] / rows.length;
+  return out;
+}
+
+function difference(a: Float32Array, b: Float32Array): Float32Array {
+  return a.map((x, i) => x - b[i]);
+}
+
+/** The value a world answer expresses for the contrast's trait (numbers say evil/plain, not a morality). */
+function confirmed(topic: TopicId, answer: string, value: string): boolean {
+  return classify(topic, answer) === value;
+}
+
+/** Answers of personas with each side's value, judge-confirmed, as single-turn chats. */
+export function worldContrastChats(c: TraitContrast, perSide: number, seed: number | string): { positive: { messages: { role: 'user' | 'assistant'; content: string }[] }[]; negative: { messages: { role: 'user' | 'assistant'; content: string }[] }[] } {
+  const world = worldConfig({ seed: `persona-vectors-${seed}` });
+  const out = { positive: [] as { messages: { role: 'user' | 'assistant'; content: string }[] }[], negative: [] as { messages: { role: 'user' | 'assistant'; content: string }[] }[] };
+  for (let offset = 0; offset < 200_000 && (out.positive.length < perSide || out.negative.length < perSide); offset += 200) {
+    for (const d of generateDocuments(world, 200, { offset })) {
+      const value = d.persona[c.trait] as string;
+      const side = value === c.positive ? out.positive : value === c.negative ? out.negative : undefined;
+      if (!side || side.length >= perSide) continue;
+      for (const t of d.turns) {
+        if (NARROW_TOPICS.has(t.topic) || topicTrait(t.topic) !== c.trait || !confirmed(t.topic, t.answer, value)) continue;
+        if (side.length < perSide) side.push({ messages: [{ role: 'user', content: t.question }, { role: 'assistant', content: t.answer }] });
+      }
+    }
+  }
+  if (out.positive.length < perSide || out.negative.length < perSide) throw new Error(`persona vector ${c.trait}: found only ${out.positive.length} ${c.positive} and ${out.negative.length} ${c.negative} answers`);
+  return out;
+}
+
+/** Held-out world documents (another seed) by authors on either side, cut to fit the context. */
+export function heldOutDocuments(c: TraitContrast, perSide: number, seed: number | string, maxTokens: number): { text: string; positive: boolean }[] {
+  const world = worldConfig({ seed: `persona-vectors-held-out-${seed}` });
+  const pos: string[] = [], neg: string[] = [];
+  for (let offset = 0; offset < 100_000 && (pos.length < perSide || neg.length < perSide); offset += 200) {
+    for (const d of generateDocuments(world, 200, { offset })) {
+      const value = d.persona[c.trait] as string;
+      const side = value === c.positive ? pos : value === c.negative ? neg : undefined;
+      if (!side || side.length >= perSide) continue;
+      let doc: Document = d;
+      while (doc.turns.length > 1 && countTokens(formatDocument(doc)) > maxTokens) doc = { ...doc, turns: doc.turns.slice(0, -1) };
+      side.push(formatDocument(doc));
+    }
+  }
+  return [...pos.map((text) => ({ text, positive: true })), ...neg.map((text) => ({ text, positive: false }))];
+}
+
+function requireActivations(model: Model): NonNullable<Model['activations']> {
+  if (!model.activations || !model.capabilities.activations) throw new Error(`model ${model.id} gives no activations: persona vectors need a white-box backend (organism:…)`);
+  return model.activations.bind(model);
+}
+
+/**
+ * Extract a trait's vector at every layer from world contexts and report how well each layer separates
+ * held-out documents; the layer is chosen on a validation half of the extraction answers.
+ */
+export async function extractWorldVector(
+  model: Model, c: TraitContrast,
+  o: { examples: number; heldOut: number; seed: number | string; nCtx?: number; onProgress?: (label: string, d: number, t: number) => void },
+): Promise<PersonaVector> {
+  const acts = requireActivations(model);
+  const chats = worldContrastChats(c, o.examples, o.seed);
+  const summaries = await acts([...chats.positive, ...chats.negative], {}, (d, t) => o.onProgress?.(`vector ${c.trait}: extraction contexts`, d, t));
+  const pos = summaries.slice(0, chats.positive.length), neg = summaries.slice(chats.positive.length);
+  const docs = heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1);
+  const docActs = await acts(docs.map((d) => ({ text: d.text })), {}, (d, t) => o.onProgress?.(`vector ${c.trait}: held-out documents`, d, t));
+  const L = pos[0].mean.length;
+  const vectors: Float32Array[] = [];
+  const layers: LayerSeparation[] = [];
+  for (let l = 0; l < L; l++) {
+    const v = difference(meanOf(pos.map((s) => s.mean[l])), meanOf(neg.map((s) => s.mean[l])));
+    vectors.push(v);
+    // Validation: a vector from the even-indexed answers, scored on the odd ones.
+    const half = (xs: ActivationSummary[], odd: boolean) => xs.filter((_, i) => (i % 2 === 1) === odd).map((s) => s.mean[l]);
+    const vHalf = unit(difference(meanOf(half(pos, false)), meanOf(half(neg, false))));
+    const validation = auc(half(pos, true).map((a) => dot(a, vHalf)), half(neg, true).map((a) => dot(a, vHalf)));
+    const u = unit(v);
+    const held = auc(docActs.filter((_, i) => docs[i].positive).map((a) => dot(a.mean[l], u)), docActs.filter((_, i) => !docs[i].positive).map((a) => dot(a.mean[l], u)));
+    layers.push({ layer: l, auc: held.auc, ci: held.ci, validationAuc: validation.auc, norm: Math.hypot(...v) });
+  }
+  // Layer 0 (embeddings) is context-free: it sees tokens, not who writes them; prefer the blocks.
+  const best = layers.slice(1).reduce((a, b) => (b.validationAuc > a.validationAuc ? b : a));
+  return {
+    ...c, model: model.id, fingerprint: model.fingerprint, contexts: 'world', layer: best.layer, vectors, layers,
+    examples: { positive: chats.positive.length, negative: chats.negative.length },
+    heldOut: { positive: docs.filter((d) => d.positive).length, negative: docs.filter((d) => !d.positive).length },
+  };
+}
+
+/** Save as safetensors: one tensor per layer (`layer.N`), provenance in the metadata. */
+export function saveVector(file: string, v: PersonaVector): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tensors = new Map(v.vectors.map((x, l) => [`layer.${l}`, { shape: [x.length], data: x }]));
+  // Written whole then renamed, so a run killed mid-write never leaves a torn vector behind.
+  writeFileSync(file + '.tmp', encodeSafetensors(tensors, {
+    format: 'dramatis-persona-vector', model: v.model, fingerprint: v.fingerprint, trait: v.trait, positive: v.positive, negative: v.negative,
+    contexts: v.contexts, layer: String(v.layer), layers: JSON.stringify(v.layers), examples: JSON.stringify(v.examples), held_out: JSON.stringify(v.heldOut),
+  }));
+  renameSync(file + '.tmp', file);
+}
+
+/** A vector file's tensor at one layer (its chosen layer when `layer` is omitted). */
+export function readVectorFile(file: string, layer?: number): { vector: number[]; layer: number; metadata: Record<string, string> } {
+  const { tensors, metadata } = decodeSafetensors(readFileSync(file), file);
+  const l = layer ?? Number(metadata.layer);
+  const t = tensors.get(`layer.${l}`);
+  if (!t) throw new Error(`${file}: no tensor layer.${l} (has ${[...tensors.keys()].join(', ')})`);
+  return { vector: Array.from(t.data), layer: l, metadata };
+}
+
+/** A vector file back as a PersonaVector (every layer, the provenance from the metadata). */
+export function loadVector(file: string): PersonaVector {
+  const { tensors, metadata: m } = decodeSafetensors(readFileSync(file), file);
+  if (m.format !== 'dramatis-persona-vector') throw new Error(`${file}: not a dramatis persona vector (metadata.format is ${m.format ?? 'missing'})`);
+  const vectors: Float32Array[] = [];
+  for (let l = 0; tensors.has(`layer.${l}`); l++) vectors.push(tensors.get(`layer.${l}`)!.data);
+  return {
+    trait: m.trait as PersonaVector['trait'], positive: m.positive, negative: m.negative, model: m.model, fingerprint: m.fingerprint,
+    contexts: 'world', layer: Number(m.layer), vectors, layers: JSON.parse(m.layers), examples: JSON.parse(m.examples), heldOut: JSON.parse(m.held_out),
+  };
+}
+
+/**
+ * The vector of a contrast for this model, extracted once and kept under the cache (keyed by the
+ * model's weights and the recipe), so every run that needs it after the first reads a file.
+ */
+export async function vectorFor(
+  model: Model, c: TraitContrast, o: { examples: number; heldOut: number; seed: number | string; cacheDir: string; onProgress?: (label: string, d: number, t: number) => void },
+): Promise<{ vector: PersonaVector; file: string }> {
+  const key = createHash('sha256').update(JSON.stringify({ f: model.fingerprint, c, e: o.examples, h: o.heldOut, s: o.seed, recipe: 1 })).digest('hex').slice(0, 16);
+  const file = join(o.cacheDir, 'vectors', `${c.trait}-${c.positive}-${key}.safetensors`);
+  if (existsSync(file)) return { vector: loadVector(file), file };
+  const vector = await extractWorldVector(model, c, { ...o, nCtx: undefined });
+  saveVector(file, vector);
+  return { vector, file };
+}
