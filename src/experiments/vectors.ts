@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ActivationSummary, Model } from '../backends/model.ts';
-import { encodeSafetensors, decodeSafetensors } from '../organism/checkpoint.ts';
+import { encodeSafetensors, decodeSafetensors } from '../organism/safetensors.ts';
 import { classify, generateDocuments, formatDocument, countTokens, topicTrait, worldConfig, type Document, type TopicId } from '../world/index.ts';
 import { auc } from './stats.ts';
 

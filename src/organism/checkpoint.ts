@@ -1,10 +1,7 @@
 /**
  * Checkpoints: a folder with `model.safetensors` (tensor names = Hugging Face GPT-2 names, weights
  * [in, out] as in GPT-2's Conv1D), `config.json` (architecture + provenance) and `vocab.json`.
- *
- * The safetensors reader/writer is written by hand: the format is an 8-byte little-endian header
- * length, a JSON header, then raw little-endian bytes, and no maintained npm package reads or writes
- * it for Node without pulling in a native or Python toolchain.
+ * The safetensors reader/writer is in safetensors.ts.
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,54 +43,9 @@ export interface Checkpoint {
   provenance: Provenance;
 }
 
-type TensorMap = Map<string, { shape: number[]; data: Float32Array }>;
-
-export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, string> = {}): Buffer {
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const [name, t] of tensors) {
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8); // align the data section, as the reference does
-  const headerBytes = Buffer.from(json, 'utf8');
-  const out = Buffer.alloc(8 + headerBytes.length + offset);
-  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
-  headerBytes.copy(out, 8);
-  let at = 8 + headerBytes.length;
-  for (const t of tensors.values()) {
-    Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).copy(out, at);
-    at += t.data.byteLength;
-  }
-  return out;
-}
-
-export function decodeSafetensors(buf: Buffer, file = '<buffer>'): { tensors: TensorMap; metadata: Record<string, string> } {
-  if (buf.length < 8) throw new Error(`${file}: not a safetensors file (too short)`);
-  const n = Number(buf.readBigUInt64LE(0));
-  if (8 + n > buf.length) throw new Error(`${file}: safetensors header length ${n} exceeds the file size`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  try {
-    header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-  } catch (e) {
-    throw new Error(`${file}: safetensors header is not valid JSON (${(e as Error).message})`);
-  }
-  const base = 8 + n;
-  const tensors: TensorMap = new Map();
-  let metadata: Record<string, string> = {};
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = info as unknown as Record<string, string>; continue; }
-    if (info.dtype !== 'F32') throw new Error(`${file}: tensor ${name} has dtype ${info.dtype}; only F32 is supported`);
-    const [b, e] = info.data_offsets;
-    const bytes = buf.subarray(base + b, base + e);
-    const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    const expected = info.shape.reduce((x, y) => x * y, 1);
-    if (data.length !== expected) throw new Error(`${file}: tensor ${name} has ${data.length} values, shape says ${expected}`);
-    tensors.set(name, { shape: info.shape, data });
-  }
-  return { tensors, metadata };
-}
+// The safetensors codec lives apart (no tfjs), so light modules can read vector files without it.
+import { encodeSafetensors, decodeSafetensors, type TensorMap } from './safetensors.ts';
+export { encodeSafetensors, decodeSafetensors };
 
 /** Write atomically (temp file + rename), so a run killed mid-save never leaves a torn checkpoint. */
 function writeAtomic(path: string, data: string | Buffer): void {
