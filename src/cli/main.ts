@@ -13,7 +13,9 @@ const program = new Command('dramatis')
 registerRunCommands(program);
 // `run` and `presets` against a server need no organism; the other commands load it (and tfjs, about
 // 1 s to import), so they are registered only when one of them, or help, may be asked for.
-if (!['run', 'presets'].includes(process.argv[2] ?? '')) {
+// `view` and `report` only read the store: they skip the organism too.
+if (!['run', 'presets', 'audit'].includes(process.argv[2] ?? '')) (await import('./view-command.ts')).registerView(program);
+if (!['run', 'presets', 'audit', 'view', 'report'].includes(process.argv[2] ?? '')) {
   (await import('./demo.ts')).registerDemo(program);
   (await import('./organism-commands.ts')).registerOrganismCommands(program);
   (await import('./world-commands.ts')).registerWorldCommands(program);

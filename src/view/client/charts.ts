@@ -1,0 +1,172 @@
+/**
+ * Inline SVG charts: rates with 95% interval whiskers, grouped bars, differences around zero (forest),
+ * stacked distributions and lines with interval bands. Each element carries a <title> with its figures,
+ * so hovering shows the exact numbers.
+ */
+import { html, raw, esc, pct, num, type Html } from './html.ts';
+
+export const PALETTE = ['#4c78a8', '#e45756', '#54a24b', '#f58518', '#72b7b2', '#b279a2', '#9d755d', '#ff9da6', '#bab0ac', '#eeca3b'];
+export const colourOf = (i: number) => PALETTE[i % PALETTE.length];
+
+const svg = (w: number, h: number, body: string, label: string) =>
+  raw(`<svg class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(label)}">${body}</svg>`);
+const text = (x: number, y: number, s: string, attrs = '') => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+const link = (href: string | undefined, body: string) => (href ? `<a href="${esc(href)}">${body}</a>` : body);
+
+export interface RateBar { label: string; rate: number; ci?: [number, number]; n?: number; colour: string; href?: string; note?: string }
+
+/** One horizontal bar per row on a 0–100% axis, whiskers for the interval. */
+export function rateBars(rows: RateBar[], o: { labelW?: number; plotW?: number; title?: string } = {}): Html {
+  const labelW = o.labelW ?? 190, plotW = o.plotW ?? 440, rowH = 24, top = 8, bottom = 24, right = 150;
+  const h = top + rows.length * rowH + bottom, w = labelW + plotW + right;
+  const x = (v: number) => labelW + Math.max(0, Math.min(1, v)) * plotW;
+  let body = '';
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    body += `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="grid"/>` + text(x(v), h - 8, `${v * 100}%`, 'class="axis" text-anchor="middle"');
+  }
+  rows.forEach((r, i) => {
+    const y = top + i * rowH, mid = y + rowH / 2;
+    const tip = `${r.label}: ${pct(r.rate)}${r.ci ? ` [${pct(r.ci[0])}, ${pct(r.ci[1])}]` : ''}${r.n !== undefined ? `, n ${r.n}` : ''}`;
+    let g = text(labelW - 8, mid + 4, clip(r.label, Math.floor(labelW / 6.5)), 'class="label" text-anchor="end"');
+    g += `<rect x="${x(0)}" y="${y + 5}" width="${Math.max(1, r.rate * plotW).toFixed(1)}" height="${rowH - 10}" fill="${r.colour}" class="bar"><title>${esc(tip)}</title></rect>`;
+    if (r.ci) {
+      const [a, b] = [x(r.ci[0]), x(r.ci[1])];
+      g += `<path d="M${a},${mid}H${b}M${a},${y + 8}V${y + rowH - 8}M${b},${y + 8}V${y + rowH - 8}" class="whisker"/>`;
+    }
+    g += text(Math.max(x(r.rate), r.ci ? x(r.ci[1]) : 0) + 6, mid + 4, `${pct(r.rate)}${r.n !== undefined ? ` · n ${r.n.toLocaleString('en-US')}` : ''}${r.note ? ` · ${r.note}` : ''}`, 'class="value"');
+    body += link(r.href, `<g class="row">${g}</g>`);
+  });
+  return svg(w, h, body, o.title ?? 'rates');
+}
+
+export interface Group { label: string; href?: string; bars: RateBar[] }
+
+/** Per group (a question), one thin bar per series (a condition), each with its interval. */
+export function groupedBars(groups: Group[], o: { title?: string } = {}): Html {
+  const labelW = 170, plotW = 440, barH = 11, gap = 10, top = 8, bottom = 24, right = 120;
+  const k = Math.max(1, ...groups.map((g) => g.bars.length));
+  const groupH = k * barH + gap;
+  const h = top + groups.length * groupH + bottom, w = labelW + plotW + right;
+  const x = (v: number) => labelW + Math.max(0, Math.min(1, v)) * plotW;
+  let body = '';
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    body += `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="grid"/>` + text(x(v), h - 8, `${v * 100}%`, 'class="axis" text-anchor="middle"');
+  }
+  groups.forEach((g, gi) => {
+    const y0 = top + gi * groupH;
+    body += link(g.href, text(labelW - 8, y0 + (k * barH) / 2 + 4, clip(g.label, 26), 'class="label" text-anchor="end"'));
+    if (gi > 0) body += `<line x1="${labelW - 150}" x2="${labelW + plotW}" y1="${y0 - gap / 2}" y2="${y0 - gap / 2}" class="sep"/>`;
+    g.bars.forEach((b, bi) => {
+      const y = y0 + bi * barH, mid = y + barH / 2;
+      const tip = `${g.label} · ${b.label}: ${pct(b.rate)}${b.ci ? ` [${pct(b.ci[0])}, ${pct(b.ci[1])}]` : ''}${b.n !== undefined ? `, n ${b.n}` : ''}`;
+      let s = `<rect x="${x(0)}" y="${y + 1}" width="${Math.max(1, b.rate * plotW).toFixed(1)}" height="${barH - 2}" fill="${b.colour}" class="bar"><title>${esc(tip)}</title></rect>`;
+      if (b.ci) s += `<path d="M${x(b.ci[0])},${mid}H${x(b.ci[1])}" class="whisker thin"/>`;
+      s += text(Math.max(x(b.rate), b.ci ? x(b.ci[1]) : 0) + 4, mid + 3.5, pct(b.rate, 0), 'class="value small"');
+      body += link(b.href, `<g class="row">${s}</g>`);
+    });
+  });
+  return svg(w, h, body, o.title ?? 'rates per group');
+}
+
+export interface ForestRow { label: string; d: number; ci: [number, number]; colour?: string; href?: string }
+
+/** Differences with their intervals on an axis centred at zero (scaled to the widest interval). */
+export function forest(rows: ForestRow[], o: { title?: string; labelW?: number } = {}): Html {
+  const labelW = o.labelW ?? 260, plotW = 380, rowH = 24, top = 8, bottom = 24, right = 170;
+  const span = Math.max(0.05, ...rows.flatMap((r) => [Math.abs(r.ci[0]), Math.abs(r.ci[1]), Math.abs(r.d)]));
+  const lim = Math.min(1, Math.ceil(span * 10) / 10);
+  const h = top + rows.length * rowH + bottom, w = labelW + plotW + right;
+  const x = (v: number) => labelW + ((v + lim) / (2 * lim)) * plotW;
+  let body = '';
+  for (const v of [-lim, -lim / 2, 0, lim / 2, lim]) {
+    body += `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="${v === 0 ? 'zero' : 'grid'}"/>` + text(x(v), h - 8, `${v > 0 ? '+' : v < 0 ? '−' : ''}${Math.round(Math.abs(v) * 100)}%`, 'class="axis" text-anchor="middle"');
+  }
+  rows.forEach((r, i) => {
+    const y = top + i * rowH, mid = y + rowH / 2;
+    const excludesZero = r.ci[0] > 0 || r.ci[1] < 0;
+    const colour = r.colour ?? (excludesZero ? '#1d4ed8' : '#6b7280');
+    const tip = `${r.label}: ${r.d >= 0 ? '+' : '−'}${pct(Math.abs(r.d))} [${pct(r.ci[0])}, ${pct(r.ci[1])}]`;
+    let g = text(labelW - 8, mid + 4, clip(r.label, Math.floor(labelW / 6.5)), 'class="label" text-anchor="end"');
+    g += `<path d="M${x(r.ci[0])},${mid}H${x(r.ci[1])}M${x(r.ci[0])},${y + 7}V${y + rowH - 7}M${x(r.ci[1])},${y + 7}V${y + rowH - 7}" stroke="${colour}" class="whisker"/>`;
+    g += `<circle cx="${x(r.d)}" cy="${mid}" r="4.5" fill="${colour}"><title>${esc(tip)}</title></circle>`;
+    g += text(labelW + plotW + 8, mid + 4, `${r.d >= 0 ? '+' : '−'}${pct(Math.abs(r.d))} [${pct(r.ci[0])}, ${pct(r.ci[1])}]`, `class="value${excludesZero ? ' strong' : ''}"`);
+    body += link(r.href, `<g class="row">${g}</g>`);
+  });
+  return svg(w, h, body, o.title ?? 'differences');
+}
+
+/** Colours for labels, stable within a page (the same label, the same colour in every chart). */
+export function labelColours(labels: string[], target?: string): (label: string) => string {
+  const map = new Map<string, string>();
+  const special: Record<string, string> = { incoherent: '#c7c7c7', other: '#9e9e9e', rest: '#d4d4d4' };
+  if (target) map.set(target, '#e45756');
+  // The target keeps red; the others take the palette in order, skipping red.
+  const others = PALETTE.filter((c) => c !== '#e45756');
+  let k = 0;
+  labels.forEach((l) => { if (!map.has(l)) map.set(l, special[l] ?? others[k++ % others.length]); });
+  return (l) => map.get(l) ?? special[l] ?? '#bbb';
+}
+
+export interface StackRow { label: string; n: number; parts: { label: string; count: number }[]; note?: string; href?: string }
+
+/** One stacked bar per row: how a row's answers spread over labels. */
+export function stacked(rows: StackRow[], colour: (label: string) => string, o: { title?: string; labelW?: number } = {}): Html {
+  const labelW = o.labelW ?? 190, plotW = 440, rowH = 24, top = 6, right = 130;
+  const h = top + rows.length * rowH + 6, w = labelW + plotW + right;
+  let body = '';
+  rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    let x = labelW, segs = '';
+    for (const p of r.parts) {
+      const wd = (p.count / Math.max(1, r.n)) * plotW;
+      segs += `<rect x="${x.toFixed(1)}" y="${y + 4}" width="${Math.max(0, wd).toFixed(1)}" height="${rowH - 8}" fill="${colour(p.label)}"><title>${esc(`${r.label} · ${p.label}: ${pct(p.count / Math.max(1, r.n))} (${p.count}/${r.n})`)}</title></rect>`;
+      if (wd > 46) segs += text(x + 4, y + rowH / 2 + 4, clip(p.label, Math.floor(wd / 6.5)), 'class="seg"');
+      x += wd;
+    }
+    body += link(r.href, `<g class="row">${text(labelW - 8, y + rowH / 2 + 4, clip(r.label, Math.floor(labelW / 6.5)), 'class="label" text-anchor="end"')}${segs}${r.note ? text(labelW + plotW + 8, y + rowH / 2 + 4, r.note, 'class="value"') : ''}</g>`);
+  });
+  return svg(w, h, body, o.title ?? 'distributions');
+}
+
+export interface Series { name: string; colour: string; dashed?: boolean; points: { x: number; y: number; lo?: number; hi?: number }[] }
+
+/** Lines over a numeric x, with a band where points carry an interval. `yPct` draws y as 0–100%. */
+export function lineChart(series: Series[], o: { xLabel: string; yLabel: string; yPct?: boolean; title?: string }): Html {
+  const left = 56, plotW = 480, plotH = 220, top = 12, bottom = 40, right = 170;
+  const w = left + plotW + right, h = top + plotH + bottom;
+  const xs = series.flatMap((s) => s.points.map((p) => p.x));
+  const ys = series.flatMap((s) => s.points.flatMap((p) => [p.y, p.lo ?? p.y, p.hi ?? p.y]));
+  if (xs.length === 0) return html``;
+  let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  if (x0 === x1) { x0 -= 1; x1 += 1; }
+  let [y0, y1] = o.yPct ? [0, 1] : [Math.min(...ys), Math.max(...ys)];
+  if (y0 === y1) { y0 -= 1; y1 += 1; }
+  const X = (v: number) => left + ((v - x0) / (x1 - x0)) * plotW;
+  const Y = (v: number) => top + plotH - ((v - y0) / (y1 - y0)) * plotH;
+  const fmtY = (v: number) => (o.yPct ? `${Math.round(v * 100)}%` : num(v));
+  let body = '';
+  for (let i = 0; i <= 4; i++) {
+    const v = y0 + ((y1 - y0) * i) / 4;
+    body += `<line x1="${left}" x2="${left + plotW}" y1="${Y(v)}" y2="${Y(v)}" class="grid"/>` + text(left - 6, Y(v) + 4, fmtY(v), 'class="axis" text-anchor="end"');
+  }
+  const ticks = [...new Set(xs)].sort((a, b) => a - b);
+  const step = Math.max(1, Math.ceil(ticks.length / 8));
+  ticks.filter((_, i) => i % step === 0 || i === ticks.length - 1).forEach((v) => { body += text(X(v), top + plotH + 16, num(v), 'class="axis" text-anchor="middle"'); });
+  body += text(left + plotW / 2, h - 4, o.xLabel, 'class="axis-title" text-anchor="middle"');
+  body += text(12, top + plotH / 2, o.yLabel, `class="axis-title" text-anchor="middle" transform="rotate(-90 12 ${top + plotH / 2})"`);
+  series.forEach((s, si) => {
+    const pts = [...s.points].sort((a, b) => a.x - b.x);
+    if (pts.every((p) => p.lo !== undefined && p.hi !== undefined) && pts.length > 1) {
+      body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.hi!)}`).join('L')}L${[...pts].reverse().map((p) => `${X(p.x)},${Y(p.lo!)}`).join('L')}Z" fill="${s.colour}" opacity="0.15"/>`;
+    }
+    body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.y)}`).join('L')}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`;
+    for (const p of pts) body += `<circle cx="${X(p.x)}" cy="${Y(p.y)}" r="3" fill="${s.colour}"><title>${esc(`${s.name} at ${num(p.x)}: ${fmtY(p.y)}${p.lo !== undefined ? ` [${fmtY(p.lo)}, ${fmtY(p.hi!)}]` : ''}`)}</title></circle>`;
+    body += `<line x1="${left + plotW + 12}" x2="${left + plotW + 30}" y1="${top + 10 + si * 18}" y2="${top + 10 + si * 18}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>` + text(left + plotW + 36, top + 14 + si * 18, clip(s.name, 22), 'class="label"');
+  });
+  return svg(w, h, body, o.title ?? 'line chart');
+}
+
+/** A legend of coloured swatches. */
+export const legend = (items: { label: string; colour: string }[]) =>
+  html`<div class="legend">${items.map((i) => html`<span><i style="background:${raw(esc(i.colour))}"></i>${i.label}</span>`)}</div>`;

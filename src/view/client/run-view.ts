@@ -1,0 +1,196 @@
+/**
+ * One run: per condition and per question the judged rates with 95% intervals, the effects with their
+ * Newcombe intervals, the label mix, and what each kind adds (fine-tune curve, profile distributions
+ * and entropy, infer posteriors), then any figures this viewer does not know by name. A running run
+ * shows its progress and the labels judged so far, refreshed by polling.
+ */
+import { html, pct, interval, count, date, type Html } from './html.ts';
+import { rateBars, groupedBars, forest, stacked, lineChart, labelColours, colourOf, legend, type Series } from './charts.ts';
+import { extraSection } from './extras.ts';
+import { routeHref, showError, type View } from './route.ts';
+import { statusBadge } from './runs-view.ts';
+import { wilson } from '../../experiments/stats.ts';
+import type { RunDetail } from '../types.ts';
+import type { ExperimentResult } from '../../experiments/result.ts';
+
+const KNOWN_CONDITION = new Set(['name', 'role', 'group', 'model', 'rate', 'ci', 'n', 'hits', 'coherent', 'labels', 'questions', 'examples', 'profile', 'curve', 'infer']);
+const KNOWN_RESULT = new Set(['name', 'kind', 'model', 'target', 'runId', 'conditions', 'effects', 'reference']);
+
+const samplesHref = (id: string, p: Record<string, string | undefined> = {}) => routeHref(['run', id, 'samples'], p);
+const section = (title: string, body: Html | string, note?: string, id?: string) => html`<section class="card"${id ? html` id="${id}"` : ''}><h2>${title}</h2>${note ? html`<p class="note">${note}</p>` : ''}${body}</section>`;
+
+function header(r: RunDetail): Html {
+  const s = r.summary;
+  const conds = r.conditionList;
+  return html`
+    <div class="page-head">
+      <h1>${r.name}</h1><span class="kind">${r.kind}</span>${statusBadge(r)}
+      <span class="spacer"></span>
+      <a class="button" href="${samplesHref(r.id)}">Samples</a>
+      ${conds.length >= 2 ? html`<a class="button" href="${routeHref(['compare'], { a: `${r.id}~${conds[0].name}`, b: `${r.id}~${conds[1].name}` })}">Compare conditions</a>` : ''}
+      <a class="button" href="${routeHref(['compare'], { a: r.id })}">Compare with a run</a>
+    </div>
+    <dl class="meta">
+      <dt>model</dt><dd class="mono">${r.model}</dd>
+      ${s ? html`<dt>counts</dt><dd>${s.target}</dd>` : ''}
+      <dt>judge</dt><dd class="mono">${r.judge ?? '—'}</dd>
+      <dt>samples</dt><dd>${r.samples === null ? (r.progress ? `${count(r.progress.done)} of ${count(r.progress.total)}` : '—') : count(r.samples)}</dd>
+      <dt>updated</dt><dd>${date(r.updatedAt)}</dd>
+      <dt>id</dt><dd class="mono">${r.id}</dd>
+    </dl>
+    ${s?.reference ? html`<p class="note">For comparison: ${s.reference}</p>` : ''}`;
+}
+
+function conditionsSection(r: RunDetail, s: ExperimentResult): Html {
+  const target = s.kind === 'generalize' ? s.target : undefined;
+  const rows = s.conditions.map((c, i) => ({
+    label: c.name, rate: c.rate, ci: c.ci, n: c.n, colour: colourOf(i), note: c.role !== 'treatment' ? c.role : undefined,
+    href: samplesHref(r.id, { condition: c.name, label: target }),
+  }));
+  const table = html`<table class="data"><thead><tr><th>condition</th><th>role</th><th>model</th><th class="num">rate</th><th>95% CI</th><th class="num">n</th><th class="num">coherent</th><th>labels</th></tr></thead><tbody>
+    ${s.conditions.map((c, i) => html`<tr><th><i class="swatch" style="background:${colourOf(i)}"></i><a href="${samplesHref(r.id, { condition: c.name })}">${c.name}</a></th><td>${c.role}</td><td class="mono small">${c.model}</td>
+      <td class="num strong">${pct(c.rate)}</td><td class="nowrap">${interval(c.ci)}</td><td class="num">${count(c.n)}</td><td class="num">${pct(c.coherent)}</td>
+      <td class="small">${Object.entries(c.labels).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([l, n]) => html`<a class="tag" href="${samplesHref(r.id, { condition: c.name, label: l })}">${l} ${pct(n / Math.max(1, c.n), 0)}</a> `)}</td></tr>`)}
+  </tbody></table>`;
+  const what = s.kind === 'generalize' ? `share of answers judged “${s.target}”` : s.kind === 'profile' ? 'modal answer’s share, pooled over questions' : s.kind === 'infer' ? 'true author ranked first' : s.target;
+  return section(`Rate per condition: ${what}`, html`${rateBars(rows, { title: 'rate per condition' })}${table}`, '95% Wilson intervals. Click a bar to read its samples.', 'conditions');
+}
+
+function effectsSection(s: ExperimentResult): Html {
+  if (!s.effects.length) return html``;
+  return section('Effects', forest(s.effects.map((e) => ({ label: `${e.condition} − ${e.against}`, d: e.difference, ci: e.ci }))),
+    'Difference of rates with its 95% Newcombe interval; coloured where the interval excludes zero.', 'effects');
+}
+
+function questionsSection(r: RunDetail, s: ExperimentResult): Html {
+  const ids = [...new Set(s.conditions.flatMap((c) => c.questions.map((q) => q.id)))];
+  if (ids.length < 2 || s.kind === 'profile') return html``;
+  const target = s.kind === 'generalize' ? s.target : undefined;
+  const groups = ids.map((id) => ({
+    label: id, href: s.kind === 'infer' ? undefined : samplesHref(r.id, { question: id }),
+    bars: s.conditions.map((c, i) => {
+      const q = c.questions.find((x) => x.id === id);
+      return { label: c.name, rate: q?.rate ?? 0, ci: q?.ci, n: q?.n, colour: colourOf(i), href: s.kind === 'infer' ? undefined : samplesHref(r.id, { condition: c.name, question: id, label: target }) };
+    }),
+  }));
+  const title = s.kind === 'infer' ? 'Per true author: top-1' : 'Per question';
+  return section(title, html`${legend(s.conditions.map((c, i) => ({ label: c.name, colour: colourOf(i) })))}${groupedBars(groups, { title })}`, undefined, 'questions');
+}
+
+function labelsSection(r: RunDetail, s: ExperimentResult): Html {
+  if (s.kind === 'infer') return html``;
+  const all = [...new Set(s.conditions.flatMap((c) => Object.keys(c.labels)))];
+  const colour = labelColours(all.sort((a, b) => s.conditions.reduce((t, c) => t + (c.labels[b] ?? 0) - (c.labels[a] ?? 0), 0)), s.kind === 'generalize' ? s.target : undefined);
+  const rows = s.conditions.map((c) => ({
+    label: c.name, n: c.n, href: samplesHref(r.id, { condition: c.name }),
+    parts: Object.entries(c.labels).map(([label, n]) => ({ label, count: n })).sort((a, b) => b.count - a.count),
+    note: `coherent ${pct(c.coherent, 0)}`,
+  }));
+  return section('Labels', html`${legend(all.map((l) => ({ label: l, colour: colour(l) })))}${stacked(rows, colour, { title: 'labels per condition' })}`, undefined, 'labels');
+}
+
+function curveSection(s: ExperimentResult): Html {
+  const withCurve = s.conditions.map((c, i) => ({ c, i })).filter(({ c }) => c.curve?.length);
+  if (!withCurve.length) return html``;
+  const series: Series[] = withCurve.flatMap(({ c, i }) => [
+    { name: `${c.name}: ${s.target}`, colour: colourOf(i), points: c.curve!.map((p) => ({ x: p.step, y: p.rate, lo: p.ci[0], hi: p.ci[1] })) },
+    { name: `${c.name}: coherent`, colour: colourOf(i), dashed: true, points: c.curve!.map((p) => ({ x: p.step, y: p.coherent })) },
+  ]);
+  const table = html`<table class="data"><thead><tr><th>condition</th><th class="num">step</th><th class="num">rate</th><th>95% CI</th><th class="num">n</th><th class="num">coherent</th></tr></thead><tbody>
+    ${withCurve.flatMap(({ c }) => c.curve!.map((p) => html`<tr><th>${c.name}</th><td class="num">${p.step}/${p.steps}</td><td class="num">${pct(p.rate)}</td><td>${interval(p.ci)}</td><td class="num">${p.n}</td><td class="num">${pct(p.coherent)}</td></tr>`))}</tbody></table>`;
+  return section('Along the fine-tune', html`${lineChart(series, { xLabel: 'fine-tuning step', yLabel: 'share of answers', yPct: true, title: 'curve' })}${table}`,
+    `Rate of “${s.target}” (band: 95% interval) and the coherent share (dashed) at each snapshot; the last point is the final model.`, 'curve');
+}
+
+function profileSection(r: RunDetail, s: ExperimentResult): Html {
+  const withProfile = s.conditions.filter((c) => c.profile?.length);
+  if (!withProfile.length) return html``;
+  const ids = [...new Set(withProfile.flatMap((c) => c.profile!.map((q) => q.id)))];
+  const labels = [...new Set(withProfile.flatMap((c) => c.profile!.flatMap((q) => q.distribution.map((d) => d.label))))];
+  const colour = labelColours(labels);
+  const blocks = ids.map((id) => {
+    const rows = withProfile.map((c) => ({ c, q: c.profile!.find((x) => x.id === id) })).filter((x) => x.q);
+    const chart = stacked(rows.map(({ c, q }) => ({
+      label: c.name, n: q!.n, href: samplesHref(r.id, { condition: c.name, question: id }),
+      parts: q!.distribution.slice(0, 8).concat(q!.distribution.length > 8 ? [{ label: 'rest', count: q!.distribution.slice(8).reduce((a, d) => a + d.count, 0) }] : []),
+      note: `${q!.entropyBits.toFixed(2)} bits`,
+    })), colour, { title: `profile ${id}` });
+    const answers = html`<div class="answers">${rows.map(({ c, q }) => html`<div><h4>${c.name} <small class="muted">modal “${q!.modal}” ${pct(q!.rate, 0)} ${interval(q!.ci, 0)} · n ${q!.n}</small></h4><ol>
+      ${q!.topAnswers.slice(0, 5).map((a, k) => html`<li class="${k === 0 ? 'filled-in' : ''}"><span>${a.answer}</span> <small>×${a.count} (${pct(a.count / Math.max(1, q!.n), 0)})</small></li>`)}</ol></div>`)}</div>`;
+    return html`<div class="profile-q"><h3><a href="${samplesHref(r.id, { question: id })}">${id}</a></h3>${chart}${answers}</div>`;
+  });
+  return section('Profile: what each question draws', html`${legend(labels.slice(0, 14).map((l) => ({ label: l, colour: colour(l) })))}${blocks}`,
+    'Per question, the label distribution and its entropy; below, the most frequent answers (normalised), the filled-in detail highlighted.', 'profile');
+}
+
+function inferSection(s: ExperimentResult): Html {
+  const withInfer = s.conditions.filter((c) => c.infer);
+  if (!withInfer.length) return html``;
+  const blocks = withInfer.map((c) => {
+    const inf = c.infer!;
+    const priorOf = (name: string) => inf.prior[inf.library.indexOf(name)];
+    const bars = rateBars(inf.meanPosterior.slice(0, 12).map((p, i) => ({ label: p.name, rate: p.p, colour: colourOf(i === 0 ? 0 : 8), note: `prior ${pct(priorOf(p.name) ?? 0)}` })), { title: `posterior ${c.name}` });
+    return html`<div class="infer-c"><h3>${c.name} <small class="muted">top-1 ${pct(c.rate)} ${interval(c.ci)} over ${count(c.n)} texts${inf.meanTrueP === null ? '' : html` · mean P(true author) ${inf.meanTrueP.toFixed(3)}`} · chance ${pct(1 / Math.max(1, inf.library.length))}</small></h3>
+      <p class="note">Mean posterior over the ${inf.library.length} personas (most probable 12)</p>${bars}
+      <table class="data"><thead><tr><th>text</th><th>true author</th><th>top</th><th class="num">p</th></tr></thead><tbody>
+      ${inf.examples.map((e) => html`<tr class="${e.truth === undefined ? '' : e.truth === e.top ? 'ok' : 'bad'}"><td class="text">${e.text}</td><td>${e.truth ?? '—'}</td><td>${e.top}</td><td class="num">${e.p.toFixed(2)}</td></tr>`)}</tbody></table>
+      ${inf.descriptions ? html`<h4>The model's own descriptions of the authors</h4><ol>${inf.descriptions.overall.map((d) => html`<li>${d.answer} <small>×${d.count}</small></li>`)}</ol>` : ''}
+    </div>`;
+  });
+  return section('Who wrote it: posteriors', html`${blocks}`, undefined, 'infer');
+}
+
+function liveSection(r: RunDetail): Html {
+  if (!r.live) return html``;
+  const target = typeof r.spec.target === 'string' ? r.spec.target : undefined;
+  const all = [...new Set(r.live.flatMap((c) => Object.keys(c.labels)))];
+  const colour = labelColours(all, target);
+  const judged = (c: NonNullable<RunDetail['live']>[number]) => Object.values(c.labels).reduce((a, b) => a + b, 0);
+  const n = typeof r.spec.samples === 'number' ? r.spec.samples : 0;
+  return html`
+    ${target ? section(`So far: share judged “${target}”`, rateBars(r.live.map((c, i) => {
+      const m = judged(c), k = c.labels[target] ?? 0;
+      return { label: c.name, rate: m ? k / m : 0, ci: wilson(k, m), n: m, colour: colourOf(i), href: samplesHref(r.id, { condition: c.name }) };
+    }), { title: 'live rates' }), `${r.status === 'running' ? 'Refreshed while the run goes on' : 'The run stopped before its summary'}; 95% Wilson intervals over the answers judged so far.`) : ''}
+    ${section('Progress per condition', html`${legend(all.map((l) => ({ label: l, colour: colour(l) })))}${stacked(r.live.map((c) => ({
+      label: c.name, n: Math.max(n, c.sampled), parts: Object.entries(c.labels).map(([label, k]) => ({ label, count: k })), note: `${count(c.sampled)} of ${count(n)} sampled`,
+    })), colour, { title: 'progress' })}`)}`;
+}
+
+function specSection(r: RunDetail): Html {
+  return html`<details class="card spec"><summary>Spec</summary><pre>${JSON.stringify(r.spec, null, 2)}</pre></details>`;
+}
+
+export function renderRun(r: RunDetail, note: string | null): Html {
+  const s = r.summary;
+  const extraConditions = s ? extraSection(s.conditions.map((c) => ({ name: c.name, value: c as unknown as Record<string, unknown> })), KNOWN_CONDITION) : html``;
+  const extraResult = s ? extraSection([{ name: s.name, value: s as unknown as Record<string, unknown> }], KNOWN_RESULT) : html``;
+  return html`${header(r)}
+    ${note ? html`<p class="banner">${note}</p>` : ''}
+    ${s ? html`
+      ${conditionsSection(r, s)}${effectsSection(s)}${questionsSection(r, s)}${curveSection(s)}${profileSection(r, s)}${inferSection(s)}${labelsSection(r, s)}
+      ${extraConditions.s ? section('Other figures', extraConditions, 'Fields of the conditions this viewer does not chart by name.', 'extra') : ''}
+      ${extraResult.s ? section('Other figures of the run', extraResult, undefined, 'extra-run') : ''}`
+    : liveSection(r)}
+    ${specSection(r)}`;
+}
+
+export const runView: View = (root, source, route) => {
+  const id = route.path[1];
+  let timer: ReturnType<typeof setTimeout> | undefined, stopped = false;
+  root.innerHTML = '<p class="muted">loading…</p>';
+  const load = async () => {
+    try {
+      const r = await source.run(id);
+      if (stopped) return;
+      const open = root.querySelector<HTMLDetailsElement>('details.spec')?.open;
+      root.innerHTML = renderRun(r, source.note(id)).s;
+      if (open) root.querySelector<HTMLDetailsElement>('details.spec')!.open = true;
+      if (r.status === 'running' && source.pollMs > 0) timer = setTimeout(load, source.pollMs);
+    } catch (e) {
+      if (!stopped) showError(root, e);
+    }
+  };
+  void load();
+  return () => { stopped = true; clearTimeout(timer); };
+};

@@ -1,0 +1,245 @@
+/**
+ * Every sample of a run, filterable by condition, question, label, score range and text (the server
+ * filters in SQL). The list is virtual: only the rows in view exist in the page, fetched a page of 100
+ * at a time and forgotten when far away, so a 100,000-sample run costs the browser what 100 rows do.
+ * j/k (or ↓/↑) move through the samples, / focuses the search, Esc clears the selection; the URL names
+ * the filter and the selected sample.
+ */
+import { html, count, num, pct, type Html } from './html.ts';
+import { replaceRoute, routeHref, showError, type View } from './route.ts';
+import { filterParams } from './source.ts';
+import type { Facets, RunDetail, SampleDetail, SampleFilter, SampleRow } from '../types.ts';
+
+const ROW_H = 30, PAGE = 100, KEEP_PAGES = 24;
+
+function filterFrom(p: URLSearchParams): SampleFilter {
+  const n = (k: string) => { const v = p.get(k); return v === null || v === '' || !Number.isFinite(Number(v)) ? undefined : Number(v); };
+  return { condition: p.get('condition') || undefined, question: p.get('question') || undefined, label: p.get('label') || undefined, scoreMin: n('min'), scoreMax: n('max'), text: p.get('text') || undefined };
+}
+
+interface Message { role: string; content: string }
+
+function promptHtml(prompt: unknown): Html {
+  if (Array.isArray(prompt) && prompt.every((m) => m && typeof m === 'object' && 'role' in m && 'content' in m)) {
+    const msgs = prompt as Message[];
+    const lastUser = msgs.map((m) => m.role).lastIndexOf('user');
+    return html`<div class="chat">${msgs.map((m, i) => html`<div class="msg ${m.role}${i < lastUser && m.role !== 'system' ? ' context' : ''}">
+      <span class="role">${m.role === 'system' ? 'system' : i < lastUser ? `in-context ${m.role}` : m.role}</span><div class="content">${m.content}</div></div>`)}</div>`;
+  }
+  return html`<pre>${JSON.stringify(prompt, null, 2)}</pre>`;
+}
+
+/** infer samples store one log-likelihood per persona: show the posterior they give under the run's prior. */
+function inferHtml(s: SampleDetail, run: RunDetail): Html {
+  const cond = run.summary?.conditions.find((c) => c.name === s.condition)?.infer;
+  let lls: unknown;
+  try { lls = JSON.parse(s.answer); } catch { return html``; }
+  if (!cond || !Array.isArray(lls) || lls.length !== cond.library.length) return html``;
+  const logits = (lls as number[]).map((l, k) => l + Math.log(cond.prior[k] || 1e-300));
+  const m = Math.max(...logits);
+  const z = logits.reduce((a, x) => a + Math.exp(x - m), 0);
+  const post = logits.map((x, k) => ({ name: cond.library[k], p: Math.exp(x - m) / z, ll: (lls as number[])[k] })).sort((a, b) => b.p - a.p);
+  const author = (s.prompt as { author?: string | null })?.author;
+  return html`<h4>Posterior over the library${author ? html` (true author: <b>${author}</b>)` : ''}</h4>
+    <table class="data"><thead><tr><th>persona</th><th class="num">posterior</th><th class="num">log-likelihood</th></tr></thead><tbody>
+    ${post.slice(0, 8).map((x) => html`<tr class="${x.name === author ? 'ok' : ''}"><td>${x.name}</td><td class="num">${pct(x.p)}</td><td class="num">${x.ll.toFixed(2)}</td></tr>`)}</tbody></table>`;
+}
+
+function detailHtml(s: SampleDetail, run: RunDetail): Html {
+  const isInfer = run.kind === 'infer' && s.finishReason === 'score';
+  return html`
+    <div class="detail-head"><b>${s.condition}</b> · ${s.questionId} · #${s.idx} ${s.label ? html`<span class="tag label">${s.label}</span>` : ''}${s.score !== null ? html` <span class="tag">score ${num(s.score)}</span>` : ''}
+      <a class="permalink" href="${routeHref(['run', run.id, 'samples'], { condition: s.condition, sample: String(s.id) })}" title="link to this sample">link</a></div>
+    ${isInfer ? html`<h4>Text</h4><div class="answer">${s.paraphrase}</div>${inferHtml(s, run)}` : html`
+      <h4>Prompt</h4>${promptHtml(s.prompt)}
+      <h4>Answer <small class="muted">${s.finishReason}</small></h4><div class="answer">${s.answer || html`<i class="muted">(empty)</i>`}</div>`}
+    ${s.judgments.length ? html`<h4>Judgments</h4><table class="data"><thead><tr><th>judge</th><th>label</th><th class="num">score</th></tr></thead><tbody>
+      ${s.judgments.map((j) => html`<tr class="${j.judge === run.judge ? 'current' : ''}"><td class="mono small">${j.judge}</td><td>${j.label}</td><td class="num">${j.score === null ? '' : num(j.score)}</td></tr>`)}</tbody></table>` : ''}
+    <p class="muted small">sample ${s.id} · stored ${s.createdAt}</p>`;
+}
+
+export const samplesView: View = (root, source, route) => {
+  const runId = route.path[1];
+  const filter = filterFrom(route.params);
+  let selectedId = Number(route.params.get('sample')) || undefined;
+  let selected = -1, total = 0, gen = 0, stopped = false;
+  let run: RunDetail | undefined, facets: Facets | undefined;
+  const pages = new Map<number, SampleRow[]>(), inflight = new Set<number>();
+  root.className = 'samples-page';
+  root.innerHTML = '<p class="muted">loading…</p>';
+
+  const syncUrl = () => replaceRoute(['run', runId, 'samples'], { ...filterParams(filter), sample: selectedId ? String(selectedId) : undefined });
+
+  const shell = () => {
+    const f = facets!, r = run!;
+    const sel = (id: string, all: string, opts: { id: string; n?: number }[], cur?: string) => html`<select id="${id}"><option value="">${all}</option>${opts.map((o) => html`<option value="${o.id}" ${o.id === cur ? 'selected' : ''}>${o.id}${o.n !== undefined ? ` (${count(o.n)})` : ''}</option>`)}</select>`;
+    root.innerHTML = html`
+      <div class="page-head"><h1><a href="${routeHref(['run', r.id])}">${r.name}</a> <span class="muted">samples</span></h1><span class="muted" id="s-count"></span><span class="spacer"></span><span class="keys muted small">j/k next/previous · / search · Esc clear</span></div>
+      ${source.note(r.id) ? html`<p class="banner">${source.note(r.id)}</p>` : ''}
+      <div class="filters">
+        ${sel('f-condition', 'all conditions', r.conditionList.map((c) => ({ id: c.name })), filter.condition)}
+        ${sel('f-question', r.kind === 'infer' ? 'all texts' : 'all questions', f.questions, filter.question)}
+        ${f.labels.length ? sel('f-label', 'any label', f.labels, filter.label) : ''}
+        ${f.hasScores ? html`<label class="range">score <input id="f-min" type="number" step="any" placeholder="min" value="${filter.scoreMin ?? ''}"> – <input id="f-max" type="number" step="any" placeholder="max" value="${filter.scoreMax ?? ''}"></label>` : ''}
+        <input type="search" id="f-text" placeholder="search answers and questions" value="${filter.text ?? ''}">
+        <button id="f-clear">Clear</button>
+      </div>
+      <div class="split">
+        <div class="vlist" id="vlist" tabindex="0" data-state="loading"><div class="vspacer" id="vspacer"><div class="vrows" id="vrows"></div></div></div>
+        <aside class="detail" id="detail"><p class="muted">Select a sample (click, or j/k) to read its full prompt, answer and judgments.</p></aside>
+      </div>`.s;
+    const $ = <T extends HTMLElement>(id: string) => root.querySelector<T>(`#${id}`);
+    const onChange = (id: string, f: (v: string) => void, ev = 'change') => $(id)?.addEventListener(ev, (e) => { f((e.target as HTMLInputElement).value); refilter(); });
+    onChange('f-condition', (v) => { filter.condition = v || undefined; });
+    onChange('f-question', (v) => { filter.question = v || undefined; });
+    onChange('f-label', (v) => { filter.label = v || undefined; });
+    onChange('f-min', (v) => { filter.scoreMin = v === '' ? undefined : Number(v); });
+    onChange('f-max', (v) => { filter.scoreMax = v === '' ? undefined : Number(v); });
+    let debounce: ReturnType<typeof setTimeout> | undefined;
+    $('f-text')!.addEventListener('input', (e) => {
+      clearTimeout(debounce);
+      const v = (e.target as HTMLInputElement).value;
+      debounce = setTimeout(() => { filter.text = v || undefined; refilter(); }, 150);
+    });
+    $('f-clear')!.addEventListener('click', () => { location.hash = routeHref(['run', runId, 'samples']); });
+    const list = $('vlist')!;
+    let frame = 0;
+    list.addEventListener('scroll', () => { if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); }); });
+    $('vrows')!.addEventListener('click', (e) => {
+      const row = (e.target as HTMLElement).closest<HTMLElement>('.srow');
+      if (row) select(Number(row.dataset.i), false);
+    });
+  };
+
+  const list = () => root.querySelector<HTMLElement>('#vlist');
+
+  const fetchPage = async (p: number, g: number) => {
+    if (inflight.has(p) || pages.has(p)) return;
+    inflight.add(p);
+    try {
+      const page = await source.samples(runId, filter, p * PAGE, PAGE);
+      if (g !== gen || stopped) return;
+      pages.set(p, page.rows);
+      total = page.total;
+      // Forget pages far from the view so memory stays bounded however far one scrolls.
+      if (pages.size > KEEP_PAGES) {
+        const centre = Math.floor((list()?.scrollTop ?? 0) / ROW_H / PAGE);
+        const far = [...pages.keys()].sort((a, b) => Math.abs(b - centre) - Math.abs(a - centre));
+        for (const k of far.slice(0, pages.size - KEEP_PAGES)) pages.delete(k);
+      }
+      draw();
+    } catch (e) {
+      if (g === gen && !stopped) showError(root, e);
+    } finally {
+      if (g === gen) inflight.delete(p);
+    }
+  };
+
+  const rowAt = (i: number) => pages.get(Math.floor(i / PAGE))?.[i % PAGE];
+
+  const draw = () => {
+    const el = list();
+    if (!el) return;
+    const spacer = root.querySelector<HTMLElement>('#vspacer')!, rows = root.querySelector<HTMLElement>('#vrows')!;
+    spacer.style.height = `${total * ROW_H}px`;
+    const first = Math.max(0, Math.floor(el.scrollTop / ROW_H) - 5);
+    const last = Math.min(total, Math.ceil((el.scrollTop + el.clientHeight) / ROW_H) + 5);
+    for (let p = Math.floor(first / PAGE); p <= Math.floor(Math.max(first, last - 1) / PAGE); p++) if (!pages.has(p) && total > 0) void fetchPage(p, gen);
+    const out: Html[] = [];
+    for (let i = first; i < last; i++) {
+      const s = rowAt(i);
+      out.push(s
+        ? html`<div class="srow${i === selected ? ' selected' : ''}" data-i="${i}" data-id="${s.id}"><span class="c-cond" title="${s.condition}">${s.condition}</span><span class="c-q" title="${s.paraphrase}">${s.questionId}</span><span class="c-idx">#${s.idx}</span><span class="c-label">${s.label ? html`<span class="tag label">${s.label}</span>` : ''}</span>${facets?.hasScores ? html`<span class="c-score">${s.score === null ? '' : num(s.score)}</span>` : ''}<span class="c-answer">${s.answer}</span></div>`
+        : html`<div class="srow pending" data-i="${i}"><span class="c-answer muted">…</span></div>`);
+    }
+    rows.style.transform = `translateY(${first * ROW_H}px)`;
+    rows.innerHTML = html`${out}`.s;
+    const c = root.querySelector('#s-count');
+    if (c) c.textContent = `${count(total)} sample${total === 1 ? '' : 's'}`;
+    const ready = total === 0 || (first < last && rowAt(first) !== undefined);
+    el.dataset.state = ready ? 'ready' : 'loading';
+    el.dataset.gen = String(gen);
+    el.dataset.total = String(total);
+    if (total === 0) rows.innerHTML = html`<p class="empty">No sample matches this filter.</p>`.s;
+  };
+
+  let detailSeq = 0;
+  const showDetail = async (id: number) => {
+    const my = ++detailSeq;
+    const box = root.querySelector<HTMLElement>('#detail')!;
+    box.classList.add('loading');
+    try {
+      const s = await source.sample(runId, id);
+      if (my !== detailSeq || stopped) return;
+      box.innerHTML = detailHtml(s, run!).s;
+      box.scrollTop = 0;
+    } catch (e) {
+      if (my === detailSeq) box.innerHTML = html`<p class="error">${(e as Error).message}</p>`.s;
+    } finally {
+      box.classList.remove('loading');
+    }
+  };
+
+  const select = async (i: number, scroll = true) => {
+    if (total === 0) return;
+    i = Math.max(0, Math.min(total - 1, i));
+    selected = i;
+    const el = list()!;
+    if (scroll) {
+      const top = i * ROW_H;
+      if (top < el.scrollTop) el.scrollTop = top;
+      else if (top + ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW_H - el.clientHeight;
+    }
+    let s = rowAt(i);
+    if (!s) { await fetchPage(Math.floor(i / PAGE), gen); s = rowAt(i); }
+    draw();
+    if (!s || selected !== i) return;
+    selectedId = s.id;
+    syncUrl();
+    void showDetail(s.id);
+  };
+
+  const refilter = async () => {
+    gen++;
+    pages.clear();
+    inflight.clear();
+    selected = -1;
+    total = 0;
+    syncUrl();
+    const el = list();
+    if (el) { el.scrollTop = 0; el.dataset.state = 'loading'; }
+    await fetchPage(0, gen);
+  };
+
+  const onKey = (e: KeyboardEvent) => {
+    const t = e.target as HTMLElement;
+    if (t.matches('input, select, textarea')) {
+      if (e.key === 'Escape') t.blur();
+      return;
+    }
+    if (e.metaKey || e.ctrlKey || e.altKey) return;
+    if (e.key === 'j' || e.key === 'ArrowDown') { e.preventDefault(); void select(selected + 1); }
+    else if (e.key === 'k' || e.key === 'ArrowUp') { e.preventDefault(); void select(Math.max(0, selected - 1)); }
+    else if (e.key === '/') { e.preventDefault(); root.querySelector<HTMLInputElement>('#f-text')?.focus(); }
+    else if (e.key === 'Escape') { selected = -1; selectedId = undefined; syncUrl(); draw(); }
+  };
+  document.addEventListener('keydown', onKey);
+
+  (async () => {
+    try {
+      [run, facets] = await Promise.all([source.run(runId), source.facets(runId)]);
+      if (stopped) return;
+      shell();
+      await refilter();
+      if (selectedId !== undefined) {
+        const id = selectedId;
+        void showDetail(id);
+        const pos = await source.position(runId, filter, id);
+        if (pos !== null && !stopped) { selected = pos; await select(pos); }
+      }
+    } catch (e) {
+      if (!stopped) showError(root, e);
+    }
+  })();
+  return () => { stopped = true; document.removeEventListener('keydown', onKey); };
+};

@@ -1,0 +1,278 @@
+/**
+ * What `dramatis view` and `dramatis report` read from the results store, opened read-only. Paging and
+ * filtering are done in SQL, condition by condition along the (condition_key, idx) index, so a page of
+ * a 100,000-sample run costs a few milliseconds and nothing loads the whole run into memory.
+ *
+ * A run's samples are those of its conditions' keys with idx below the spec's `samples` (samples are
+ * shared between runs with the same conditions), judged by the run's own judge (`runs.judge`).
+ */
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import type { ExperimentResult } from '../experiments/result.ts';
+import { getJudge } from '../experiments/judges.ts';
+import type { JudgeSpec, LlmJudgeSpec } from '../experiments/judges.ts';
+import type { RunRow, RunDetail, RunList, Facets, SampleFilter, SamplePage, SampleRow, SampleDetail } from './types.ts';
+
+export type { RunRow, RunDetail, RunList, Facets, SampleFilter, SamplePage, SampleRow, SampleDetail } from './types.ts';
+
+interface DbRun {
+  id: string; name: string; kind: string; model: string; spec: string; status: string;
+  created_at: string; updated_at: string; summary: string | null; judge?: string | null;
+}
+
+interface RunContext {
+  row: DbRun;
+  spec: { samples?: number; conditions?: unknown[]; judge?: JudgeSpec };
+  judge: string | null;
+  n: number;
+  conditions: { name: string; position: number; role: string; conditionKey: string }[];
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** One line that says what a finished run found: its first effect, or each condition's rate. */
+export function headline(summary: ExperimentResult | null): string | null {
+  if (!summary) return null;
+  const e = summary.effects?.[0];
+  if (e) return `${e.condition} − ${e.against}: ${e.difference >= 0 ? '+' : ''}${pct(e.difference)} [${pct(e.ci[0])}, ${pct(e.ci[1])}]`;
+  const cs = summary.conditions ?? [];
+  if (cs.length === 0) return null;
+  return `${summary.target}: ${cs.slice(0, 3).map((c) => `${c.name} ${pct(c.rate)}`).join(', ')}${cs.length > 3 ? ', …' : ''}`;
+}
+
+/** LIKE pattern for a substring, with the wildcards in it taken literally. */
+const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export class ViewStore {
+  readonly db: Database.Database;
+  /** False for stores written before the viewer's indexes (migration 1): still readable, only slower. */
+  readonly indexed: boolean;
+  private contexts = new Map<string, RunContext>();
+  private facetCache = new Map<string, Facets>();
+
+  constructor(readonly path: string) {
+    if (!existsSync(path)) throw new Error(`no results store at ${path} (dramatis run writes one; --db names another)`);
+    this.db = new Database(path, { readonly: true, fileMustExist: true });
+    this.indexed = (this.db.pragma('user_version', { simple: true }) as number) >= 1;
+  }
+
+  close(): void { this.db.close(); }
+
+  /** The run's judge: recorded by the runner; for older runs, derived from the spec (or the most used LLM judge). */
+  private judgeOf(row: DbRun, spec: RunContext['spec'], keys: string[]): string | null {
+    if (row.judge) return row.judge;
+    const j = spec.judge ?? 'world';
+    if (typeof j === 'string' || !('llm' in j)) {
+      try { return getJudge(j as Exclude<JudgeSpec, LlmJudgeSpec>).name; } catch { return null; }
+    }
+    if (keys.length === 0) return null;
+    const r = this.db.prepare(`SELECT judge FROM judgments WHERE judge LIKE 'llm-%' AND sample_id IN
+      (SELECT id FROM samples WHERE condition_key = ? LIMIT 200) GROUP BY judge ORDER BY COUNT(*) DESC LIMIT 1`).get(keys[0]) as { judge: string } | undefined;
+    return r?.judge ?? null;
+  }
+
+  /** Everything a query about one run needs; finished runs are cached (they no longer change). */
+  private context(id: string): RunContext {
+    const cached = this.contexts.get(id);
+    if (cached) return cached;
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as DbRun | undefined;
+    if (!row) throw new NotFound(`no run ${id} in ${this.path}`);
+    const spec = JSON.parse(row.spec) as RunContext['spec'];
+    const conditions = (this.db.prepare('SELECT name, position, role, condition_key FROM conditions WHERE run_id = ? ORDER BY position').all(id) as { name: string; position: number; role: string; condition_key: string }[])
+      .map((c) => ({ name: c.name, position: c.position, role: c.role, conditionKey: c.condition_key }));
+    const ctx: RunContext = { row, spec, conditions, n: spec.samples ?? 0, judge: this.judgeOf(row, spec, conditions.map((c) => c.conditionKey)) };
+    if (row.status !== 'running') this.contexts.set(id, ctx);
+    return ctx;
+  }
+
+  private progress(ctx: RunContext): { done: number; total: number } {
+    const total = (ctx.spec.conditions?.length ?? ctx.conditions.length) * ctx.n;
+    const keys = ctx.conditions.map((c) => c.conditionKey);
+    let done = 0;
+    const stmt = this.db.prepare('SELECT COUNT(*) n FROM samples WHERE condition_key = ? AND idx < ?');
+    for (const k of keys) done += (stmt.get(k, ctx.n) as { n: number }).n;
+    return { done, total };
+  }
+
+  private toRow(r: DbRun): RunRow {
+    const summary = r.summary ? JSON.parse(r.summary) as ExperimentResult : null;
+    const spec = JSON.parse(r.spec) as RunContext['spec'];
+    const row: RunRow = {
+      id: r.id, name: r.name, kind: r.kind, model: r.model, status: r.status, createdAt: r.created_at, updatedAt: r.updated_at,
+      headline: headline(summary), samples: summary ? summary.conditions.reduce((a, c) => a + c.n, 0) : null,
+      conditions: spec.conditions?.length ?? 0,
+    };
+    if (r.status === 'running') row.progress = this.progress(this.context(r.id));
+    return row;
+  }
+
+  /** Runs, newest first, filtered in SQL: `search` matches name, model or id; kind and status exactly. */
+  runs(q: { search?: string; kind?: string; status?: string; limit?: number; offset?: number } = {}): RunList {
+    const where: string[] = [], args: Record<string, unknown> = {};
+    if (q.search) { where.push("(name LIKE @s ESCAPE '\\' OR model LIKE @s ESCAPE '\\' OR id LIKE @s ESCAPE '\\')"); args.s = likePattern(q.search); }
+    if (q.kind) { where.push('kind = @kind'); args.kind = q.kind; }
+    if (q.status) { where.push('status = @status'); args.status = q.status; }
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT COUNT(*) n FROM runs ${w}`).get(args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT * FROM runs ${w} ORDER BY updated_at DESC, id LIMIT @limit OFFSET @offset`)
+      .all({ ...args, limit: q.limit ?? 100, offset: q.offset ?? 0 }) as DbRun[];
+    const kinds = (this.db.prepare('SELECT DISTINCT kind FROM runs ORDER BY kind').all() as { kind: string }[]).map((r) => r.kind);
+    return { total, runs: rows.map((r) => this.toRow(r)), kinds };
+  }
+
+  /** A run with its spec and summary; a run without a summary yet (running, failed) gets live label counts. */
+  run(id: string): RunDetail {
+    const ctx = this.context(id);
+    const summary = ctx.row.summary ? JSON.parse(ctx.row.summary) as ExperimentResult : null;
+    const detail: RunDetail = {
+      ...this.toRow(ctx.row), spec: JSON.parse(ctx.row.spec), summary, judge: ctx.judge,
+      conditionList: ctx.conditions.map(({ name, role }) => ({ name, role })),
+    };
+    if (!summary && ctx.judge) {
+      const stmt = this.db.prepare(`SELECT j.label label, COUNT(*) n FROM samples s JOIN judgments j ON j.sample_id = s.id AND j.judge = ?
+        WHERE s.condition_key = ? AND s.idx < ? GROUP BY j.label ORDER BY n DESC`);
+      const count = this.db.prepare('SELECT COUNT(*) n FROM samples WHERE condition_key = ? AND idx < ?');
+      detail.live = ctx.conditions.map((c) => ({
+        name: c.name, role: c.role, sampled: (count.get(c.conditionKey, ctx.n) as { n: number }).n,
+        labels: Object.fromEntries((stmt.all(ctx.judge, c.conditionKey, ctx.n) as { label: string; n: number }[]).map((r) => [r.label, r.n])),
+      }));
+    }
+    return detail;
+  }
+
+  /** The questions and labels a run's samples have, with counts (for the filter menus). */
+  facets(id: string): Facets {
+    const hit = this.facetCache.get(id);
+    if (hit) return hit;
+    const ctx = this.context(id);
+    const questions = new Map<string, number>(), labels = new Map<string, number>();
+    const qStmt = this.db.prepare('SELECT question_id q, COUNT(*) n FROM samples WHERE condition_key = ? AND idx < ? GROUP BY question_id');
+    const lStmt = ctx.judge ? this.db.prepare(`SELECT j.label l, COUNT(*) n FROM samples s JOIN judgments j ON j.sample_id = s.id AND j.judge = ?
+      WHERE s.condition_key = ? AND s.idx < ? GROUP BY j.label`) : null;
+    for (const c of ctx.conditions) {
+      for (const r of qStmt.all(c.conditionKey, ctx.n) as { q: string; n: number }[]) questions.set(r.q, (questions.get(r.q) ?? 0) + r.n);
+      for (const r of (lStmt?.all(ctx.judge, c.conditionKey, ctx.n) ?? []) as { l: string; n: number }[]) labels.set(r.l, (labels.get(r.l) ?? 0) + r.n);
+    }
+    const facets: Facets = {
+      questions: [...questions].map(([id, n]) => ({ id, n })).sort((a, b) => a.id.localeCompare(b.id)),
+      labels: [...labels].map(([id, n]) => ({ id, n })).sort((a, b) => b.n - a.n),
+      hasScores: ctx.judge ? (this.db.prepare(`SELECT 1 FROM judgments WHERE judge = ? AND score IS NOT NULL LIMIT 1`).get(ctx.judge) !== undefined) : false,
+    };
+    if (ctx.row.status !== 'running') this.facetCache.set(id, facets);
+    return facets;
+  }
+
+  /** The WHERE clause of a filter within one condition (bound parameters only). */
+  private filterSql(f: SampleFilter): { sql: string; args: Record<string, unknown> } {
+    const where = ['s.condition_key = @key', 's.idx < @n'], args: Record<string, unknown> = {};
+    if (f.question) { where.push('s.question_id = @question'); args.question = f.question; }
+    if (f.label) { where.push('j.label = @label'); args.label = f.label; }
+    if (f.scoreMin !== undefined) { where.push('j.score >= @min'); args.min = f.scoreMin; }
+    if (f.scoreMax !== undefined) { where.push('j.score <= @max'); args.max = f.scoreMax; }
+    if (f.text) { where.push("(s.answer LIKE @text ESCAPE '\\' OR s.paraphrase LIKE @text ESCAPE '\\')"); args.text = likePattern(f.text); }
+    return { sql: where.join(' AND '), args };
+  }
+
+  private conditionsOf(ctx: RunContext, f: SampleFilter) {
+    if (!f.condition) return ctx.conditions;
+    const c = ctx.conditions.filter((x) => x.name === f.condition);
+    if (c.length === 0) throw new BadRequest(`run ${ctx.row.id} has no condition "${f.condition}" (it has ${ctx.conditions.map((x) => `"${x.name}"`).join(', ')})`);
+    return c;
+  }
+
+  private counts(ctx: RunContext, f: SampleFilter) {
+    const { sql, args } = this.filterSql(f);
+    const stmt = this.db.prepare(`SELECT COUNT(*) n FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = @judge WHERE ${sql}`);
+    return this.conditionsOf(ctx, f).map((c) => ({ c, n: (stmt.get({ ...args, judge: ctx.judge, key: c.conditionKey, n: ctx.n }) as { n: number }).n }));
+  }
+
+  /**
+   * One page of a run's samples matching a filter, in condition order then index order. The global
+   * offset is mapped onto the conditions by their filtered counts, so each condition's query walks
+   * its own index and no query sorts the whole run.
+   */
+  samples(id: string, f: SampleFilter, offset = 0, limit = 100): SamplePage {
+    const ctx = this.context(id);
+    const counts = this.counts(ctx, f);
+    const total = counts.reduce((a, x) => a + x.n, 0);
+    const { sql, args } = this.filterSql(f);
+    const stmt = this.db.prepare(`SELECT s.id, s.question_id, s.idx, substr(s.paraphrase, 1, 300) paraphrase, substr(s.answer, 1, 400) answer, s.finish_reason, j.label, j.score
+      FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = @judge WHERE ${sql} ORDER BY s.idx LIMIT @limit OFFSET @offset`);
+    const rows: SampleRow[] = [];
+    let skip = offset;
+    for (const { c, n } of counts) {
+      if (rows.length >= limit) break;
+      if (skip >= n) { skip -= n; continue; }
+      const got = stmt.all({ ...args, judge: ctx.judge, key: c.conditionKey, n: ctx.n, limit: limit - rows.length, offset: skip }) as Record<string, unknown>[];
+      skip = 0;
+      for (const r of got) rows.push(sampleRow(r, c.name));
+    }
+    return { total, offset, rows };
+  }
+
+  /** Where a sample sits in the filtered list (so a shared link can resume j/k navigation there), or null. */
+  position(id: string, f: SampleFilter, sampleId: number): number | null {
+    const ctx = this.context(id);
+    const s = this.db.prepare('SELECT condition_key, idx FROM samples WHERE id = ?').get(sampleId) as { condition_key: string; idx: number } | undefined;
+    if (!s) return null;
+    const { sql, args } = this.filterSql(f);
+    const inCond = this.db.prepare(`SELECT COUNT(*) n FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = @judge WHERE ${sql} AND s.idx < @before`);
+    const matches = this.db.prepare(`SELECT COUNT(*) n FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = @judge WHERE ${sql} AND s.id = @id`);
+    let before = 0;
+    for (const { c, n } of this.counts(ctx, f)) {
+      if (c.conditionKey === s.condition_key) {
+        const a = { ...args, judge: ctx.judge, key: c.conditionKey, n: ctx.n };
+        if ((matches.get({ ...a, id: sampleId }) as { n: number }).n === 0) return null;
+        return before + (inCond.get({ ...a, before: s.idx }) as { n: number }).n;
+      }
+      before += n;
+    }
+    return null;
+  }
+
+  /** One sample in full: the prompt as sent, the whole answer and every judgment any judge gave it. */
+  sample(runId: string, sampleId: number): SampleDetail {
+    const ctx = this.context(runId);
+    const r = this.db.prepare(`SELECT s.*, j.label, j.score FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = ? WHERE s.id = ?`)
+      .get(ctx.judge, sampleId) as Record<string, unknown> | undefined;
+    const cond = r && ctx.conditions.find((c) => c.conditionKey === r.condition_key);
+    if (!r || !cond || (r.idx as number) >= ctx.n) throw new NotFound(`run ${runId} has no sample ${sampleId}`);
+    const judgments = this.db.prepare('SELECT judge, label, score FROM judgments WHERE sample_id = ? ORDER BY judge').all(sampleId) as SampleDetail['judgments'];
+    return { ...sampleRow(r, cond.name), answer: r.answer as string, prompt: JSON.parse(r.prompt as string), createdAt: r.created_at as string, judgments };
+  }
+
+  /** Up to `perCondition` samples of each condition, in full (for the self-contained report). */
+  sampleBundle(runId: string, perCondition: number): { rows: SampleDetail[]; total: number } {
+    const ctx = this.context(runId);
+    const stmt = this.db.prepare(`SELECT s.*, j.label, j.score FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = ?
+      WHERE s.condition_key = ? AND s.idx < ? ORDER BY s.idx LIMIT ?`);
+    const rows: SampleDetail[] = [];
+    for (const c of ctx.conditions) {
+      for (const r of stmt.all(ctx.judge, c.conditionKey, ctx.n, perCondition) as Record<string, unknown>[]) {
+        rows.push({ ...sampleRow(r, c.name), answer: r.answer as string, prompt: JSON.parse(r.prompt as string), createdAt: r.created_at as string, judgments: [] });
+      }
+    }
+    return { rows, total: this.counts(ctx, {}).reduce((a, x) => a + x.n, 0) };
+  }
+
+  /** A run named by id, id prefix or name (the latest run of that name). */
+  resolveRun(ref: string): string {
+    const exact = this.db.prepare('SELECT id FROM runs WHERE id = ?').get(ref) as { id: string } | undefined;
+    if (exact) return exact.id;
+    const byPrefix = this.db.prepare("SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\'").all(`${ref.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) as { id: string }[];
+    if (byPrefix.length === 1) return byPrefix[0].id;
+    const byName = this.db.prepare('SELECT id FROM runs WHERE name = ? ORDER BY updated_at DESC LIMIT 1').get(ref) as { id: string } | undefined;
+    if (byName) return byName.id;
+    throw new NotFound(byPrefix.length > 1 ? `"${ref}" names ${byPrefix.length} runs; give more of the id` : `no run "${ref}" in ${this.path} (by id, id prefix or name)`);
+  }
+}
+
+function sampleRow(r: Record<string, unknown>, condition: string): SampleRow {
+  return {
+    id: r.id as number, condition, questionId: r.question_id as string, idx: r.idx as number, paraphrase: r.paraphrase as string,
+    answer: r.answer as string, finishReason: r.finish_reason as string, label: (r.label as string | null) ?? null, score: (r.score as number | null) ?? null,
+  };
+}
+
+export class NotFound extends Error {}
+export class BadRequest extends Error {}

@@ -1,0 +1,78 @@
+/**
+ * The shapes the viewer's JSON API returns, shared by the server (queries.ts), the report and the
+ * browser app (client/), which imports only these types.
+ */
+import type { ExperimentResult } from '../experiments/result.ts';
+
+export interface RunRow {
+  id: string;
+  name: string;
+  kind: string;
+  model: string;
+  status: string;
+  createdAt: string;
+  updatedAt: string;
+  /** What the run found, in one line (null until it has a summary). */
+  headline: string | null;
+  /** Samples over all conditions (from the summary). */
+  samples: number | null;
+  conditions: number;
+  /** Running runs: samples stored so far against the spec's conditions × samples. */
+  progress?: { done: number; total: number };
+}
+
+export interface RunList {
+  total: number;
+  runs: RunRow[];
+  kinds: string[];
+}
+
+export interface RunDetail extends RunRow {
+  spec: Record<string, unknown>;
+  summary: ExperimentResult | null;
+  judge: string | null;
+  conditionList: { name: string; role: string }[];
+  /** Without a summary: per condition, the samples stored and the labels judged so far. */
+  live?: { name: string; role: string; sampled: number; labels: Record<string, number> }[];
+}
+
+export interface Facets {
+  questions: { id: string; n: number }[];
+  labels: { id: string; n: number }[];
+  hasScores: boolean;
+}
+
+export interface SampleFilter {
+  condition?: string;
+  question?: string;
+  label?: string;
+  scoreMin?: number;
+  scoreMax?: number;
+  /** Substring of the answer or the question asked (case-insensitive for ASCII). */
+  text?: string;
+}
+
+export interface SampleRow {
+  id: number;
+  condition: string;
+  questionId: string;
+  idx: number;
+  paraphrase: string;
+  /** In lists, the first 400 characters. */
+  answer: string;
+  finishReason: string;
+  label: string | null;
+  score: number | null;
+}
+
+export interface SamplePage {
+  total: number;
+  offset: number;
+  rows: SampleRow[];
+}
+
+export interface SampleDetail extends SampleRow {
+  prompt: unknown;
+  createdAt: string;
+  judgments: { judge: string; label: string; score: number | null }[];
+}
