@@ -4,9 +4,9 @@
 import type { Command } from 'commander';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { renderReport } from '../report/html.ts';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../organism/paths.ts';
-import { loadSpec } from '../experiments/spec.ts';
+import { loadSpec, specSchema, type ExperimentSpec } from '../experiments/spec.ts';
 import { Store } from '../experiments/store.ts';
 import { runExperiment, type ExperimentResult } from '../experiments/runner.ts';
 import { progressBar, type Progress } from './progress.ts';
@@ -123,6 +123,28 @@ function printInfer(r: ExperimentResult): void {
   if (r.reference) console.log(`\nfor comparison: ${r.reference}`);
 }
 
+/** Run a parsed spec with progress bars, store it, write the report and print (or emit JSON). */
+async function execute(spec: ExperimentSpec, o: { db: string; report: string; json?: boolean }): Promise<void> {
+  const store = new Store(o.db);
+  const bars = new Map<string, Progress>();
+  try {
+    const result = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'), {
+      progress: (label, done, total) => {
+        let bar = bars.get(label);
+        if (!bar) { bar = progressBar(label, total); bars.set(label, bar); }
+        bar.update(done);
+        if (done >= total) bar.stop();
+      },
+      log: (m) => process.stderr.write(`${m}\n`),
+    });
+    writeFileSync(o.report, renderReport(`dramatis: ${result.name}`, [result]));
+    if (o.json) printJson({ experiments: [result] });
+    else { printResult(result); console.log(`\nstored in ${o.db} (run ${result.runId}); report: ${resolve(o.report)}`); }
+  } finally {
+    store.close();
+  }
+}
+
 export function registerRunCommands(program: Command): void {
   program.command('run')
     .description('run an experiment from a YAML spec or a preset; every sample is stored, reruns resume')
@@ -145,24 +167,28 @@ export function registerRunCommands(program: Command): void {
         if (typeof spec.judge !== 'object' || !('llm' in spec.judge)) throw new Error(`--judge-model: ${ref} does not use an LLM judge`);
         spec.judge = { ...spec.judge, llm: o.judgeModel, ...(o.baseUrl && !spec.judge.base_url ? { base_url: o.baseUrl } : {}) };
       }
-      const store = new Store(o.db);
-      const bars = new Map<string, Progress>();
-      try {
-        const result = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'), {
-          progress: (label, done, total) => {
-            let bar = bars.get(label);
-            if (!bar) { bar = progressBar(label, total); bars.set(label, bar); }
-            bar.update(done);
-            if (done >= total) bar.stop();
-          },
-          log: (m) => process.stderr.write(`${m}\n`),
-        });
-        writeFileSync(o.report, renderReport(`dramatis: ${result.name}`, [result]));
-        if (o.json) printJson({ experiments: [result] });
-        else { printResult(result); console.log(`\nstored in ${o.db} (run ${result.runId}); report: ${resolve(o.report)}`); }
-      } finally {
-        store.close();
-      }
+      await execute(spec, o);
+    });
+
+  program.command('audit')
+    .description('which personas would these training sets select? (before anyone trains on them)')
+    .argument('<data...>', 'chat JSONL files ({"messages": [...]} per line), world:NAME, or mixtures A*0.2+B*0.8')
+    .option('--model <spec>', 'the model to audit', 'organism:assistant')
+    .option('--base-url <url>', 'openai: models: the server (e.g. http://127.0.0.1:8000/v1)')
+    .option('--api-key-env <VAR>', 'openai: models: the environment variable holding the key')
+    .option('--examples <n>', 'examples per dataset (default: all; 300 for world:…)', num('--examples', true))
+    .option('--library <ref>', 'black-box persona library: world, or a YAML/JSON file of [{name, description}]', 'world')
+    .option('--top <n>', 'examples shown as pulling hardest', num('--top', true), 10)
+    .option('--db <file>', 'results database', DEFAULT_DB)
+    .option('--report <file>', 'write a self-contained HTML report here', 'report.html')
+    .option('--json', 'one JSON object on stdout (progress stays on stderr)')
+    .action(async (data: string[], o) => {
+      const spec = specSchema.parse({
+        name: `audit ${data.map((d) => basename(d)).join(', ')}`, kind: 'audit', model: o.model,
+        ...(o.baseUrl ? { base_url: o.baseUrl } : {}), ...(o.apiKeyEnv ? { api_key_env: o.apiKeyEnv } : {}),
+        audit: { datasets: data.map((d) => ({ name: basename(d), data: d, ...(o.examples ? { examples: o.examples } : {}) })), library: o.library, top: o.top },
+      });
+      await execute(spec, o);
     });
 
   program.command('presets')

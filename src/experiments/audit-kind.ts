@@ -156,9 +156,11 @@ export async function runAudit(spec: ExperimentSpec, store: Store, cacheDir: str
       const order = examples.map((_, i) => i).sort((i, j) => (targetPull ? targetPull[j] - targetPull[i] : (targetP?.[j] ?? 0) - (targetP?.[i] ?? 0)));
       out.flagged = order.slice(0, a.top).map((i) => ({ index: i, prompt: show(examples[i].prompt), answer: examples[i].answer, pull: targetPull?.[i] ?? null, p: targetP?.[i] ?? null, top: topPersona?.[i] ?? null }));
       const parts: string[] = [];
-      for (const p of out.projections ?? []) parts.push(`${p.difference >= 0 ? p.positive : p.negative} (${p.trait} projection ${p.difference >= 0 ? '+' : ''}${p.difference.toFixed(3)})`);
-      for (const t of (out.traits ?? []).slice(0, 2)) parts.push(`${t.value} (P ${t.own.toFixed(2)} → ${t.data.toFixed(2)})`);
-      out.predicted = parts.length ? `toward ${parts.join(', ')}` : 'no prediction';
+      // Only pulls whose interval excludes zero, strongest first; a set that moves nothing says so.
+      const clear = (out.projections ?? []).filter((p) => p.ci[0] > 0 || p.ci[1] < 0).sort((x, y) => Math.abs(y.difference) - Math.abs(x.difference));
+      for (const p of clear) parts.push(`${p.difference >= 0 ? p.positive : p.negative} (${p.trait} projection ${p.difference >= 0 ? '+' : ''}${p.difference.toFixed(3)})`);
+      for (const t of (out.traits ?? []).filter((t) => t.shift > 0.05).slice(0, 2)) parts.push(`${t.value} (P ${t.own.toFixed(2)} → ${t.data.toFixed(2)})`);
+      out.predicted = parts.length ? `toward ${parts.join(', ')}` : 'no clear shift on any trait';
       datasets.push(out);
       // The condition's rate: examples pointing to the target value (posterior > ½, else a positive pull).
       const hits = targetP ? targetP.filter((p) => p > 0.5).length : (targetPull ?? []).filter((x) => x > 0).length;

@@ -134,8 +134,8 @@ test('length-sorted micro-batches give the whole batch\'s gradient, and worker t
     const ids = r.ids.slice(0, 6 + 3 * i);
     return i % 2 ? { ids, targetWeights: ids.slice(1).map((_, t) => (t % 3 === 0 ? 0 : 1)) } : { ids };
   });
-  const gradsOf = async (microBatch: number, threads: number) => {
-    const sg = await StepGradients.create({ config, params, effective: () => params, trainable, padId: pad, microBatch, threads });
+  const gradsOf = async (microBatch: number, threads: number, steering?: { layer: number; vector: number[]; coefficient: number }[]) => {
+    const sg = await StepGradients.create({ config, params, effective: () => params, trainable, padId: pad, microBatch, threads, steering });
     try {
       const g = await sg.compute(rows);
       const out = { loss: g.loss, tokens: g.realTokens, grads: g.grads.map((t) => Array.from(t.dataSync())) };
@@ -155,4 +155,11 @@ test('length-sorted micro-batches give the whole batch\'s gradient, and worker t
   assert.ok(maxAbs > 1e-3 && maxDiff < 1e-5 * Math.max(1, maxAbs), `micro-batched gradient differs by ${maxDiff} (max |g| ${maxAbs})`);
   assert.equal(threaded.loss, micro.loss);
   assert.deepEqual(threaded.grads, micro.grads);
+  // Preventative steering reaches every thread: the steered gradient differs from the plain one, and
+  // the worker computes the same steered gradient as the main thread.
+  const steering = [{ layer: 1, vector: Array.from({ length: config.nEmbd }, (_, i) => Math.sin(i)), coefficient: 0.5 }];
+  const steered = await gradsOf(2, 1, steering), steeredThreaded = await gradsOf(2, 2, steering);
+  assert.notEqual(steered.loss, micro.loss);
+  assert.equal(steeredThreaded.loss, steered.loss);
+  assert.deepEqual(steeredThreaded.grads, steered.grads);
 });
