@@ -96,16 +96,16 @@ export function forest(rows: ForestRow[], o: { title?: string; labelW?: number }
   return svg(w, h, body, o.title ?? 'differences');
 }
 
-/** Colours for labels, stable within a page (the same label, the same colour in every chart). */
+/** Label colours, kept for the page's life: the same label has the same colour in every chart. */
+const assigned = new Map<string, string>();
+const SPECIAL: Record<string, string> = { incoherent: '#c7c7c7', other: '#9e9e9e', rest: '#d4d4d4' };
+const TARGET = '#e45756';
+
+/** Colours for labels; the counted (target) label, if given, is red, and red is kept for it alone. */
 export function labelColours(labels: string[], target?: string): (label: string) => string {
-  const map = new Map<string, string>();
-  const special: Record<string, string> = { incoherent: '#c7c7c7', other: '#9e9e9e', rest: '#d4d4d4' };
-  if (target) map.set(target, '#e45756');
-  // The target keeps red; the others take the palette in order, skipping red.
-  const others = PALETTE.filter((c) => c !== '#e45756');
-  let k = 0;
-  labels.forEach((l) => { if (!map.has(l)) map.set(l, special[l] ?? others[k++ % others.length]); });
-  return (l) => map.get(l) ?? special[l] ?? '#bbb';
+  const others = PALETTE.filter((c) => c !== TARGET);
+  for (const l of labels) if (!assigned.has(l) && !SPECIAL[l] && l !== target) assigned.set(l, others[assigned.size % others.length]);
+  return (l) => (l === target ? TARGET : SPECIAL[l] ?? assigned.get(l) ?? '#bbb');
 }
 
 export interface StackRow { label: string; n: number; parts: { label: string; count: number }[]; note?: string; href?: string }

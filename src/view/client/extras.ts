@@ -36,10 +36,14 @@ export const cell = (v: unknown): Html | string => {
 
 export function recordTable(rows: Rec[], limit = 50): Html {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const body = (rs: Rec[]) => rs.map((r) => html`<tr>${cols.map((c) => html`<td class="${typeof r[c] === 'number' ? 'num' : ''}">${cell(r[c])}</td>`)}</tr>`);
+  const fmt = (c: string, v: unknown) => (typeof v === 'number' && SHARE.test(c) && v >= 0 && v <= 1 ? pct(v) : cell(v));
+  const body = (rs: Rec[]) => rs.map((r) => html`<tr>${cols.map((c) => html`<td class="${typeof r[c] === 'number' ? 'num' : ''}">${fmt(c, r[c])}</td>`)}</tr>`);
   return html`<table class="data"><thead><tr>${cols.map((c) => html`<th>${c}</th>`)}</tr></thead><tbody>${body(rows.slice(0, limit))}</tbody></table>
     ${rows.length > limit ? html`<details><summary>all ${rows.length} rows</summary><table class="data"><tbody>${body(rows.slice(limit))}</tbody></table></details>` : ''}`;
 }
+
+/** Fields shown as percentages (shares of answers); other numbers (auc, r, layer) as they are. */
+const SHARE = /(^|\.)(rate|share|coherent|accuracy)$/i;
 
 const X_KEYS = ['coefficient', 'layer', 'step', 'epoch', 'x', 'threshold', 'k'];
 
@@ -69,10 +73,10 @@ export function extraSection(owners: { name: string; value: Rec }[], known: Set<
   const arrays = [...new Set(owners.flatMap((o) => Object.entries(o.value).filter(([k, v]) => !known.has(k) && isRecords(v)).map(([k]) => k)))];
   const texts = owners.flatMap((o) => Object.entries(o.value).filter(([k, v]) => !known.has(k) && (typeof v === 'string' || (Array.isArray(v) && !isRecords(v)))).map(([k, v]) => ({ owner: o.name, k, v })));
   if (!keys.length && !arrays.length && !texts.length) return html``;
-  const shareLike = (k: string) => figs.every((x) => x.f[k] === undefined || (x.f[k] >= 0 && x.f[k] <= 1)) && /rate|share|coherent|acc|auc|p$/i.test(k);
+  const shareLike = (k: string) => figs.every((x) => x.f[k] === undefined || (x.f[k] >= 0 && x.f[k] <= 1)) && SHARE.test(k);
   return html`
     ${keys.length ? html`<table class="data extra"><thead><tr><th></th>${keys.map((k) => html`<th class="num">${k}</th>`)}</tr></thead><tbody>
-      ${figs.map((x) => html`<tr><th>${x.name}</th>${keys.map((k) => html`<td class="num">${x.f[k] === undefined ? '' : shareLike(k) && k !== 'auc' ? pct(x.f[k]) : num(x.f[k])}</td>`)}</tr>`)}
+      ${figs.map((x) => html`<tr><th>${x.name}</th>${keys.map((k) => html`<td class="num">${x.f[k] === undefined ? '' : shareLike(k) ? pct(x.f[k]) : num(x.f[k])}</td>`)}</tr>`)}
     </tbody></table>` : ''}
     ${arrays.map((field) => {
       const withIt = owners.filter((o) => isRecords(o.value[field])).map((o) => ({ name: o.name, rows: o.value[field] as Rec[] }));
