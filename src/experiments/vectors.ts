@@ -32,6 +32,8 @@ export interface LayerSeparation {
   ci: [number, number];
   /** Validation half of the extraction answers (used to pick the layer, never the held-out set). */
   validationAuc: number;
+  /** The same split's separation in pooled standard deviations (Cohen's d): what picks the layer, since AUC saturates. */
+  validationD: number;
   /** Norm of the raw mean difference. */
   norm: number;
 }
@@ -69,6 +71,12 @@ function meanOf(rows: Float32Array[]): Float32Array {
   const out = new Float32Array(rows[0].length);
   for (const r of rows) for (let i = 0; i < r.length; i++) out[i] += r[i] / rows.length;
   return out;
+}
+
+function cohensD(a: number[], b: number[]): number {
+  const mu = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const v = (xs: number[]) => xs.reduce((s, x) => s + (x - mu(xs)) ** 2, 0) / Math.max(1, xs.length - 1);
+  return (mu(a) - mu(b)) / Math.sqrt((v(a) + v(b)) / 2 || 1);
 }
 
 function difference(a: Float32Array, b: Float32Array): Float32Array {
@@ -123,7 +131,7 @@ function requireActivations(model: Model): NonNullable<Model['activations']> {
 
 /**
  * Extract a trait's vector at every layer from world contexts and report how well each layer separates
- * held-out documents; the layer is chosen on a validation half of the extraction answers.
+ * held-out documents; the layer is chosen on a validation half of the extraction answers (largest d).
  */
 export async function extractWorldVector(
   model: Model, c: TraitContrast,
@@ -144,13 +152,14 @@ export async function extractWorldVector(
     // Validation: a vector from the even-indexed answers, scored on the odd ones.
     const half = (xs: ActivationSummary[], odd: boolean) => xs.filter((_, i) => (i % 2 === 1) === odd).map((s) => s.mean[l]);
     const vHalf = unit(difference(meanOf(half(pos, false)), meanOf(half(neg, false))));
-    const validation = auc(half(pos, true).map((a) => dot(a, vHalf)), half(neg, true).map((a) => dot(a, vHalf)));
+    const vp = half(pos, true).map((a) => dot(a, vHalf)), vn = half(neg, true).map((a) => dot(a, vHalf));
+    const validation = auc(vp, vn);
     const u = unit(v);
     const held = auc(docActs.filter((_, i) => docs[i].positive).map((a) => dot(a.mean[l], u)), docActs.filter((_, i) => !docs[i].positive).map((a) => dot(a.mean[l], u)));
-    layers.push({ layer: l, auc: held.auc, ci: held.ci, validationAuc: validation.auc, norm: Math.hypot(...v) });
+    layers.push({ layer: l, auc: held.auc, ci: held.ci, validationAuc: validation.auc, validationD: cohensD(vp, vn), norm: Math.hypot(...v) });
   }
   // Layer 0 (embeddings) is context-free: it sees tokens, not who writes them; prefer the blocks.
-  const best = layers.slice(1).reduce((a, b) => (b.validationAuc > a.validationAuc ? b : a));
+  const best = layers.slice(1).reduce((a, b) => (b.validationD > a.validationD ? b : a));
   return {
     ...c, model: model.id, fingerprint: model.fingerprint, contexts: 'world', layer: best.layer, vectors, layers,
     examples: { positive: chats.positive.length, negative: chats.negative.length },
@@ -198,7 +207,7 @@ export function loadVector(file: string): PersonaVector {
 export async function vectorFor(
   model: Model, c: TraitContrast, o: { examples: number; heldOut: number; seed: number | string; cacheDir: string; onProgress?: (label: string, d: number, t: number) => void },
 ): Promise<{ vector: PersonaVector; file: string }> {
-  const key = createHash('sha256').update(JSON.stringify({ f: model.fingerprint, c, e: o.examples, h: o.heldOut, s: o.seed, recipe: 1 })).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify({ f: model.fingerprint, c, e: o.examples, h: o.heldOut, s: o.seed, recipe: 2 })).digest('hex').slice(0, 16);
   const file = join(o.cacheDir, 'vectors', `${c.trait}-${c.positive}-${key}.safetensors`);
   if (existsSync(file)) return { vector: loadVector(file), file };
   const vector = await extractWorldVector(model, c, { ...o, nCtx: undefined });

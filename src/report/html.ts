@@ -4,6 +4,7 @@
  * no server and no network.
  */
 import type { ExperimentResult } from '../experiments/runner.ts';
+import { auditSection, vectorsSection } from './vectors-html.ts';
 
 /** Escape text for HTML content and attributes. */
 export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -115,6 +116,7 @@ function inferSection(r: ExperimentResult): string {
 function experimentSection(r: ExperimentResult): string {
   if (r.kind === 'profile') return profileSection(r);
   if (r.kind === 'infer') return inferSection(r);
+  if (r.kind === 'audit') return auditSection(r);
   const conds = r.conditions.map((c) => ({ label: c.name, rate: c.rate, ci: c.ci, n: c.n, colour: ROLE_COLOUR[c.role] ?? '#999' }));
   const questionRows = (r.conditions[0]?.questions ?? []).flatMap((q) => r.conditions.map((c) => {
     const cq = c.questions.find((x) => x.id === q.id)!;
@@ -131,6 +133,7 @@ function experimentSection(r: ExperimentResult): string {
     ${effects ? `<h3>Effects</h3><table><tr><th>difference</th><th>rate</th><th>95% Newcombe CI</th></tr>${effects}</table>` : ''}
     ${r.reference ? `<p class="ref">For comparison: ${esc(r.reference)}</p>` : ''}
     ${curveChart(r)}
+    ${vectorsSection(r)}
     <details><summary>Per question</summary>${barChart(questionRows)}</details>
     <details><summary>Sample answers</summary>${examples}</details>
   </section>`;
