@@ -13,6 +13,7 @@ import { requestSeed, type Capabilities, type ChatMessage, type FinetuneRequest,
 
 export { requestSeed };
 import { RequestCache } from './request-cache.ts';
+import { keepAliveFetch } from './keep-alive-fetch.ts';
 
 export interface OpenAIBackendOptions {
   model: string;
@@ -41,7 +42,7 @@ export class OpenAIModel implements Model {
   constructor(private o: OpenAIBackendOptions) {
     this.id = `openai:${o.model}`;
     this.fingerprint = createHash('sha256').update(`${o.baseUrl}|${o.model}`).digest('hex').slice(0, 16);
-    this.client = new OpenAI({ baseURL: o.baseUrl, apiKey: o.apiKey ?? 'none', timeout: o.timeoutMs ?? 120_000, maxRetries: o.maxRetries ?? 5 });
+    this.client = new OpenAI({ baseURL: o.baseUrl, apiKey: o.apiKey ?? 'none', timeout: o.timeoutMs ?? 120_000, maxRetries: o.maxRetries ?? 5, fetch: keepAliveFetch() });
     this.limit = pLimit(o.concurrency ?? 16);
     if (o.cacheDir) this.cache = new RequestCache(join(o.cacheDir, 'requests.db'));
   }
