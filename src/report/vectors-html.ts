@@ -14,30 +14,37 @@ interface Series { name: string; colour: string; dashed?: boolean; points: { x: 
 
 /** A small x–y chart: y in [yMin, yMax], optional interval whiskers, lines or bare points. */
 export function xyChart(series: Series[], o: { xLabel: string; yLabel: string; yMin?: number; yMax?: number; yPercent?: boolean; width?: number }): string {
-  const W = o.width ?? 560, H = 240, l = 56, t = 12, b = 38, rt = 150;
+  const W = o.width ?? 560, l = 56, t = 12, b = 38, rt = 20;
+  const legendRows = Math.ceil(series.length / 2), H = 240 + legendRows * 16;
+  const plotBottom = 240 - b;
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
   const ys = series.flatMap((s) => s.points.flatMap((p) => [p.y, p.lo ?? p.y, p.hi ?? p.y]));
   let x0 = Math.min(...xs), x1 = Math.max(...xs);
   if (x0 === x1) { x0 -= 1; x1 += 1; }
   const y0 = o.yMin ?? Math.min(0, ...ys), y1 = o.yMax ?? Math.max(...ys, y0 + 1e-9);
   const x = (v: number) => l + ((v - x0) / (x1 - x0)) * (W - l - rt);
-  const y = (v: number) => t + (1 - (v - y0) / (y1 - y0)) * (H - t - b);
+  const y = (v: number) => t + (1 - (v - y0) / (y1 - y0)) * (plotBottom - t);
   const fmtY = (v: number) => (o.yPercent ? `${Math.round(v * 100)}%` : v.toFixed(2));
   const yTicks = Array.from({ length: 5 }, (_, k) => y0 + ((y1 - y0) * k) / 4);
-  const xTicks = [...new Set(xs)].sort((a, b) => a - b);
+  // The x values themselves when there are few (layers, coefficients); else six even ticks (scatters).
+  const distinct = [...new Set(xs)].sort((a, b) => a - b);
+  const xTicks = distinct.length <= 12 ? distinct : Array.from({ length: 6 }, (_, k) => x0 + ((x1 - x0) * k) / 5);
   const grid = yTicks.map((v) => `<line x1="${l}" x2="${W - rt}" y1="${y(v)}" y2="${y(v)}" stroke="#e4e4e4"/><text x="${l - 6}" y="${y(v) + 4}" font-size="11" text-anchor="end" fill="#666">${fmtY(v)}</text>`).join('')
-    + xTicks.map((v) => `<text x="${x(v)}" y="${H - b + 16}" font-size="11" text-anchor="middle" fill="#666">${Number.isInteger(v) ? v : v.toFixed(2)}</text>`).join('');
+    + xTicks.map((v) => `<text x="${x(v)}" y="${plotBottom + 16}" font-size="11" text-anchor="middle" fill="#666">${Number.isInteger(v) ? v : v.toFixed(2)}</text>`).join('');
   const body = series.map((s) => {
     const pts = [...s.points].sort((a, b) => a.x - b.x);
     const whiskers = pts.filter((p) => p.lo !== undefined).map((p) => `<line x1="${x(p.x)}" x2="${x(p.x)}" y1="${y(p.lo!)}" y2="${y(p.hi!)}" stroke="${s.colour}" opacity="0.6"/>`).join('');
     const line = s.line === false ? '' : `<polyline points="${pts.map((p) => `${x(p.x)},${y(p.y)}`).join(' ')}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ''}/>`;
     const dots = pts.map((p) => `<circle cx="${x(p.x)}" cy="${y(p.y)}" r="3.5" fill="${s.colour}"><title>${esc(p.tip)}</title></circle>`).join('');
-    const last = pts[pts.length - 1];
-    return `${whiskers}${line}${dots}${last ? `<text x="${W - rt + 8}" y="${y(last.y) + 4}" font-size="11" fill="${s.colour}">${esc(s.name)}</text>` : ''}`;
+    return `${whiskers}${line}${dots}`;
   }).join('');
-  return `<svg width="${W}" height="${H}" role="img">${grid}${body}
-    <text x="${(l + W - rt) / 2}" y="${H - 6}" font-size="11" text-anchor="middle" fill="#666">${esc(o.xLabel)}</text>
-    <text x="12" y="${(t + H - b) / 2}" font-size="11" text-anchor="middle" fill="#666" transform="rotate(-90 12 ${(t + H - b) / 2})">${esc(o.yLabel)}</text></svg>`;
+  const legend = series.map((s, k) => {
+    const lx = l + (k % 2) * ((W - l) / 2), ly = 240 + Math.floor(k / 2) * 16 + 4;
+    return `<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ''}${s.line === false ? ' opacity="0"' : ''}/><circle cx="${lx + 9}" cy="${ly}" r="3.5" fill="${s.colour}"/><text x="${lx + 24}" y="${ly + 4}" font-size="11" fill="#333">${esc(s.name)}</text>`;
+  }).join('');
+  return `<svg width="${W}" height="${H}" role="img">${grid}${body}${legend}
+    <text x="${(l + W - rt) / 2}" y="${plotBottom + 32}" font-size="11" text-anchor="middle" fill="#666">${esc(o.xLabel)}</text>
+    <text x="12" y="${(t + plotBottom) / 2}" font-size="11" text-anchor="middle" fill="#666" transform="rotate(-90 12 ${(t + plotBottom) / 2})">${esc(o.yLabel)}</text></svg>`;
 }
 
 const corr = (c: { r: number; ci: [number, number] | null; n: number } | undefined) => (c ? `r = ${c.r.toFixed(2)}${c.ci ? ` [${c.ci[0].toFixed(2)}, ${c.ci[1].toFixed(2)}]` : ''} (n = ${c.n})` : '—');
@@ -59,8 +66,9 @@ export function vectorsSection(r: ExperimentResult): string {
   }), { xLabel: `steering coefficient (× vector, after layer ${v.layer})`, yLabel: 'share of answers', yMin: 0, yMax: 1, yPercent: true }) : '';
   const shifts = v.shifts ?? [];
   const shiftChart = shifts.length ? xyChart([
-    { name: 'measured shift', colour: PALETTE[0], line: false, points: shifts.map((s) => ({ x: s.projectionShift, y: s.rate, lo: s.ci[0], hi: s.ci[1], tip: `${s.condition}: shift ${signed(s.projectionShift)}, rate ${pct(s.rate)}` })) },
-    ...(shifts.some((s) => s.predictedShift !== null) ? [{ name: 'predicted (audit)', colour: PALETTE[1], line: false, points: shifts.filter((s) => s.predictedShift !== null).map((s) => ({ x: s.predictedShift!, y: s.rate, tip: `${s.condition}: predicted ${signed(s.predictedShift!)}, rate ${pct(s.rate)}` })) }] : []),
+    { name: 'measured shift (after training)', colour: PALETTE[0], line: false, points: shifts.filter((s) => s.preventative === undefined).map((s) => ({ x: s.projectionShift, y: s.rate, lo: s.ci[0], hi: s.ci[1], tip: `${s.condition}: shift ${signed(s.projectionShift)}, rate ${pct(s.rate)}` })) },
+    ...(shifts.some((s) => s.preventative !== undefined) ? [{ name: 'measured, preventative steering', colour: PALETTE[2], line: false, points: shifts.filter((s) => s.preventative !== undefined).map((s) => ({ x: s.projectionShift, y: s.rate, lo: s.ci[0], hi: s.ci[1], tip: `${s.condition}: shift ${signed(s.projectionShift)}, rate ${pct(s.rate)}` })) }] : []),
+    ...(shifts.some((s) => s.predictedShift !== null) ? [{ name: 'predicted from the data (audit, before training)', colour: PALETTE[1], line: false, points: shifts.filter((s) => s.predictedShift !== null).map((s) => ({ x: s.predictedShift!, y: s.rate, tip: `${s.condition}: predicted ${signed(s.predictedShift!)}, rate ${pct(s.rate)}` })) }] : []),
   ], { xLabel: 'projection shift along the vector', yLabel: `rate of ${r.target}`, yMin: 0, yMax: 1, yPercent: true }) : '';
   return `<h3>Persona vector: ${esc(v.trait)} (${esc(v.positive)} − ${esc(v.negative)})</h3>
     <p>Extracted from ${v.examples.positive} + ${v.examples.negative} judge-confirmed answers; layer ${v.layer} chosen on the validation split; held-out AUC ${v.auc.toFixed(3)} [${v.ci[0].toFixed(3)}, ${v.ci[1].toFixed(3)}] over ${v.heldOut.positive} + ${v.heldOut.negative} documents. Saved to <code>${esc(v.file)}</code>.</p>
