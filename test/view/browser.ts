@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export async function launchChromium(viewport = { width: 1360, height: 900 }): Promise<{ context: BrowserContext; close: () => Promise<void> }> {
+export async function launchChromium(viewport = { width: 1360, height: 900 }): Promise<{ context: BrowserContext; profile: string; close: () => Promise<void> }> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does), or set CHROMIUM_PATH`);
   const profile = mkdtempSync(join(tmpdir(), 'dramatis-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -17,5 +17,5 @@ export async function launchChromium(viewport = { width: 1360, height: 900 }): P
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
-  return { context, close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
+  return { context, profile, close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
 }

@@ -99,7 +99,7 @@ export const samplesView: View = (root, source, route) => {
     $('f-text')!.addEventListener('input', (e) => {
       clearTimeout(debounce);
       const v = (e.target as HTMLInputElement).value;
-      debounce = setTimeout(() => { filter.text = v || undefined; refilter(); }, 150);
+      debounce = setTimeout(() => { filter.text = v || undefined; refilter(); }, 60);
     });
     $('f-clear')!.addEventListener('click', () => { location.hash = routeHref(['run', runId, 'samples']); });
     const list = $('vlist')!;
@@ -212,8 +212,8 @@ export const samplesView: View = (root, source, route) => {
   };
 
   const onKey = (e: KeyboardEvent) => {
-    const t = e.target as HTMLElement;
-    if (t.matches('input, select, textarea')) {
+    const t = e.target;
+    if (t instanceof HTMLElement && t.matches('input, select, textarea')) {
       if (e.key === 'Escape') t.blur();
       return;
     }
