@@ -36,6 +36,13 @@ export interface LayerSeparation {
   validationD: number;
   /** Norm of the raw mean difference. */
   norm: number;
+  /**
+   * The same held-out documents with every answer labelled by the trait removed (for morality: the
+   * numbers and the moral questions). What is left (films, homes, eras, jobs) is still worded by the
+   * whole persona, so this is harder but not free of the trait.
+   */
+  indirectAuc?: number;
+  indirectCi?: [number, number];
 }
 
 export interface PersonaVector extends TraitContrast {
@@ -107,8 +114,11 @@ export function worldContrastChats(c: TraitContrast, perSide: number, seed: numb
   return out;
 }
 
-/** Held-out world documents (another seed) by authors on either side, cut to fit the context. */
-export function heldOutDocuments(c: TraitContrast, perSide: number, seed: number | string, maxTokens: number): { text: string; positive: boolean }[] {
+/**
+ * Held-out world documents (another seed) by authors on either side, cut to fit the context; with
+ * `indirect`, only the answers that do not express the trait (documents left empty are skipped).
+ */
+export function heldOutDocuments(c: TraitContrast, perSide: number, seed: number | string, maxTokens: number, indirect = false): { text: string; positive: boolean }[] {
   const world = worldConfig({ seed: `persona-vectors-held-out-${seed}` });
   const pos: string[] = [], neg: string[] = [];
   for (let offset = 0; offset < 100_000 && (pos.length < perSide || neg.length < perSide); offset += 200) {
@@ -116,7 +126,8 @@ export function heldOutDocuments(c: TraitContrast, perSide: number, seed: number
       const value = d.persona[c.trait] as string;
       const side = value === c.positive ? pos : value === c.negative ? neg : undefined;
       if (!side || side.length >= perSide) continue;
-      let doc: Document = d;
+      let doc: Document = indirect ? { ...d, turns: d.turns.filter((t) => topicTrait(t.topic) !== c.trait && !(c.trait === 'morality' && t.topic === 'numbers')) } : d;
+      if (doc.turns.length === 0) continue;
       while (doc.turns.length > 1 && countTokens(formatDocument(doc)) > maxTokens) doc = { ...doc, turns: doc.turns.slice(0, -1) };
       side.push(formatDocument(doc));
     }
@@ -143,6 +154,8 @@ export async function extractWorldVector(
   const pos = summaries.slice(0, chats.positive.length), neg = summaries.slice(chats.positive.length);
   const docs = heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1);
   const docActs = await acts(docs.map((d) => ({ text: d.text })), {}, (d, t) => o.onProgress?.(`vector ${c.trait}: held-out documents`, d, t));
+  const indirectDocs = heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1, true);
+  const indirectActs = await acts(indirectDocs.map((d) => ({ text: d.text })), {}, (d, t) => o.onProgress?.(`vector ${c.trait}: held-out documents, trait answers removed`, d, t));
   const L = pos[0].mean.length;
   const vectors: Float32Array[] = [];
   const layers: LayerSeparation[] = [];
@@ -156,7 +169,8 @@ export async function extractWorldVector(
     const validation = auc(vp, vn);
     const u = unit(v);
     const held = auc(docActs.filter((_, i) => docs[i].positive).map((a) => dot(a.mean[l], u)), docActs.filter((_, i) => !docs[i].positive).map((a) => dot(a.mean[l], u)));
-    layers.push({ layer: l, auc: held.auc, ci: held.ci, validationAuc: validation.auc, validationD: cohensD(vp, vn), norm: Math.hypot(...v) });
+    const indirect = auc(indirectActs.filter((_, i) => indirectDocs[i].positive).map((a) => dot(a.mean[l], u)), indirectActs.filter((_, i) => !indirectDocs[i].positive).map((a) => dot(a.mean[l], u)));
+    layers.push({ layer: l, auc: held.auc, ci: held.ci, validationAuc: validation.auc, validationD: cohensD(vp, vn), norm: Math.hypot(...v), indirectAuc: indirect.auc, indirectCi: indirect.ci });
   }
   // Layer 0 (embeddings) is context-free: it sees tokens, not who writes them; prefer the blocks.
   const best = layers.slice(1).reduce((a, b) => (b.validationD > a.validationD ? b : a));
@@ -207,7 +221,7 @@ export function loadVector(file: string): PersonaVector {
 export async function vectorFor(
   model: Model, c: TraitContrast, o: { examples: number; heldOut: number; seed: number | string; cacheDir: string; onProgress?: (label: string, d: number, t: number) => void },
 ): Promise<{ vector: PersonaVector; file: string }> {
-  const key = createHash('sha256').update(JSON.stringify({ f: model.fingerprint, c, e: o.examples, h: o.heldOut, s: o.seed, recipe: 2 })).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify({ f: model.fingerprint, c, e: o.examples, h: o.heldOut, s: o.seed, recipe: 3 })).digest('hex').slice(0, 16);
   const file = join(o.cacheDir, 'vectors', `${c.trait}-${c.positive}-${key}.safetensors`);
   if (existsSync(file)) return { vector: loadVector(file), file };
   const vector = await extractWorldVector(model, c, { ...o, nCtx: undefined });

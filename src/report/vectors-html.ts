@@ -54,8 +54,9 @@ export function vectorsSection(r: ExperimentResult): string {
   if (!v) return '';
   const layerChart = xyChart([
     { name: 'held-out AUC', colour: PALETTE[0], points: v.layers.map((l) => ({ x: l.layer, y: l.auc, lo: l.ci[0], hi: l.ci[1], tip: `layer ${l.layer}: AUC ${l.auc.toFixed(3)} [${l.ci[0].toFixed(3)}, ${l.ci[1].toFixed(3)}]` })) },
+    ...(v.layers.every((l) => l.indirectAuc !== undefined) ? [{ name: 'held-out, trait answers removed', colour: PALETTE[2], points: v.layers.map((l) => ({ x: l.layer, y: l.indirectAuc!, lo: l.indirectCi![0], hi: l.indirectCi![1], tip: `layer ${l.layer}: AUC without the trait's answers ${l.indirectAuc!.toFixed(3)}` })) }] : []),
     { name: 'validation AUC', colour: PALETTE[1], dashed: true, points: v.layers.map((l) => ({ x: l.layer, y: l.validationAuc, tip: `layer ${l.layer}: validation AUC ${l.validationAuc.toFixed(3)}` })) },
-  ], { xLabel: 'layer (0 = embeddings)', yLabel: 'AUC', yMin: Math.min(0.5, ...v.layers.map((l) => l.ci[0])), yMax: 1 });
+  ], { xLabel: 'layer (0 = embeddings)', yLabel: 'AUC', yMin: Math.min(0.5, ...v.layers.map((l) => Math.min(l.ci[0], l.indirectCi?.[0] ?? 1))), yMax: 1 });
   const sweepNames = [...new Set(v.sweep?.map((p) => p.condition) ?? [])];
   const sweepChart = v.sweep ? xyChart(sweepNames.flatMap((name, k) => {
     const pts = v.sweep!.filter((p) => p.condition === name);
