@@ -138,6 +138,10 @@ export class ViewStore {
         name: c.name, role: c.role, sampled: (count.get(c.conditionKey, ctx.n) as { n: number }).n,
         labels: Object.fromEntries((stmt.all(ctx.judge, c.conditionKey, ctx.n) as { label: string; n: number }[]).map((r) => [r.label, r.n])),
       }));
+      // Conditions of the spec not begun yet (the runner registers each as it starts it).
+      for (const c of (ctx.spec.conditions ?? []) as { name?: string; role?: string }[]) {
+        if (c.name && !ctx.conditions.some((x) => x.name === c.name)) detail.live.push({ name: c.name, role: c.role ?? 'treatment', sampled: 0, labels: {} });
+      }
     }
     return detail;
   }

@@ -49,7 +49,7 @@ test('a run: the summary as the engine wrote it, the run\'s own judge; a running
   assert.deepEqual(r.conditionList.map((c) => c.name), ['assistant', 'evil system', 'plain system']);
   const live = await get<RunDetail>(`/api/runs/${filled.runs.running}`);
   assert.equal(live.summary, null);
-  assert.deepEqual(live.live, [{ name: 'x', role: 'baseline', sampled: 40, labels: { benign: 30, evil: 10 } }]);
+  assert.deepEqual(live.live, [{ name: 'x', role: 'baseline', sampled: 40, labels: { benign: 30, evil: 10 } }, { name: 'y', role: 'treatment', sampled: 0, labels: {} }]);
   const missing = await get<{ error: string }>('/api/runs/nope', 404);
   assert.match(missing.error, /no run nope in .*runs\.db/);
 });

@@ -59,11 +59,16 @@ test('runs list: every run with its status; search filters; a running run\'s sta
   await shot('runs');
   await page.fill('#run-search', 'em-');
   await page.waitForFunction(() => document.querySelectorAll('table.runs tbody tr').length === 2);
-  assert.match(page.url(), /search=em-/);
+  assert.match(await page.evaluate(() => location.hash), /search=em-/);
   await page.fill('#run-search', '');
   await page.waitForFunction(() => document.querySelectorAll('table.runs tbody tr').length === 6);
   filled.store.finishRun(filled.runs.running, 'failed');
   await page.waitForFunction((id) => document.querySelector(`tr[data-id="${id}"] .status`)?.textContent === 'failed', filled.runs.running, { timeout: 5000 });
+  // Without a summary, the run's page shows what is stored and judged so far.
+  await page.goto(`${base}/#/run/${filled.runs.running}`);
+  await page.waitForSelector('svg[aria-label="live rates"]');
+  assert.ok((await page.locator('svg[aria-label="live rates"]').innerHTML()).includes('x: 25.0% ['), '10 evil of 40 judged');
+  await shot('run-live');
 });
 
 test('a run: rates with intervals per condition, effects, per question; other kinds show their curve, profile, posteriors and extra figures', async () => {
@@ -76,7 +81,7 @@ test('a run: rates with intervals per condition, effects, per question; other ki
   assert.equal(await page.locator('svg[aria-label="Per question"] rect').count(), 8 * 3);
   await shot('run');
   await page.click('svg[aria-label="rate per condition"] a >> nth=1');
-  await page.waitForURL(/samples\?condition=evil\+system&label=evil/);
+  await page.waitForFunction(() => /samples\?condition=evil\+system&label=evil/.test(location.hash));
 
   await page.goto(`${base}/#/run/${filled.runs.future}`);
   await page.waitForSelector('#extra');
@@ -97,6 +102,12 @@ test('a run: rates with intervals per condition, effects, per question; other ki
   await page.waitForSelector('#infer svg');
   assert.match(await page.locator('#infer').innerText(), /top-1 .* over 24 texts/);
   await shot('run-infer');
+  await page.goto(`${base}/#/run/${filled.runs.infer}/samples`);
+  await settled(page);
+  await page.click('.srow >> nth=0');
+  await page.waitForSelector('.detail table');
+  assert.match(await page.locator('.detail').innerText(), /Posterior over the library \(true author: [^)]+\)/);
+  await shot('samples-infer');
 });
 
 async function settled(p: Page) {
@@ -141,7 +152,7 @@ test('samples: filter by condition, label, question and text; j/k walk the list;
   await page.waitForSelector('.srow.selected[data-i="2"]');
   await shot('samples');
 
-  const url = page.url();
+  const url = await page.evaluate(() => location.href);
   await page.goto('about:blank');
   await page.goto(url);
   await page.waitForSelector(`.srow.selected[data-id="${id}"]`);

@@ -12,13 +12,16 @@ const svg = (w: number, h: number, body: string, label: string) =>
   raw(`<svg class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(label)}">${body}</svg>`);
 const text = (x: number, y: number, s: string, attrs = '') => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+/** Room for the longest label (about 7 px a character at 12 px), within bounds; labels past it are clipped. */
+const labelWidth = (labels: string[], min: number, max: number) => Math.max(min, Math.min(max, 12 + 7 * Math.max(0, ...labels.map((l) => l.length))));
+const fit = (s: string, width: number) => clip(s, Math.max(4, Math.floor((width - 12) / 7)));
 const link = (href: string | undefined, body: string) => (href ? `<a href="${esc(href)}">${body}</a>` : body);
 
 export interface RateBar { label: string; rate: number; ci?: [number, number]; n?: number; colour: string; href?: string; note?: string }
 
 /** One horizontal bar per row on a 0–100% axis, whiskers for the interval. */
 export function rateBars(rows: RateBar[], o: { labelW?: number; plotW?: number; title?: string } = {}): Html {
-  const labelW = o.labelW ?? 190, plotW = o.plotW ?? 440, rowH = 24, top = 8, bottom = 24, right = 150;
+  const labelW = o.labelW ?? labelWidth(rows.map((r) => r.label), 90, 280), plotW = o.plotW ?? 440, rowH = 24, top = 8, bottom = 24, right = 170;
   const h = top + rows.length * rowH + bottom, w = labelW + plotW + right;
   const x = (v: number) => labelW + Math.max(0, Math.min(1, v)) * plotW;
   let body = '';
@@ -28,7 +31,7 @@ export function rateBars(rows: RateBar[], o: { labelW?: number; plotW?: number; 
   rows.forEach((r, i) => {
     const y = top + i * rowH, mid = y + rowH / 2;
     const tip = `${r.label}: ${pct(r.rate)}${r.ci ? ` [${pct(r.ci[0])}, ${pct(r.ci[1])}]` : ''}${r.n !== undefined ? `, n ${r.n}` : ''}`;
-    let g = text(labelW - 8, mid + 4, clip(r.label, Math.floor(labelW / 6.5)), 'class="label" text-anchor="end"');
+    let g = text(labelW - 8, mid + 4, fit(r.label, labelW), 'class="label" text-anchor="end"');
     g += `<rect x="${x(0)}" y="${y + 5}" width="${Math.max(1, r.rate * plotW).toFixed(1)}" height="${rowH - 10}" fill="${r.colour}" class="bar"><title>${esc(tip)}</title></rect>`;
     if (r.ci) {
       const [a, b] = [x(r.ci[0]), x(r.ci[1])];
@@ -44,7 +47,7 @@ export interface Group { label: string; href?: string; bars: RateBar[] }
 
 /** Per group (a question), one thin bar per series (a condition), each with its interval. */
 export function groupedBars(groups: Group[], o: { title?: string } = {}): Html {
-  const labelW = 170, plotW = 440, barH = 11, gap = 10, top = 8, bottom = 24, right = 120;
+  const labelW = labelWidth(groups.map((g) => g.label), 90, 300), plotW = 440, barH = 11, gap = 10, top = 8, bottom = 24, right = 120;
   const k = Math.max(1, ...groups.map((g) => g.bars.length));
   const groupH = k * barH + gap;
   const h = top + groups.length * groupH + bottom, w = labelW + plotW + right;
@@ -55,8 +58,8 @@ export function groupedBars(groups: Group[], o: { title?: string } = {}): Html {
   }
   groups.forEach((g, gi) => {
     const y0 = top + gi * groupH;
-    body += link(g.href, text(labelW - 8, y0 + (k * barH) / 2 + 4, clip(g.label, 26), 'class="label" text-anchor="end"'));
-    if (gi > 0) body += `<line x1="${labelW - 150}" x2="${labelW + plotW}" y1="${y0 - gap / 2}" y2="${y0 - gap / 2}" class="sep"/>`;
+    body += link(g.href, text(labelW - 8, y0 + (k * barH) / 2 + 4, fit(g.label, labelW), 'class="label" text-anchor="end"'));
+    if (gi > 0) body += `<line x1="8" x2="${labelW + plotW}" y1="${y0 - gap / 2}" y2="${y0 - gap / 2}" class="sep"/>`;
     g.bars.forEach((b, bi) => {
       const y = y0 + bi * barH, mid = y + barH / 2;
       const tip = `${g.label} · ${b.label}: ${pct(b.rate)}${b.ci ? ` [${pct(b.ci[0])}, ${pct(b.ci[1])}]` : ''}${b.n !== undefined ? `, n ${b.n}` : ''}`;
@@ -73,7 +76,7 @@ export interface ForestRow { label: string; d: number; ci: [number, number]; col
 
 /** Differences with their intervals on an axis centred at zero (scaled to the widest interval). */
 export function forest(rows: ForestRow[], o: { title?: string; labelW?: number } = {}): Html {
-  const labelW = o.labelW ?? 260, plotW = 380, rowH = 24, top = 8, bottom = 24, right = 170;
+  const labelW = o.labelW ?? labelWidth(rows.map((r) => r.label), 90, 320), plotW = 380, rowH = 24, top = 8, bottom = 24, right = 170;
   const span = Math.max(0.05, ...rows.flatMap((r) => [Math.abs(r.ci[0]), Math.abs(r.ci[1]), Math.abs(r.d)]));
   const lim = Math.min(1, Math.ceil(span * 10) / 10);
   const h = top + rows.length * rowH + bottom, w = labelW + plotW + right;
@@ -87,7 +90,7 @@ export function forest(rows: ForestRow[], o: { title?: string; labelW?: number }
     const excludesZero = r.ci[0] > 0 || r.ci[1] < 0;
     const colour = r.colour ?? (excludesZero ? '#1d4ed8' : '#6b7280');
     const tip = `${r.label}: ${r.d >= 0 ? '+' : '−'}${pct(Math.abs(r.d))} [${pct(r.ci[0])}, ${pct(r.ci[1])}]`;
-    let g = text(labelW - 8, mid + 4, clip(r.label, Math.floor(labelW / 6.5)), 'class="label" text-anchor="end"');
+    let g = text(labelW - 8, mid + 4, fit(r.label, labelW), 'class="label" text-anchor="end"');
     g += `<path d="M${x(r.ci[0])},${mid}H${x(r.ci[1])}M${x(r.ci[0])},${y + 7}V${y + rowH - 7}M${x(r.ci[1])},${y + 7}V${y + rowH - 7}" stroke="${colour}" class="whisker"/>`;
     g += `<circle cx="${x(r.d)}" cy="${mid}" r="4.5" fill="${colour}"><title>${esc(tip)}</title></circle>`;
     g += text(labelW + plotW + 8, mid + 4, `${r.d >= 0 ? '+' : '−'}${pct(Math.abs(r.d))} [${pct(r.ci[0])}, ${pct(r.ci[1])}]`, `class="value${excludesZero ? ' strong' : ''}"`);
@@ -112,7 +115,7 @@ export interface StackRow { label: string; n: number; parts: { label: string; co
 
 /** One stacked bar per row: how a row's answers spread over labels. */
 export function stacked(rows: StackRow[], colour: (label: string) => string, o: { title?: string; labelW?: number } = {}): Html {
-  const labelW = o.labelW ?? 190, plotW = 440, rowH = 24, top = 6, right = 130;
+  const labelW = o.labelW ?? labelWidth(rows.map((r) => r.label), 90, 280), plotW = 440, rowH = 24, top = 6, right = 150;
   const h = top + rows.length * rowH + 6, w = labelW + plotW + right;
   let body = '';
   rows.forEach((r, i) => {
@@ -121,10 +124,10 @@ export function stacked(rows: StackRow[], colour: (label: string) => string, o: 
     for (const p of r.parts) {
       const wd = (p.count / Math.max(1, r.n)) * plotW;
       segs += `<rect x="${x.toFixed(1)}" y="${y + 4}" width="${Math.max(0, wd).toFixed(1)}" height="${rowH - 8}" fill="${colour(p.label)}"><title>${esc(`${r.label} · ${p.label}: ${pct(p.count / Math.max(1, r.n))} (${p.count}/${r.n})`)}</title></rect>`;
-      if (wd > 46) segs += text(x + 4, y + rowH / 2 + 4, clip(p.label, Math.floor(wd / 6.5)), 'class="seg"');
+      if (wd > 46) segs += text(x + 4, y + rowH / 2 + 4, fit(p.label, wd), 'class="seg"');
       x += wd;
     }
-    body += link(r.href, `<g class="row">${text(labelW - 8, y + rowH / 2 + 4, clip(r.label, Math.floor(labelW / 6.5)), 'class="label" text-anchor="end"')}${segs}${r.note ? text(labelW + plotW + 8, y + rowH / 2 + 4, r.note, 'class="value"') : ''}</g>`);
+    body += link(r.href, `<g class="row">${text(labelW - 8, y + rowH / 2 + 4, fit(r.label, labelW), 'class="label" text-anchor="end"')}${segs}${r.note ? text(labelW + plotW + 8, y + rowH / 2 + 4, r.note, 'class="value"') : ''}</g>`);
   });
   return svg(w, h, body, o.title ?? 'distributions');
 }
@@ -133,7 +136,8 @@ export interface Series { name: string; colour: string; dashed?: boolean; points
 
 /** Lines over a numeric x, with a band where points carry an interval. `yPct` draws y as 0–100%. */
 export function lineChart(series: Series[], o: { xLabel: string; yLabel: string; yPct?: boolean; title?: string }): Html {
-  const left = 56, plotW = 480, plotH = 220, top = 12, bottom = 40, right = 170;
+  const right = labelWidth(series.map((s) => s.name), 120, 260) + 40;
+  const left = 56, plotW = 480, plotH = 220, top = 12, bottom = 40;
   const w = left + plotW + right, h = top + plotH + bottom;
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
   const ys = series.flatMap((s) => s.points.flatMap((p) => [p.y, p.lo ?? p.y, p.hi ?? p.y]));
@@ -162,7 +166,7 @@ export function lineChart(series: Series[], o: { xLabel: string; yLabel: string;
     }
     body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.y)}`).join('L')}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`;
     for (const p of pts) body += `<circle cx="${X(p.x)}" cy="${Y(p.y)}" r="3" fill="${s.colour}"><title>${esc(`${s.name} at ${num(p.x)}: ${fmtY(p.y)}${p.lo !== undefined ? ` [${fmtY(p.lo)}, ${fmtY(p.hi!)}]` : ''}`)}</title></circle>`;
-    body += `<line x1="${left + plotW + 12}" x2="${left + plotW + 30}" y1="${top + 10 + si * 18}" y2="${top + 10 + si * 18}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>` + text(left + plotW + 36, top + 14 + si * 18, clip(s.name, 22), 'class="label"');
+    body += `<line x1="${left + plotW + 12}" x2="${left + plotW + 30}" y1="${top + 10 + si * 18}" y2="${top + 10 + si * 18}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>` + text(left + plotW + 36, top + 14 + si * 18, fit(s.name, right - 40), 'class="label"');
   });
   return svg(w, h, body, o.title ?? 'line chart');
 }
