@@ -126,3 +126,21 @@ test('the app is served, and the report embeds the data and the app, with a boun
   assert.equal(html.match(/<\/script>/g)!.length, 3, 'no embedded text closes a script early');
   assert.ok(readFileSync(new URL('../../src/view/client/main.ts', import.meta.url), 'utf8').length > 0);
 });
+
+test('runs stored before runs recorded their judge: the judge comes from the spec', async () => {
+  const { copyFileSync } = await import('node:fs');
+  const { default: Database } = await import('better-sqlite3');
+  const old = join(dir, 'old.db');
+  filled.store.db.pragma('wal_checkpoint(TRUNCATE)');
+  copyFileSync(join(dir, 'runs.db'), old);
+  const w = new Database(old);
+  w.prepare('UPDATE runs SET judge = NULL').run();
+  w.close();
+  const v = new ViewStore(old);
+  try {
+    assert.equal(v.run(filled.runs.a).judge, view.run(filled.runs.a).judge);
+    assert.equal(v.samples(filled.runs.a, { label: 'evil' }).total, view.samples(filled.runs.a, { label: 'evil' }).total);
+  } finally {
+    v.close();
+  }
+});

@@ -3,7 +3,8 @@
  * filters in SQL). The list is virtual: only the rows in view exist in the page, fetched a page of 100
  * at a time and forgotten when far away, so a 100,000-sample run costs the browser what 100 rows do.
  * j/k (or ↓/↑) move through the samples, / focuses the search, Esc clears the selection; the URL names
- * the filter and the selected sample.
+ * the filter and the selected sample. (infer runs store log-likelihoods as the answer: the list shows
+ * their text, the detail the posterior.)
  */
 import { html, count, num, pct, type Html } from './html.ts';
 import { replaceRoute, routeHref, showError, type View } from './route.ts';
@@ -149,7 +150,7 @@ export const samplesView: View = (root, source, route) => {
     for (let i = first; i < last; i++) {
       const s = rowAt(i);
       out.push(s
-        ? html`<div class="srow${i === selected ? ' selected' : ''}" data-i="${i}" data-id="${s.id}"><span class="c-cond" title="${s.condition}">${s.condition}</span><span class="c-q" title="${s.paraphrase}">${s.questionId}</span><span class="c-idx">#${s.idx}</span><span class="c-label">${s.label ? html`<span class="tag label">${s.label}</span>` : ''}</span>${facets?.hasScores ? html`<span class="c-score">${s.score === null ? '' : num(s.score)}</span>` : ''}<span class="c-answer">${s.answer}</span></div>`
+        ? html`<div class="srow${i === selected ? ' selected' : ''}" data-i="${i}" data-id="${s.id}"><span class="c-cond" title="${s.condition}">${s.condition}</span><span class="c-q" title="${s.paraphrase}">${s.questionId}</span><span class="c-idx">#${s.idx}</span><span class="c-label">${s.label ? html`<span class="tag label">${s.label}</span>` : ''}</span>${facets?.hasScores ? html`<span class="c-score">${s.score === null ? '' : num(s.score)}</span>` : ''}<span class="c-answer">${s.finishReason === 'score' ? s.paraphrase : s.answer}</span></div>`
         : html`<div class="srow pending" data-i="${i}"><span class="c-answer muted">…</span></div>`);
     }
     rows.style.transform = `translateY(${first * ROW_H}px)`;
