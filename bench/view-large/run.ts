@@ -9,12 +9,13 @@
  *   - moving: a jump of the scrollbar to rows not yet fetched, and one j keystroke, until shown;
  *   - memory: the page's JS heap (CDP Performance.getMetrics JSHeapUsedSize) after scrolling to the end
  *     and back and filtering, and the page's renderer process's proportional set size (/proc smaps_rollup Pss).
+ *   - the report (`dramatis report`, 1,000 samples per condition embedded) opened from disk: the same.
  * Medians over --repeats fresh pages. Targets (issue 6): < 1 s, < 300 ms, < 200 MB.
  *
  *   npx tsx bench/view-large/run.ts [--samples 100000] [--repeats 5] [--db PATH (reuse a filled store)]
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +26,7 @@ import { Store } from '../../src/experiments/store.ts';
 import { runExperiment } from '../../src/experiments/runner.ts';
 import { ViewStore } from '../../src/view/queries.ts';
 import { createViewApp } from '../../src/view/app.ts';
+import { renderViewReport } from '../../src/view/report.ts';
 import { launchChromium } from '../../test/view/browser.ts';
 import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/model.ts';
 
@@ -224,6 +226,35 @@ for (let i = 0; i <= repeats; i++) {
   runs.push(m);
   log(`run ${i}: ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v * 10) / 10])))}`);
 }
+// The report of the same run, opened from disk: every summary, the first 1,000 samples of each condition.
+const reportPath = join(tmpdir(), `dramatis-view-bench-${process.pid}.html`);
+let t = performance.now();
+writeFileSync(reportPath, await renderViewReport(view, [runId]));
+const reportWriteMs = performance.now() - t;
+const reportRuns: Record<string, number>[] = [];
+for (let i = 0; i < repeats; i++) {
+  const page = await browser.context.newPage();
+  const cdp = await browser.context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const m: Record<string, number> = {};
+  await page.goto(`file://${reportPath}#/run/${runId}`, { waitUntil: 'commit' });
+  m.firstRunMs = await page.evaluate(() => new Promise<number>((res) => { const c = () => (document.querySelector('svg[aria-label="rate per condition"]') ? requestAnimationFrame(() => res(performance.now())) : requestAnimationFrame(c)); c(); }));
+  await page.goto('about:blank');
+  await page.goto(`file://${reportPath}#/run/${runId}/samples`, { waitUntil: 'commit' });
+  m.firstSamplesMs = await untilRows(page, -1);
+  m.filterLabelMs = await timedChange(page, '#f-label', 'evil', 'change');
+  m.filterTextMs = await timedChange(page, '#f-text', 'vicar ember', 'input');
+  await cdp.send('HeapProfiler.collectGarbage');
+  const metrics = (await cdp.send('Performance.getMetrics')).metrics;
+  m.jsHeapUsedMb = (metrics.find((x) => x.name === 'JSHeapUsedSize')?.value ?? NaN) / 2 ** 20;
+  reportRuns.push(m);
+  await page.close();
+}
+const reportMedians = Object.fromEntries(Object.keys(reportRuns[0]).map((k) => [k, Math.round(median(reportRuns.map((r) => r[k])) * 10) / 10]));
+const report = { bytes: statSync(reportPath).size, writeMs: Math.round(reportWriteMs), medians: reportMedians };
+log(`report: ${JSON.stringify(report)}`);
+rmSync(reportPath, { force: true });
+
 await browser.close();
 await new Promise((r) => server.close(r));
 view.close();
@@ -234,7 +265,7 @@ const targets = { firstSamplesMs: 1000, firstRunMs: 1000, firstRunsListMs: 1000,
 const result = {
   date: new Date().toISOString(), samples: total, repeats, node: process.version, chromium: '/usr/bin/chromium',
   storeMb: Math.round(statSync(dbPath).size / 2 ** 20), loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
-  medians, targets, met: Object.fromEntries(Object.entries(targets).filter(([k]) => k in medians).map(([k, v]) => [k, medians[k] < v])), warmup, runs,
+  medians, targets, met: Object.fromEntries(Object.entries(targets).filter(([k]) => k in medians).map(([k, v]) => [k, medians[k] < v])), report, warmup, runs,
 };
 console.log(JSON.stringify(result, null, 2));
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

@@ -20,11 +20,13 @@ export function registerView(program: Command): void {
       ]);
       const store = new ViewStore(resolve(o.db));
       await clientBundle(); // bundle now, so a broken install fails here and the first page is fast
-      const server = serve({ fetch: createViewApp(store).fetch, hostname: o.host, port: o.port });
+      const loopback = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(o.host);
+      const server = serve({ fetch: createViewApp(store, { anyHost: !loopback }).fetch, hostname: o.host, port: o.port });
       server.on('listening', () => {
         const addr = server.address();
         const port = typeof addr === 'object' && addr ? addr.port : o.port;
         const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+        if (!loopback) process.stderr.write(`dramatis view: listening on ${o.host}: anyone who can reach this address can read every run in the store\n`);
         process.stderr.write(`dramatis view: ${store.path} (read-only) on http://${host}:${port}/${store.indexed ? '' : '\n  (this store predates the viewer\'s indexes: large runs page slower until a `dramatis run` opens it)'}\n`);
       });
       server.on('error', (e) => { process.stderr.write(`dramatis view: ${e.message}\n`); process.exit(1); });

@@ -43,7 +43,12 @@ function filterOf(c: Context): SampleFilter {
 export interface ViewOptions {
   /** How often the app polls running runs, in ms. */
   pollMs?: number;
+  /** Serve requests for any Host (the server was bound to a non-loopback address on purpose). */
+  anyHost?: boolean;
 }
+
+/** Loopback names: a page on another site that rebinds its DNS name to 127.0.0.1 still sends its own Host. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
 
 export function createViewApp(store: ViewStore, o: ViewOptions = {}): Hono {
   const app = new Hono();
@@ -51,6 +56,11 @@ export function createViewApp(store: ViewStore, o: ViewOptions = {}): Hono {
     if (e instanceof NotFound) return c.json({ error: e.message }, 404);
     if (e instanceof BadRequest) return c.json({ error: e.message }, 400);
     return c.json({ error: `${c.req.method} ${c.req.path}: ${e.message}` }, 500);
+  });
+  app.use('*', async (c, next) => {
+    const host = c.req.header('host');
+    if (!o.anyHost && host && !LOOPBACK.test(host)) return c.json({ error: `Host ${host} is not served: dramatis view answers loopback names only (bind with --host to serve others)` }, 403);
+    await next();
   });
   app.get('/api/runs', (c) => {
     const q = query(c, z.object({ search: z.string().optional(), kind: z.string().optional(), status: z.string().optional() }).merge(pageSchema));

@@ -106,6 +106,15 @@ test('one sample in full, and its position in a filtered list (for shared links)
   await get(`/api/runs/${filled.runs.b}/samples/${s.id}`, 404);
 });
 
+test('only loopback Host names are answered (a DNS-rebinding page cannot read the store)', async () => {
+  assert.equal((await app.request('/api/runs', { headers: { host: '127.0.0.1:8765' } })).status, 200);
+  assert.equal((await app.request('/api/runs', { headers: { host: 'localhost:8765' } })).status, 200);
+  const res = await app.request('/api/runs', { headers: { host: 'evil.example:8765' } });
+  assert.equal(res.status, 403);
+  assert.match((await res.json() as { error: string }).error, /Host evil\.example:8765 is not served/);
+  assert.equal((await createViewApp(view, { anyHost: true }).request('/api/runs', { headers: { host: 'box.lan:8765' } })).status, 200);
+});
+
 test('the store is opened read-only: the viewer cannot write to it', () => {
   assert.equal(view.db.readonly, true);
   assert.throws(() => view.db.prepare("UPDATE runs SET name = 'x'").run(), /readonly/i);
