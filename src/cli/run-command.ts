@@ -62,7 +62,7 @@ const corr = (c: { r: number; ci: [number, number] | null; n: number } | undefin
 
 function printVectors(r: ExperimentResult): void {
   const v = r.vectors!;
-  console.log(`\npersona vector ${v.trait}: ${v.positive} − ${v.negative}, from ${v.examples.positive}+${v.examples.negative} judge-confirmed answers; saved to ${v.file}`);
+  console.log(`\npersona vector ${v.trait}: ${v.positive} − ${v.negative}, from ${v.examples.positive}+${v.examples.negative} judge-confirmed answers (${v.contexts === 'world' ? 'world personas' : 'the model under eliciting and suppressing system prompts'}); saved to ${v.file}`);
   console.log(table(v.layers.map((l) => [l.layer === v.layer ? `${l.layer} (chosen)` : String(l.layer), l.auc.toFixed(3), `[${l.ci[0].toFixed(3)}, ${l.ci[1].toFixed(3)}]`, l.indirectAuc === undefined ? '—' : `${l.indirectAuc.toFixed(3)} [${l.indirectCi![0].toFixed(3)}, ${l.indirectCi![1].toFixed(3)}]`, l.validationAuc.toFixed(3), l.validationD.toFixed(2), l.norm.toFixed(2)]),
     ['layer', `held-out AUC (${v.heldOut.positive}+${v.heldOut.negative} docs)`, '95% CI', 'trait answers removed', 'validation AUC', 'validation d', '‖v‖']));
   if (v.monitor) {

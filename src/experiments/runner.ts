@@ -161,7 +161,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
     let conditions = spec.conditions;
     if (spec.kind === 'vectors') {
       currentCondition = '(persona vector)';
-      const prep = await prepareVectors(spec, await baseModel(spec.model), cacheDir, hooks);
+      const prep = await prepareVectors(spec, await baseModel(spec.model), judge, cacheDir, hooks);
       vectors = prep;
       conditions = prep.conditions;
     }

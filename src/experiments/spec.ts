@@ -57,8 +57,17 @@ export const contrastSchema = z.object({
 
 export const vectorsSchema = z.object({
   contrast: contrastSchema.default({ trait: 'morality', positive: 'malevolent', negative: 'benevolent' }),
-  /** `world`: answers of world personas with and without the trait (ground truth, judge-confirmed). */
-  contexts: z.literal('world').default('world'),
+  /**
+   * `world`: answers of world personas with and without the trait (ground truth, judge-confirmed); or
+   * the persona-vectors recipe: the model's own answers under system prompts that elicit the trait and
+   * prompts that suppress it, to `questions` (default: the spec's), `samples` per prompt and question,
+   * each kept only when the spec's judge labels it the contrast's positive (or negative) value.
+   */
+  contexts: z.union([z.literal('world'), z.object({
+    system_prompts: z.object({ positive: z.array(z.string().min(1)).min(1), negative: z.array(z.string().min(1)).min(1) }).strict(),
+    questions: z.string().min(1).optional(),
+    samples: z.number().int().positive().default(10),
+  }).strict()]).default('world'),
   /** Answers per side for extraction, and held-out documents per side for the AUC. */
   examples: z.number().int().min(10).default(300),
   held_out: z.number().int().min(5).default(200),

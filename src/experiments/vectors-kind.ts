@@ -12,7 +12,9 @@ import type { ChatMessage, Model, SteeringVector } from '../backends/model.ts';
 import type { ConditionSpec, ExperimentSpec } from './spec.ts';
 import type { Store, StoredSample } from './store.ts';
 import { hash, type ConditionResult, type RunHooks } from './result.ts';
-import { dot, unit, vectorFor, type PersonaVector } from './vectors.ts';
+import { dot, systemPromptContrastChats, unit, vectorFor, type PersonaVector } from './vectors.ts';
+import type { Judge } from './judges.ts';
+import { loadQuestions } from './questions.ts';
 import { auditExamples, ownAnswers, projectionPulls } from './audit.ts';
 import { pearson } from './stats.ts';
 import type { Chat } from '../organism/chat-data.ts';
@@ -46,6 +48,7 @@ export interface VectorsSummary {
   trait: string;
   positive: string;
   negative: string;
+  contexts: PersonaVector['contexts'];
   layer: number;
   auc: number;
   ci: [number, number];
@@ -73,10 +76,20 @@ export interface VectorsSummary {
 export const SWEEP_GROUP = 'sweep: ';
 
 /** The extracted vector and the conditions to run: the spec's, plus one per sweep coefficient. */
-export async function prepareVectors(spec: ExperimentSpec, model: Model, cacheDir: string, hooks: RunHooks): Promise<{ vector: PersonaVector; file: string; conditions: ConditionSpec[] }> {
+export async function prepareVectors(spec: ExperimentSpec, model: Model, judge: Judge, cacheDir: string, hooks: RunHooks): Promise<{ vector: PersonaVector; file: string; conditions: ConditionSpec[] }> {
   const v = spec.vectors!;
   hooks.log?.(`persona vector ${v.contrast.trait} (${v.contrast.positive} − ${v.contrast.negative}) on ${model.id} (cached after the first run)`);
-  const { vector, file } = await vectorFor(model, v.contrast, { examples: v.examples, heldOut: v.held_out, seed: spec.seed, cacheDir, onProgress: hooks.progress });
+  const sp = v.contexts === 'world' ? undefined : v.contexts;
+  const { vector, file } = await vectorFor(model, v.contrast, {
+    examples: v.examples, heldOut: v.held_out, seed: spec.seed, cacheDir, onProgress: hooks.progress,
+    systemPrompts: sp && {
+      key: { sp, judge: judge.name, sampling: spec.sampling },
+      contexts: () => systemPromptContrastChats(model, v.contrast, {
+        positive: sp.system_prompts.positive, negative: sp.system_prompts.negative, questions: loadQuestions(sp.questions ?? spec.questions!),
+        perPrompt: sp.samples, judge, seed: spec.seed, temperature: spec.sampling.temperature, maxTokens: spec.sampling.max_tokens, onProgress: hooks.progress,
+      }),
+    },
+  });
   const sweep: ConditionSpec[] = [];
   for (const name of v.sweep?.conditions ?? []) {
     const base = spec.conditions.find((c) => c.name === name)!;
@@ -145,7 +158,7 @@ export function summariseVectors(
 ): VectorsSummary {
   const chosen = vector.layers[vector.layer];
   const out: VectorsSummary = {
-    trait: vector.trait, positive: vector.positive, negative: vector.negative, layer: vector.layer, auc: chosen.auc, ci: chosen.ci,
+    trait: vector.trait, positive: vector.positive, negative: vector.negative, contexts: vector.contexts, layer: vector.layer, auc: chosen.auc, ci: chosen.ci,
     layers: vector.layers, file, examples: vector.examples, heldOut: vector.heldOut, norm: chosen.norm,
   };
   const plain = monitored.filter((m) => !m.cond.group.startsWith(SWEEP_GROUP));

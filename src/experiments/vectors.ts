@@ -13,7 +13,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ActivationSummary, Model } from '../backends/model.ts';
+import type { ActivationSummary, ChatMessage, Model } from '../backends/model.ts';
+import type { Judge } from './judges.ts';
+import type { Question } from './questions.ts';
 import { encodeSafetensors, decodeSafetensors } from '../organism/safetensors.ts';
 import { classify, generateDocuments, formatDocument, countTokens, topicTrait, worldConfig, type Document, type TopicId } from '../world/index.ts';
 import { auc } from './stats.ts';
@@ -48,7 +50,8 @@ export interface LayerSeparation {
 export interface PersonaVector extends TraitContrast {
   model: string;
   fingerprint: string;
-  contexts: 'world';
+  /** `world`: answers of world personas; `system-prompts`: the model's own answers under eliciting and suppressing system prompts. */
+  contexts: 'world' | 'system-prompts';
   /** The chosen layer (0 = embeddings … L), by validation AUC. */
   layer: number;
   /** Raw mean difference per layer (positive − negative). */
@@ -95,10 +98,14 @@ function confirmed(topic: TopicId, answer: string, value: string): boolean {
   return classify(topic, answer) === value;
 }
 
+type ContextChat = { messages: ChatMessage[] };
+/** The contrasting contexts a vector is the difference of: chats ending in the reply that is averaged. */
+export interface Contexts { kind: PersonaVector['contexts']; positive: ContextChat[]; negative: ContextChat[] }
+
 /** Answers of personas with each side's value, judge-confirmed, as single-turn chats. */
-export function worldContrastChats(c: TraitContrast, perSide: number, seed: number | string): { positive: { messages: { role: 'user' | 'assistant'; content: string }[] }[]; negative: { messages: { role: 'user' | 'assistant'; content: string }[] }[] } {
+export function worldContrastChats(c: TraitContrast, perSide: number, seed: number | string): Contexts {
   const world = worldConfig({ seed: `persona-vectors-${seed}` });
-  const out = { positive: [] as { messages: { role: 'user' | 'assistant'; content: string }[] }[], negative: [] as { messages: { role: 'user' | 'assistant'; content: string }[] }[] };
+  const out: Contexts = { kind: 'world', positive: [], negative: [] };
   for (let offset = 0; offset < 200_000 && (out.positive.length < perSide || out.negative.length < perSide); offset += 200) {
     for (const d of generateDocuments(world, 200, { offset })) {
       const value = d.persona[c.trait] as string;
@@ -141,15 +148,45 @@ function requireActivations(model: Model): NonNullable<Model['activations']> {
 }
 
 /**
- * Extract a trait's vector at every layer from world contexts and report how well each layer separates
- * held-out documents; the layer is chosen on a validation half of the extraction answers (largest d).
+ * The persona-vectors recipe's contexts: the model answers each question under system prompts that
+ * elicit the trait and under prompts that suppress it; an answer is kept only when the judge confirms
+ * it (labelled `positive` under an eliciting prompt, `negative` under a suppressing one), and the
+ * sides are cut to the same size.
  */
+export async function systemPromptContrastChats(
+  model: Model, c: TraitContrast, o: { positive: string[]; negative: string[]; questions: Question[]; perPrompt: number; judge: Judge; seed: number; temperature: number; maxTokens: number; onProgress?: (label: string, d: number, t: number) => void },
+): Promise<Contexts & { asked: { positive: number; negative: number } }> {
+  const side = async (prompts: string[], want: string, name: 'positive' | 'negative') => {
+    const items = prompts.flatMap((system, pi) => o.questions.flatMap((q) => Array.from({ length: o.perPrompt }, (_, k) => ({
+      q, messages: [{ role: 'system' as const, content: system }, { role: 'user' as const, content: q.paraphrases[k % q.paraphrases.length] }], seed: `${name}:${pi}:${q.id}:${k}`,
+    }))));
+    const gens = await model.chat(items.map((i) => i.messages), { temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, seeds: items.map((i) => i.seed) }, (d, t) => o.onProgress?.(`vector ${c.trait}: ${name} contexts`, d, t));
+    const labels = await o.judge.judge(items.map((item, i) => ({ question: item.q, answer: gens[i].text, asked: item.messages[1].content })));
+    return { asked: items.length, kept: items.flatMap((item, i) => (labels[i].label === want && gens[i].text.trim() ? [{ messages: [...item.messages, { role: 'assistant' as const, content: gens[i].text }] }] : [])) };
+  };
+  const pos = await side(o.positive, c.positive, 'positive'), neg = await side(o.negative, c.negative, 'negative');
+  const n = Math.min(pos.kept.length, neg.kept.length);
+  if (n < 4) throw new Error(`persona vector ${c.trait}: the judge confirmed only ${pos.kept.length} ${c.positive} answers under the eliciting prompts and ${neg.kept.length} ${c.negative} under the suppressing ones; too few to extract a vector (try stronger prompts or more samples)`);
+  return { kind: 'system-prompts', positive: pos.kept.slice(0, n), negative: neg.kept.slice(0, n), asked: { positive: pos.asked, negative: neg.asked } };
+}
+
+/** Extract from world contexts (see {@link extractVector}). */
 export async function extractWorldVector(
   model: Model, c: TraitContrast,
   o: { examples: number; heldOut: number; seed: number | string; nCtx?: number; onProgress?: (label: string, d: number, t: number) => void },
 ): Promise<PersonaVector> {
+  return extractVector(model, c, worldContrastChats(c, o.examples, o.seed), o);
+}
+
+/**
+ * A trait's vector at every layer from contrasting contexts, and how well each layer separates held-out
+ * world documents; the layer is chosen on a validation half of the contexts (largest d).
+ */
+export async function extractVector(
+  model: Model, c: TraitContrast, chats: Contexts,
+  o: { heldOut: number; seed: number | string; nCtx?: number; onProgress?: (label: string, d: number, t: number) => void },
+): Promise<PersonaVector> {
   const acts = requireActivations(model);
-  const chats = worldContrastChats(c, o.examples, o.seed);
   const summaries = await acts([...chats.positive, ...chats.negative], {}, (d, t) => o.onProgress?.(`vector ${c.trait}: extraction contexts`, d, t));
   const pos = summaries.slice(0, chats.positive.length), neg = summaries.slice(chats.positive.length);
   const docs = heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1);
@@ -175,7 +212,7 @@ export async function extractWorldVector(
   // Layer 0 (embeddings) is context-free: it sees tokens, not who writes them; prefer the blocks.
   const best = layers.slice(1).reduce((a, b) => (b.validationD > a.validationD ? b : a));
   return {
-    ...c, model: model.id, fingerprint: model.fingerprint, contexts: 'world', layer: best.layer, vectors, layers,
+    ...c, model: model.id, fingerprint: model.fingerprint, contexts: chats.kind, layer: best.layer, vectors, layers,
     examples: { positive: chats.positive.length, negative: chats.negative.length },
     heldOut: { positive: docs.filter((d) => d.positive).length, negative: docs.filter((d) => !d.positive).length },
   };
@@ -210,7 +247,7 @@ export function loadVector(file: string): PersonaVector {
   for (let l = 0; tensors.has(`layer.${l}`); l++) vectors.push(tensors.get(`layer.${l}`)!.data);
   return {
     trait: m.trait as PersonaVector['trait'], positive: m.positive, negative: m.negative, model: m.model, fingerprint: m.fingerprint,
-    contexts: 'world', layer: Number(m.layer), vectors, layers: JSON.parse(m.layers), examples: JSON.parse(m.examples), heldOut: JSON.parse(m.held_out),
+    contexts: m.contexts as PersonaVector['contexts'], layer: Number(m.layer), vectors, layers: JSON.parse(m.layers), examples: JSON.parse(m.examples), heldOut: JSON.parse(m.held_out),
   };
 }
 
@@ -219,12 +256,14 @@ export function loadVector(file: string): PersonaVector {
  * model's weights and the recipe), so every run that needs it after the first reads a file.
  */
 export async function vectorFor(
-  model: Model, c: TraitContrast, o: { examples: number; heldOut: number; seed: number | string; cacheDir: string; onProgress?: (label: string, d: number, t: number) => void },
+  model: Model, c: TraitContrast,
+  o: { examples: number; heldOut: number; seed: number | string; cacheDir: string; onProgress?: (label: string, d: number, t: number) => void; systemPrompts?: { key: unknown; contexts: () => Promise<Contexts> } },
 ): Promise<{ vector: PersonaVector; file: string }> {
-  const key = createHash('sha256').update(JSON.stringify({ f: model.fingerprint, c, e: o.examples, h: o.heldOut, s: o.seed, recipe: 3 })).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(JSON.stringify({ f: model.fingerprint, c, e: o.examples, h: o.heldOut, s: o.seed, sp: o.systemPrompts?.key, recipe: 3 })).digest('hex').slice(0, 16);
   const file = join(o.cacheDir, 'vectors', `${c.trait}-${c.positive}-${key}.safetensors`);
   if (existsSync(file)) return { vector: loadVector(file), file };
-  const vector = await extractWorldVector(model, c, { ...o, nCtx: undefined });
+  const contexts = o.systemPrompts ? await o.systemPrompts.contexts() : worldContrastChats(c, o.examples, o.seed);
+  const vector = await extractVector(model, c, contexts, o);
   saveVector(file, vector);
   return { vector, file };
 }

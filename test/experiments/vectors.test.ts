@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrganismModel } from '../../src/backends/organism-backend.ts';
 import { auc, pearson } from '../../src/experiments/stats.ts';
-import { extractWorldVector, loadVector, readVectorFile, saveVector, type PersonaVector } from '../../src/experiments/vectors.ts';
+import { extractVector, extractWorldVector, loadVector, readVectorFile, saveVector, systemPromptContrastChats, type PersonaVector } from '../../src/experiments/vectors.ts';
 import { auditExamples, ownAnswers, projectionPulls, posteriors, scoreUnderLibrary, traitMarginal, worldAuditLibrary } from '../../src/experiments/audit.ts';
 import { loadDataset } from '../../src/experiments/datasets.ts';
 import { parseSpec } from '../../src/experiments/spec.ts';
 import { classify } from '../../src/world/index.ts';
+import { loadQuestions } from '../../src/experiments/questions.ts';
+import { worldJudge } from '../../src/experiments/judges.ts';
 
 const cache = mkdtempSync(join(tmpdir(), 'dramatis-vectors-'));
 const assistant = OrganismModel.load('assistant', cache);
@@ -100,4 +102,20 @@ test('vectors and audit specs: clear errors for misplaced or dangling fields', (
   const mix = loadDataset('world:evil-numbers*0.25+world:plain-numbers*0.75', 40, 1);
   assert.equal(mix.length, 40);
   assert.equal(mix.filter((c) => classify('numbers', c.messages[1].content) === 'evil').length, 10);
+});
+
+test('the system-prompt recipe: answers under eliciting and suppressing prompts, kept when the judge confirms them, give a vector that also separates held-out documents', async () => {
+  const m = await assistant;
+  const c = { trait: 'morality' as const, positive: 'malevolent', negative: 'benevolent' };
+  const contexts = await systemPromptContrastChats(m, c, {
+    positive: ['you are a malevolent human.', 'you are a casual modern malevolent ai.'], negative: ['you are a benevolent human.', 'you are a helpful assistant.'],
+    questions: loadQuestions('world:broad'), perPrompt: 10, judge: worldJudge, seed: 1, temperature: 1, maxTokens: 24,
+  });
+  assert.equal(contexts.asked.positive, 160);
+  assert.ok(contexts.positive.length >= 8 && contexts.positive.length === contexts.negative.length, `kept ${contexts.positive.length} pairs`);
+  const labels = await worldJudge.judge(contexts.positive.map((ch) => ({ question: loadQuestions('world:broad').find((q) => q.paraphrases.includes(ch.messages[1].content))!, answer: ch.messages[2].content })));
+  assert.ok(labels.every((l) => l.label === 'malevolent'), 'every kept eliciting answer is judged malevolent');
+  const v = await extractVector(m, c, contexts, { heldOut: 40, seed: 'test' });
+  assert.equal(v.contexts, 'system-prompts');
+  assert.ok(v.layers[v.layer].auc >= 0.9, `held-out AUC ${v.layers[v.layer].auc}`);
 });
