@@ -172,6 +172,7 @@ for (let i = 0; i <= repeats; i++) {
   await page.goto(`${base}/#/run/${runId}/samples`);
   await ready(page);
   m.filterLabelMs = await timedChange(page, '#f-label', 'evil', 'change');
+  m.filterLabelRows = Number(await page.getAttribute('#vlist', 'data-total'));
   m.filterConditionMs = await timedChange(page, '#f-condition', 'plain system', 'change');
   m.filterQuestionMs = await timedChange(page, '#f-question', 'wish', 'change');
   m.filterClearMs = await timedChange(page, '#f-question', '', 'change');
