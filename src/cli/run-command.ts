@@ -72,7 +72,7 @@ function printVectors(r: ExperimentResult): void {
     console.log('\nfine-tune shifts along the vector (prompt projection vs the baseline; predicted = the audit of the data before training):');
     console.log(table(v.shifts.map((s) => [s.condition + (s.preventative !== undefined ? ` (preventative ${s.preventative})` : ''), signed(s.projectionShift), s.predictedShift === null ? '—' : signed(s.predictedShift), pct(s.rate), interval(s.ci)]),
       ['fine-tune', 'measured shift', 'predicted shift', 'rate', '95% CI']));
-    console.log(`measured shift vs rate: ${corr(v.shiftR)}; predicted shift vs rate: ${corr(v.predictedR)}`);
+    if (v.shiftR || v.predictedR) console.log(`measured shift vs rate: ${corr(v.shiftR)}; predicted shift vs rate: ${corr(v.predictedR)}`);
   }
   if (v.sweep) {
     console.log(`\nsteering sweep (coefficient × vector added after layer ${v.layer}):`);

@@ -180,9 +180,10 @@ export function summariseVectors(
         ...(m.cond.finetune!.preventative !== undefined ? { preventative: m.cond.finetune!.preventative } : {}),
       }));
       const fts = out.shifts.filter((s) => s.preventative === undefined);
-      out.shiftR = pearson(fts.map((s) => s.projectionShift), fts.map((s) => s.rate));
+      // A correlation needs at least three fine-tunes to mean anything.
+      if (fts.length >= 3) out.shiftR = pearson(fts.map((s) => s.projectionShift), fts.map((s) => s.rate));
       const withPrediction = fts.filter((s) => s.predictedShift !== null);
-      if (withPrediction.length > 0) out.predictedR = pearson(withPrediction.map((s) => s.predictedShift!), withPrediction.map((s) => s.rate));
+      if (withPrediction.length >= 3) out.predictedR = pearson(withPrediction.map((s) => s.predictedShift!), withPrediction.map((s) => s.rate));
     }
   }
   if (v.sweep) {

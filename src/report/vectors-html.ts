@@ -75,7 +75,7 @@ export function vectorsSection(r: ExperimentResult): string {
     <p>Extracted from ${v.examples.positive} + ${v.examples.negative} judge-confirmed answers; layer ${v.layer} chosen on the validation split; held-out AUC ${v.auc.toFixed(3)} [${v.ci[0].toFixed(3)}, ${v.ci[1].toFixed(3)}] over ${v.heldOut.positive} + ${v.heldOut.negative} documents. Saved to <code>${esc(v.file)}</code>.</p>
     ${layerChart}
     ${v.monitor ? `<h3>Monitoring</h3><p>Projection at the last prompt token against the judged trait: across samples ${corr(v.monitor.samples)}; across condition × question cells ${corr(v.monitor.cells)}. Projection over the reply: ${corr(v.monitor.replies)}. Each sample's projections are stored with it (judges <code>monitor:…</code>).</p>` : ''}
-    ${shifts.length ? `<h3>Fine-tune shifts</h3><p>Measured shift against rate: ${corr(v.shiftR)}; predicted from the data before training: ${corr(v.predictedR)}.</p>${shiftChart}
+    ${shifts.length ? `<h3>Fine-tune shifts</h3>${v.shiftR || v.predictedR ? `<p>Measured shift against rate: ${corr(v.shiftR)}; predicted from the data before training: ${corr(v.predictedR)}.</p>` : ''}${shiftChart}
       <table><tr><th>fine-tune</th><th>data</th><th>measured shift</th><th>predicted</th><th>rate</th><th>95% CI</th></tr>${shifts.map((s) => `<tr><td>${esc(s.condition)}</td><td><code>${esc(s.data)}</code></td><td>${signed(s.projectionShift)}</td><td>${s.predictedShift === null ? '—' : signed(s.predictedShift)}</td><td>${pct(s.rate)}</td><td>[${pct(s.ci[0])}, ${pct(s.ci[1])}]</td></tr>`).join('')}</table>` : ''}
     ${v.sweep ? `<h3>Steering sweep</h3>${sweepChart}` : ''}`;
 }
