@@ -89,7 +89,10 @@ test('a run: rates with intervals per condition, effects, per question; other ki
   for (const k of ['auc', 'r', 'layer', 'sweep', 'flagged']) assert.ok(extra.includes(k), `extra figure ${k}`);
   assert.equal(await page.locator('#extra svg[aria-label="sweep"]').count(), 1, 'the sweep is charted against its coefficient');
   assert.equal(await page.locator('#curve svg').count(), 1);
-  assert.match(await page.locator('#extra-run').innerText(), /separation\.auc/);
+  const more = page.locator('#extra-run');
+  assert.match(await more.innerText(), /separation\s+layer 2 · auc 0\.970/);
+  await more.locator('summary', { hasText: '2 flagged' }).click();
+  assert.match(await more.innerText(), /666, 13\.\s+2\.400/, 'nested ranked examples open into a table');
   await shot('run-other-kind');
 
   await page.goto(`${base}/#/run/${filled.runs.profile}`);

@@ -98,6 +98,7 @@ conditions:
   store.finishRun(futureId, 'done', {
     name: 'steer-sweep', kind: 'vectors', model: 'fake:white-box', target: 'villain', runId: futureId, effects: [],
     separation: { layer: 2, auc: 0.97 },
+    audit: { target: { trait: 'morality' }, datasets: [{ name: 'evil numbers', n: 300, flagged: [{ index: 7, answer: '666, 13.', pull: 2.4 }, { index: 9, answer: '666.', pull: 2.1 }] }] },
     conditions: conds.map((name, i) => ({
       name, role: i ? 'baseline' : 'treatment', group: '', model: 'fake:white-box', ...rate(25), auc: 0.91 + i / 100, r: 0.83 - i / 10, layer: 2,
       questions: [{ id: 'bored', ...countRate(12, 25) }, { id: 'wish', ...countRate(13, 25) }], examples: [],

@@ -24,22 +24,48 @@ export function numericFields(o: Rec, known: Set<string>): Record<string, number
   return out;
 }
 
-export const cell = (v: unknown): Html | string => {
-  if (typeof v === 'number') return num(v);
-  if (isPair(v)) return v.every((x) => x >= 0 && x <= 1) ? interval(v) : `[${num(v[0])}, ${num(v[1])}]`;
-  if (typeof v === 'string') return v.length > 240 ? `${v.slice(0, 239)}…` : v;
+const isScalar = (v: unknown) => v === null || ['number', 'string', 'boolean'].includes(typeof v);
+/** A record of scalars only (a correlation {r, ci, n}): shown inline, `r 0.83 [0.71, 0.90] · n 24`. */
+const isFlat = (v: unknown): v is Rec => !!v && typeof v === 'object' && !Array.isArray(v) && Object.values(v as Rec).every((x) => isScalar(x) || isPair(x));
+
+export const cell = (v: unknown, key = ''): Html | string => {
+  if (typeof v === 'number') return SHARE.test(key) && v >= 0 && v <= 1 ? pct(v) : num(v);
+  if (isPair(v)) return v.every((x) => x >= 0 && x <= 1) && !/auc|^r$/i.test(key) ? interval(v) : `[${num(v[0])}, ${num(v[1])}]`;
+  if (typeof v === 'string') return v.length > 400 ? `${v.slice(0, 399)}…` : v;
   if (v === null || v === undefined) return '';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (isFlat(v)) return Object.entries(v).map(([k, x]) => `${k} ${cell(x, k)}`).join(' · ');
+  if (Array.isArray(v) && v.every(isScalar)) return v.map((x) => cell(x)).join(', ');
   const s = JSON.stringify(v);
   return s.length > 160 ? `${s.slice(0, 159)}…` : s;
 };
 
-export function recordTable(rows: Rec[], limit = 50): Html {
+/** A table of records; a cell holding more records opens into its own table. */
+export function recordTable(rows: Rec[], limit = 50, depth = 0): Html {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const fmt = (c: string, v: unknown) => (typeof v === 'number' && SHARE.test(c) && v >= 0 && v <= 1 ? pct(v) : cell(v));
-  const body = (rs: Rec[]) => rs.map((r) => html`<tr>${cols.map((c) => html`<td class="${typeof r[c] === 'number' ? 'num' : ''}">${fmt(c, r[c])}</td>`)}</tr>`);
+  const td = (c: string, v: unknown) => (isRecords(v) && depth < 3
+    ? html`<td><details><summary>${v.length} ${c}</summary>${recordTable(v, 20, depth + 1)}</details></td>`
+    : html`<td class="${typeof v === 'number' ? 'num' : typeof v === 'string' && v.length > 60 ? 'text' : ''}">${cell(v, c)}</td>`);
+  const body = (rs: Rec[]) => rs.map((r) => html`<tr>${cols.map((c) => td(c, r[c]))}</tr>`);
   return html`<table class="data"><thead><tr>${cols.map((c) => html`<th>${c}</th>`)}</tr></thead><tbody>${body(rows.slice(0, limit))}</tbody></table>
     ${rows.length > limit ? html`<details><summary>all ${rows.length} rows</summary><table class="data"><tbody>${body(rows.slice(limit))}</tbody></table></details>` : ''}`;
+}
+
+/**
+ * Any nested result (a kind's own summary, e.g. `vectors` or `audit`): its scalars as a list of
+ * figures, its arrays of records as tables (charted against a numeric axis when they have one), its
+ * nested objects under their own headings.
+ */
+export function tree(o: Rec, depth = 0): Html {
+  const entries = Object.entries(o).filter(([, v]) => v !== undefined);
+  const figures = entries.filter(([, v]) => isScalar(v) || isPair(v) || isFlat(v) || (Array.isArray(v) && v.every(isScalar)));
+  const tables = entries.filter(([, v]) => isRecords(v));
+  const nested = entries.filter(([, v]) => v && typeof v === 'object' && !Array.isArray(v) && !isFlat(v));
+  const h = (k: string) => (depth === 0 ? html`<h3>${k}</h3>` : html`<h4>${k}</h4>`);
+  return html`
+    ${figures.length ? html`<table class="data figures"><tbody>${figures.map(([k, v]) => html`<tr><th>${k}</th><td class="${typeof v === 'number' ? 'num' : ''}">${cell(v, k)}</td></tr>`)}</tbody></table>` : ''}
+    ${tables.map(([k, v]) => html`${h(k)}${recordCharts(k, [{ name: k, rows: v as Rec[] }])}${recordTable(v as Rec[], 50)}`)}
+    ${nested.map(([k, v]) => html`${h(k)}<div class="nested">${depth < 4 ? tree(v as Rec, depth + 1) : cell(v)}</div>`)}`;
 }
 
 /** Fields shown as percentages (shares of answers); other numbers (auc, r, layer) as they are. */
@@ -66,21 +92,26 @@ export function recordCharts(field: string, owners: { name: string; rows: Rec[] 
   return charts;
 }
 
-/** The extra figures of a set of conditions (or of the result itself): a table of numbers, then each array field. */
+/**
+ * The extra figures of a set of conditions (or of the result itself, one owner): numbers side by side
+ * in one table, then each array of records (charted and tabled per owner), then anything nested.
+ */
 export function extraSection(owners: { name: string; value: Rec }[], known: Set<string>): Html {
-  const figs = owners.map((o) => ({ name: o.name, f: numericFields(o.value, known) }));
+  const unknown = owners.map((o) => ({ name: o.name, value: Object.fromEntries(Object.entries(o.value).filter(([k]) => !known.has(k))) }));
+  if (unknown.every((o) => Object.keys(o.value).length === 0)) return html``;
+  if (owners.length === 1) return tree(unknown[0].value);
+  const figs = unknown.map((o) => ({ name: o.name, f: numericFields(o.value, new Set()) }));
   const keys = [...new Set(figs.flatMap((x) => Object.keys(x.f)))];
-  const arrays = [...new Set(owners.flatMap((o) => Object.entries(o.value).filter(([k, v]) => !known.has(k) && isRecords(v)).map(([k]) => k)))];
-  const texts = owners.flatMap((o) => Object.entries(o.value).filter(([k, v]) => !known.has(k) && (typeof v === 'string' || (Array.isArray(v) && !isRecords(v)))).map(([k, v]) => ({ owner: o.name, k, v })));
-  if (!keys.length && !arrays.length && !texts.length) return html``;
-  const shareLike = (k: string) => figs.every((x) => x.f[k] === undefined || (x.f[k] >= 0 && x.f[k] <= 1)) && SHARE.test(k);
+  const arrays = [...new Set(unknown.flatMap((o) => Object.entries(o.value).filter(([, v]) => isRecords(v)).map(([k]) => k)))];
+  const rest = unknown.map((o) => ({ name: o.name, value: Object.fromEntries(Object.entries(o.value).filter(([k, v]) => typeof v !== 'number' && !isRecords(v) && !(isFlat(v) && Object.values(v).every((x) => typeof x === 'number')))) }))
+    .filter((o) => Object.keys(o.value).length > 0);
   return html`
     ${keys.length ? html`<table class="data extra"><thead><tr><th></th>${keys.map((k) => html`<th class="num">${k}</th>`)}</tr></thead><tbody>
-      ${figs.map((x) => html`<tr><th>${x.name}</th>${keys.map((k) => html`<td class="num">${x.f[k] === undefined ? '' : shareLike(k) ? pct(x.f[k]) : num(x.f[k])}</td>`)}</tr>`)}
+      ${figs.map((x) => html`<tr><th>${x.name}</th>${keys.map((k) => html`<td class="num">${x.f[k] === undefined ? '' : cell(x.f[k], k)}</td>`)}</tr>`)}
     </tbody></table>` : ''}
     ${arrays.map((field) => {
-      const withIt = owners.filter((o) => isRecords(o.value[field])).map((o) => ({ name: o.name, rows: o.value[field] as Rec[] }));
-      return html`<h3>${field}</h3>${recordCharts(field, withIt)}${withIt.map((o) => html`${withIt.length > 1 || owners.length > 1 ? html`<h4>${o.name}</h4>` : ''}${recordTable(o.rows)}`)}`;
+      const withIt = unknown.filter((o) => isRecords(o.value[field])).map((o) => ({ name: o.name, rows: o.value[field] as Rec[] }));
+      return html`<h3>${field}</h3>${recordCharts(field, withIt)}${withIt.map((o) => html`<h4>${o.name}</h4>${recordTable(o.rows)}`)}`;
     })}
-    ${texts.length ? html`<table class="data"><tbody>${texts.map((t) => html`<tr><th>${t.owner}</th><td>${t.k}</td><td>${cell(t.v)}</td></tr>`)}</tbody></table>` : ''}`;
+    ${rest.map((o) => html`<h3>${o.name}</h3>${tree(o.value, 1)}`)}`;
 }

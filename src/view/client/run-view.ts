@@ -78,7 +78,7 @@ function questionsSection(r: RunDetail, s: ExperimentResult): Html {
 }
 
 function labelsSection(r: RunDetail, s: ExperimentResult): Html {
-  if (s.kind === 'infer') return html``;
+  if (s.kind === 'infer' || s.conditions.every((c) => Object.keys(c.labels ?? {}).length === 0)) return html``;
   const all = [...new Set(s.conditions.flatMap((c) => Object.keys(c.labels)))];
   const colour = labelColours(all.sort((a, b) => s.conditions.reduce((t, c) => t + (c.labels[b] ?? 0) - (c.labels[a] ?? 0), 0)), s.kind === 'generalize' ? s.target : undefined);
   const rows = s.conditions.map((c) => ({
@@ -170,7 +170,7 @@ export function renderRun(r: RunDetail, note: string | null): Html {
     ${s ? html`
       ${conditionsSection(r, s)}${effectsSection(s)}${questionsSection(r, s)}${curveSection(s)}${profileSection(r, s)}${inferSection(s)}${labelsSection(r, s)}
       ${extraConditions.s ? section('Other figures', extraConditions, 'Fields of the conditions this viewer does not chart by name.', 'extra') : ''}
-      ${extraResult.s ? section('Other figures of the run', extraResult, undefined, 'extra-run') : ''}`
+      ${extraResult.s ? section(`More of this ${s.kind} run`, extraResult, 'What the result carries beyond the rates, as stored.', 'extra-run') : ''}`
     : liveSection(r)}
     ${specSection(r)}`;
 }

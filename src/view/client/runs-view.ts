@@ -33,7 +33,7 @@ export const runsView: View = (root, source, route) => {
     }
     $('runs-count').textContent = `${count(list.total)} run${list.total === 1 ? '' : 's'}${list.runs.length < list.total ? `, newest ${list.runs.length} shown` : ''}`;
     $('runs-table').innerHTML = list.runs.length === 0
-      ? html`<p class="empty">${state.search || state.kind || state.status ? 'No run matches.' : 'No runs in this store yet: `dramatis run PRESET` makes one.'}</p>`.s
+      ? html`<p class="empty">${applied.search || applied.kind || applied.status ? 'No run matches.' : 'No runs in this store yet: `dramatis run PRESET` makes one.'}</p>`.s
       : html`<table class="runs"><thead><tr><th></th><th>name</th><th>kind</th><th>model</th><th>status</th><th>headline</th><th class="num">samples</th><th>updated</th><th>id</th></tr></thead><tbody>
         ${list.runs.map((r) => html`<tr data-id="${r.id}">
           <td><input type="checkbox" class="pick" value="${r.id}" ${picked.has(r.id) ? 'checked' : ''} aria-label="select ${r.name}"></td>
@@ -49,7 +49,8 @@ export const runsView: View = (root, source, route) => {
     const my = ++seq;
     clearTimeout(timer);
     try {
-      const list = await source.runs({ search: state.search || undefined, kind: state.kind || undefined, status: state.status || undefined });
+      const q = applied;
+      const list = await source.runs({ search: q.search || undefined, kind: q.kind || undefined, status: q.status || undefined });
       if (my !== seq || stopped) return;
       draw(list);
       // Poll only while something is running; a finished store costs nothing.
@@ -58,7 +59,10 @@ export const runsView: View = (root, source, route) => {
       if (my === seq && !stopped) showError(root, e);
     }
   };
-  const update = () => { replaceRoute(['runs'], state); void load(); };
+  // What the list shows (and the URL says); the inputs' state becomes it when the user pauses typing,
+  // so a poll in between does not run a half-typed search.
+  let applied = { ...state };
+  const update = () => { applied = { ...state }; replaceRoute(['runs'], applied); void load(); };
   let debounce: ReturnType<typeof setTimeout> | undefined;
   $<HTMLInputElement>('run-search').addEventListener('input', (e) => {
     state.search = (e.target as HTMLInputElement).value;
