@@ -131,6 +131,9 @@ test('the app is served, and the report embeds the data and the app, with a boun
   assert.equal(data.runs[0].id, filled.runs.a);
   assert.equal(data.samples[filled.runs.a].rows.length, 150);
   assert.equal(data.samples[filled.runs.a].total, 480);
+  const embedded = data.samples[filled.runs.a].rows as { label: string }[];
+  assert.deepEqual(Object.fromEntries(data.facets[filled.runs.a].labels.map((l: { id: string; n: number }) => [l.id, l.n])),
+    embedded.reduce((m: Record<string, number>, r) => ({ ...m, [r.label]: (m[r.label] ?? 0) + 1 }), {}), 'the menus count the embedded samples');
   assert.ok(!html.includes('src="/app.js"'), 'no server needed');
   assert.equal(html.match(/<\/script>/g)!.length, 3, 'no embedded text closes a script early');
   assert.ok(readFileSync(new URL('../../src/view/client/main.ts', import.meta.url), 'utf8').length > 0);
