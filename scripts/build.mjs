@@ -27,7 +27,7 @@ rmSync(tmp, { recursive: true, force: true });
 await build({
   entryPoints: [join(root, 'src/cli/main.ts')],
   outdir: tmp, bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20',
-  sourcemap: 'linked', logLevel: 'warning', legalComments: 'none',
+  minify: true, keepNames: true, sourcemap: 'linked', logLevel: 'warning', legalComments: 'none',
   // CommonJS packages inside an ESM bundle call require() for Node's built-ins.
   banner: { js: "import { createRequire as __dramatisRequire } from 'node:module'; const require = __dramatisRequire(import.meta.url);" },
   plugins: [{
