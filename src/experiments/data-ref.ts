@@ -1,6 +1,7 @@
 /**
- * Data references in specs: a path, or `shared:REL` for the published datasets kept beside the checkout
- * (`../shared/data`, or $DRAMATIS_SHARED_DATA), so presets can name them without copying them.
+ * Data references in specs: a path, `shared:REL` for the published datasets kept beside the checkout
+ * (`../shared/data`, or $DRAMATIS_SHARED_DATA), so presets can name them without copying them, or
+ * `preset:REL` for files that ship with the presets (found wherever dramatis is run from).
  */
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../organism/paths.ts';
@@ -10,5 +11,7 @@ export function sharedDataDir(): string {
 }
 
 export function resolveDataRef(ref: string): string {
-  return ref.startsWith('shared:') ? join(sharedDataDir(), ref.slice('shared:'.length)) : ref;
+  if (ref.startsWith('shared:')) return join(sharedDataDir(), ref.slice('shared:'.length));
+  if (ref.startsWith('preset:')) return join(PACKAGE_ROOT, 'presets', ref.slice('preset:'.length));
+  return ref;
 }
