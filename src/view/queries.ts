@@ -73,12 +73,14 @@ export class ViewStore {
     return r?.judge ?? null;
   }
 
-  /** Everything a query about one run needs; finished runs are cached (they no longer change). */
+  /** Everything a query about one run needs; cached for runs not running, until their row changes. */
   private context(id: string): RunContext {
-    const cached = this.contexts.get(id);
-    if (cached) return cached;
+    // A run's row changes when it is rerun or resumed (same id): what is cached is kept only while
+    // its updated_at stands.
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as DbRun | undefined;
     if (!row) throw new NotFound(`no run ${id} in ${this.path}`);
+    const cached = this.contexts.get(id);
+    if (cached && cached.row.updated_at === row.updated_at) return cached;
     const spec = JSON.parse(row.spec) as RunContext['spec'];
     const conditions = (this.db.prepare('SELECT name, position, role, condition_key FROM conditions WHERE run_id = ? ORDER BY position').all(id) as { name: string; position: number; role: string; condition_key: string }[])
       .map((c) => ({ name: c.name, position: c.position, role: c.role, conditionKey: c.condition_key }));
@@ -148,9 +150,10 @@ export class ViewStore {
 
   /** The questions and labels a run's samples have, with counts (for the filter menus). */
   facets(id: string): Facets {
-    const hit = this.facetCache.get(id);
-    if (hit) return hit;
     const ctx = this.context(id);
+    const key = `${id}@${ctx.row.updated_at}`;
+    const hit = this.facetCache.get(key);
+    if (hit) return hit;
     const questions = new Map<string, number>(), labels = new Map<string, number>();
     const qStmt = this.db.prepare('SELECT question_id q, COUNT(*) n FROM samples WHERE condition_key = ? AND idx < ? GROUP BY question_id');
     const lStmt = ctx.judge ? this.db.prepare(`SELECT j.label l, COUNT(*) n FROM samples s JOIN judgments j ON j.sample_id = s.id AND j.judge = ?
@@ -164,7 +167,7 @@ export class ViewStore {
       labels: [...labels].map(([id, n]) => ({ id, n })).sort((a, b) => b.n - a.n),
       hasScores: ctx.judge ? (this.db.prepare(`SELECT 1 FROM judgments WHERE judge = ? AND score IS NOT NULL LIMIT 1`).get(ctx.judge) !== undefined) : false,
     };
-    if (ctx.row.status !== 'running') this.facetCache.set(id, facets);
+    if (ctx.row.status !== 'running') this.facetCache.set(key, facets);
     return facets;
   }
 

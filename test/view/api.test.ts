@@ -50,6 +50,11 @@ test('a run: the summary as the engine wrote it, the run\'s own judge; a running
   const live = await get<RunDetail>(`/api/runs/${filled.runs.running}`);
   assert.equal(live.summary, null);
   assert.deepEqual(live.live, [{ name: 'x', role: 'baseline', sampled: 40, labels: { benign: 30, evil: 10 } }, { name: 'y', role: 'treatment', sampled: 0, labels: {} }]);
+  // A finished run resumed under the same id (a rerun) shows its new status, not a cached one.
+  const before = await get<RunDetail>(`/api/runs/${filled.runs.profile}`);
+  filled.store.db.prepare("UPDATE runs SET status = 'running', updated_at = ? WHERE id = ?").run(new Date(Date.now() + 1000).toISOString(), filled.runs.profile);
+  assert.equal((await get<RunDetail>(`/api/runs/${filled.runs.profile}`)).status, 'running');
+  filled.store.db.prepare("UPDATE runs SET status = ?, updated_at = ? WHERE id = ?").run(before.status, before.updatedAt, filled.runs.profile);
   const missing = await get<{ error: string }>('/api/runs/nope', 404);
   assert.match(missing.error, /no run nope in .*runs\.db/);
 });
