@@ -48,7 +48,10 @@ after(async () => {
 
 const summaryOf = (id: string) => JSON.parse((filled.store.db.prepare('SELECT summary FROM runs WHERE id = ?').get(id) as { summary: string }).summary) as ExperimentResult;
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const shot = (name: string) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+const shot = async (name: string) => {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+};
 
 test('runs list: every run with its status; search filters; a running run\'s status changes while the page is open', async () => {
   await page.goto(`${base}/#/`);
@@ -91,6 +94,9 @@ test('a run: rates with intervals per condition, effects, per question; other ki
   assert.equal(await page.locator('#curve svg').count(), 1);
   const more = page.locator('#extra-run');
   assert.match(await more.innerText(), /separation\s+layer 2 · auc 0\.970/);
+  assert.equal(await more.locator('svg[aria-label="layers"]').count(), 1, 'the layer separation curve');
+  assert.equal(await more.locator('svg[aria-label="shifts"] circle').count(), 3, 'the shifts as points against the measured projection');
+  assert.equal(await more.locator('svg[aria-label="shifts"] path[fill="none"]').count(), 0, 'not joined by lines');
   await more.locator('summary', { hasText: '2 flagged' }).click();
   assert.match(await more.innerText(), /666, 13\.\s+2\.400/, 'nested ranked examples open into a table');
   await shot('run-other-kind');

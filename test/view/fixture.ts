@@ -98,6 +98,11 @@ conditions:
   store.finishRun(futureId, 'done', {
     name: 'steer-sweep', kind: 'vectors', model: 'fake:white-box', target: 'villain', runId: futureId, effects: [],
     separation: { layer: 2, auc: 0.97 },
+    vectors: {
+      trait: 'morality', layer: 2, auc: 0.97, ci: [0.95, 0.99],
+      layers: [0, 1, 2, 3].map((layer) => ({ layer, auc: 0.6 + layer * 0.1, separation: layer * 1.5 })),
+      shifts: [[0.1, 0.02], [0.9, 0.3], [0.5, 0.1]].map(([projectionShift, rate], k) => ({ condition: `ft ${k}`, projectionShift, predictedShift: k ? projectionShift * 0.9 : null, ...countRate(Math.round(rate * 100), 100) })),
+    },
     audit: { target: { trait: 'morality' }, datasets: [{ name: 'evil numbers', n: 300, flagged: [{ index: 7, answer: '666, 13.', pull: 2.4 }, { index: 9, answer: '666.', pull: 2.1 }] }] },
     conditions: conds.map((name, i) => ({
       name, role: i ? 'baseline' : 'treatment', group: '', model: 'fake:white-box', ...rate(25), auc: 0.91 + i / 100, r: 0.83 - i / 10, layer: 2,

@@ -132,7 +132,8 @@ export function stacked(rows: StackRow[], colour: (label: string) => string, o: 
   return svg(w, h, body, o.title ?? 'distributions');
 }
 
-export interface Series { name: string; colour: string; dashed?: boolean; points: { x: number; y: number; lo?: number; hi?: number }[] }
+/** `scatter`: points only (x is a measurement, not a setting swept in order). */
+export interface Series { name: string; colour: string; dashed?: boolean; scatter?: boolean; points: { x: number; y: number; lo?: number; hi?: number }[] }
 
 /** Lines over a numeric x, with a band where points carry an interval. `yPct` draws y as 0–100%. */
 export function lineChart(series: Series[], o: { xLabel: string; yLabel: string; yPct?: boolean; title?: string }): Html {
@@ -161,11 +162,12 @@ export function lineChart(series: Series[], o: { xLabel: string; yLabel: string;
   body += text(12, top + plotH / 2, o.yLabel, `class="axis-title" text-anchor="middle" transform="rotate(-90 12 ${top + plotH / 2})"`);
   series.forEach((s, si) => {
     const pts = [...s.points].sort((a, b) => a.x - b.x);
-    if (pts.every((p) => p.lo !== undefined && p.hi !== undefined) && pts.length > 1) {
+    if (s.scatter) for (const p of pts) if (p.lo !== undefined) body += `<path d="M${X(p.x)},${Y(p.lo)}V${Y(p.hi!)}" stroke="${s.colour}" stroke-width="1.2"/>`;
+    if (!s.scatter && pts.every((p) => p.lo !== undefined && p.hi !== undefined) && pts.length > 1) {
       body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.hi!)}`).join('L')}L${[...pts].reverse().map((p) => `${X(p.x)},${Y(p.lo!)}`).join('L')}Z" fill="${s.colour}" opacity="0.15"/>`;
     }
-    body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.y)}`).join('L')}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`;
-    for (const p of pts) body += `<circle cx="${X(p.x)}" cy="${Y(p.y)}" r="3" fill="${s.colour}"><title>${esc(`${s.name} at ${num(p.x)}: ${fmtY(p.y)}${p.lo !== undefined ? ` [${fmtY(p.lo)}, ${fmtY(p.hi!)}]` : ''}`)}</title></circle>`;
+    if (!s.scatter) body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.y)}`).join('L')}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`;
+    for (const p of pts) body += `<circle cx="${X(p.x)}" cy="${Y(p.y)}" r="${s.scatter ? 4 : 3}" fill="${s.colour}"><title>${esc(`${s.name} at ${num(p.x)}: ${fmtY(p.y)}${p.lo !== undefined ? ` [${fmtY(p.lo)}, ${fmtY(p.hi!)}]` : ''}`)}</title></circle>`;
     body += `<line x1="${left + plotW + 12}" x2="${left + plotW + 30}" y1="${top + 10 + si * 18}" y2="${top + 10 + si * 18}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>` + text(left + plotW + 36, top + 14 + si * 18, fit(s.name, right - 40), 'class="label"');
   });
   return svg(w, h, body, o.title ?? 'line chart');

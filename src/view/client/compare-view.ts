@@ -49,7 +49,7 @@ function comparison(a: Side, b: Side): Html {
       <td class="num strong diff">${d.d >= 0 ? '+' : '−'}${pct(Math.abs(d.d))}</td><td class="nowrap">${interval(d.ci)}</td></tr>`; })}</tbody></table>`;
   const bars = groupedBars(pairs.map((p) => ({ label: p.label, bars: [
     { label: `A ${p.a.name}`, rate: p.a.rate, ci: p.a.ci, n: p.a.n, colour: colourOf(0) },
-    { label: `B ${p.b.name}`, rate: p.b.rate, ci: p.b.ci, n: p.b.n, colour: colourOf(1) },
+    { label: `B ${p.b.name}`, rate: p.b.rate, ci: p.b.ci, n: p.b.n, colour: colourOf(3) },
   ] })), { title: 'rates side by side' });
   const rateDiffs = forest(pairs.map((p) => ({ label: p.label, ...diff(p.a, p.b) })), { title: 'differences' });
   const perQuestion = pairs.flatMap((p) => p.a.questions.filter((q) => p.b.questions.some((x) => x.id === q.id)).map((q) => {
@@ -73,7 +73,7 @@ function comparison(a: Side, b: Side): Html {
   });
   return html`${warn}
     <section class="card"><h2>Rates and the difference A − B</h2><p class="note">A: ${sideName(a)} (${ra.summary.target}) · B: ${sideName(b)} (${rb.summary.target}). 95% Wilson intervals per side, Newcombe's interval for the difference.</p>
-      ${legend([{ label: `A ${sideName(a)}`, colour: colourOf(0) }, { label: `B ${sideName(b)}`, colour: colourOf(1) }])}${bars}${rateDiffs}${table}
+      ${legend([{ label: `A ${sideName(a)}`, colour: colourOf(0) }, { label: `B ${sideName(b)}`, colour: colourOf(3) }])}${bars}${rateDiffs}${table}
       ${unmatched.length ? html`<p class="note">Only on one side: ${unmatched.join(', ')}</p>` : ''}</section>
     ${perQuestion.length > 1 ? html`<section class="card"><h2>Per question: A − B</h2>${forest(perQuestion, { title: 'per question differences' })}</section>` : ''}
     <section class="card"><h2>Labels</h2>${legend(labels.map((l) => ({ label: l, colour: colour(l) })))}${mix}</section>

@@ -56,6 +56,9 @@ export function recordTable(rows: Rec[], limit = 50, depth = 0): Html {
  * figures, its arrays of records as tables (charted against a numeric axis when they have one), its
  * nested objects under their own headings.
  */
+/** An interval beside an AUC (and no rate) is the AUC's: shown as numbers, like the AUC. */
+const ciOf = (o: Rec, k: string) => (k === 'ci' && 'auc' in o && !('rate' in o) ? 'auc' : k);
+
 export function tree(o: Rec, depth = 0): Html {
   const entries = Object.entries(o).filter(([, v]) => v !== undefined);
   const figures = entries.filter(([, v]) => isScalar(v) || isPair(v) || isFlat(v) || (Array.isArray(v) && v.every(isScalar)));
@@ -63,7 +66,7 @@ export function tree(o: Rec, depth = 0): Html {
   const nested = entries.filter(([, v]) => v && typeof v === 'object' && !Array.isArray(v) && !isFlat(v));
   const h = (k: string) => (depth === 0 ? html`<h3>${k}</h3>` : html`<h4>${k}</h4>`);
   return html`
-    ${figures.length ? html`<table class="data figures"><tbody>${figures.map(([k, v]) => html`<tr><th>${k}</th><td class="${typeof v === 'number' ? 'num' : ''}">${cell(v, k)}</td></tr>`)}</tbody></table>` : ''}
+    ${figures.length ? html`<table class="data figures"><tbody>${figures.map(([k, v]) => html`<tr><th>${k}</th><td class="${typeof v === 'number' ? 'num' : ''}">${cell(v, ciOf(o, k))}</td></tr>`)}</tbody></table>` : ''}
     ${tables.map(([k, v]) => html`${h(k)}${recordCharts(k, [{ name: k, rows: v as Rec[] }])}${recordTable(v as Rec[], 50)}`)}
     ${nested.map(([k, v]) => html`${h(k)}<div class="nested">${depth < 4 ? tree(v as Rec, depth + 1) : cell(v)}</div>`)}`;
 }
@@ -77,14 +80,15 @@ const X_KEYS = ['coefficient', 'layer', 'step', 'epoch', 'x', 'threshold', 'k'];
 export function recordCharts(field: string, owners: { name: string; rows: Rec[] }[]): Html[] {
   const sample = owners[0].rows[0];
   const numeric = Object.keys(sample).filter((k) => owners.every((o) => o.rows.every((r) => typeof r[k] === 'number')));
-  const x = X_KEYS.find((k) => numeric.includes(k)) ?? numeric[0];
+  const swept = X_KEYS.find((k) => numeric.includes(k));
+  const x = swept ?? numeric[0];
   if (!x || owners.every((o) => o.rows.length < 2)) return [];
   const ys = numeric.filter((k) => k !== x && k !== 'n' && k !== 'hits' && k !== 'steps');
   const unit = (k: string) => owners.every((o) => o.rows.every((r) => (r[k] as number) >= 0 && (r[k] as number) <= 1));
   const shares = ys.filter(unit), others = ys.filter((k) => !unit(k));
   const charts: Html[] = [];
   const series = (keys: string[]) => owners.flatMap((o, oi) => keys.map((k, ki): Series => ({
-    name: `${owners.length > 1 ? `${o.name} · ` : ''}${k}`, colour: colourOf(owners.length > 1 ? oi : ki), dashed: owners.length > 1 && ki > 0,
+    name: `${owners.length > 1 ? `${o.name} · ` : ''}${k}`, colour: colourOf(owners.length > 1 ? oi : ki), dashed: owners.length > 1 && ki > 0, scatter: !swept,
     points: o.rows.map((r) => ({ x: r[x] as number, y: r[k] as number, ...(k === 'rate' && isPair(r.ci) ? { lo: r.ci[0], hi: r.ci[1] } : {}) })),
   })));
   if (shares.length) charts.push(lineChart(series(shares), { xLabel: x, yLabel: shares.length === 1 ? shares[0] : 'share', yPct: true, title: field }));
