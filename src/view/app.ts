@@ -43,6 +43,8 @@ function filterOf(c: Context): SampleFilter {
 export interface ViewOptions {
   /** How often the app polls running runs, in ms. */
   pollMs?: number;
+  /** The sample list's tallest scroll area in px (tests lower it to exercise proportional scrolling). */
+  listMaxPx?: number;
   /** Serve requests for any Host (the server was bound to a non-loopback address on purpose). */
   anyHost?: boolean;
 }
@@ -87,6 +89,6 @@ export function createViewApp(store: ViewStore, o: ViewOptions = {}): Hono {
     c.header('cache-control', 'no-cache');
     return c.body(await clientBundle());
   });
-  app.get('/', (c) => c.html(pageHtml({ title: 'dramatis view', script: { src: '/app.js' }, config: { mode: 'server', pollMs: o.pollMs ?? 2000, store: store.path, indexed: store.indexed } })));
+  app.get('/', (c) => c.html(pageHtml({ title: 'dramatis view', script: { src: '/app.js' }, config: { mode: 'server', pollMs: o.pollMs ?? 2000, store: store.path, indexed: store.indexed, listMaxPx: o.listMaxPx } })));
   return app;
 }

@@ -1,7 +1,8 @@
 /**
  * End to end in headless Chromium: the runs list (with a run finishing while the page polls), a run,
  * filtering and reading samples with the keyboard, comparing two runs, and the report from disk.
- * Screenshots of each main view go to test-output/view/ for review.
+ * Screenshots of each main view go to test-output/view/ for review. The sample list's scroll area is
+ * capped at 3,000 px here (6 million in use), so the 480-sample run scrolls the way a run of millions would.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +30,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dramatis-view-e2e-'));
   filled = await fillStore(join(dir, 'runs.db'));
   view = new ViewStore(join(dir, 'runs.db'));
-  const server = serve({ fetch: createViewApp(view, { pollMs: 250 }).fetch, hostname: '127.0.0.1', port: 0 });
+  const server = serve({ fetch: createViewApp(view, { pollMs: 250, listMaxPx: 3000 }).fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   closeServer = () => new Promise((r) => server.close(r));
@@ -160,7 +161,26 @@ test('samples: filter by condition, label, question and text; j/k walk the list;
   await page.keyboard.press('j');
   await page.waitForSelector('.srow.selected[data-i="2"]');
   await shot('samples');
+  const url0 = await page.evaluate(() => location.href);
 
+  // The scroll area is capped (3,000 px for 480 × 30 px rows): its end still shows the last sample, and
+  // j/k keep the selection in view.
+  await page.goto(`${base}/#/run/${filled.runs.a}/samples`);
+  assert.equal(await settled(page), 480);
+  assert.equal(await page.evaluate(() => document.querySelector('#vlist')!.scrollHeight), 3000);
+  await page.evaluate(() => { const el = document.querySelector('#vlist')!; el.scrollTop = el.scrollHeight; });
+  await page.waitForSelector('.srow[data-i="479"]');
+  const lastBox = await page.locator('.srow[data-i="479"]').boundingBox(), listBox = await page.locator('#vlist').boundingBox();
+  assert.ok(lastBox && listBox && lastBox.y + lastBox.height <= listBox.y + listBox.height + 1 && lastBox.y >= listBox.y, 'the last row is in view at the bottom');
+  assert.match(await page.locator('.srow[data-i="479"]').innerText(), /plain system[\s\S]*#159/);
+  await page.click('.srow[data-i="470"]');
+  for (let k = 0; k < 9; k++) await page.keyboard.press('j');
+  await page.waitForSelector('.srow.selected[data-i="479"]');
+  for (let k = 0; k < 30; k++) await page.keyboard.press('k');
+  await page.waitForSelector('.srow.selected[data-i="449"]');
+  const sel = await page.locator('.srow.selected').boundingBox();
+  assert.ok(sel && sel.y >= listBox!.y - 1 && sel.y + sel.height <= listBox!.y + listBox!.height + 1, 'the selected row is in view');
+  await page.goto(url0);
   const url = await page.evaluate(() => location.href);
   await page.goto('about:blank');
   await page.goto(url);

@@ -6,13 +6,14 @@
 import css from './style.css';
 import { html } from './html.ts';
 import { parseRoute } from './route.ts';
+import { settings } from './settings.ts';
 import { serverSource, embeddedSource, type EmbeddedData } from './source.ts';
 import { runsView } from './runs-view.ts';
 import { runView } from './run-view.ts';
 import { samplesView } from './samples-view.ts';
 import { compareView } from './compare-view.ts';
 
-interface Config { mode: 'server' | 'report'; pollMs?: number; store?: string; indexed?: boolean; generatedAt?: string }
+interface Config { mode: 'server' | 'report'; pollMs?: number; store?: string; indexed?: boolean; listMaxPx?: number }
 
 function readJson<T>(id: string): T | undefined {
   const el = document.getElementById(id);
@@ -26,6 +27,7 @@ function boot(): void {
   const config = readJson<Config>('dramatis-config') ?? { mode: 'server' };
   const data = readJson<EmbeddedData>('dramatis-data');
   const source = data ? embeddedSource(data) : serverSource(config.pollMs ?? 2000);
+  if (config.listMaxPx) settings.listMaxPx = config.listMaxPx;
   // A report of one run opens on that run.
   if (data?.runs.length === 1 && !location.hash) history.replaceState(null, '', `#/run/${encodeURIComponent(data.runs[0].id)}`);
   const app = document.getElementById('app')!;

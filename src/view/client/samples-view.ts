@@ -9,6 +9,7 @@
 import { html, count, num, pct, type Html } from './html.ts';
 import { replaceRoute, routeHref, showError, type View } from './route.ts';
 import { filterParams } from './source.ts';
+import { settings } from './settings.ts';
 import type { Facets, RunDetail, SampleDetail, SampleFilter, SampleRow } from '../types.ts';
 
 const ROW_H = 30, PAGE = 100, KEEP_PAGES = 24;
@@ -124,7 +125,8 @@ export const samplesView: View = (root, source, route) => {
       total = page.total;
       // Forget pages far from the view so memory stays bounded however far one scrolls.
       if (pages.size > KEEP_PAGES) {
-        const centre = Math.floor((list()?.scrollTop ?? 0) / ROW_H / PAGE);
+        const el = list();
+        const centre = el ? Math.floor(geometry(el).top / ROW_H / PAGE) : 0;
         const far = [...pages.keys()].sort((a, b) => Math.abs(b - centre) - Math.abs(a - centre));
         for (const k of far.slice(0, pages.size - KEEP_PAGES)) pages.delete(k);
       }
@@ -138,13 +140,24 @@ export const samplesView: View = (root, source, route) => {
 
   const rowAt = (i: number) => pages.get(Math.floor(i / PAGE))?.[i % PAGE];
 
+  /**
+   * Where the list is, in rows' own pixels. Up to settings.listMaxPx the scroll area is as tall as the
+   * rows; past it, it keeps that height and scrollTop maps onto the rows in proportion.
+   */
+  const geometry = (el: HTMLElement) => {
+    const full = total * ROW_H, height = Math.min(full, settings.listMaxPx);
+    const scale = height < full ? (full - el.clientHeight) / Math.max(1, height - el.clientHeight) : 1;
+    return { height, scale, top: el.scrollTop * scale };
+  };
+
   const draw = () => {
     const el = list();
     if (!el) return;
     const spacer = root.querySelector<HTMLElement>('#vspacer')!, rows = root.querySelector<HTMLElement>('#vrows')!;
-    spacer.style.height = `${total * ROW_H}px`;
-    const first = Math.max(0, Math.floor(el.scrollTop / ROW_H) - 5);
-    const last = Math.min(total, Math.ceil((el.scrollTop + el.clientHeight) / ROW_H) + 5);
+    const g = geometry(el);
+    spacer.style.height = `${g.height}px`;
+    const first = Math.max(0, Math.floor(g.top / ROW_H) - 5);
+    const last = Math.min(total, Math.ceil((g.top + el.clientHeight) / ROW_H) + 5);
     for (let p = Math.floor(first / PAGE); p <= Math.floor(Math.max(first, last - 1) / PAGE); p++) if (!pages.has(p) && total > 0) void fetchPage(p, gen);
     const out: Html[] = [];
     for (let i = first; i < last; i++) {
@@ -153,7 +166,7 @@ export const samplesView: View = (root, source, route) => {
         ? html`<div class="srow${i === selected ? ' selected' : ''}" data-i="${i}" data-id="${s.id}"><span class="c-cond" title="${s.condition}">${s.condition}</span><span class="c-q" title="${s.paraphrase}">${s.questionId}</span><span class="c-idx">#${s.idx}</span><span class="c-label">${s.label ? html`<span class="tag label">${s.label}</span>` : ''}</span>${facets?.hasScores ? html`<span class="c-score">${s.score === null ? '' : num(s.score)}</span>` : ''}<span class="c-answer">${s.finishReason === 'score' ? s.paraphrase : s.answer}</span></div>`
         : html`<div class="srow pending" data-i="${i}"><span class="c-answer muted">…</span></div>`);
     }
-    rows.style.transform = `translateY(${first * ROW_H}px)`;
+    rows.style.transform = `translateY(${el.scrollTop - (g.top - first * ROW_H)}px)`;
     rows.innerHTML = html`${out}`.s;
     const c = root.querySelector('#s-count');
     if (c) c.textContent = `${count(total)} sample${total === 1 ? '' : 's'}`;
@@ -187,9 +200,9 @@ export const samplesView: View = (root, source, route) => {
     selected = i;
     const el = list()!;
     if (scroll) {
-      const top = i * ROW_H;
-      if (top < el.scrollTop) el.scrollTop = top;
-      else if (top + ROW_H > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW_H - el.clientHeight;
+      const g = geometry(el), top = i * ROW_H;
+      if (top < g.top) el.scrollTop = Math.floor(top / g.scale);
+      else if (top + ROW_H > g.top + el.clientHeight) el.scrollTop = Math.ceil((top + ROW_H - el.clientHeight) / g.scale);
     }
     let s = rowAt(i);
     if (!s) { await fetchPage(Math.floor(i / PAGE), gen); s = rowAt(i); }
