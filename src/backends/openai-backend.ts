@@ -29,13 +29,6 @@ export interface OpenAIBackendOptions {
   cacheDir?: string;
 }
 
-/**
- * The SDK's platform headers (x-stainless-os, -arch, -runtime, …) are telemetry for the API's makers; a
- * null drops each. Against a local server each header costs time on both sides of every request.
- */
-const NO_TELEMETRY_HEADERS = Object.fromEntries(['Lang', 'Package-Version', 'OS', 'Arch', 'Runtime', 'Runtime-Version', 'Retry-Count', 'Timeout']
-  .map((h) => [`X-Stainless-${h}`, null]));
-
 export class OpenAIModel implements Model {
   readonly capabilities: Capabilities = { chat: true, complete: true, score: true, activations: false, steering: false, finetune: true };
   readonly id: string;
@@ -51,7 +44,7 @@ export class OpenAIModel implements Model {
     this.fingerprint = createHash('sha256').update(`${o.baseUrl}|${o.model}`).digest('hex').slice(0, 16);
     this.client = new OpenAI({
       baseURL: o.baseUrl, apiKey: o.apiKey ?? 'none', timeout: o.timeoutMs ?? 120_000, maxRetries: o.maxRetries ?? 5,
-      fetch: keepAliveFetch(), defaultHeaders: NO_TELEMETRY_HEADERS,
+      fetch: keepAliveFetch(),
     });
     this.limit = pLimit(o.concurrency ?? 16);
     if (o.cacheDir) this.cache = new RequestCache(join(o.cacheDir, 'requests.db'));
