@@ -107,7 +107,7 @@ export function embeddedSource(data: EmbeddedData): Source {
     note: (id) => {
       const s = data.samples[id];
       if (!s || s.rows.length >= s.total) return null;
-      return `This report holds ${s.rows.length.toLocaleString('en-US')} of the run's ${s.total.toLocaleString('en-US')} samples (the first ${s.perCondition.toLocaleString('en-US')} of each condition); the charts and rates use all of them. \`dramatis view\` shows every sample.`;
+      return `This report holds ${s.rows.length.toLocaleString('en-US')} of the run's ${s.total.toLocaleString('en-US')} samples (the first ${s.perCondition.toLocaleString('en-US')} of each condition); the charts and rates use all of them; dramatis view shows every sample.`;
     },
   };
 }
