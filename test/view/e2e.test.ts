@@ -98,6 +98,7 @@ test('a run: rates with intervals per condition, effects, per question; other ki
   assert.equal(await more.locator('svg[aria-label="layers"]').count(), 1, 'the layer separation curve');
   assert.equal(await more.locator('svg[aria-label="shifts"] circle').count(), 3, 'the shifts as points against the measured projection');
   assert.equal(await more.locator('svg[aria-label="shifts"] path[fill="none"]').count(), 0, 'not joined by lines');
+  assert.equal(await more.locator('svg[aria-label="sweep"] path[fill="none"]').count(), 4, 'a sweep over two conditions: rate and coherence of each, one line apiece');
   await more.locator('summary', { hasText: '2 flagged' }).click();
   assert.match(await more.innerText(), /666, 13\.\s+2\.400/, 'nested ranked examples open into a table');
   await shot('run-other-kind');

@@ -28,6 +28,9 @@ const isScalar = (v: unknown) => v === null || ['number', 'string', 'boolean'].i
 /** A record of scalars only (a correlation {r, ci, n}): shown inline, `r 0.83 [0.71, 0.90] · n 24`. */
 const isFlat = (v: unknown): v is Rec => !!v && typeof v === 'object' && !Array.isArray(v) && Object.values(v as Rec).every((x) => isScalar(x) || isPair(x));
 
+/** An interval beside an AUC (and no rate) is the AUC's: shown as numbers, like the AUC. */
+const ciOf = (o: Rec, k: string) => (k === 'ci' && 'auc' in o && !('rate' in o) ? 'auc' : k);
+
 export const cell = (v: unknown, key = ''): Html | string => {
   if (typeof v === 'number') return SHARE.test(key) && v >= 0 && v <= 1 ? pct(v) : num(v);
   if (isPair(v)) return v.every((x) => x >= 0 && x <= 1) && !/auc|^r$/i.test(key) ? interval(v) : `[${num(v[0])}, ${num(v[1])}]`;
@@ -43,10 +46,10 @@ export const cell = (v: unknown, key = ''): Html | string => {
 /** A table of records; a cell holding more records opens into its own table. */
 export function recordTable(rows: Rec[], limit = 50, depth = 0): Html {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const td = (c: string, v: unknown) => (isRecords(v) && depth < 3
+  const td = (c: string, v: unknown, r: Rec) => (isRecords(v) && depth < 3
     ? html`<td><details><summary>${v.length} ${c}</summary>${recordTable(v, 20, depth + 1)}</details></td>`
-    : html`<td class="${typeof v === 'number' ? 'num' : typeof v === 'string' && v.length > 60 ? 'text' : ''}">${cell(v, c)}</td>`);
-  const body = (rs: Rec[]) => rs.map((r) => html`<tr>${cols.map((c) => td(c, r[c]))}</tr>`);
+    : html`<td class="${typeof v === 'number' ? 'num' : typeof v === 'string' && v.length > 60 ? 'text' : ''}">${cell(v, ciOf(r, c))}</td>`);
+  const body = (rs: Rec[]) => rs.map((r) => html`<tr>${cols.map((c) => td(c, r[c], r))}</tr>`);
   return html`<table class="data"><thead><tr>${cols.map((c) => html`<th>${c}</th>`)}</tr></thead><tbody>${body(rows.slice(0, limit))}</tbody></table>
     ${rows.length > limit ? html`<details><summary>all ${rows.length} rows</summary><table class="data"><tbody>${body(rows.slice(limit))}</tbody></table></details>` : ''}`;
 }
@@ -56,9 +59,6 @@ export function recordTable(rows: Rec[], limit = 50, depth = 0): Html {
  * figures, its arrays of records as tables (charted against a numeric axis when they have one), its
  * nested objects under their own headings.
  */
-/** An interval beside an AUC (and no rate) is the AUC's: shown as numbers, like the AUC. */
-const ciOf = (o: Rec, k: string) => (k === 'ci' && 'auc' in o && !('rate' in o) ? 'auc' : k);
-
 export function tree(o: Rec, depth = 0): Html {
   const entries = Object.entries(o).filter(([, v]) => v !== undefined);
   const figures = entries.filter(([, v]) => isScalar(v) || isPair(v) || isFlat(v) || (Array.isArray(v) && v.every(isScalar)));
@@ -77,7 +77,15 @@ const SHARE = /(^|\.)(rate|share|coherent|accuracy)$/i;
 const X_KEYS = ['coefficient', 'layer', 'step', 'epoch', 'x', 'threshold', 'k'];
 
 /** Line charts of arrays of records that share a numeric axis, one series per owner (condition) and field. */
-export function recordCharts(field: string, owners: { name: string; rows: Rec[] }[]): Html[] {
+export function recordCharts(field: string, ownersIn: { name: string; rows: Rec[] }[]): Html[] {
+  // Records that name their own series (a sweep over several conditions: {condition, coefficient, rate})
+  // are split by that name, so each series is one line.
+  const owners = ownersIn.flatMap((o) => {
+    const key = ['condition', 'name', 'group', 'model'].find((k) => o.rows.every((r) => typeof r[k] === 'string'));
+    const names = key ? [...new Set(o.rows.map((r) => r[key] as string))] : [];
+    if (!key || names.length < 2 || names.length === o.rows.length) return [o];
+    return names.map((n) => ({ name: ownersIn.length > 1 ? `${o.name} · ${n}` : n, rows: o.rows.filter((r) => r[key] === n) }));
+  });
   const sample = owners[0].rows[0];
   const numeric = Object.keys(sample).filter((k) => owners.every((o) => o.rows.every((r) => typeof r[k] === 'number')));
   const swept = X_KEYS.find((k) => numeric.includes(k));

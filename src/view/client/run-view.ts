@@ -62,6 +62,19 @@ function effectsSection(s: ExperimentResult): Html {
     'Difference of rates with its 95% Newcombe interval; coloured where the interval excludes zero.', 'effects');
 }
 
+function heatmap(r: RunDetail, s: ExperimentResult, ids: string[], target?: string): Html {
+  const link = (p: Record<string, string | undefined>) => (s.kind === 'infer' ? undefined : samplesHref(r.id, p));
+  return html`<table class="data heat"><thead><tr><th>condition</th>${ids.map((id) => html`<th class="num">${id}</th>`)}<th class="num">all</th></tr></thead><tbody>
+    ${s.conditions.map((c) => html`<tr><th>${c.name}</th>${ids.map((id) => {
+      const q = c.questions.find((x) => x.id === id);
+      if (!q) return html`<td></td>`;
+      const href = link({ condition: c.name, question: id, label: target });
+      const cellText = href ? html`<a href="${href}">${pct(q.rate, 0)}</a>` : pct(q.rate, 0);
+      return html`<td class="num" style="background:rgba(228,87,86,${(0.08 + 0.8 * q.rate).toFixed(2)});${q.rate > 0.55 ? 'color:#fff' : ''}" title="${`${c.name} · ${id}: ${pct(q.rate)} ${interval(q.ci)}, n ${q.n}`}">${cellText}</td>`;
+    })}<td class="num strong">${pct(c.rate, 1)}</td></tr>`)}
+  </tbody></table>`;
+}
+
 function questionsSection(r: RunDetail, s: ExperimentResult): Html {
   const ids = [...new Set(s.conditions.flatMap((c) => c.questions.map((q) => q.id)))];
   if (ids.length < 2 || s.kind === 'profile') return html``;
@@ -74,6 +87,8 @@ function questionsSection(r: RunDetail, s: ExperimentResult): Html {
     }),
   }));
   const title = s.kind === 'infer' ? 'Per true author: top-1' : 'Per question';
+  // Beyond a handful of conditions, bars per question grow too tall to read: a table of rates, shaded.
+  if (s.conditions.length > 6) return section(title, heatmap(r, s, ids, target), 'Rate per condition (rows) and question (columns), darker for higher; hover for the 95% interval and n.', 'questions');
   return section(title, html`${legend(s.conditions.map((c, i) => ({ label: c.name, colour: colourOf(i) })))}${groupedBars(groups, { title })}`, undefined, 'questions');
 }
 
