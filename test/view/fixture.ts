@@ -101,7 +101,7 @@ conditions:
     vectors: {
       trait: 'morality', layer: 2, auc: 0.97, ci: [0.95, 0.99],
       layers: [0, 1, 2, 3].map((layer) => ({ layer, auc: 0.6 + layer * 0.1, separation: layer * 1.5 })),
-      sweep: ['clean', 'steered'].flatMap((condition, i) => [-2, 0, 2].map((coefficient) => ({ condition, coefficient, ...countRate(10 + 10 * coefficient + 5 * i, 50), coherent: 0.9 }))),
+      sweep: ['clean', 'steered'].flatMap((condition, i) => [-2, 0, 2].map((coefficient) => ({ condition, coefficient, ...countRate(20 + 10 * coefficient + 5 * i, 50), coherent: 0.9 }))),
       shifts: [[0.1, 0.02], [0.9, 0.3], [0.5, 0.1]].map(([projectionShift, rate], k) => ({ condition: `ft ${k}`, projectionShift, predictedShift: k ? projectionShift * 0.9 : null, ...countRate(Math.round(rate * 100), 100) })),
     },
     audit: { target: { trait: 'morality' }, datasets: [{ name: 'evil numbers', n: 300, flagged: [{ index: 7, answer: '666, 13.', pull: 2.4 }, { index: 9, answer: '666.', pull: 2.1 }] }] },
