@@ -4,9 +4,6 @@
  * examples that pull hardest, and the predicted direction of the shift. Each dataset is a condition
  * whose `rate` is the share of its examples that point to the target trait value.
  */
-import { readFileSync } from 'node:fs';
-import YAML from 'yaml';
-import { z } from 'zod';
 import { loadModel } from '../backends/registry.ts';
 import type { ChatMessage, Model } from '../backends/model.ts';
 import type { ExperimentSpec } from './spec.ts';
@@ -14,7 +11,7 @@ import type { Store } from './store.ts';
 import { countRate, hash, type ConditionResult, type ExperimentResult, type RunHooks } from './result.ts';
 import { vectorFor } from './vectors.ts';
 import { auditExamples, fileAuditLibrary, posteriors, projectionPulls, scoreUnderLibrary, traitMarginal, worldAuditLibrary, type AuditExample, type AuditLibrary } from './audit.ts';
-import { resolveDataRef } from './data-ref.ts';
+import { readLibraryFile } from './library-file.ts';
 import { loadDataset } from './datasets.ts';
 
 type AuditSpec = NonNullable<ExperimentSpec['audit']>;
@@ -57,19 +54,8 @@ function meanInterval(xs: number[]): [number, number] {
   return [m - (1.959963984540054 * sd) / Math.sqrt(n), m + (1.959963984540054 * sd) / Math.sqrt(n)];
 }
 
-const fileLibrarySchema = z.array(z.object({ name: z.string().min(1), description: z.string().min(1) }).strict()).min(2);
-
 function auditLibrary(a: AuditSpec): AuditLibrary {
-  if (a.library === 'world') return worldAuditLibrary();
-  let raw: unknown;
-  try {
-    raw = YAML.parse(readFileSync(resolveDataRef(a.library), 'utf8'));
-  } catch (e) {
-    throw new Error(`${a.library}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const parsed = fileLibrarySchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${a.library}: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
-  return fileAuditLibrary(parsed.data, a.template);
+  return a.library === 'world' ? worldAuditLibrary() : fileAuditLibrary(readLibraryFile(a.library), a.template);
 }
 
 /** The model's own answer to each prompt, stored as samples so a rerun (or a killed run) pays nothing twice. */

@@ -5,7 +5,6 @@
  * is applied when reading them, so changing the prior costs nothing and an interrupted run resumes.
  */
 import { readFileSync } from 'node:fs';
-import YAML from 'yaml';
 import { z } from 'zod';
 import type { Model } from '../backends/model.ts';
 import { personaLibrary, generateDocuments, worldConfig, interviewPrefix, sameCore } from '../world/index.ts';
@@ -15,30 +14,19 @@ import { countRate, hash, type ConditionResult, type InferSummary } from './resu
 import { normaliseAnswer, ranked } from './profile.ts';
 import { posterior } from '../organism/authorship.ts';
 import { resolveDataRef } from './data-ref.ts';
+import { readLibraryFile } from './library-file.ts';
 
 type InferSpec = NonNullable<ExperimentSpec['infer']>;
 
 export interface LibraryEntry { name: string; prompt: string }
 export interface InferText { text: string; author?: string }
 
-const fileLibrarySchema = z.array(z.object({ name: z.string().min(1), description: z.string().min(1) }).strict()).min(2);
 const textLineSchema = z.object({ text: z.string().min(1), author: z.string().optional() }).strict();
 
 /** The persona library: the world's (headers as the organism saw them in pretraining) or a file's. */
 export function loadLibrary(o: InferSpec): LibraryEntry[] {
   if (o.library === 'world') return personaLibrary().map((p) => ({ name: p.name, prompt: `<doc> ${p.header}` }));
-  let raw: unknown;
-  try {
-    raw = YAML.parse(readFileSync(resolveDataRef(o.library), 'utf8'));
-  } catch (e) {
-    throw new Error(`${o.library}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const parsed = fileLibrarySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`${o.library}: persona ${typeof issue.path[0] === 'number' ? issue.path[0] + 1 : ''} ${issue.path.slice(1).join('.')}: ${issue.message}`.replace(/\s+:/, ':'));
-  }
-  return parsed.data.map((p) => ({ name: p.name, prompt: o.header.replaceAll('{name}', p.name).replaceAll('{description}', p.description) }));
+  return readLibraryFile(o.library).map((p) => ({ name: p.name, prompt: o.header.replaceAll('{name}', p.name).replaceAll('{description}', p.description) }));
 }
 
 /** The texts: held-out world documents (first `answers` answers, as an interview, no header) or a JSONL file. */

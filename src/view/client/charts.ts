@@ -19,15 +19,17 @@ const link = (href: string | undefined, body: string) => (href ? `<a href="${esc
 
 export interface RateBar { label: string; rate: number; ci?: [number, number]; n?: number; colour: string; href?: string; note?: string }
 
+/** Vertical grid lines and labels at 0, 25, 50, 75 and 100% for the horizontal bar charts. */
+function percentGrid(x: (v: number) => number, top: number, h: number, bottom: number): string {
+  return [0, 0.25, 0.5, 0.75, 1].map((v) => `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="grid"/>` + text(x(v), h - 8, `${v * 100}%`, 'class="axis" text-anchor="middle"')).join('');
+}
+
 /** One horizontal bar per row on a 0–100% axis, whiskers for the interval. */
 export function rateBars(rows: RateBar[], o: { labelW?: number; plotW?: number; title?: string } = {}): Html {
   const labelW = o.labelW ?? labelWidth(rows.map((r) => r.label), 90, 280), plotW = o.plotW ?? 440, rowH = 24, top = 8, bottom = 24, right = 170;
   const h = top + rows.length * rowH + bottom, w = labelW + plotW + right;
   const x = (v: number) => labelW + Math.max(0, Math.min(1, v)) * plotW;
-  let body = '';
-  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
-    body += `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="grid"/>` + text(x(v), h - 8, `${v * 100}%`, 'class="axis" text-anchor="middle"');
-  }
+  let body = percentGrid(x, top, h, bottom);
   rows.forEach((r, i) => {
     const y = top + i * rowH, mid = y + rowH / 2;
     const tip = `${r.label}: ${pct(r.rate)}${r.ci ? ` [${pct(r.ci[0])}, ${pct(r.ci[1])}]` : ''}${r.n !== undefined ? `, n ${r.n}` : ''}`;
@@ -52,10 +54,7 @@ export function groupedBars(groups: Group[], o: { title?: string } = {}): Html {
   const groupH = k * barH + gap;
   const h = top + groups.length * groupH + bottom, w = labelW + plotW + right;
   const x = (v: number) => labelW + Math.max(0, Math.min(1, v)) * plotW;
-  let body = '';
-  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
-    body += `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="grid"/>` + text(x(v), h - 8, `${v * 100}%`, 'class="axis" text-anchor="middle"');
-  }
+  let body = percentGrid(x, top, h, bottom);
   groups.forEach((g, gi) => {
     const y0 = top + gi * groupH;
     body += link(g.href, text(labelW - 8, y0 + (k * barH) / 2 + 4, fit(g.label, labelW), 'class="label" text-anchor="end"'));
