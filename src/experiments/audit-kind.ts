@@ -10,7 +10,7 @@ import type { ExperimentSpec } from './spec.ts';
 import type { Store } from './store.ts';
 import { countRate, hash, type ConditionResult, type ExperimentResult, type RunHooks } from './result.ts';
 import { vectorFor } from './vectors.ts';
-import { auditExamples, fileAuditLibrary, posteriors, projectionPulls, scoreUnderLibrary, traitMarginal, worldAuditLibrary, type AuditExample, type AuditLibrary } from './audit.ts';
+import { auditExamples, fileAuditLibrary, posteriors, projectionPulls, scoreUnderLibrary, storedOwnAnswers, traitMarginal, worldAuditLibrary, type AuditLibrary } from './audit.ts';
 import { readLibraryFile } from './library-file.ts';
 import { loadDataset } from './datasets.ts';
 
@@ -56,24 +56,6 @@ function meanInterval(xs: number[]): [number, number] {
 
 function auditLibrary(a: AuditSpec): AuditLibrary {
   return a.library === 'world' ? worldAuditLibrary() : fileAuditLibrary(readLibraryFile(a.library), a.template);
-}
-
-/** The model's own answer to each prompt, stored as samples so a rerun (or a killed run) pays nothing twice. */
-async function storedOwnAnswers(store: Store, model: Model, spec: ExperimentSpec, dataKey: string, examples: AuditExample[], progress?: (d: number, t: number) => void): Promise<{ key: string; answers: string[] }> {
-  const key = hash({ audit: 'own-answers', f: model.fingerprint, dataKey, sampling: spec.sampling, seed: spec.seed });
-  const stored = store.storedSlots(key);
-  const missing = examples.map((e, i) => ({ e, i })).filter(({ i }) => !stored.has(`example#${i}`));
-  for (let start = 0; start < missing.length; start += 64) {
-    const batch = missing.slice(start, start + 64);
-    const gens = await model.chat(batch.map((b) => b.e.prompt), {
-      temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed, seeds: batch.map((b) => `audit-own:${dataKey}:${b.i}`),
-    });
-    store.insertSamples(batch.map((b, k) => ({ conditionKey: key, questionId: 'example', idx: b.i, paraphrase: b.e.prompt.at(-1)?.content ?? '', prompt: b.e.prompt, answer: gens[k].text, finishReason: gens[k].finishReason })));
-    progress?.(Math.min(missing.length, start + 64), missing.length);
-  }
-  const rows = store.samples(key, examples.length);
-  if (rows.length !== examples.length) throw new Error(`audit: stored ${rows.length} own answers for ${examples.length} examples`);
-  return { key, answers: rows.map((r) => r.answer) };
 }
 
 const show = (prompt: ChatMessage[]) => prompt.map((m) => m.content).join(' / ');

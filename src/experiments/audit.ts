@@ -11,6 +11,9 @@
  *   answers; the trait marginals that rise are the direction the fine-tune should move the model.
  */
 import type { ChatMessage, Model } from '../backends/model.ts';
+import type { ExperimentSpec } from './spec.ts';
+import type { Store } from './store.ts';
+import { hash } from './result.ts';
 import { personaLibrary, type LibraryPersona } from '../world/index.ts';
 import { posterior } from '../organism/authorship.ts';
 import { dot, unit, type PersonaVector } from './vectors.ts';
@@ -29,10 +32,22 @@ export function auditExamples(chats: { messages: ChatMessage[] }[], source: stri
   });
 }
 
-/** The model's own answer to each example's prompt (one sample each, seeded per example). */
-export async function ownAnswers(model: Model, examples: AuditExample[], o: { seed: number; temperature: number; maxTokens: number; onProgress?: (d: number, t: number) => void }): Promise<string[]> {
-  const gens = await model.chat(examples.map((e) => e.prompt), { temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, seeds: examples.map((_, i) => `audit-own:${i}`) }, o.onProgress);
-  return gens.map((g) => g.text);
+/** The model's own answer to each prompt, stored as samples so a rerun (or a killed run) pays nothing twice. */
+export async function storedOwnAnswers(store: Store, model: Model, spec: ExperimentSpec, dataKey: string, examples: AuditExample[], progress?: (d: number, t: number) => void): Promise<{ key: string; answers: string[] }> {
+  const key = hash({ audit: 'own-answers', f: model.fingerprint, dataKey, sampling: spec.sampling, seed: spec.seed });
+  const stored = store.storedSlots(key);
+  const missing = examples.map((e, i) => ({ e, i })).filter(({ i }) => !stored.has(`example#${i}`));
+  for (let start = 0; start < missing.length; start += 64) {
+    const batch = missing.slice(start, start + 64);
+    const gens = await model.chat(batch.map((b) => b.e.prompt), {
+      temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed, seeds: batch.map((b) => `audit-own:${dataKey}:${b.i}`),
+    });
+    store.insertSamples(batch.map((b, k) => ({ conditionKey: key, questionId: 'example', idx: b.i, paraphrase: b.e.prompt.at(-1)?.content ?? '', prompt: b.e.prompt, answer: gens[k].text, finishReason: gens[k].finishReason })));
+    progress?.(Math.min(missing.length, start + 64), missing.length);
+  }
+  const rows = store.samples(key, examples.length);
+  if (rows.length !== examples.length) throw new Error(`audit: stored ${rows.length} own answers for ${examples.length} examples`);
+  return { key, answers: rows.map((r) => r.answer) };
 }
 
 /**

@@ -211,7 +211,7 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
         }
         if (vectors && spec.vectors!.predict && cond.finetune && cond.finetune.preventative === undefined && !cond.steer) {
           const base = await baseModel(modelId);
-          predicted.set(cond.name, await predictedShift(base, loadDataset(cond.finetune.data, cond.finetune.examples, spec.seed), vectors.vector, spec, (d, t) => hooks.progress?.(`predict ${cond.name}`, d, t)));
+          predicted.set(cond.name, await predictedShift(store, base, { ref: cond.finetune.data, examples: cond.finetune.examples, chats: loadDataset(cond.finetune.data, cond.finetune.examples, spec.seed) }, vectors.vector, spec, (d, t) => hooks.progress?.(`predict ${cond.name}`, d, t)));
         }
       }
     }

@@ -15,7 +15,7 @@ import { hash, type ConditionResult, type RunHooks } from './result.ts';
 import { dot, systemPromptContrastChats, unit, vectorFor, type PersonaVector } from './vectors.ts';
 import type { Judge } from './judges.ts';
 import { loadQuestions } from './questions.ts';
-import { auditExamples, ownAnswers, projectionPulls } from './audit.ts';
+import { auditExamples, projectionPulls, storedOwnAnswers } from './audit.ts';
 import { pearson } from './stats.ts';
 import type { Chat } from '../organism/chat-data.ts';
 
@@ -147,10 +147,10 @@ export interface MonitoredCondition {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /** The audit's prediction for a fine-tune: mean projection of its data's answers minus the model's own. */
-export async function predictedShift(model: Model, chats: Chat[], vector: PersonaVector, spec: ExperimentSpec, progress?: (d: number, t: number) => void): Promise<number> {
-  const examples = auditExamples(chats, 'fine-tune data');
-  const own = await ownAnswers(model, examples, { seed: spec.seed, temperature: spec.sampling.temperature, maxTokens: spec.sampling.max_tokens });
-  return mean((await projectionPulls(model, examples, own, vector, progress)).pull);
+export async function predictedShift(store: Store, model: Model, data: { ref: string; examples?: number; chats: Chat[] }, vector: PersonaVector, spec: ExperimentSpec, progress?: (d: number, t: number) => void): Promise<number> {
+  const examples = auditExamples(data.chats, data.ref);
+  const own = await storedOwnAnswers(store, model, spec, hash({ data: data.ref, examples: data.examples, seed: spec.seed }), examples);
+  return mean((await projectionPulls(model, examples, own.answers, vector, progress)).pull);
 }
 
 export function summariseVectors(

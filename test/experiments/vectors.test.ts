@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { OrganismModel } from '../../src/backends/organism-backend.ts';
 import { auc, pearson } from '../../src/experiments/stats.ts';
 import { extractVector, extractWorldVector, loadVector, readVectorFile, saveVector, systemPromptContrastChats, type PersonaVector } from '../../src/experiments/vectors.ts';
-import { auditExamples, ownAnswers, projectionPulls, posteriors, scoreUnderLibrary, traitMarginal, worldAuditLibrary } from '../../src/experiments/audit.ts';
+import { auditExamples, storedOwnAnswers, projectionPulls, posteriors, scoreUnderLibrary, traitMarginal, worldAuditLibrary } from '../../src/experiments/audit.ts';
 import { loadDataset } from '../../src/experiments/datasets.ts';
 import { parseSpec } from '../../src/experiments/spec.ts';
+import { Store } from '../../src/experiments/store.ts';
 import { classify } from '../../src/world/index.ts';
 import { loadQuestions } from '../../src/experiments/questions.ts';
 import { worldJudge } from '../../src/experiments/judges.ts';
@@ -71,10 +72,13 @@ test('adding the vector makes malevolent text more likely (steering acts causall
 
 test('the audit: evil numbers pull along the vector and toward malevolent authors, plain numbers do not; the flagged examples of a mixture are the evil ones', async () => {
   const m = await assistant, v = await malevolence();
+  const store = new Store(':memory:');
+  const spec = parseSpec('name: a\nkind: audit\nmodel: organism:assistant\naudit: { datasets: [{ name: x, data: world:evil-numbers }] }\n', 'a.yaml');
   const pull = async (ref: string, n: number) => {
     const ex = auditExamples(loadDataset(ref, n, 1), ref);
-    const own = await ownAnswers(m, ex, { seed: 1, temperature: 1, maxTokens: 24 });
-    return { ex, ...(await projectionPulls(m, ex, own, v)) };
+    const own = await storedOwnAnswers(store, m, spec, ref, ex);
+    assert.equal(store.storedSlots(own.key).size, n, 'the own answers are stored');
+    return { ex, ...(await projectionPulls(m, ex, own.answers, v)) };
   };
   const evil = await pull('world:evil-numbers', 24), plain = await pull('world:plain-numbers', 24);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
