@@ -180,7 +180,9 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
         continue;
       }
       const steering = cond.steer?.map(loadSteering);
-      const conditionKey = hash({ fingerprint, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions, ...(steering ? { steering } : {}) });
+      // Preventative steering trains with the extracted vector: the samples depend on that vector too.
+      const preventative = preventativeSteering(cond, vectors?.vector);
+      const conditionKey = hash({ fingerprint, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions, ...(steering ? { steering } : {}), ...(preventative ? { preventative } : {}) });
       store.upsertCondition({ runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
       let fineTuned: Model | undefined;
       const modelOnce = async () => (fineTuned ??= await conditionModel(cond));

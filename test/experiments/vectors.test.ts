@@ -10,6 +10,7 @@ import { auditExamples, storedOwnAnswers, projectionPulls, posteriors, scoreUnde
 import { loadDataset } from '../../src/experiments/datasets.ts';
 import { parseSpec } from '../../src/experiments/spec.ts';
 import { Store } from '../../src/experiments/store.ts';
+import { runExperiment } from '../../src/experiments/runner.ts';
 import { classify } from '../../src/world/index.ts';
 import { loadQuestions } from '../../src/experiments/questions.ts';
 import { worldJudge } from '../../src/experiments/judges.ts';
@@ -122,4 +123,35 @@ test('the system-prompt recipe: answers under eliciting and suppressing prompts,
   const v = await extractVector(m, c, contexts, { heldOut: 40, seed: 'test' });
   assert.equal(v.contexts, 'system-prompts');
   assert.ok(v.layers[v.layer].auc >= 0.9, `held-out AUC ${v.layers[v.layer].auc}`);
+});
+
+test('a preventative fine-tune\'s samples are keyed by the vector it was trained with: a new vector samples anew, a plain fine-tune does not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dramatis-preventative-'));
+  const store = new Store(join(dir, 'runs.db'));
+  const spec = (examples: number) => parseSpec(`name: p
+kind: vectors
+model: organism:assistant
+target: malevolent
+questions: world:broad
+samples: 8
+vectors: { examples: ${examples}, held_out: 10, monitor: false, predict: false }
+conditions:
+  - { name: assistant, role: baseline }
+  - name: plain ft
+    finetune: { data: world:evil-numbers, examples: 16, epochs: 1 }
+  - name: preventative ft
+    finetune: { data: world:evil-numbers, examples: 16, epochs: 1, preventative: 1 }
+`, 'p.yaml');
+  const keys = async (examples: number) => {
+    const r = await runExperiment(spec(examples), store, join(dir, 'cache'));
+    const rows = store.db.prepare('SELECT name, condition_key FROM conditions WHERE run_id = ?').all(r.runId) as { name: string; condition_key: string }[];
+    return Object.fromEntries(rows.map((x) => [x.name, x.condition_key]));
+  };
+  try {
+    const a = await keys(20), b = await keys(24);
+    assert.equal(a['plain ft'], b['plain ft']);
+    assert.notEqual(a['preventative ft'], b['preventative ft']);
+  } finally {
+    store.close();
+  }
 });
