@@ -103,7 +103,8 @@ export async function runExperiment(spec: ExperimentSpec, store: Store, cacheDir
   const sampleAndJudge = async (cond: ConditionSpec, steering: SteeringVector[] | undefined, conditionKey: string, n: number, getModel: () => Promise<Model>, label: string, snapshot?: number) => {
     // Each sample's seed: the intervention, the question and the index, not the model's fingerprint,
     // so the same spec draws the same samples in process and through a server.
-    const seedKey = hash({ finetune: cond.finetune, in_context: cond.in_context, system: cond.system, steer: cond.steer, sampling: spec.sampling, snapshot });
+    // Steering enters by its vectors, not their file paths: a vector kept in another cache folder draws the same samples.
+    const seedKey = hash({ finetune: cond.finetune, in_context: cond.in_context, system: cond.system, steer: steering, sampling: spec.sampling, snapshot });
     const slots = Array.from({ length: n }, (_, i) => {
       const q = questions[i % questions.length];
       return { q, idx: i, paraphrase: q.paraphrases[Math.floor(i / questions.length) % q.paraphrases.length] };

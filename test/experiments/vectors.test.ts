@@ -155,3 +155,19 @@ conditions:
     store.close();
   }
 });
+
+test('a steered condition draws the same samples whichever file holds its vector', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dramatis-steer-seed-'));
+  const v = await malevolence();
+  const answers: string[][] = [];
+  for (const name of ['a', 'b']) {
+    const file = join(dir, `${name}.safetensors`);
+    saveVector(file, v);
+    const store = new Store(':memory:');
+    const r = await runExperiment(parseSpec(`name: s\nkind: generalize\nmodel: organism:assistant\ntarget: malevolent\nquestions: world:broad\nsamples: 8\nconditions:\n  - { name: steered, steer: [{ vector: ${JSON.stringify(file)}, layer: ${v.layer}, coefficient: 1 }] }\n`, 's.yaml'), store, join(dir, 'cache'));
+    answers.push((store.db.prepare('SELECT answer FROM samples ORDER BY idx').all() as { answer: string }[]).map((x) => x.answer));
+    assert.equal(r.conditions[0].n, 8);
+    store.close();
+  }
+  assert.deepEqual(answers[0], answers[1]);
+});
