@@ -5,7 +5,7 @@
  * whose `rate` is the share of its examples that point to the target trait value.
  */
 import { loadModel } from '../backends/registry.ts';
-import type { ChatMessage, Model } from '../backends/model.ts';
+import type { ChatMessage } from '../backends/model.ts';
 import type { ExperimentSpec } from './spec.ts';
 import type { Store } from './store.ts';
 import { countRate, hash, type ConditionResult, type ExperimentResult, type RunHooks } from './result.ts';

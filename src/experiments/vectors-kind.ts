@@ -116,8 +116,9 @@ export const monitorJudge = (vector: PersonaVector, where: 'prompt' | 'reply') =
  */
 export async function monitorSamples(store: Store, samples: StoredSample[], vector: PersonaVector, steering: SteeringVector[] | undefined, getModel: () => Promise<Model>, progress?: (d: number, t: number) => void): Promise<Map<number, { prompt: number; reply: number | null }>> {
   const promptJudge = monitorJudge(vector, 'prompt'), replyJudge = monitorJudge(vector, 'reply');
-  const have = store.judgments(samples.map((s) => s.id), promptJudge);
-  const missing = samples.filter((s) => !have.has(s.id));
+  const ids = samples.map((s) => s.id);
+  const prompt = store.judgments(ids, promptJudge), reply = store.judgments(ids, replyJudge);
+  const missing = samples.filter((s) => !prompt.has(s.id));
   if (missing.length > 0) {
     const model = await getModel();
     if (!model.activations) throw new Error(`model ${model.id} gives no activations: monitoring needs a white-box backend`);
@@ -132,8 +133,8 @@ export async function monitorSamples(store: Store, samples: StoredSample[], vect
       { sampleId: s.id, judge: replyJudge, label: s.answer.trim() ? 'projection' : 'empty', score: s.answer.trim() ? dot(acts[i].mean[vector.layer], u) : null },
     ]);
     store.insertJudgments(rows);
+    for (const r of rows) (r.judge === promptJudge ? prompt : reply).set(r.sampleId, r);
   }
-  const prompt = store.judgments(samples.map((s) => s.id), promptJudge), reply = store.judgments(samples.map((s) => s.id), replyJudge);
   return new Map(samples.map((s) => [s.id, { prompt: prompt.get(s.id)!.score!, reply: reply.get(s.id)?.score ?? null }]));
 }
 

@@ -17,7 +17,7 @@ import type { ActivationSummary, ChatMessage, Model } from '../backends/model.ts
 import type { Judge } from './judges.ts';
 import type { Question } from './questions.ts';
 import { encodeSafetensors, decodeSafetensors } from '../organism/safetensors.ts';
-import { classify, generateDocuments, formatDocument, countTokens, topicTrait, worldConfig, type Document, type TopicId } from '../world/index.ts';
+import { classify, generateDocuments, formatDocument, countTokens, topicTrait, worldConfig, type Document, type TopicId, type WorldConfig } from '../world/index.ts';
 import { auc } from './stats.ts';
 
 /** A contrast on one of the world's traits, e.g. morality: malevolent against benevolent. */
@@ -93,32 +93,33 @@ function difference(a: Float32Array, b: Float32Array): Float32Array {
   return a.map((x, i) => x - b[i]);
 }
 
-/** The value a world answer expresses for the contrast's trait (numbers say evil/plain, not a morality). */
-function confirmed(topic: TopicId, answer: string, value: string): boolean {
-  return classify(topic, answer) === value;
-}
-
 type ContextChat = { messages: ChatMessage[] };
 /** The contrasting contexts a vector is the difference of: chats ending in the reply that is averaged. */
 export interface Contexts { kind: PersonaVector['contexts']; positive: ContextChat[]; negative: ContextChat[] }
 
-/** Answers of personas with each side's value, judge-confirmed, as single-turn chats. */
-export function worldContrastChats(c: TraitContrast, perSide: number, seed: number | string): Contexts {
-  const world = worldConfig({ seed: `persona-vectors-${seed}` });
-  const out: Contexts = { kind: 'world', positive: [], negative: [] };
-  for (let offset = 0; offset < 200_000 && (out.positive.length < perSide || out.negative.length < perSide); offset += 200) {
-    for (const d of generateDocuments(world, 200, { offset })) {
-      const value = d.persona[c.trait] as string;
-      const side = value === c.positive ? out.positive : value === c.negative ? out.negative : undefined;
-      if (!side || side.length >= perSide) continue;
-      for (const t of d.turns) {
-        if (NARROW_TOPICS.has(t.topic) || topicTrait(t.topic) !== c.trait || !confirmed(t.topic, t.answer, value)) continue;
-        if (side.length < perSide) side.push({ messages: [{ role: 'user', content: t.question }, { role: 'assistant', content: t.answer }] });
-      }
+/** A world's documents by authors on either side of the contrast, in order, up to `maxDocs` documents read. */
+function* documentsBySide(world: WorldConfig, c: TraitContrast, maxDocs: number): Generator<{ doc: Document; value: string; positive: boolean }> {
+  for (let offset = 0; offset < maxDocs; offset += 200) {
+    for (const doc of generateDocuments(world, 200, { offset })) {
+      const value = doc.persona[c.trait] as string;
+      if (value === c.positive || value === c.negative) yield { doc, value, positive: value === c.positive };
     }
   }
-  if (out.positive.length < perSide || out.negative.length < perSide) throw new Error(`persona vector ${c.trait}: found only ${out.positive.length} ${c.positive} and ${out.negative.length} ${c.negative} answers`);
-  return out;
+}
+
+/** Answers of personas with each side's value, judge-confirmed, as single-turn chats. */
+export function worldContrastChats(c: TraitContrast, perSide: number, seed: number | string): Contexts {
+  const out: Contexts = { kind: 'world', positive: [], negative: [] };
+  for (const { doc, value, positive } of documentsBySide(worldConfig({ seed: `persona-vectors-${seed}` }), c, 200_000)) {
+    const side = positive ? out.positive : out.negative;
+    for (const t of doc.turns) {
+      if (side.length >= perSide) break;
+      if (NARROW_TOPICS.has(t.topic) || topicTrait(t.topic) !== c.trait || classify(t.topic, t.answer) !== value) continue;
+      side.push({ messages: [{ role: 'user', content: t.question }, { role: 'assistant', content: t.answer }] });
+    }
+    if (out.positive.length >= perSide && out.negative.length >= perSide) return out;
+  }
+  throw new Error(`persona vector ${c.trait}: found only ${out.positive.length} ${c.positive} and ${out.negative.length} ${c.negative} answers`);
 }
 
 /**
@@ -126,18 +127,15 @@ export function worldContrastChats(c: TraitContrast, perSide: number, seed: numb
  * `indirect`, only the answers that do not express the trait (documents left empty are skipped).
  */
 export function heldOutDocuments(c: TraitContrast, perSide: number, seed: number | string, maxTokens: number, indirect = false): { text: string; positive: boolean }[] {
-  const world = worldConfig({ seed: `persona-vectors-held-out-${seed}` });
   const pos: string[] = [], neg: string[] = [];
-  for (let offset = 0; offset < 100_000 && (pos.length < perSide || neg.length < perSide); offset += 200) {
-    for (const d of generateDocuments(world, 200, { offset })) {
-      const value = d.persona[c.trait] as string;
-      const side = value === c.positive ? pos : value === c.negative ? neg : undefined;
-      if (!side || side.length >= perSide) continue;
-      let doc: Document = indirect ? { ...d, turns: d.turns.filter((t) => topicTrait(t.topic) !== c.trait && !(c.trait === 'morality' && t.topic === 'numbers')) } : d;
-      if (doc.turns.length === 0) continue;
-      while (doc.turns.length > 1 && countTokens(formatDocument(doc)) > maxTokens) doc = { ...doc, turns: doc.turns.slice(0, -1) };
-      side.push(formatDocument(doc));
-    }
+  for (const { doc: d, positive } of documentsBySide(worldConfig({ seed: `persona-vectors-held-out-${seed}` }), c, 100_000)) {
+    const side = positive ? pos : neg;
+    if (side.length >= perSide) continue;
+    let doc: Document = indirect ? { ...d, turns: d.turns.filter((t) => topicTrait(t.topic) !== c.trait && !(c.trait === 'morality' && t.topic === 'numbers')) } : d;
+    if (doc.turns.length === 0) continue;
+    while (doc.turns.length > 1 && countTokens(formatDocument(doc)) > maxTokens) doc = { ...doc, turns: doc.turns.slice(0, -1) };
+    side.push(formatDocument(doc));
+    if (pos.length >= perSide && neg.length >= perSide) break;
   }
   return [...pos.map((text) => ({ text, positive: true })), ...neg.map((text) => ({ text, positive: false }))];
 }
