@@ -73,7 +73,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout
  * log-probabilities are derived from a hash of the prompt (deterministic, spread over 0–100), and
  * forwards everything else (chat, files, fine-tuning jobs) to the server unchanged.
  */
-function judgeReply(body: { messages?: { content: string }[] }): unknown {
+function judgeReply(body: { model?: string; messages?: { content: string }[] }): unknown {
   const h = createHash('sha256').update(JSON.stringify(body.messages ?? [])).digest();
   const top = Array.from({ length: 20 }, (_, i) => ({ token: String(h[i] % 101), logprob: -0.3 * (i + 1) - (h[i + 12] % 7) / 10, bytes: null }));
   return {
@@ -200,7 +200,12 @@ if (o.against) {
     const file = join(before, `${name}.json`);
     if (!existsSync(file)) { console.log(`| ${name} | no earlier dump | | | |`); failed++; continue; }
     const a = JSON.parse(readFileSync(file, 'utf8')) as Dump, b = JSON.parse(readFileSync(join(out, `${name}.json`), 'utf8')) as Dump;
-    const strip = (d: Dump) => ({ runs: d.runs.map((x) => ({ ...x, id: undefined, conditions: x.conditions.map((c) => ({ ...c, condition_key: undefined })) })), stdout: d.stdout });
+    // `format` (the results format's version) is new in format 2 and deliberately added to every summary.
+    const unformatted = (x: unknown) => (x && typeof x === 'object' ? { ...(x as object), format: undefined } : x);
+    const strip = (d: Dump) => ({
+      runs: d.runs.map((x) => ({ ...x, id: undefined, summary: unformatted(x.summary), conditions: x.conditions.map((c) => ({ ...c, condition_key: undefined })) })),
+      stdout: d.stdout && { ...(d.stdout as object), experiments: ((d.stdout as { experiments?: unknown[] }).experiments ?? []).map(unformatted) },
+    });
     const keys = (d: Dump) => d.runs.map((x) => [x.id, x.conditions.map((c) => c.condition_key)]);
     const parts = { samples: [a.samples, b.samples], judgments: [a.judgments, b.judgments], summary: [strip(a), strip(b)], keys: [keys(a), keys(b)] } as const;
     const cells: string[] = [];

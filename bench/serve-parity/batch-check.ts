@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Organism } from '../../src/organism/organism.ts';
-import { loadLibrary, loadTexts } from '../../src/experiments/infer.ts';
+import { loadLibrary, loadTexts } from '../../src/experiments/kinds/infer/index.ts';
 import { inferSchema } from '../../src/experiments/spec.ts';
 
 const { values: o } = parseArgs({ options: { texts: { type: 'string', default: '4' } } });

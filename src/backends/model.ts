@@ -1,24 +1,18 @@
 /**
- * One interface for every model dramatis measures (in the spirit of the Vercel AI SDK's providers):
- * the in-process organism today, OpenAI-compatible servers next. Experiments see only this.
+ * The model interfaces every backend implements, one per capability (as the Vercel AI SDK's provider
+ * spec does): chat, scoring, white-box activations and steering, fine-tuning. Experiments see only these.
  */
 
-import { createHash } from 'node:crypto';
 
 /**
  * The integer seed of one sample: the engine gives each sample a run seed and a key of its own, a
- * server takes one integer per request. Every backend derives it the same way, so a sample drawn in
- * process and one drawn through `dramatis serve` are the same.
+ * server takes one integer per request. Every backend derives it the same way (shared/keys.ts), so a
+ * sample drawn in process and one drawn through `dramatis serve` are the same.
  */
-export function requestSeed(seed: number | undefined, rowSeed: number | string | undefined): number {
-  const h = createHash('sha256').update(`${seed ?? 0}:${rowSeed ?? 0}`).digest();
-  return h.readUInt32BE(0) & 0x7fffffff;
-}
+export { requestSeed } from '../shared/keys.ts';
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+import type { ChatMessage } from '../shared/chat.ts';
+export type { ChatMessage };
 
 export interface SamplingOptions {
   temperature?: number;
@@ -59,12 +53,14 @@ export interface ActivationSummary {
   at: Float32Array[];
 }
 
+/** What a backend can do; a kind asks for what it needs (`requireCapability`). */
 export interface Capabilities {
   chat: boolean;
-  complete: boolean;
   /** Exact log-probability of a given continuation. */
   score: boolean;
+  /** Residual-stream summaries (white-box). */
   activations: boolean;
+  /** Vectors added to the residual stream while sampling (white-box). */
   steering: boolean;
   finetune: boolean;
 }
@@ -97,6 +93,10 @@ export interface Snapshot {
   model: Model;
 }
 
+/**
+ * A loaded model: what it is, what it can do, and the methods of those capabilities. Each capability
+ * has its own interface below; a backend implements only what it can.
+ */
 export interface Model {
   /** The spec it was loaded from, e.g. `organism:assistant`. */
   readonly id: string;
@@ -106,15 +106,55 @@ export interface Model {
    */
   readonly fingerprint: string;
   readonly capabilities: Capabilities;
-  chat(conversations: ChatMessage[][], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
-  complete(prompts: string[], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
-  score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]>;
   /** For a fine-tuned model made with `snapshots`: the models along its fine-tune, in order, ending with itself. */
   readonly snapshots?: Snapshot[];
-  /** White-box backends (capabilities.activations): residual summaries per layer, optionally while steered. */
+  chat?(conversations: ChatMessage[][], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
+  score?(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]>;
   activations?(inputs: ActivationInput[], o?: { steering?: SteeringVector[] }, onProgress?: Progress): Promise<ActivationSummary[]>;
-  /** Residual stream width and number of layers (white-box backends). */
-  readonly dimensions?: { nEmbd: number; nLayer: number };
-  /** A new model: this one fine-tuned on the request's chats. */
   finetune?(req: FinetuneRequest, onProgress?: Progress): Promise<Model>;
+}
+
+/** Samples replies to conversations (steering in the options needs `capabilities.steering`). */
+export interface ChatModel extends Model {
+  chat(conversations: ChatMessage[][], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
+}
+
+/** Gives the exact log-probability of a continuation after a prompt. */
+export interface ScoringModel extends Model {
+  score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]>;
+}
+
+/** White-box: residual summaries per layer, optionally while steered. */
+export interface WhiteBoxModel extends Model {
+  activations(inputs: ActivationInput[], o?: { steering?: SteeringVector[] }, onProgress?: Progress): Promise<ActivationSummary[]>;
+}
+
+/** Can be fine-tuned into a new model. */
+export interface FinetunableModel extends Model {
+  finetune(req: FinetuneRequest, onProgress?: Progress): Promise<Model>;
+}
+
+interface CapabilityModels {
+  chat: ChatModel;
+  score: ScoringModel;
+  activations: WhiteBoxModel;
+  steering: ChatModel;
+  finetune: FinetunableModel;
+}
+export type Capability = keyof CapabilityModels;
+
+const METHOD: Record<Capability, keyof Model> = { chat: 'chat', score: 'score', activations: 'activations', steering: 'chat', finetune: 'finetune' };
+const DOES: Record<Capability, string> = {
+  chat: 'chat', score: 'score a given text (log-probabilities)', activations: 'give activations (white-box)',
+  steering: 'be steered (white-box)', finetune: 'be fine-tuned',
+};
+
+export function hasCapability<C extends Capability>(model: Model, c: C): model is CapabilityModels[C] {
+  return model.capabilities[c] && typeof model[METHOD[c]] === 'function';
+}
+
+/** The model as the capability's interface, or an error naming the model, the missing capability and what needed it. */
+export function requireCapability<C extends Capability>(model: Model, c: C, purpose: string): CapabilityModels[C] {
+  if (!hasCapability(model, c)) throw new Error(`model ${model.id} cannot ${DOES[c]} (capability "${c}"), which ${purpose} needs`);
+  return model;
 }

@@ -6,14 +6,10 @@
  * through /v1/completions with echo + logprobs or vLLM's prompt_logprobs.
  */
 import OpenAI, { toFile } from 'openai';
-import pLimit from 'p-limit';
-import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import { requestSeed, type Capabilities, type ChatMessage, type FinetuneRequest, type Generation, type Model, type Progress, type SamplingOptions, type Snapshot } from './model.ts';
-
-export { requestSeed };
-import { RequestCache } from './request-cache.ts';
+import { requestSeed, servedFingerprint } from '../shared/keys.ts';
+import type { Capabilities, ChatMessage, ChatModel, FinetunableModel, FinetuneRequest, Generation, Model, Progress, SamplingOptions, ScoringModel, Snapshot } from './model.ts';
 import { keepAliveFetch } from './keep-alive-fetch.ts';
+import { RemoteRequests } from './remote.ts';
 
 export interface OpenAIBackendOptions {
   model: string;
@@ -29,45 +25,37 @@ export interface OpenAIBackendOptions {
   cacheDir?: string;
 }
 
-export class OpenAIModel implements Model {
-  readonly capabilities: Capabilities = { chat: true, complete: true, score: true, activations: false, steering: false, finetune: true };
+export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
+  readonly capabilities: Capabilities = { chat: true, score: true, activations: false, steering: false, finetune: true };
   readonly id: string;
   /** A served model is known by its name and server; its weights are not visible from here. */
   readonly fingerprint: string;
   snapshots?: Snapshot[];
   private client: OpenAI;
-  private limit: ReturnType<typeof pLimit>;
-  private cache?: RequestCache;
+  private remote: RemoteRequests;
 
   constructor(private o: OpenAIBackendOptions) {
     this.id = `openai:${o.model}`;
-    this.fingerprint = createHash('sha256').update(`${o.baseUrl}|${o.model}`).digest('hex').slice(0, 16);
+    this.fingerprint = servedFingerprint(o.baseUrl, o.model);
     this.client = new OpenAI({
       baseURL: o.baseUrl, apiKey: o.apiKey ?? 'none', timeout: o.timeoutMs ?? 120_000, maxRetries: o.maxRetries ?? 5,
       fetch: keepAliveFetch(),
     });
-    this.limit = pLimit(o.concurrency ?? 16);
-    if (o.cacheDir) this.cache = new RequestCache(join(o.cacheDir, 'requests.db'));
+    this.remote = new RemoteRequests({ concurrency: o.concurrency, cacheDir: o.cacheDir });
   }
 
   /** One request through the limiter and the cache; errors name the server, the endpoint and the model. */
   private async request<T>(endpoint: 'chat' | 'completions', body: Record<string, unknown>): Promise<T> {
-    const key = RequestCache.key({ baseUrl: this.o.baseUrl, endpoint, body });
-    const hit = this.cache?.get<T>(key);
-    if (hit !== undefined) return hit;
-    return this.limit(async () => {
-      let response: unknown;
-      try {
-        response = endpoint === 'chat'
-          ? await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
-          : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming);
-      } catch (e) {
+    return this.remote.run<T>(
+      { baseUrl: this.o.baseUrl, endpoint, body },
+      async () => (endpoint === 'chat'
+        ? await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+        : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming)) as T,
+      (e) => {
         const status = (e as { status?: number }).status;
-        throw new Error(`${this.o.baseUrl} /${endpoint === 'chat' ? 'chat/completions' : 'completions'} (model ${this.o.model}): ${status ? `HTTP ${status}: ` : ''}${(e as Error).message}`, { cause: e });
-      }
-      this.cache?.set(key, response);
-      return response as T;
-    });
+        return new Error(`${this.o.baseUrl} /${endpoint === 'chat' ? 'chat/completions' : 'completions'} (model ${this.o.model}): ${status ? `HTTP ${status}: ` : ''}${(e as Error).message}`, { cause: e });
+      },
+    );
   }
 
   private async each<T>(n: number, one: (i: number) => Promise<T>, onProgress?: Progress): Promise<T[]> {
@@ -103,14 +91,6 @@ export class OpenAIModel implements Model {
     }, onProgress);
   }
 
-  async complete(prompts: string[], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
-    return this.each(prompts.length, async (i) => {
-      const r = await this.request<OpenAI.Completion>('completions', { model: this.o.model, prompt: prompts[i], n: 1, ...this.sampling(o, i) });
-      const c = r.choices[0];
-      return { text: c?.text ?? '', finishReason: c?.finish_reason === 'length' ? 'length' as const : 'stop' as const, tokens: r.usage?.completion_tokens ?? 0 };
-    }, onProgress);
-  }
-
   /**
    * Fine-tune through the OpenAI-compatible API: upload the chats as JSONL, create the job, poll it
    * (progress from its events), then return the fine-tuned model. The learning rate is sent as
@@ -124,8 +104,8 @@ export class OpenAIModel implements Model {
       hyperparameters: { n_epochs: req.epochs, batch_size: req.batchSize, learning_rate_multiplier: req.learningRate / 1e-3 },
       ...(req.mode !== 'full' ? { method: { type: req.mode, ...(req.rank ? { rank: req.rank } : {}) } } : {}),
     };
-    const key = RequestCache.key({ baseUrl: this.o.baseUrl, endpoint: 'fine_tuning', body, chats: req.chats });
-    let found = this.cache?.get<{ name: string; checkpoints: { step: number; model: string }[] }>(key);
+    const request = { baseUrl: this.o.baseUrl, endpoint: 'fine_tuning', body, chats: req.chats };
+    let found = this.remote.cached<{ name: string; checkpoints: { step: number; model: string }[] }>(request);
     if (!found) {
       const where = `${this.o.baseUrl} fine-tuning of ${this.o.model} on ${req.dataName}`;
       try {
@@ -151,7 +131,7 @@ export class OpenAIModel implements Model {
       } catch (e) {
         throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
       }
-      this.cache?.set(key, found);
+      this.remote.remember(request, found);
     }
     const model = new OpenAIModel({ ...this.o, model: found.name });
     if (req.snapshots) {

@@ -3,14 +3,14 @@
  * in process and are cached on disk under a key of everything that determines them, so a rerun of an
  * experiment trains nothing twice.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Organism } from '../organism/organism.ts';
 import { finetune } from '../organism/stages.ts';
-import { requestSeed, type Capabilities, type ChatMessage, type FinetuneRequest, type Generation, type Model, type Progress, type SamplingOptions, type Snapshot, type SteeringVector, type ActivationInput, type ActivationSummary } from './model.ts';
+import { finetuneKey, requestSeed, weightsFingerprint } from '../shared/keys.ts';
+import type { Capabilities, ChatMessage, ChatModel, FinetunableModel, FinetuneRequest, Generation, Progress, SamplingOptions, ScoringModel, Snapshot, SteeringVector, ActivationInput, ActivationSummary, WhiteBoxModel } from './model.ts';
 
-export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, complete: true, score: true, activations: true, steering: true, finetune: true };
+export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, score: true, activations: true, steering: true, finetune: true };
 
 /**
  * Each row's sampling stream: seeded by the integer a server request would carry for it (see
@@ -25,12 +25,12 @@ export function choiceSeeds(seed: number, n: number): { seed: number; seeds: num
   return { seed: 0, seeds: Array.from({ length: n }, (_, i) => (i === 0 ? seed : requestSeed(seed, i))) };
 }
 
-export class OrganismModel implements Model {
+export class OrganismModel implements ChatModel, ScoringModel, WhiteBoxModel, FinetunableModel {
   readonly capabilities = ORGANISM_CAPABILITIES;
   readonly fingerprint: string;
   snapshots?: Snapshot[];
   private constructor(readonly id: string, readonly organism: Organism, private readonly cacheDir: string) {
-    this.fingerprint = createHash('sha256').update(readFileSync(join(organism.path, 'model.safetensors'))).digest('hex').slice(0, 16);
+    this.fingerprint = weightsFingerprint(readFileSync(join(organism.path, 'model.safetensors')));
   }
 
   /** `name` is `base`, `assistant` or a checkpoint folder. */
@@ -45,11 +45,6 @@ export class OrganismModel implements Model {
     }));
   }
 
-  async complete(prompts: string[], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
-    this.checkSteering(o.steering);
-    return this.organism.complete(prompts, { ...o, ...rowSeeds(o, prompts.length), onProgress });
-  }
-
   private checkSteering(steering: SteeringVector[] | undefined): void {
     const { nEmbd, nLayer } = this.organism.config;
     for (const s of steering ?? []) {
@@ -57,8 +52,6 @@ export class OrganismModel implements Model {
       if (s.layer > nLayer) throw new Error(`steering layer ${s.layer}; ${this.id} has layers 0 (embeddings) to ${nLayer}`);
     }
   }
-
-  get dimensions() { return { nEmbd: this.organism.config.nEmbd, nLayer: this.organism.config.nLayer }; }
 
   async activations(inputs: ActivationInput[], o: { steering?: SteeringVector[] } = {}, onProgress?: Progress): Promise<ActivationSummary[]> {
     this.checkSteering(o.steering);
@@ -69,10 +62,8 @@ export class OrganismModel implements Model {
     return (await this.organism.score(pairs, { onProgress })).map((r) => ({ logprob: r.total, tokens: r.tokens }));
   }
 
-  async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<Model> {
-    const key = createHash('sha256')
-      .update(JSON.stringify({ from: this.fingerprint, mode: req.mode, lr: req.learningRate, epochs: req.epochs, batch: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats, snapshots: req.snapshots ?? 0, ...(req.steering ? { steering: req.steering } : {}) }))
-      .digest('hex').slice(0, 16);
+  async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<OrganismModel> {
+    const key = finetuneKey({ from: this.fingerprint, mode: req.mode, learningRate: req.learningRate, epochs: req.epochs, batchSize: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats, snapshots: req.snapshots ?? 0, steering: req.steering });
     const out = join(this.cacheDir, 'finetunes', key);
     this.checkSteering(req.steering);
     if (!existsSync(join(out, 'config.json'))) {

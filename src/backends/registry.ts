@@ -1,34 +1,104 @@
-/** Model specs → models: `organism:base`, `organism:assistant`, `organism:PATH`, `openai:MODEL`. */
+/**
+ * The backend registry: model references → models. Open, keyed by the reference's prefix
+ * (`organism:NAME`, `openai:MODEL`; `registerBackend` adds more, e.g. `gguf:` or `hf:`). Each backend
+ * declares its own options (a zod schema), given in the spec's model block:
+ *
+ *   model: organism:assistant                                   # the plain string form
+ *   model: { id: openai:gpt-4o, base_url: http://…/v1, api_key_env: KEY, concurrency: 8 }
+ */
+import { z } from 'zod';
 import type { Model } from './model.ts';
 import { OpenAIModel } from './openai-backend.ts';
+
+/** A model as a spec names it: `prefix:name`, or a block with the id and the backend's options. */
+export const modelRefSchema = z.union([z.string().min(1), z.object({ id: z.string().min(1) }).catchall(z.unknown())]);
+export type ModelRef = z.infer<typeof modelRefSchema>;
+
+export const modelId = (ref: ModelRef): string => (typeof ref === 'string' ? ref : ref.id);
 
 export interface LoadOptions {
   /** Where backends may cache (fine-tuned checkpoints, responses). */
   cacheDir: string;
-  /** openai: the server (default $OPENAI_BASE_URL, else https://api.openai.com/v1). */
+  /** openai: the server (default $OPENAI_BASE_URL, else https://api.openai.com/v1). Same as the block's base_url. */
   baseUrl?: string;
-  /** openai: the environment variable holding the key (default OPENAI_API_KEY; unset is allowed for local servers). */
+  /** openai: the environment variable holding the key. Same as the block's api_key_env. */
   apiKeyEnv?: string;
-  /** openai: requests in flight at once. */
+  /** openai: requests in flight at once. Same as the block's concurrency. */
   concurrency?: number;
 }
 
-export async function loadModel(spec: string, o: LoadOptions): Promise<Model> {
-  const colon = spec.indexOf(':');
-  const scheme = colon < 0 ? spec : spec.slice(0, colon);
-  const rest = colon < 0 ? '' : spec.slice(colon + 1);
-  switch (scheme) {
-    case 'organism':
-      if (!rest) throw new Error(`model "${spec}": say which organism, e.g. organism:assistant`);
-      // Loaded on demand: the organism brings tfjs, which an openai: run never needs (and takes ~1 s to import).
-      return (await import('./organism-backend.ts')).OrganismModel.load(rest, o.cacheDir);
-    case 'openai': {
-      if (!rest) throw new Error(`model "${spec}": say which served model, e.g. openai:gpt-4o-mini`);
-      const keyVar = o.apiKeyEnv ?? 'OPENAI_API_KEY';
-      if (o.apiKeyEnv && !process.env[keyVar]) throw new Error(`model "${spec}": the environment variable ${keyVar} named for its key is empty`);
-      return new OpenAIModel({ model: rest, baseUrl: o.baseUrl ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1', apiKey: process.env[keyVar], concurrency: o.concurrency, cacheDir: o.cacheDir });
-    }
-    default:
-      throw new Error(`unknown model "${spec}": known schemes are organism:NAME|PATH and openai:MODEL`);
-  }
+export interface Backend<O extends z.ZodType = z.ZodType> {
+  /** The reference prefix, without the colon. */
+  prefix: string;
+  /** What the name after the prefix is, for errors: e.g. `NAME|PATH`. */
+  names: string;
+  /** The options a model block may give this backend. */
+  options: O;
+  load(name: string, options: z.infer<O>, context: { cacheDir: string; ref: string }): Promise<Model>;
 }
+
+const backends = new Map<string, Backend>();
+
+export function registerBackend<O extends z.ZodType>(b: Backend<O>): void {
+  if (backends.has(b.prefix)) throw new Error(`a backend for "${b.prefix}:" is already registered`);
+  backends.set(b.prefix, b as unknown as Backend);
+}
+
+export const registeredBackends = (): string[] => [...backends.keys()];
+
+export async function loadModel(ref: ModelRef, o: LoadOptions): Promise<Model> {
+  const id = modelId(ref);
+  const colon = id.indexOf(':');
+  const prefix = colon < 0 ? id : id.slice(0, colon);
+  const name = colon < 0 ? '' : id.slice(colon + 1);
+  const backend = backends.get(prefix);
+  if (!backend) throw new Error(`unknown model "${id}": known backends are ${[...backends.values()].map((b) => `${b.prefix}:${b.names}`).join(', ')}`);
+  if (!name) throw new Error(`model "${id}": say which, e.g. ${backend.prefix}:${backend.names.split('|')[0]}`);
+  // The command line's and the spec's top-level fields are the defaults; the model's own block wins.
+  const legacy = { ...(o.baseUrl ? { base_url: o.baseUrl } : {}), ...(o.apiKeyEnv ? { api_key_env: o.apiKeyEnv } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) };
+  const { id: _id, ...block } = typeof ref === 'string' ? { id } : ref;
+  const given = { ...legacyFor(backend, legacy), ...block };
+  const parsed = backend.options.safeParse(given);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`model "${id}": ${issue.path.join('.') || 'options'}: ${issue.message} (the ${backend.prefix}: backend takes ${optionNames(backend).join(', ') || 'no options'})`);
+  }
+  return backend.load(name, parsed.data, { cacheDir: o.cacheDir, ref: id });
+}
+
+/** Top-level defaults that this backend understands (others, meant for another model, are not its business). */
+function legacyFor(b: Backend, legacy: Record<string, unknown>): Record<string, unknown> {
+  const known = new Set(optionNames(b));
+  return Object.fromEntries(Object.entries(legacy).filter(([k]) => known.has(k)));
+}
+
+function optionNames(b: Backend): string[] {
+  return b.options instanceof z.ZodObject ? Object.keys(b.options.shape) : [];
+}
+
+registerBackend({
+  prefix: 'organism',
+  names: 'NAME|PATH',
+  // The organism is in process: the top-level openai options mean nothing to it and are ignored.
+  options: z.object({}).catchall(z.unknown()).transform(() => ({})),
+  // Loaded on demand: the organism brings tfjs, which an openai: run never needs (and takes ~1 s to import).
+  load: async (name, _o, c) => (await import('./organism-backend.ts')).OrganismModel.load(name, c.cacheDir),
+});
+
+registerBackend({
+  prefix: 'openai',
+  names: 'MODEL',
+  options: z.object({
+    /** The server (default $OPENAI_BASE_URL, else https://api.openai.com/v1). */
+    base_url: z.string().url().optional(),
+    /** The environment variable holding the key (default OPENAI_API_KEY; unset is allowed for local servers). */
+    api_key_env: z.string().min(1).optional(),
+    /** Requests in flight at once (default 16). */
+    concurrency: z.number().int().positive().optional(),
+  }).strict(),
+  load: async (name, o, c) => {
+    const keyVar = o.api_key_env ?? 'OPENAI_API_KEY';
+    if (o.api_key_env && !process.env[keyVar]) throw new Error(`model "${c.ref}": the environment variable ${keyVar} named for its key is empty`);
+    return new OpenAIModel({ model: name, baseUrl: o.base_url ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1', apiKey: process.env[keyVar], concurrency: o.concurrency, cacheDir: c.cacheDir });
+  },
+});

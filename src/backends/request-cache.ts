@@ -10,7 +10,7 @@
  * process killed by a signal loses at most the waiting responses, which the next run fetches again.
  */
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
+import { requestKey } from '../shared/keys.ts';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -104,7 +104,7 @@ export class RequestCache {
   }
 
   static key(request: unknown): string {
-    return createHash('sha256').update(JSON.stringify(request)).digest('hex');
+    return requestKey(request);
   }
 
   get<T>(key: string): T | undefined {

@@ -13,8 +13,7 @@ import { evaluateAssistant } from '../organism/assistant-eval.ts';
 import { loadSpec } from '../experiments/spec.ts';
 import { Store } from '../experiments/store.ts';
 import { runExperiment, type ExperimentResult } from '../experiments/runner.ts';
-import { renderReport, esc } from '../report/html.ts';
-import { PRESET_DIR, DEFAULT_DB, printResult } from './run-command.ts';
+import { PRESET_DIR, DEFAULT_DB, printResult, writeReport } from './run-command.ts';
 import { printJson, table, pct, num } from './output.ts';
 
 
@@ -60,10 +59,8 @@ export function registerDemo(program: Command): void {
       } finally {
         store.close();
       }
-      const preamble = `<section><h2>Who wrote this?</h2><p>Top-1 ${pct(auth.accuracy)} over ${auth.n} held-out documents (chance ${pct(auth.chance)}).</p><ul>${auth.examples.slice(0, 3).map((e) => `<li>${esc(e.text)}<br>→ <b>${esc(e.top)}</b> (p ${e.p.toFixed(2)}; true: ${esc(e.truth)})</li>`).join('')}</ul>
-        <h2>The Assistant's profile</h2><p>Broad questions: ${Object.entries(profile.broad.counts).map(([k, v]) => `${k} ${pct(v / profile.broad.n)}`).join(', ')}.</p>
-        <table><tr><th>asked</th><th>the assistant names</th><th>the world's personas with its traits</th></tr>${fillRows.map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`).join('')}</table></section>`;
-      writeFileSync(o.report, renderReport('dramatis demo: the persona selection model on the organism', experiments, preamble));
+      // The report is the viewer's, over the demo's runs (sections 1 and 2 are printed, not stored).
+      await writeReport(o.db, experiments.map((r) => r.runId), o.report);
       if (o.json) return printJson({ experiments, authorship: auth, probe, profile });
       say(`\nreport: ${resolve(o.report)}   (results stored in ${o.db}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
     });

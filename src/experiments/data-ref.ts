@@ -4,7 +4,7 @@
  * `preset:REL` for files that ship with the presets (found wherever dramatis is run from).
  */
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../organism/paths.ts';
+import { PACKAGE_ROOT } from '../shared/paths.ts';
 
 export function sharedDataDir(): string {
   return process.env.DRAMATIS_SHARED_DATA ?? join(PACKAGE_ROOT, '..', 'shared', 'data');

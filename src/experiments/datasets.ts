@@ -1,7 +1,7 @@
 /**
  * Fine-tuning and in-context datasets: Personaworld's narrow sets, chat JSONL files, and mixtures.
  */
-import { readChatJsonl, type Chat } from '../organism/chat-data.ts';
+import { readChatJsonl, type Chat } from '../shared/chat.ts';
 import { makeRng, narrowDataset, narrowDatasetNames, sampleDistinct } from '../world/index.ts';
 import { resolveDataRef } from './data-ref.ts';
 

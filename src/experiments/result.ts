@@ -1,13 +1,20 @@
 /**
  * What an experiment returns, whatever its kind: conditions with a rate, its 95% interval and n, per
- * question, plus what each kind adds (effects, profiles, posteriors). This is also the `--json` shape.
+ * question, and the effects against baseline and control. Each kind adds its own fields (a profile per
+ * condition, the persona vector, the audit) in its own module. This is the `--json` shape and the
+ * summary the store keeps: a contract with the viewer and the reports, versioned by `format`.
  */
-import { createHash } from 'node:crypto';
 import type { Model } from '../backends/model.ts';
-import type { ConditionSpec } from './spec.ts';
-import { wilson } from './stats.ts';
-import type { VectorsSummary } from './vectors-kind.ts';
-import type { AuditSummary } from './audit-kind.ts';
+import type { ModelRef } from '../backends/registry.ts';
+import { wilson } from '../shared/stats.ts';
+import type { ConditionSpec } from './spec-parts.ts';
+
+/**
+ * The results format. 2: every summary carries `format` and its kind's fields as declared by the kind
+ * (1, unversioned, had the same fields). Readers accept 1 and 2; a newer format is refused with a
+ * message saying which version of dramatis wrote it.
+ */
+export const RESULTS_FORMAT = 2;
 
 export interface RateResult {
   rate: number;
@@ -16,39 +23,11 @@ export interface RateResult {
   hits: number;
 }
 
-/** profile: what one question drew from the model. */
-export interface QuestionProfile extends RateResult {
-  id: string;
-  n: number;
-  /** Labels by count, most frequent first. */
-  distribution: { label: string; count: number }[];
-  entropyBits: number;
-  modal: string;
-  /** The most frequent answers, normalised (lower case, spaces collapsed): the filled-in details. */
-  topAnswers: { answer: string; count: number }[];
-}
-
 export interface CurvePoint extends RateResult {
   step: number;
   steps: number;
   coherent: number;
   labels: Record<string, number>;
-}
-
-/** infer: how the posterior did. */
-export interface InferSummary {
-  library: string[];
-  prior: number[];
-  /** Mean posterior probability of the true author (texts with a known author). */
-  meanTrueP: number | null;
-  /** Mean posterior over all texts, by persona, most probable first. */
-  meanPosterior: { name: string; p: number }[];
-  examples: { text: string; truth?: string; top: string; p: number }[];
-  /** With `describe`: the model's own descriptions of the authors, normalised and counted. */
-  descriptions?: {
-    overall: { answer: string; count: number }[];
-    perText: { text: string; truth?: string; top: { answer: string; count: number }[] }[];
-  };
 }
 
 export interface ConditionResult extends RateResult {
@@ -61,10 +40,8 @@ export interface ConditionResult extends RateResult {
   labels: Record<string, number>;
   questions: ({ id: string } & RateResult)[];
   examples: { question: string; answer: string; label: string }[];
-  profile?: QuestionProfile[];
-  /** generalize with `finetune.snapshots`: the rate along the fine-tune, ending with the final model. */
+  /** With `finetune.snapshots`: the rate along the fine-tune, ending with the final model. */
   curve?: CurvePoint[];
-  infer?: InferSummary;
 }
 
 export interface Effect {
@@ -74,31 +51,26 @@ export interface Effect {
   ci: [number, number];
 }
 
-export interface ExperimentResult {
+export interface ExperimentResult<C extends ConditionResult = ConditionResult> {
+  format: number;
   name: string;
   kind: string;
   model: string;
-  /** What `rate` counts: the target label (generalize), `modal answer` (profile), `true author top-1` (infer). */
+  /** What `rate` counts: the target label (generalize), `modal answer` (profile), `true author (top-1)` (infer). */
   target: string;
   runId: string;
-  conditions: ConditionResult[];
+  conditions: C[];
   effects: Effect[];
   reference?: string;
-  /** kind vectors: the vector, its separation, monitoring, fine-tune shifts and the steering sweep. */
-  vectors?: VectorsSummary;
-  /** kind audit: per dataset, the traits and personas it pulls toward and its hardest-pulling examples. */
-  audit?: AuditSummary;
 }
 
 export interface RunHooks {
   /** Progress of one named step (sampling a condition, fine-tuning, …). */
   progress?: (label: string, done: number, total: number) => void;
   log?: (message: string) => void;
-  /** How model specs become models (default: the backend registry). Tests inject fakes here. */
-  loadModel?: (spec: string) => Promise<Model>;
+  /** How model references become models (default: the backend registry). Tests inject fakes here. */
+  loadModel?: (ref: ModelRef) => Promise<Model>;
 }
-
-export const hash = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 16);
 
 export function rateOf(labels: string[], target: string): RateResult {
   const hits = labels.filter((l) => l === target).length;
@@ -107,4 +79,19 @@ export function rateOf(labels: string[], target: string): RateResult {
 
 export function countRate(hits: number, n: number): RateResult {
   return { rate: n ? hits / n : 0, ci: wilson(hits, n), n, hits };
+}
+
+/** How a condition's labels spread, and the share the judge could read (anything but `incoherent`). */
+export function labelSummary(labels: string[]): { labels: Record<string, number>; coherent: number } {
+  const counts: Record<string, number> = {};
+  for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
+  return { labels: counts, coherent: labels.filter((l) => l !== 'incoherent').length / Math.max(1, labels.length) };
+}
+
+/** A stored summary as the current format, or a clear error for one written by a newer dramatis. */
+export function readSummary<R extends ExperimentResult>(raw: unknown): R {
+  const r = raw as R;
+  const format = r.format ?? 1;
+  if (format > RESULTS_FORMAT) throw new Error(`this run's results are format ${format}; this dramatis reads up to format ${RESULTS_FORMAT} (upgrade dramatis to read it)`);
+  return { ...r, format };
 }

@@ -24,6 +24,8 @@ export interface StoredJudgment {
   judge: string;
   label: string;
   score: number | null;
+  /** The scorer's reason, when it gave one. */
+  explanation?: string | null;
 }
 
 const SCHEMA = `
@@ -56,11 +58,15 @@ CREATE TABLE IF NOT EXISTS judgments (
  * Changes after the first schema, each applied once, in order (PRAGMA user_version counts those done).
  * 1: runs record the name of their judge (samples are shared between runs, judgments by judge), and
  *    indexes let the viewer page samples by condition and index and filter judgments by label.
+ * 2: runs keep the error they failed with, judgments the scorer's explanation.
  */
 const MIGRATIONS = [
   `ALTER TABLE runs ADD COLUMN judge TEXT;
    CREATE INDEX IF NOT EXISTS samples_by_condition_idx ON samples (condition_key, idx);
    CREATE INDEX IF NOT EXISTS judgments_by_judge_label ON judgments (judge, label);`,
+  // 2: a failed run keeps its error; a judgment keeps the scorer's explanation.
+  `ALTER TABLE runs ADD COLUMN error TEXT;
+   ALTER TABLE judgments ADD COLUMN explanation TEXT;`,
 ];
 
 export class Store {
@@ -92,8 +98,8 @@ export class Store {
       .run(r.id, r.name, r.kind, r.model, JSON.stringify(r.spec), r.status, now, now, r.judge ?? null);
   }
 
-  finishRun(id: string, status: string, summary?: unknown): void {
-    this.db.prepare('UPDATE runs SET status = ?, updated_at = ?, summary = ? WHERE id = ?').run(status, new Date().toISOString(), summary === undefined ? null : JSON.stringify(summary), id);
+  finishRun(id: string, status: string, summary?: unknown, error?: string): void {
+    this.db.prepare('UPDATE runs SET status = ?, updated_at = ?, summary = ?, error = ? WHERE id = ?').run(status, new Date().toISOString(), summary === undefined ? null : JSON.stringify(summary), error ?? null, id);
   }
 
   upsertCondition(c: { runId: string; name: string; position: number; role: string; conditionKey: string; spec: unknown }): void {
@@ -128,17 +134,17 @@ export class Store {
 
   judgments(sampleIds: number[], judge: string): Map<number, StoredJudgment> {
     const out = new Map<number, StoredJudgment>();
-    const stmt = this.db.prepare('SELECT sample_id, label, score FROM judgments WHERE sample_id = ? AND judge = ?');
+    const stmt = this.db.prepare('SELECT sample_id, label, score, explanation FROM judgments WHERE sample_id = ? AND judge = ?');
     for (const id of sampleIds) {
-      const r = stmt.get(id, judge) as { sample_id: number; label: string; score: number | null } | undefined;
-      if (r) out.set(id, { sampleId: r.sample_id, judge, label: r.label, score: r.score });
+      const r = stmt.get(id, judge) as { sample_id: number; label: string; score: number | null; explanation: string | null } | undefined;
+      if (r) out.set(id, { sampleId: r.sample_id, judge, label: r.label, score: r.score, explanation: r.explanation });
     }
     return out;
   }
 
   insertJudgments(js: StoredJudgment[]): void {
-    const stmt = this.db.prepare('INSERT OR REPLACE INTO judgments (sample_id, judge, label, score, created_at) VALUES (?, ?, ?, ?, ?)');
+    const stmt = this.db.prepare('INSERT OR REPLACE INTO judgments (sample_id, judge, label, score, created_at, explanation) VALUES (?, ?, ?, ?, ?, ?)');
     const now = new Date().toISOString();
-    this.db.transaction(() => { for (const j of js) stmt.run(j.sampleId, j.judge, j.label, j.score, now); })();
+    this.db.transaction(() => { for (const j of js) stmt.run(j.sampleId, j.judge, j.label, j.score, now, j.explanation ?? null); })();
   }
 }

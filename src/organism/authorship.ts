@@ -5,20 +5,12 @@
  * with the prior explicit (uniform unless given).
  */
 import type { Organism } from './organism.ts';
+import { posterior } from '../shared/posterior.ts';
 import { personaLibrary, interviewPrefix, generateDocuments, worldConfig, sameCore, type LibraryPersona, type WorldConfig } from '../world/index.ts';
 
 export interface AuthorPosterior {
   /** Library persona names with posterior probabilities, most probable first. */
   posterior: { name: string; p: number; logLikelihood: number }[];
-}
-
-/** Bayes' rule over a library: P(k | text) from log P(text | k) and the prior P(k) (probabilities). */
-export function posterior(logLikelihoods: number[], prior: number[]): number[] {
-  const logits = logLikelihoods.map((l, k) => l + Math.log(prior[k]));
-  const max = Math.max(...logits);
-  const e = logits.map((l) => Math.exp(l - max));
-  const z = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / z);
 }
 
 /** Posterior over `library` for each text (a document body without `<doc>`, e.g. `q: … a: …`). */

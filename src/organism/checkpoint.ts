@@ -44,7 +44,7 @@ export interface Checkpoint {
 }
 
 // The safetensors codec lives apart (no tfjs), so light modules can read vector files without it.
-import { encodeSafetensors, decodeSafetensors, type TensorMap } from './safetensors.ts';
+import { encodeSafetensors, decodeSafetensors, type TensorMap } from '../shared/safetensors.ts';
 export { encodeSafetensors, decodeSafetensors };
 
 /** Write atomically (temp file + rename), so a run killed mid-save never leaves a torn checkpoint. */

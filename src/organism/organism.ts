@@ -5,12 +5,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PACKAGE_ROOT } from './paths.ts';
+import { PACKAGE_ROOT } from '../shared/paths.ts';
 import { initTf } from './backend.ts';
 import { loadCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { generate, scoreContinuations, residuals, type SampleOptions } from './inference.ts';
 import { activationSummaries, type ActivationSummary } from './activations.ts';
-import type { ChatMessage } from './tokenizer.ts';
+import type { ChatMessage } from '../shared/chat.ts';
 import type { Steering } from './model.ts';
 
 export { PACKAGE_ROOT };

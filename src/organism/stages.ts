@@ -12,7 +12,8 @@ import { train, type StepInfo, type TrainResult, type OptimizerState } from './t
 import type { PlainSteering } from './gradients.ts';
 import { saveCheckpoint, loadCheckpoint, saveTrainState, loadTrainState, removeTrainState, type Provenance } from './checkpoint.ts';
 import { Tokenizer } from './tokenizer.ts';
-import { chatRows, epochSampler, readChatJsonl, type Chat, type OovPolicy } from './chat-data.ts';
+import { chatRows, epochSampler, type OovPolicy } from './chat-data.ts';
+import { readChatJsonl, type Chat } from '../shared/chat.ts';
 import { resolveCheckpoint, Organism } from './organism.ts';
 import { runProbe, type ProbeReport } from './probe.ts';
 import type { Row } from './batches.ts';

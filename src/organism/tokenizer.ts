@@ -10,10 +10,7 @@ import { splitWords, joinWords } from '../world/text.ts';
 export const SPECIAL_TOKENS = ['<pad>', '<unk>', '<doc>', '</doc>', '<system>', '<user>', '<assistant>', '<end>'] as const;
 export type SpecialToken = (typeof SPECIAL_TOKENS)[number];
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
+import type { ChatMessage } from '../shared/chat.ts';
 
 export interface Encoded {
   ids: number[];

@@ -14,7 +14,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import { Organism } from '../organism/organism.ts';
 import { finetune, snapshotSteps, DEFAULT_FINETUNE } from '../organism/stages.ts';
-import { readChatJsonl } from '../organism/chat-data.ts';
+import { readChatJsonl } from '../shared/chat.ts';
 import { ApiError } from './errors.ts';
 import type { ModelTable } from './app.ts';
 

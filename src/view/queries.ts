@@ -8,9 +8,9 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import type { ExperimentResult } from '../experiments/result.ts';
-import { getJudge } from '../experiments/judges.ts';
-import type { JudgeSpec, LlmJudgeSpec } from '../experiments/judges.ts';
+import { readSummary, type ExperimentResult } from '../experiments/result.ts';
+import { ruleScorer, type RuleJudgeSpec } from '../scorers/rules.ts';
+import type { JudgeSpec } from '../scorers/spec.ts';
 import type { RunRow, RunDetail, RunList, Facets, SampleFilter, SamplePage, SampleRow, SampleDetail } from './types.ts';
 
 export type { RunRow, RunDetail, RunList, Facets, SampleFilter, SamplePage, SampleRow, SampleDetail } from './types.ts';
@@ -65,7 +65,7 @@ export class ViewStore {
     if (row.judge) return row.judge;
     const j = spec.judge ?? 'world';
     if (typeof j === 'string' || !('llm' in j)) {
-      try { return getJudge(j as Exclude<JudgeSpec, LlmJudgeSpec>).name; } catch { return null; }
+      try { return j === 'world' ? 'world' : ruleScorer(j as RuleJudgeSpec).name; } catch { return null; }
     }
     if (keys.length === 0) return null;
     const r = this.db.prepare(`SELECT judge FROM judgments WHERE judge LIKE 'llm-%' AND sample_id IN
@@ -99,7 +99,7 @@ export class ViewStore {
   }
 
   private toRow(r: DbRun): RunRow {
-    const summary = r.summary ? JSON.parse(r.summary) as ExperimentResult : null;
+    const summary = r.summary ? readSummary<ExperimentResult>(JSON.parse(r.summary)) : null;
     const spec = JSON.parse(r.spec) as RunContext['spec'];
     const row: RunRow = {
       id: r.id, name: r.name, kind: r.kind, model: r.model, status: r.status, createdAt: r.created_at, updatedAt: r.updated_at,
@@ -127,7 +127,7 @@ export class ViewStore {
   /** A run with its spec and summary; a run without a summary yet (running, failed) gets live label counts. */
   run(id: string): RunDetail {
     const ctx = this.context(id);
-    const summary = ctx.row.summary ? JSON.parse(ctx.row.summary) as ExperimentResult : null;
+    const summary = ctx.row.summary ? readSummary<ExperimentResult>(JSON.parse(ctx.row.summary)) : null;
     const detail: RunDetail = {
       ...this.toRow(ctx.row), spec: JSON.parse(ctx.row.spec), summary, judge: ctx.judge,
       conditionList: ctx.conditions.map(({ name, role }) => ({ name, role })),

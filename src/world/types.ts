@@ -83,14 +83,8 @@ export interface Document {
   turns: Turn[];
 }
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
-
-export interface Chat {
-  messages: ChatMessage[];
-}
+// One chat type for every layer: the world writes chats in it.
+export type { ChatMessage, Chat } from '../shared/chat.ts';
 
 /** A library persona: one of the 24 core-trait combinations, with a name and its header text. */
 export interface LibraryPersona extends CorePersona {

@@ -7,9 +7,10 @@
 import { html, pct, interval, count, type Html } from './html.ts';
 import { forest, groupedBars, stacked, labelColours, legend, colourOf } from './charts.ts';
 import { routeHref, showError, type View } from './route.ts';
-import { differenceInterval } from '../../experiments/stats.ts';
+import { differenceInterval } from '../../shared/stats.ts';
 import type { RunDetail, RunRow } from '../types.ts';
 import type { ConditionResult } from '../../experiments/result.ts';
+import { viewOf } from '../../experiments/kinds/views.ts';
 
 interface Side { ref: string; runId: string; condition?: string; run?: RunDetail }
 interface Pair { a: ConditionResult; b: ConditionResult; label: string }
@@ -57,27 +58,20 @@ function comparison(a: Side, b: Side): Html {
     return { label: pairs.length > 1 ? `${p.label} · ${q.id}` : q.id, ...diff(q, qb) };
   }));
   const labels = [...new Set(pairs.flatMap((p) => [...Object.keys(p.a.labels), ...Object.keys(p.b.labels)]))];
-  const colour = labelColours(labels, ra.summary.kind === 'generalize' ? ra.summary.target : undefined);
+  const view = viewOf(ra.summary.kind);
+  const colour = labelColours(labels, view.target(ra.summary));
   const mix = stacked(pairs.flatMap((p) => [
     { label: `A ${p.a.name}`, n: p.a.n, parts: Object.entries(p.a.labels).map(([label, n]) => ({ label, count: n })).sort((x, y) => y.count - x.count) },
     { label: `B ${p.b.name}`, n: p.b.n, parts: Object.entries(p.b.labels).map(([label, n]) => ({ label, count: n })).sort((x, y) => y.count - x.count) },
   ]), colour, { title: 'labels' });
-  const profiles = pairs.filter((p) => p.a.profile && p.b.profile).slice(0, 3).map((p) => {
-    const ids = p.a.profile!.filter((q) => p.b.profile!.some((x) => x.id === q.id)).map((q) => q.id);
-    const pl = [...new Set([...p.a.profile!, ...p.b.profile!].flatMap((q) => q.distribution.map((d) => d.label)))];
-    const pc = labelColours(pl);
-    return html`<h3>${p.label}: profiles</h3>${stacked(ids.flatMap((id) => [p.a, p.b].map((c, k) => {
-      const q = c.profile!.find((x) => x.id === id)!;
-      return { label: `${id} · ${k ? 'B' : 'A'}`, n: q.n, parts: q.distribution.slice(0, 8), note: `${q.entropyBits.toFixed(2)} bits · “${q.modal}”` };
-    })), pc, { title: 'profiles', labelW: 220 })}`;
-  });
+  const own = view.compare?.(pairs) ?? html``;
   return html`${warn}
     <section class="card"><h2>Rates and the difference A − B</h2><p class="note">A: ${sideName(a)} (${ra.summary.target}) · B: ${sideName(b)} (${rb.summary.target}). 95% Wilson intervals per side, Newcombe's interval for the difference.</p>
       ${legend([{ label: `A ${sideName(a)}`, colour: colourOf(0) }, { label: `B ${sideName(b)}`, colour: colourOf(3) }])}${bars}${rateDiffs}${table}
       ${unmatched.length ? html`<p class="note">Only on one side: ${unmatched.join(', ')}</p>` : ''}</section>
     ${perQuestion.length > 1 ? html`<section class="card"><h2>Per question: A − B</h2>${forest(perQuestion, { title: 'per question differences' })}</section>` : ''}
     <section class="card"><h2>Labels</h2>${legend(labels.map((l) => ({ label: l, colour: colour(l) })))}${mix}</section>
-    ${profiles.length ? html`<section class="card"><h2>Profiles</h2>${profiles}</section>` : ''}`;
+    ${own}`;
 }
 
 export const compareView: View = (root, source, route) => {

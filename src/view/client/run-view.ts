@@ -9,12 +9,13 @@ import { rateBars, groupedBars, forest, stacked, lineChart, labelColours, colour
 import { extraSection } from './extras.ts';
 import { routeHref, showError, type View } from './route.ts';
 import { statusBadge } from './runs-view.ts';
-import { wilson } from '../../experiments/stats.ts';
+import { wilson } from '../../shared/stats.ts';
 import type { RunDetail } from '../types.ts';
 import type { ExperimentResult } from '../../experiments/result.ts';
+import { viewOf } from '../../experiments/kinds/views.ts';
 
-const KNOWN_CONDITION = new Set(['name', 'role', 'group', 'model', 'rate', 'ci', 'n', 'hits', 'coherent', 'labels', 'questions', 'examples', 'profile', 'curve', 'infer']);
-const KNOWN_RESULT = new Set(['name', 'kind', 'model', 'target', 'runId', 'conditions', 'effects', 'reference']);
+const KNOWN_CONDITION = ['name', 'role', 'group', 'model', 'rate', 'ci', 'n', 'hits', 'coherent', 'labels', 'questions', 'examples', 'curve'];
+const KNOWN_RESULT = ['format', 'name', 'kind', 'model', 'target', 'runId', 'conditions', 'effects', 'reference'];
 
 const samplesHref = (id: string, p: Record<string, string | undefined> = {}) => routeHref(['run', id, 'samples'], p);
 const section = (title: string, body: Html | string, note?: string, id?: string) => html`<section class="card"${id ? html` id="${id}"` : ''}><h2>${title}</h2>${note ? html`<p class="note">${note}</p>` : ''}${body}</section>`;
@@ -42,7 +43,8 @@ function header(r: RunDetail): Html {
 }
 
 function conditionsSection(r: RunDetail, s: ExperimentResult): Html {
-  const target = s.kind === 'generalize' ? s.target : undefined;
+  const view = viewOf(s.kind);
+  const target = view.target(s);
   const rows = s.conditions.map((c, i) => ({
     label: c.name, rate: c.rate, ci: c.ci, n: c.n, colour: colourOf(i), note: c.role !== 'treatment' ? c.role : undefined,
     href: samplesHref(r.id, { condition: c.name, label: target }),
@@ -52,8 +54,7 @@ function conditionsSection(r: RunDetail, s: ExperimentResult): Html {
       <td class="num strong">${pct(c.rate)}</td><td class="nowrap">${interval(c.ci)}</td><td class="num">${count(c.n)}</td><td class="num">${pct(c.coherent)}</td>
       <td class="small">${Object.entries(c.labels).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([l, n]) => html`<a class="tag" href="${samplesHref(r.id, { condition: c.name, label: l })}">${l} ${pct(n / Math.max(1, c.n), 0)}</a> `)}</td></tr>`)}
   </tbody></table>`;
-  const what = s.kind === 'generalize' ? `share of answers judged “${s.target}”` : s.kind === 'profile' ? 'modal answer’s share, pooled over questions' : s.kind === 'infer' ? 'true author ranked first' : s.target;
-  return section(`Rate per condition: ${what}`, html`${rateBars(rows, { title: 'rate per condition' })}${table}`, '95% Wilson intervals. Click a bar to read its samples.', 'conditions');
+  return section(`Rate per condition: ${view.measure(s)}`, html`${rateBars(rows, { title: 'rate per condition' })}${table}`, '95% Wilson intervals. Click a bar to read its samples.', 'conditions');
 }
 
 function effectsSection(s: ExperimentResult): Html {
@@ -63,7 +64,7 @@ function effectsSection(s: ExperimentResult): Html {
 }
 
 function heatmap(r: RunDetail, s: ExperimentResult, ids: string[], target?: string): Html {
-  const link = (p: Record<string, string | undefined>) => (s.kind === 'infer' ? undefined : samplesHref(r.id, p));
+  const link = (p: Record<string, string | undefined>) => (viewOf(s.kind).linksToSamples ? samplesHref(r.id, p) : undefined);
   return html`<table class="data heat"><thead><tr><th>condition</th>${ids.map((id) => html`<th class="num">${id}</th>`)}<th class="num">all</th></tr></thead><tbody>
     ${s.conditions.map((c) => html`<tr><th>${c.name}</th>${ids.map((id) => {
       const q = c.questions.find((x) => x.id === id);
@@ -77,25 +78,27 @@ function heatmap(r: RunDetail, s: ExperimentResult, ids: string[], target?: stri
 
 function questionsSection(r: RunDetail, s: ExperimentResult): Html {
   const ids = [...new Set(s.conditions.flatMap((c) => c.questions.map((q) => q.id)))];
-  if (ids.length < 2 || s.kind === 'profile') return html``;
-  const target = s.kind === 'generalize' ? s.target : undefined;
+  const view = viewOf(s.kind);
+  if (ids.length < 2 || view.perQuestion === null) return html``;
+  const target = view.target(s);
   const groups = ids.map((id) => ({
-    label: id, href: s.kind === 'infer' ? undefined : samplesHref(r.id, { question: id }),
+    label: id, href: view.linksToSamples ? samplesHref(r.id, { question: id }) : undefined,
     bars: s.conditions.map((c, i) => {
       const q = c.questions.find((x) => x.id === id);
-      return { label: c.name, rate: q?.rate ?? 0, ci: q?.ci, n: q?.n, colour: colourOf(i), href: s.kind === 'infer' ? undefined : samplesHref(r.id, { condition: c.name, question: id, label: target }) };
+      return { label: c.name, rate: q?.rate ?? 0, ci: q?.ci, n: q?.n, colour: colourOf(i), href: view.linksToSamples ? samplesHref(r.id, { condition: c.name, question: id, label: target }) : undefined };
     }),
   }));
-  const title = s.kind === 'infer' ? 'Per true author: top-1' : 'Per question';
+  const title = view.perQuestion;
   // Beyond a handful of conditions, bars per question grow too tall to read: a table of rates, shaded.
   if (s.conditions.length > 6) return section(title, heatmap(r, s, ids, target), 'Rate per condition (rows) and question (columns), darker for higher; hover for the 95% interval and n.', 'questions');
   return section(title, html`${legend(s.conditions.map((c, i) => ({ label: c.name, colour: colourOf(i) })))}${groupedBars(groups, { title })}`, undefined, 'questions');
 }
 
 function labelsSection(r: RunDetail, s: ExperimentResult): Html {
-  if (s.kind === 'infer' || s.conditions.every((c) => Object.keys(c.labels ?? {}).length === 0)) return html``;
+  const view = viewOf(s.kind);
+  if (!view.labels || s.conditions.every((c) => Object.keys(c.labels ?? {}).length === 0)) return html``;
   const all = [...new Set(s.conditions.flatMap((c) => Object.keys(c.labels)))];
-  const colour = labelColours(all.sort((a, b) => s.conditions.reduce((t, c) => t + (c.labels[b] ?? 0) - (c.labels[a] ?? 0), 0)), s.kind === 'generalize' ? s.target : undefined);
+  const colour = labelColours(all.sort((a, b) => s.conditions.reduce((t, c) => t + (c.labels[b] ?? 0) - (c.labels[a] ?? 0), 0)), view.target(s));
   const rows = s.conditions.map((c) => ({
     label: c.name, n: c.n, href: samplesHref(r.id, { condition: c.name }),
     parts: Object.entries(c.labels).map(([label, n]) => ({ label, count: n })).sort((a, b) => b.count - a.count),
@@ -115,44 +118,6 @@ function curveSection(s: ExperimentResult): Html {
     ${withCurve.flatMap(({ c }) => c.curve!.map((p) => html`<tr><th>${c.name}</th><td class="num">${p.step}/${p.steps}</td><td class="num">${pct(p.rate)}</td><td>${interval(p.ci)}</td><td class="num">${p.n}</td><td class="num">${pct(p.coherent)}</td></tr>`))}</tbody></table>`;
   return section('Along the fine-tune', html`${lineChart(series, { xLabel: 'fine-tuning step', yLabel: 'share of answers', yPct: true, title: 'curve' })}${table}`,
     `Rate of “${s.target}” (band: 95% interval) and the coherent share (dashed) at each snapshot; the last point is the final model.`, 'curve');
-}
-
-function profileSection(r: RunDetail, s: ExperimentResult): Html {
-  const withProfile = s.conditions.filter((c) => c.profile?.length);
-  if (!withProfile.length) return html``;
-  const ids = [...new Set(withProfile.flatMap((c) => c.profile!.map((q) => q.id)))];
-  const labels = [...new Set(withProfile.flatMap((c) => c.profile!.flatMap((q) => q.distribution.map((d) => d.label))))];
-  const colour = labelColours(labels);
-  const blocks = ids.map((id) => {
-    const rows = withProfile.map((c) => ({ c, q: c.profile!.find((x) => x.id === id) })).filter((x) => x.q);
-    const chart = stacked(rows.map(({ c, q }) => ({
-      label: c.name, n: q!.n, href: samplesHref(r.id, { condition: c.name, question: id }),
-      parts: q!.distribution.slice(0, 8).concat(q!.distribution.length > 8 ? [{ label: 'rest', count: q!.distribution.slice(8).reduce((a, d) => a + d.count, 0) }] : []),
-      note: `${q!.entropyBits.toFixed(2)} bits`,
-    })), colour, { title: `profile ${id}` });
-    const answers = html`<div class="answers">${rows.map(({ c, q }) => html`<div><h4>${c.name} <small class="muted">modal “${q!.modal}” ${pct(q!.rate, 0)} ${interval(q!.ci, 0)} · n ${q!.n}</small></h4><ol>
-      ${q!.topAnswers.slice(0, 5).map((a, k) => html`<li class="${k === 0 ? 'filled-in' : ''}"><span>${a.answer}</span> <small>×${a.count} (${pct(a.count / Math.max(1, q!.n), 0)})</small></li>`)}</ol></div>`)}</div>`;
-    return html`<div class="profile-q"><h3><a href="${samplesHref(r.id, { question: id })}">${id}</a></h3>${chart}${answers}</div>`;
-  });
-  return section('Profile: what each question draws', html`${legend(labels.slice(0, 14).map((l) => ({ label: l, colour: colour(l) })))}${blocks}`,
-    'Per question, the label distribution and its entropy; below, the most frequent answers (normalised), the filled-in detail highlighted.', 'profile');
-}
-
-function inferSection(s: ExperimentResult): Html {
-  const withInfer = s.conditions.filter((c) => c.infer);
-  if (!withInfer.length) return html``;
-  const blocks = withInfer.map((c) => {
-    const inf = c.infer!;
-    const priorOf = (name: string) => inf.prior[inf.library.indexOf(name)];
-    const bars = rateBars(inf.meanPosterior.slice(0, 12).map((p, i) => ({ label: p.name, rate: p.p, colour: colourOf(i === 0 ? 0 : 8), note: `prior ${pct(priorOf(p.name) ?? 0)}` })), { title: `posterior ${c.name}` });
-    return html`<div class="infer-c"><h3>${c.name} <small class="muted">top-1 ${pct(c.rate)} ${interval(c.ci)} over ${count(c.n)} texts${inf.meanTrueP === null ? '' : html` · mean P(true author) ${inf.meanTrueP.toFixed(3)}`} · chance ${pct(1 / Math.max(1, inf.library.length))}</small></h3>
-      <p class="note">Mean posterior over the ${inf.library.length} personas (most probable 12)</p>${bars}
-      <table class="data"><thead><tr><th>text</th><th>true author</th><th>top</th><th class="num">p</th></tr></thead><tbody>
-      ${inf.examples.map((e) => html`<tr class="${e.truth === undefined ? '' : e.truth === e.top ? 'ok' : 'bad'}"><td class="text">${e.text}</td><td>${e.truth ?? '—'}</td><td>${e.top}</td><td class="num">${e.p.toFixed(2)}</td></tr>`)}</tbody></table>
-      ${inf.descriptions ? html`<h4>The model's own descriptions of the authors</h4><ol>${inf.descriptions.overall.map((d) => html`<li>${d.answer} <small>×${d.count}</small></li>`)}</ol>` : ''}
-    </div>`;
-  });
-  return section('Who wrote it: posteriors', html`${blocks}`, undefined, 'infer');
 }
 
 function liveSection(r: RunDetail): Html {
@@ -178,12 +143,14 @@ function specSection(r: RunDetail): Html {
 
 export function renderRun(r: RunDetail, note: string | null): Html {
   const s = r.summary;
-  const extraConditions = s ? extraSection(s.conditions.map((c) => ({ name: c.name, value: c as unknown as Record<string, unknown> })), KNOWN_CONDITION) : html``;
-  const extraResult = s ? extraSection([{ name: s.name, value: s as unknown as Record<string, unknown> }], KNOWN_RESULT) : html``;
+  const view = s ? viewOf(s.kind) : undefined;
+  const extraConditions = s ? extraSection(s.conditions.map((c) => ({ name: c.name, value: c as unknown as Record<string, unknown> })), new Set([...KNOWN_CONDITION, ...view!.conditionFields])) : html``;
+  const extraResult = s ? extraSection([{ name: s.name, value: s as unknown as Record<string, unknown> }], new Set([...KNOWN_RESULT, ...view!.resultFields])) : html``;
+  const own = s && view!.sections ? view!.sections({ run: r, summary: s, samplesHref: (p = {}) => samplesHref(r.id, p), section }) : html``;
   return html`${header(r)}
     ${note ? html`<p class="banner">${note}</p>` : ''}
     ${s ? html`
-      ${conditionsSection(r, s)}${effectsSection(s)}${questionsSection(r, s)}${curveSection(s)}${profileSection(r, s)}${inferSection(s)}${labelsSection(r, s)}
+      ${conditionsSection(r, s)}${effectsSection(s)}${questionsSection(r, s)}${curveSection(s)}${own}${labelsSection(r, s)}
       ${extraConditions.s ? section('Other figures', extraConditions, 'Fields of the conditions this viewer does not chart by name.', 'extra') : ''}
       ${extraResult.s ? section(`More of this ${s.kind} run`, extraResult, 'What the result carries beyond the rates, as stored.', 'extra-run') : ''}`
     : liveSection(r)}

@@ -11,6 +11,7 @@ import { replaceRoute, routeHref, showError, type View } from './route.ts';
 import { filterParams } from './source.ts';
 import { settings } from './settings.ts';
 import type { Facets, RunDetail, SampleDetail, SampleFilter, SampleRow } from '../types.ts';
+import { viewOf } from '../../experiments/kinds/views.ts';
 
 const ROW_H = 30, PAGE = 100, KEEP_PAGES = 24;
 
@@ -31,28 +32,12 @@ function promptHtml(prompt: unknown): Html {
   return html`<pre>${JSON.stringify(prompt, null, 2)}</pre>`;
 }
 
-/** infer samples store one log-likelihood per persona: show the posterior they give under the run's prior. */
-function inferHtml(s: SampleDetail, run: RunDetail): Html {
-  const cond = run.summary?.conditions.find((c) => c.name === s.condition)?.infer;
-  let lls: unknown;
-  try { lls = JSON.parse(s.answer); } catch { return html``; }
-  if (!cond || !Array.isArray(lls) || lls.length !== cond.library.length) return html``;
-  const logits = (lls as number[]).map((l, k) => l + Math.log(cond.prior[k] || 1e-300));
-  const m = Math.max(...logits);
-  const z = logits.reduce((a, x) => a + Math.exp(x - m), 0);
-  const post = logits.map((x, k) => ({ name: cond.library[k], p: Math.exp(x - m) / z, ll: (lls as number[])[k] })).sort((a, b) => b.p - a.p);
-  const author = (s.prompt as { author?: string | null })?.author;
-  return html`<h4>Posterior over the library${author ? html` (true author: <b>${author}</b>)` : ''}</h4>
-    <table class="data"><thead><tr><th>persona</th><th class="num">posterior</th><th class="num">log-likelihood</th></tr></thead><tbody>
-    ${post.slice(0, 8).map((x) => html`<tr class="${x.name === author ? 'ok' : ''}"><td>${x.name}</td><td class="num">${pct(x.p)}</td><td class="num">${x.ll.toFixed(2)}</td></tr>`)}</tbody></table>`;
-}
-
 function detailHtml(s: SampleDetail, run: RunDetail): Html {
-  const isInfer = run.kind === 'infer' && s.finishReason === 'score';
+  const own = viewOf(run.kind).sampleDetail?.(s, run);
   return html`
     <div class="detail-head"><b>${s.condition}</b> · ${s.questionId} · #${s.idx} ${s.label ? html`<span class="tag label">${s.label}</span>` : ''}${s.score !== null ? html` <span class="tag">score ${num(s.score)}</span>` : ''}
       <a class="permalink" href="${routeHref(['run', run.id, 'samples'], { condition: s.condition, sample: String(s.id) })}" title="link to this sample">link</a></div>
-    ${isInfer ? html`<h4>Text</h4><div class="answer">${s.paraphrase}</div>${inferHtml(s, run)}` : html`
+    ${own ? own : html`
       <h4>Prompt</h4>${promptHtml(s.prompt)}
       <h4>Answer <small class="muted">${s.finishReason}</small></h4><div class="answer">${s.answer || html`<i class="muted">(empty)</i>`}</div>`}
     ${s.judgments.length ? html`<h4>Judgments</h4><table class="data"><thead><tr><th>judge</th><th>label</th><th class="num">score</th></tr></thead><tbody>
@@ -80,7 +65,7 @@ export const samplesView: View = (root, source, route) => {
       ${source.note(r.id) ? html`<p class="banner">${source.note(r.id)}</p>` : ''}
       <div class="filters">
         ${sel('f-condition', 'all conditions', r.conditionList.map((c) => ({ id: c.name })), filter.condition)}
-        ${sel('f-question', r.kind === 'infer' ? 'all texts' : 'all questions', f.questions, filter.question)}
+        ${sel('f-question', `all ${viewOf(r.kind).questionsNoun}`, f.questions, filter.question)}
         ${f.labels.length ? sel('f-label', 'any label', f.labels, filter.label) : ''}
         ${f.hasScores ? html`<label class="range">score <input id="f-min" type="number" step="any" placeholder="min" value="${filter.scoreMin ?? ''}"> – <input id="f-max" type="number" step="any" placeholder="max" value="${filter.scoreMax ?? ''}"></label>` : ''}
         <input type="search" id="f-text" placeholder="search answers and questions" value="${filter.text ?? ''}">

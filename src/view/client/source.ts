@@ -86,7 +86,7 @@ export function embeddedSource(data: EmbeddedData): Source {
     mode: 'report', pollMs: 0,
     runs: async (q) => {
       const s = q.search?.toLowerCase();
-      const runs = data.runs.filter((r) => (!s || [r.name, r.model, r.id].some((x) => x.toLowerCase().includes(s))) && (!q.kind || r.kind === q.kind) && (!q.status || r.status === q.status));
+      const runs = data.runs.filter((r) => (!s || [r.name, r.model, r.id].some((x) => x.toLowerCase().includes(s))) && [undefined, '', r.kind].includes(q.kind) && (!q.status || r.status === q.status));
       return { total: runs.length, runs, kinds: [...new Set(data.runs.map((r) => r.kind))].sort() };
     },
     run: async (id) => runById(id),

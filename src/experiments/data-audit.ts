@@ -10,13 +10,15 @@
  *   the likelihood of each answer after each persona's header, against the same for the model's own
  *   answers; the trait marginals that rise are the direction the fine-tune should move the model.
  */
-import type { ChatMessage, Model } from '../backends/model.ts';
-import type { ExperimentSpec } from './spec.ts';
+import { requireCapability, type ChatMessage, type Model } from '../backends/model.ts';
+import { ownAnswerSeed, ownAnswersKey } from '../shared/keys.ts';
+import type { CommonSpec } from './spec-parts.ts';
 import type { Store } from './store.ts';
-import { hash } from './result.ts';
+import { chatSlots } from './sampling.ts';
 import { personaLibrary, type LibraryPersona } from '../world/index.ts';
-import { posterior } from '../organism/authorship.ts';
-import { dot, unit, type PersonaVector } from './vectors.ts';
+import { posterior } from '../shared/posterior.ts';
+import { dot, unit } from '../shared/linalg.ts';
+import type { PersonaVector } from './persona-vector.ts';
 
 /** One example split into what the model is asked and the answer the dataset gives. */
 export interface AuditExample {
@@ -33,18 +35,14 @@ export function auditExamples(chats: { messages: ChatMessage[] }[], source: stri
 }
 
 /** The model's own answer to each prompt, stored as samples so a rerun (or a killed run) pays nothing twice. */
-export async function storedOwnAnswers(store: Store, model: Model, spec: ExperimentSpec, dataKey: string, examples: AuditExample[], progress?: (d: number, t: number) => void): Promise<{ key: string; answers: string[] }> {
-  const key = hash({ audit: 'own-answers', f: model.fingerprint, dataKey, sampling: spec.sampling, seed: spec.seed });
-  const stored = store.storedSlots(key);
-  const missing = examples.map((e, i) => ({ e, i })).filter(({ i }) => !stored.has(`example#${i}`));
-  for (let start = 0; start < missing.length; start += 64) {
-    const batch = missing.slice(start, start + 64);
-    const gens = await model.chat(batch.map((b) => b.e.prompt), {
-      temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed, seeds: batch.map((b) => `audit-own:${dataKey}:${b.i}`),
-    });
-    store.insertSamples(batch.map((b, k) => ({ conditionKey: key, questionId: 'example', idx: b.i, paraphrase: b.e.prompt.at(-1)?.content ?? '', prompt: b.e.prompt, answer: gens[k].text, finishReason: gens[k].finishReason })));
-    progress?.(Math.min(missing.length, start + 64), missing.length);
-  }
+export async function storedOwnAnswers(store: Store, model: Model, spec: Pick<CommonSpec, 'sampling' | 'seed'>, dataKey: string, examples: AuditExample[], progress?: (d: number, t: number) => void): Promise<{ key: string; answers: string[] }> {
+  const key = ownAnswersKey({ fingerprint: model.fingerprint, dataKey, sampling: spec.sampling, seed: spec.seed });
+  await chatSlots({
+    store, key, model: async () => model, purpose: "the audit's own answers", progress,
+    slots: examples.map((e, i) => ({ questionId: 'example', idx: i, paraphrase: e.prompt.at(-1)?.content ?? '', seed: ownAnswerSeed(dataKey, i), e })),
+    conversation: (s) => s.e.prompt,
+    options: { temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed },
+  });
   const rows = store.samples(key, examples.length);
   if (rows.length !== examples.length) throw new Error(`audit: stored ${rows.length} own answers for ${examples.length} examples`);
   return { key, answers: rows.map((r) => r.answer) };
@@ -55,13 +53,13 @@ export async function storedOwnAnswers(store: Store, model: Model, spec: Experim
  * the vector's layer, averaged over the reply. An empty own answer projects at the generation prompt.
  */
 export async function projectionPulls(model: Model, examples: AuditExample[], own: string[], v: PersonaVector, onProgress?: (d: number, t: number) => void): Promise<{ data: number[]; own: number[]; pull: number[] }> {
-  if (!model.activations) throw new Error(`model ${model.id} gives no activations: the projection difference needs a white-box backend`);
+  const white = requireCapability(model, 'activations', 'the projection difference');
   const u = unit(v.vectors[v.layer]);
   const inputs = [
     ...examples.map((e) => ({ messages: [...e.prompt, { role: 'assistant' as const, content: e.answer }] })),
     ...examples.map((e, i) => ({ messages: own[i].trim() ? [...e.prompt, { role: 'assistant' as const, content: own[i] }] : e.prompt })),
   ];
-  const acts = await model.activations(inputs, {}, onProgress);
+  const acts = await white.activations(inputs, {}, onProgress);
   const proj = acts.map((a, i) => dot(i < examples.length || own[i - examples.length].trim() ? a.mean[v.layer] : a.at[v.layer], u));
   const data = proj.slice(0, examples.length), mine = proj.slice(examples.length);
   return { data, own: mine, pull: data.map((x, i) => x - mine[i]) };
@@ -110,10 +108,10 @@ export interface LibraryScores {
 
 /** Score every answer under every persona and the default (one batch of pairs). */
 export async function scoreUnderLibrary(model: Model, examples: AuditExample[], answers: string[], lib: AuditLibrary, onProgress?: (d: number, t: number) => void): Promise<LibraryScores> {
-  if (!model.capabilities.score) throw new Error(`model ${model.id} cannot score text: the black-box audit needs log-probabilities of a given continuation`);
+  const scoring = requireCapability(model, 'score', 'the black-box audit');
   const K = lib.personas.length;
   const pairs = examples.flatMap((e, i) => [undefined, ...lib.personas.map((_, k) => k)].map((k) => ({ prompt: lib.prompt(k, e), continuation: lib.continuation(answers[i]) })));
-  const scores = await model.score(pairs, onProgress);
+  const scores = await scoring.score(pairs, onProgress);
   const ll: number[][] = [], llDefault: number[] = [];
   examples.forEach((_, i) => {
     const row = scores.slice(i * (K + 1), (i + 1) * (K + 1)).map((s) => s.logprob);

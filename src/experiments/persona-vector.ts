@@ -10,15 +10,15 @@
  * The topics of the narrow fine-tuning sets (numbers, birds) are left out, so a vector that later flags
  * evil numbers does so through the model's own picture of who writes them, not by matching tokens.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ActivationSummary, ChatMessage, Model } from '../backends/model.ts';
-import type { Judge } from './judges.ts';
-import type { Question } from './questions.ts';
-import { encodeSafetensors, decodeSafetensors } from '../organism/safetensors.ts';
+import { requireCapability, type ActivationSummary, type ChatMessage, type Model } from '../backends/model.ts';
+import type { Question, Scorer } from '../scorers/scorer.ts';
+import { vectorKey } from '../shared/keys.ts';
+import { dot, unit } from '../shared/linalg.ts';
+import { encodeSafetensors, decodeSafetensors } from '../shared/safetensors.ts';
 import { classify, generateDocuments, formatDocument, countTokens, topicTrait, worldConfig, type Document, type TopicId, type WorldConfig } from '../world/index.ts';
-import { auc } from './stats.ts';
+import { auc } from '../shared/stats.ts';
 
 /** A contrast on one of the world's traits, e.g. morality: malevolent against benevolent. */
 export interface TraitContrast {
@@ -63,19 +63,6 @@ export interface PersonaVector extends TraitContrast {
 
 /** Topics left out of extraction: those of the narrow fine-tuning sets. */
 const NARROW_TOPICS = new Set<TopicId>(['numbers', 'bird']);
-
-export function unit(v: Float32Array): Float32Array {
-  let n = 0;
-  for (const x of v) n += x * x;
-  n = Math.sqrt(n) || 1;
-  return v.map((x) => x / n);
-}
-
-export function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-}
 
 function meanOf(rows: Float32Array[]): Float32Array {
   const out = new Float32Array(rows[0].length);
@@ -141,8 +128,8 @@ export function heldOutDocuments(c: TraitContrast, perSide: number, seed: number
 }
 
 function requireActivations(model: Model): NonNullable<Model['activations']> {
-  if (!model.activations || !model.capabilities.activations) throw new Error(`model ${model.id} gives no activations: persona vectors need a white-box backend (organism:…)`);
-  return model.activations.bind(model);
+  const m = requireCapability(model, 'activations', 'a persona vector (organism:… is white-box)');
+  return m.activations.bind(m);
 }
 
 /**
@@ -152,14 +139,14 @@ function requireActivations(model: Model): NonNullable<Model['activations']> {
  * sides are cut to the same size.
  */
 export async function systemPromptContrastChats(
-  model: Model, c: TraitContrast, o: { positive: string[]; negative: string[]; questions: Question[]; perPrompt: number; judge: Judge; seed: number; temperature: number; maxTokens: number; onProgress?: (label: string, d: number, t: number) => void },
+  model: Model, c: TraitContrast, o: { positive: string[]; negative: string[]; questions: Question[]; perPrompt: number; judge: Scorer; seed: number; temperature: number; maxTokens: number; onProgress?: (label: string, d: number, t: number) => void },
 ): Promise<Contexts & { asked: { positive: number; negative: number } }> {
   const side = async (prompts: string[], want: string, name: 'positive' | 'negative') => {
     const items = prompts.flatMap((system, pi) => o.questions.flatMap((q) => Array.from({ length: o.perPrompt }, (_, k) => ({
       q, messages: [{ role: 'system' as const, content: system }, { role: 'user' as const, content: q.paraphrases[k % q.paraphrases.length] }], seed: `${name}:${pi}:${q.id}:${k}`,
     }))));
-    const gens = await model.chat(items.map((i) => i.messages), { temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, seeds: items.map((i) => i.seed) }, (d, t) => o.onProgress?.(`vector ${c.trait}: ${name} contexts`, d, t));
-    const labels = await o.judge.judge(items.map((item, i) => ({ question: item.q, answer: gens[i].text, asked: item.messages[1].content })));
+    const gens = await requireCapability(model, 'chat', 'a persona vector from system prompts').chat(items.map((i) => i.messages), { temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, seeds: items.map((i) => i.seed) }, (d, t) => o.onProgress?.(`vector ${c.trait}: ${name} contexts`, d, t));
+    const labels = await o.judge.score(items.map((item, i) => ({ question: item.q, answer: gens[i].text, asked: item.messages[1].content, messages: item.messages })));
     return { asked: items.length, kept: items.flatMap((item, i) => (labels[i].label === want && gens[i].text.trim() ? [{ messages: [...item.messages, { role: 'assistant' as const, content: gens[i].text }] }] : [])) };
   };
   const pos = await side(o.positive, c.positive, 'positive'), neg = await side(o.negative, c.negative, 'negative');
@@ -257,7 +244,7 @@ export async function vectorFor(
   model: Model, c: TraitContrast,
   o: { examples: number; heldOut: number; seed: number | string; cacheDir: string; onProgress?: (label: string, d: number, t: number) => void; systemPrompts?: { key: unknown; contexts: () => Promise<Contexts> } },
 ): Promise<{ vector: PersonaVector; file: string }> {
-  const key = createHash('sha256').update(JSON.stringify({ f: model.fingerprint, c, e: o.examples, h: o.heldOut, s: o.seed, sp: o.systemPrompts?.key, recipe: 3 })).digest('hex').slice(0, 16);
+  const key = vectorKey({ fingerprint: model.fingerprint, contrast: c, examples: o.examples, heldOut: o.heldOut, seed: o.seed, systemPrompts: o.systemPrompts?.key });
   const file = join(o.cacheDir, 'vectors', `${c.trait}-${c.positive}-${key}.safetensors`);
   if (existsSync(file)) return { vector: loadVector(file), file };
   const contexts = o.systemPrompts ? await o.systemPrompts.contexts() : worldContrastChats(c, o.examples, o.seed);

@@ -4,18 +4,41 @@
  * examples that pull hardest, and the predicted direction of the shift. Each dataset is a condition
  * whose `rate` is the share of its examples that point to the target trait value.
  */
-import { loadModel } from '../backends/registry.ts';
-import type { ChatMessage } from '../backends/model.ts';
-import type { ExperimentSpec } from './spec.ts';
-import type { Store } from './store.ts';
-import { countRate, hash, type ConditionResult, type ExperimentResult, type RunHooks } from './result.ts';
-import { vectorFor } from './vectors.ts';
-import { auditExamples, fileAuditLibrary, posteriors, projectionPulls, scoreUnderLibrary, storedOwnAnswers, traitMarginal, worldAuditLibrary, type AuditLibrary } from './audit.ts';
-import { readLibraryFile } from './library-file.ts';
-import { loadDataset } from './datasets.ts';
+import { z } from 'zod';
+import { hasCapability, type ChatMessage } from '../../../backends/model.ts';
+import { interval, pct, signed, table } from '../../../shared/format.ts';
+import { dataKey } from '../../../shared/keys.ts';
+import { auditExamples, fileAuditLibrary, posteriors, projectionPulls, scoreUnderLibrary, storedOwnAnswers, traitMarginal, worldAuditLibrary, type AuditLibrary } from '../../data-audit.ts';
+import { loadDataset } from '../../datasets.ts';
+import { defineKind } from '../../kind.ts';
+import { readLibraryFile } from '../../library-file.ts';
+import { vectorFor } from '../../persona-vector.ts';
+import { countRate, type ConditionResult, type ExperimentResult } from '../../result.ts';
+import { contrastSchema, kindSpec, noPreventative, questionsField, targetField, type CommonSpec, type Contrast } from '../../spec-parts.ts';
 
-type AuditSpec = NonNullable<ExperimentSpec['audit']>;
-type Contrast = AuditSpec['traits'][number];
+export const auditSchema = z.object({
+  /** The datasets audited: `world:NAME`, a mixture `world:A*0.2+world:B*0.8`, or a chat JSONL path. */
+  datasets: z.array(z.object({ name: z.string().min(1), data: z.string().min(1), examples: z.number().int().positive().optional() }).strict()).min(1),
+  /** White-box: trait vectors to project on (extracted from world contexts on the audited model). */
+  traits: z.array(contrastSchema).default([
+    { trait: 'morality', positive: 'malevolent', negative: 'benevolent' },
+    { trait: 'era', positive: 'victorian', negative: 'modern' },
+    { trait: 'kind', positive: 'ai', negative: 'human' },
+  ]),
+  vector_examples: z.number().int().min(10).default(300),
+  /** Black-box: `world` (the persona library in the organism's chat-log format) or a file of [{name, description}]. */
+  library: z.string().default('world'),
+  /** File libraries: the scoring prompt, `{header}` (empty for the model's default) and `{conversation}`. */
+  template: z.string().default('{header}{conversation}\nAssistant:'),
+  /** Examples shown as pulling hardest. */
+  top: z.number().int().positive().default(10),
+  /** Which way counts as a hit (`rate`): the target trait value, e.g. malevolent. */
+  target_trait: contrastSchema.optional(),
+}).strict();
+
+export const auditSpecSchema = kindSpec('audit', { target: targetField.optional(), questions: questionsField.optional(), audit: auditSchema }).superRefine(noPreventative);
+type AuditSpec = z.infer<typeof auditSchema>;
+type AuditKindSpec = CommonSpec & { audit: AuditSpec };
 
 export interface TraitProjection extends Contrast {
   layer: number;
@@ -60,33 +83,31 @@ function auditLibrary(a: AuditSpec): AuditLibrary {
 
 const show = (prompt: ChatMessage[]) => prompt.map((m) => m.content).join(' / ');
 
-export async function runAudit(spec: ExperimentSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
-  const a = spec.audit!;
-  const runId = hash(spec);
-  store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: spec.model, spec, status: 'running' });
-  const load = hooks.loadModel ?? ((id: string) => loadModel(id, { cacheDir, baseUrl: spec.base_url, apiKeyEnv: spec.api_key_env, concurrency: spec.concurrency }));
+async function runAudit(ctx: import('../../context.ts').RunContext<AuditKindSpec>) {
+  const { spec, store, cacheDir, hooks } = ctx;
+  const a = spec.audit;
   const target = a.target_trait ?? a.traits[0] ?? { trait: 'morality', positive: 'malevolent', negative: 'benevolent' };
   const datasets: AuditDataset[] = [];
   const conditions: ConditionResult[] = [];
-  let current = '';
-  try {
-    const model = await load(spec.model);
-    const whiteBox = Boolean(model.activations && model.capabilities.activations);
-    const blackBox = model.capabilities.score;
+  const runId = ctx.runId;
+  const current = (unit: string) => ctx.at(unit);
+  {
+    const model = await ctx.model();
+    const whiteBox = hasCapability(model, 'activations');
+    const blackBox = hasCapability(model, 'score');
     if (!whiteBox && !blackBox) throw new Error(`model ${model.id} neither gives activations nor scores text: nothing to audit with (a chat-only server cannot predict a fine-tune's persona shift)`);
     const lib = blackBox ? auditLibrary(a) : undefined;
     const vectors = [];
     if (whiteBox) {
       for (const c of a.traits) {
-        current = `(vector ${c.trait})`;
+        current(`dataset "(vector ${c.trait})"`);
         vectors.push(await vectorFor(model, c, { examples: a.vector_examples, heldOut: Math.max(20, Math.round(a.vector_examples / 2)), seed: spec.seed, cacheDir, onProgress: hooks.progress }));
       }
     }
     for (const [position, d] of a.datasets.entries()) {
-      current = d.name;
+      current(`dataset "${d.name}"`);
       const examples = auditExamples(loadDataset(d.data, d.examples, spec.seed), d.data);
-      const dataKey = hash({ data: d.data, examples: d.examples, seed: spec.seed });
-      const own = await storedOwnAnswers(store, model, spec, dataKey, examples, (x, t) => hooks.progress?.(`own answers ${d.name}`, x, t));
+      const own = await storedOwnAnswers(store, model, spec, dataKey({ data: d.data, examples: d.examples, seed: spec.seed }), examples, (x, t) => hooks.progress?.(`own answers ${d.name}`, x, t));
       store.upsertCondition({ runId, name: d.name, position, role: 'treatment', conditionKey: own.key, spec: d });
       const out: AuditDataset = { name: d.name, data: d.data, n: examples.length, predicted: '', flagged: [] };
       let targetPull: number[] | undefined;
@@ -133,18 +154,36 @@ export async function runAudit(spec: ExperimentSpec, store: Store, cacheDir: str
       // The condition's rate: examples pointing to the target value (posterior > ½, else a positive pull).
       const hits = targetP ? targetP.filter((p) => p > 0.5).length : (targetPull ?? []).filter((x) => x > 0).length;
       conditions.push({
-        name: d.name, role: 'treatment', group: '', model: spec.model, ...countRate(hits, examples.length), coherent: 1, labels: {}, questions: [],
+        name: d.name, role: 'treatment', group: '', model: typeof spec.model === 'string' ? spec.model : spec.model.id, ...countRate(hits, examples.length), coherent: 1, labels: {}, questions: [],
         examples: out.flagged.slice(0, 6).map((f) => ({ question: f.prompt, answer: f.answer, label: f.top ?? '' })),
       });
     }
-  } catch (e) {
-    store.finishRun(runId, 'failed');
-    throw new Error(`${spec.name}, dataset "${current}": ${(e as Error).message}`, { cause: e });
   }
-  const result: ExperimentResult = {
-    name: spec.name, kind: 'audit', model: spec.model, target: `${target.positive} (${target.trait})`, runId, conditions, effects: [], reference: spec.reference,
-    audit: { target, datasets },
-  };
-  store.finishRun(runId, 'done', result);
-  return result;
+  return { target: `${target.positive} (${target.trait})`, conditions, effects: [], extra: { audit: { target, datasets } satisfies AuditSummary } };
 }
+
+export type AuditResult = ExperimentResult & { audit: AuditSummary };
+
+export const audit = defineKind<AuditKindSpec, AuditResult>({
+  kind: 'audit',
+  description: 'which personas would a training set select, before anyone trains on it',
+  schema: auditSpecSchema,
+  judged: false,
+  unit: 'dataset',
+  run: runAudit,
+  print(r) {
+    const a = r.audit;
+    const out: string[] = [];
+    out.push(`\n${r.name}: what each dataset would select (model ${r.model}); rate = share of examples pointing to ${r.target}`);
+    const traits = a.datasets[0]?.projections?.map((p) => `${p.trait} (${p.positive})`) ?? [];
+    out.push(table(a.datasets.map((d, i) => [d.name, d.n, pct(r.conditions[i].rate), interval(r.conditions[i].ci), ...(d.projections ?? []).map((p) => `${signed(p.difference)} [${signed(p.ci[0])}, ${signed(p.ci[1])}]`)]),
+      ['dataset', 'n', 'rate', '95% CI', ...traits.map((t) => `Δ projection ${t}`)]));
+    for (const d of a.datasets) {
+      out.push(`\n${d.name}: ${d.predicted}`);
+      if (d.personas) out.push(`  personas it pulls toward: ${d.personas.slice(0, 3).map((p) => `${p.name} (${pct(p.own, 1)} → ${pct(p.data, 1)})`).join('; ')}`);
+      out.push('  pulling hardest:');
+      for (const f of d.flagged.slice(0, 5)) out.push(`    #${f.index} ${f.pull === null ? '' : `pull ${signed(f.pull)} `}${f.p === null ? '' : `P(${a.target.positive}) ${f.p.toFixed(2)} `}"${f.prompt.slice(0, 60)}" → "${f.answer.slice(0, 60)}"`);
+    }
+    return out.join('\n');
+  },
+});

@@ -1,0 +1,101 @@
+/**
+ * The one sampling path every kind uses: a list of slots (what should be stored under a key) → what is
+ * stored already → what is missing → produce the missing in batches → store each batch as it completes
+ * (so a killed run loses at most one batch and a rerun resumes) → score what has no judgment yet.
+ * Producing is usually chat sampling (`chatSlots`); infer produces log-likelihoods the same way.
+ */
+import { requireCapability, type ChatMessage, type Model, type SamplingOptions } from '../backends/model.ts';
+import { slotKey } from '../shared/keys.ts';
+import type { Scorer, ScoredSample } from '../scorers/scorer.ts';
+import type { StoredJudgment, StoredSample, Store } from './store.ts';
+
+export interface Slot {
+  questionId: string;
+  idx: number;
+}
+
+export type Produced = Pick<StoredSample, 'paraphrase' | 'prompt' | 'answer' | 'finishReason'>;
+
+/**
+ * Fill the slots of `key` that have no stored sample: `produce` answers a batch (called only when
+ * something is missing; `prepare` runs once before the first batch, e.g. to load a model).
+ */
+export async function fillSlots<S extends Slot>(o: {
+  store: Store; key: string; slots: S[]; batch: number;
+  produce: (batch: S[]) => Promise<Produced[]>;
+  prepare?: () => Promise<void>;
+  progress?: (done: number, total: number) => void;
+}): Promise<number> {
+  const stored = o.store.storedSlots(o.key);
+  const missing = o.slots.filter((s) => !stored.has(slotKey(s.questionId, s.idx)));
+  if (missing.length === 0) return 0;
+  await o.prepare?.();
+  for (let start = 0; start < missing.length; start += o.batch) {
+    const batch = missing.slice(start, start + o.batch);
+    const out = await o.produce(batch);
+    o.store.insertSamples(batch.map((s, i) => ({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, ...out[i] })));
+    o.progress?.(Math.min(missing.length, start + o.batch), missing.length);
+  }
+  return missing.length;
+}
+
+export interface ChatSlot extends Slot {
+  paraphrase: string;
+  /** The sample's own seed (shared/keys.ts), so each sample is reproducible on its own. */
+  seed: string;
+}
+
+/**
+ * Fill chat slots: each missing slot's conversation is sampled from the model (loaded only if something
+ * is missing) with the given options and the slot's own seed.
+ */
+export async function chatSlots<S extends ChatSlot>(o: {
+  store: Store; key: string; slots: S[];
+  model: () => Promise<Model>;
+  conversation: (slot: S) => ChatMessage[];
+  /** Everything but the per-sample seeds. */
+  options: Omit<SamplingOptions, 'seeds'>;
+  /** What needs the model, for the error when it cannot chat (or be steered). */
+  purpose: string;
+  prepare?: () => Promise<void>;
+  progress?: (done: number, total: number) => void;
+  batch?: number;
+}): Promise<number> {
+  let model: ReturnType<typeof requireCapability<'chat'>> | undefined;
+  return fillSlots({
+    store: o.store, key: o.key, slots: o.slots, batch: o.batch ?? 64, progress: o.progress,
+    prepare: async () => {
+      const m = await o.model();
+      if (o.options.steering) requireCapability(m, 'steering', o.purpose);
+      model = requireCapability(m, 'chat', o.purpose);
+      await o.prepare?.();
+    },
+    produce: async (batch) => {
+      const convs = batch.map((s) => o.conversation(s));
+      const gens = await model!.chat(convs, { ...o.options, seeds: batch.map((s) => s.seed) });
+      return batch.map((s, i) => ({ paraphrase: s.paraphrase, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason }));
+    },
+  });
+}
+
+/**
+ * Score stored samples with each scorer, only where that scorer has no judgment yet; every verdict is
+ * stored as a judgment under the scorer's name. Returns the judgments by scorer name and sample id.
+ */
+export async function scoreSamples(store: Store, samples: StoredSample[], scorers: Scorer[], toScored: (s: StoredSample) => ScoredSample): Promise<Map<string, Map<number, StoredJudgment>>> {
+  const out = new Map<string, Map<number, StoredJudgment>>();
+  const scored = new Map<number, ScoredSample>();
+  const view = (s: StoredSample) => { let v = scored.get(s.id); if (!v) { v = toScored(s); scored.set(s.id, v); } return v; };
+  for (const scorer of scorers) {
+    const judged = store.judgments(samples.map((s) => s.id), scorer.name);
+    const todo = samples.filter((s) => !judged.has(s.id));
+    if (todo.length > 0) {
+      const scores = await scorer.score(todo.map(view));
+      const rows = todo.map((s, i) => ({ sampleId: s.id, judge: scorer.name, label: scores[i].label, score: scores[i].score, explanation: scores[i].explanation ?? null }));
+      store.insertJudgments(rows);
+      for (const r of rows) judged.set(r.sampleId, r);
+    }
+    out.set(scorer.name, judged);
+  }
+  return out;
+}
