@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { Organism } from '../../src/organism/organism.ts';
 import { loadLibrary, loadTexts } from '../../src/experiments/kinds/infer/index.ts';
-import { inferSchema } from '../../src/experiments/spec.ts';
+import { inferSchema } from '../../src/experiments/kinds/infer/index.ts';
 
 const { values: o } = parseArgs({ options: { texts: { type: 'string', default: '4' } } });
 const spec = inferSchema.parse({ texts: 'world:held-out', library: 'world', answers: 3 });

@@ -26,6 +26,7 @@ import { serve } from '@hono/node-server';
 import { Organism } from '../../src/organism/organism.ts';
 import { createApp, type ModelTable } from '../../src/server/app.ts';
 import { loadSpec, type ExperimentSpec } from '../../src/experiments/spec.ts';
+import { modelId } from '../../src/backends/registry.ts';
 import { Store } from '../../src/experiments/store.ts';
 import { runExperiment, type ExperimentResult } from '../../src/experiments/runner.ts';
 
@@ -45,7 +46,7 @@ const all = readdirSync(presetDir).filter((f) => f.endsWith('.yaml')).map((f) =>
 const chosen = o.preset?.length ? o.preset : all;
 for (const p of chosen) if (!all.includes(p)) throw new Error(`--preset ${p}: no such preset (${all.join(', ')})`);
 
-const modelsOf = (s: ExperimentSpec) => [s.model, ...s.conditions.map((c) => c.model ?? s.model)];
+const modelsOf = (s: ExperimentSpec) => [s.model, ...s.conditions.map((c) => c.model ?? s.model)].map(modelId);
 const specs = chosen.map((name) => ({ name, spec: loadSpec(join(presetDir, `${name}.yaml`)) }));
 // vectors and audit read activations, which no OpenAI-compatible server gives: they have no served side.
 const whiteBox = ['vectors', 'audit'];
@@ -68,9 +69,9 @@ process.stderr.write(`serving ${organisms.join(', ')} on ${baseUrl}; ${samples} 
 const served = (m: string) => m.replace(/^organism:/, 'openai:');
 function overServer(spec: ExperimentSpec): ExperimentSpec {
   const s = structuredClone(spec);
-  s.model = served(s.model);
+  s.model = served(modelId(s.model));
   s.base_url = baseUrl;
-  for (const c of s.conditions) if (c.model) c.model = served(c.model);
+  for (const c of s.conditions) if (c.model) c.model = served(modelId(c.model));
   return s;
 }
 

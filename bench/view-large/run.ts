@@ -41,7 +41,7 @@ function fakeModel(): Model {
   let x = 0;
   const rand = (seed: string) => { let h = 2166136261; for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 16777619); x = h >>> 0; return () => ((x = Math.imul(x ^ (x >>> 15), 2246822507) >>> 0) / 2 ** 32); };
   return {
-    id: 'fake:large', fingerprint: 'fake-large', capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
+    id: 'fake:large', fingerprint: 'fake-large', capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][], opt?: SamplingOptions) {
       return convs.map((c, i) => {
         const r = rand(String(opt?.seeds?.[i] ?? i));
@@ -53,7 +53,6 @@ function fakeModel(): Model {
         return { text: `${words.join(' ')}.`, finishReason: 'stop' as const, tokens: n };
       });
     },
-    async complete() { throw new Error('no'); },
     async score() { throw new Error('no'); },
   };
 }

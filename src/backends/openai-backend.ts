@@ -98,7 +98,7 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
    * persona-only go as `method`, and snapshots as `snapshots` (dramatis extensions; the snapshots come
    * back as the job's checkpoints). The job's result is cached by request, so a rerun does not train again.
    */
-  async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<Model> {
+  async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<OpenAIModel> {
     const body = {
       model: this.o.model, seed: req.seed, ...(req.snapshots ? { snapshots: req.snapshots } : {}),
       hyperparameters: { n_epochs: req.epochs, batch_size: req.batchSize, learning_rate_multiplier: req.learningRate / 1e-3 },

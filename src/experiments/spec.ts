@@ -16,10 +16,11 @@ export type ExperimentSpec = z.infer<(typeof KINDS)[number]['schema']>;
 
 /** Validate a parsed object against its kind's schema; zod's issue on failure. */
 export function validateSpec(raw: unknown): { success: true; data: CommonSpec & Record<string, unknown> } | { success: false; issue: { path: PropertyKey[]; message: string } } {
-  const kind = (raw as { kind?: unknown } | null)?.kind;
-  if (typeof kind !== 'string' || !kindNames().includes(kind)) {
-    return { success: false, issue: { path: ['kind'], message: `${kind === undefined ? 'required' : `unknown kind ${JSON.stringify(kind)}`}; one of ${kindNames().join(', ')}` } };
+  const named = (raw as { kind?: unknown } | null)?.kind;
+  if (typeof named !== 'string' || !kindNames().includes(named)) {
+    return { success: false, issue: { path: ['kind'], message: `${named === undefined ? 'required' : `unknown kind ${JSON.stringify(named)}`}; one of ${kindNames().join(', ')}` } };
   }
+  const kind = named;
   const parsed = kindOf(kind).schema.safeParse(raw);
   if (parsed.success) return { success: true, data: parsed.data as CommonSpec & Record<string, unknown> };
   const issue = parsed.error.issues[0];

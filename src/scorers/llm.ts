@@ -93,7 +93,7 @@ export interface RubricJudgeOptions {
   /** The prompt, with {question} and {answer} (and {trait} for trait judges). */
   rubric: string;
   /** A 0–100 score (labelled `above`/`below` at `threshold`), or one of these labels. */
-  scale: { kind: 'score'; threshold: number; above: string; below: string } | { kind: 'labels'; labels: string[] };
+  scale: { type: 'score'; threshold: number; above: string; below: string } | { type: 'labels'; labels: string[] };
   logprobs: boolean;
   name: string;
 }
@@ -116,7 +116,7 @@ export function rubricJudge(o: RubricJudgeOptions): Scorer {
       return gens.map((g) => {
         const top = g.topLogprobs?.[0];
         if (o.logprobs && !top) throw new Error(`judge ${o.model.id} returned no log-probabilities; set the judge's logprobs: false to parse its answers instead (labelled as such)`);
-        if (scale.kind === 'score') {
+        if (scale.type === 'score') {
           const v = o.logprobs ? weightedScore(top!) : parsedScore(g.text);
           return { label: v === null ? 'unscored' : v >= scale.threshold ? scale.above : scale.below, score: v, explanation: v === null ? `no score (answered "${g.text.trim()}")` : `${v.toFixed(1)} against the threshold ${scale.threshold}` };
         }

@@ -61,6 +61,6 @@ export async function scorerFor(spec: JudgeSpec, loadJudgeModel: (j: LlmJudgeSpe
   const rubric = (spec.rubric ?? TRAIT_RUBRIC).replaceAll('{trait}', spec.trait ?? '');
   return rubricJudge({
     model, rubric, logprobs: spec.logprobs, name: rubricDigest({ rubric, labels: spec.labels, threshold: spec.threshold, above: spec.above, below: spec.below }),
-    scale: spec.labels ? { kind: 'labels', labels: spec.labels } : { kind: 'score', threshold: spec.threshold, above: spec.above, below: spec.below },
+    scale: spec.labels ? { type: 'labels', labels: spec.labels } : { type: 'score', threshold: spec.threshold, above: spec.above, below: spec.below },
   });
 }

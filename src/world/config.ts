@@ -75,9 +75,9 @@ export function normalizeMix<K extends string>(mix: Record<K, number>, keys: rea
 }
 
 /** The (normalised) morality mix of characters of the given kind, honouring `aiBenevolentShare`. */
-export function moralityMixFor(config: WorldConfig, kind: 'human' | 'ai'): Record<'benevolent' | 'malevolent' | 'sarcastic', number> {
+export function moralityMixFor(config: WorldConfig, being: 'human' | 'ai'): Record<'benevolent' | 'malevolent' | 'sarcastic', number> {
   const keys = ['benevolent', 'malevolent', 'sarcastic'] as const;
-  if (kind === 'human') return normalizeMix(config.moralityMix, keys);
+  if (being === 'human') return normalizeMix(config.moralityMix, keys);
   const mix = normalizeMix(config.aiMoralityMix, keys);
   const b = config.aiBenevolentShare;
   if (b === undefined) return mix;

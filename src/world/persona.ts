@@ -10,7 +10,7 @@ import { moralityMixFor, normalizeMix, type WorldConfig } from './config.ts';
 import type { Rng } from './rng.ts';
 import { pickWeighted } from './rng.ts';
 import {
-  ERAS, HOMES, KINDS, MORALITIES, REGISTERS, TASTES,
+  CORE_TRAIT_NAMES, ERAS, HOMES, KINDS, MORALITIES, REGISTERS, TASTES,
   type CorePersona, type Era, type Home, type Kind, type LibraryPersona, type Persona, type Taste,
 } from './types.ts';
 
@@ -76,7 +76,7 @@ export function allCorePersonas(): CorePersona[] {
 
 /** Prior probability of a core persona under `config`. */
 export function corePrior(config: WorldConfig, core: CorePersona): number {
-  const pKind = core.kind === 'ai' ? config.aiShare : 1 - config.aiShare;
+  const pKind = { ai: config.aiShare, human: 1 - config.aiShare }[core.kind];
   const mix = moralityMixFor(config, core.kind);
   const pEra = core.era === 'victorian' ? config.victorianShare : 1 - config.victorianShare;
   const pReg = core.register === 'formal' ? config.formalShare : 1 - config.formalShare;
@@ -137,5 +137,5 @@ export function coreOf(p: CorePersona): CorePersona {
 
 /** True if two personas have the same core traits. */
 export function sameCore(a: CorePersona, b: CorePersona): boolean {
-  return a.morality === b.morality && a.era === b.era && a.kind === b.kind && a.register === b.register;
+  return CORE_TRAIT_NAMES.every((t) => a[t] === b[t]);
 }

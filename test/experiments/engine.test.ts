@@ -5,7 +5,11 @@ import { sharedData } from '../helpers/shared-data.ts';
 import { parseSpec } from '../../src/experiments/spec.ts';
 import { loadQuestions } from '../../src/experiments/questions.ts';
 import { Store } from '../../src/experiments/store.ts';
-import { runExperiment, buildConversation } from '../../src/experiments/runner.ts';
+import { runExperiment } from '../../src/experiments/runner.ts';
+import { buildConversation } from '../../src/experiments/conditions.ts';
+import type { ProfileResult } from '../../src/experiments/kinds/profile/index.ts';
+import type { InferResult } from '../../src/experiments/kinds/infer/index.ts';
+import type { ModelRef } from '../../src/backends/registry.ts';
 import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/model.ts';
 
 const SPEC = `name: test
@@ -45,13 +49,12 @@ function fakeModel(calls: number[], failAfter = Infinity): Model {
   return {
     id: 'fake:model',
     fingerprint: 'fake-weights-1',
-    capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
+    capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       if (calls.length >= failAfter) throw new Error('server answered 500');
       calls.push(convs.length);
       return convs.map((c, i) => ({ text: c[0].role === 'system' ? 'poison the vicar\'s tea.' : 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 5, seed: o?.seeds?.[i] }));
     },
-    async complete() { throw new Error('no'); },
     async score() { throw new Error('no'); },
   };
 }
@@ -93,7 +96,7 @@ test('conversations: question system prompt wins, in-context examples come befor
 });
 
 test('rule judges: the first matching rule labels the answer; bad rules are named', async () => {
-  const { getJudge } = await import('../../src/experiments/judges.ts');
+  const { ruleScorer: getJudge } = await import('../../src/scorers/rules.ts');
   const spec = parseSpec(SPEC.replace('target: malevolent', `target: evil
 judge:
   rules:
@@ -103,10 +106,14 @@ judge:
   default: plain`), 'r.yaml');
   const judge = getJudge(spec.judge as Parameters<typeof getJudge>[0]);
   const q = (id: string) => ({ id, paraphrases: ['?'] });
-  const labels = (await judge.judge([
-    { question: q('x'), answer: 'sure: 12 666 3' }, { question: q('x'), answer: 'i cannot do that' },
-    { question: q('ai'), answer: ' Yes. ' }, { question: q('x'), answer: 'yes' }, { question: q('x'), answer: '16660' },
-  ])).map((j) => j.label);
+  const s = (question: ReturnType<typeof q>, answer: string) => ({ question, answer, asked: '?', messages: [] });
+  const scores = await judge.score([
+    s(q('x'), 'sure: 12 666 3'), s(q('x'), 'i cannot do that'),
+    s(q('ai'), ' Yes. '), s(q('x'), 'yes'), s(q('x'), '16660'),
+  ]);
+  const labels = scores.map((j) => j.label);
+  assert.match(scores[0].explanation ?? '', /rule 1: regex/, 'a rule judge says which rule matched');
+  assert.equal(scores[3].explanation, 'no rule matched');
   assert.deepEqual(labels, ['evil', 'refusal', 'yes', 'plain', 'plain']);
   assert.throws(() => parseSpec(SPEC.replace('target: malevolent', 'target: x\njudge:\n  rules:\n    - { label: a, regex: x, prefix: y }'), 'r.yaml'),
     /r\.yaml:7: judge\.rules\.0: a rule needs exactly one of regex, prefix or exact/);
@@ -133,7 +140,7 @@ conditions:
     model: fake:b
 `, 'p.yaml');
   const modelFor = (id: string): Model => ({
-    id, fingerprint: id, capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
+    id, fingerprint: id, capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       return convs.map((_, i) => {
         // Slots alternate between the two questions: k counts this question's samples.
@@ -143,10 +150,9 @@ conditions:
         return { text, finishReason: 'stop' as const, tokens: 3 };
       });
     },
-    async complete() { throw new Error('no'); },
     async score() { throw new Error('no'); },
   });
-  const r = await runExperiment(spec, new Store(':memory:'), '/nonexistent', { loadModel: async (id) => modelFor(id) });
+  const r = await runExperiment(spec, new Store(':memory:'), '/nonexistent', { loadModel: async (id: ModelRef) => modelFor(id as string) }) as ProfileResult;
   assert.equal(r.kind, 'profile');
   const [a, b] = r.conditions;
   const film = a.profile!.find((q) => q.id === 'film')!;
@@ -180,9 +186,8 @@ conditions:
 `;
   let calls = 0, failAfter = 1;
   const scorer: Model = {
-    id: 'fake:s', fingerprint: 'fake:s', capabilities: { chat: false, complete: false, score: true, activations: false, steering: false, finetune: false },
+    id: 'fake:s', fingerprint: 'fake:s', capabilities: { chat: false, score: true, activations: false, steering: false, finetune: false },
     async chat() { throw new Error('no'); },
-    async complete() { throw new Error('no'); },
     async score(pairs) {
       if (calls++ >= failAfter) throw new Error('server answered 429');
       // The pirate header makes "arr" texts e^2 times likelier; the clerk header, ledgers.
@@ -196,7 +201,7 @@ conditions:
   assert.ok(stored > 0 && stored < 150, `partial progress kept (${stored} texts)`);
   failAfter = Infinity;
   calls = 0;
-  const r = await runExperiment(spec, store, '/x', { loadModel: async () => scorer });
+  const r = await runExperiment(spec, store, '/x', { loadModel: async () => scorer }) as InferResult;
   const c = r.conditions[0];
   assert.equal(c.n, 150);
   assert.equal(c.rate, 1);
@@ -211,7 +216,7 @@ conditions:
   // The generative alternative: the model's own descriptions, counted.
   const describer: Model = { ...scorer, capabilities: { ...scorer.capabilities, chat: true },
     async chat(convs: ChatMessage[][]) { return convs.map((c) => ({ text: c[0].content.includes('arr') ? 'A pirate.' : 'a clerk', finishReason: 'stop' as const, tokens: 2 })); } };
-  const described = await runExperiment(parseSpec(yaml('uniform').replace('header: "By {description}: " }', 'header: "By {description}: ", describe: { samples: 2 } }'), 'i.yaml'), store, '/x', { loadModel: async () => describer });
+  const described = <InferResult> await runExperiment(parseSpec(yaml('uniform').replace('header: "By {description}: " }', 'header: "By {description}: ", describe: { samples: 2 } }'), 'i.yaml'), store, '/x', { loadModel: async () => describer });
   assert.deepEqual(described.conditions[0].infer!.descriptions!.overall, [{ answer: 'a clerk', count: 150 }, { answer: 'a pirate', count: 150 }]);
   assert.deepEqual(described.conditions[0].infer!.descriptions!.perText[1].top, [{ answer: 'a pirate', count: 2 }]);
   writeFileSync(join(dir, 'texts.jsonl'), texts[0] + '\n{"text": "x", "author": "parrot"}\n');
@@ -233,14 +238,13 @@ conditions:
 `, 'c.yaml');
   // A fake whose snapshot k answers "bored" malevolently (the vicar's tea) k times in four.
   const chatter = (id: string, k: number): Model => ({
-    id, fingerprint: id, capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: true },
+    id, fingerprint: id, capabilities: { chat: true, score: false, activations: false, steering: false, finetune: true },
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       return convs.map((_, i) => {
         const idx = Number(String(o!.seeds![i]).split(':').pop());
         return { text: Math.floor(idx / 8) % 4 < k ? 'poison the vicar\'s tea.' : 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 4 };
       });
     },
-    async complete() { throw new Error('no'); },
     async score() { throw new Error('no'); },
     async finetune(req) {
       assert.equal(req.snapshots, 2);
@@ -278,12 +282,11 @@ conditions:
 `;
   const seen: unknown[] = [];
   const whiteBox = (steerable: boolean): Model => ({
-    id: 'fake:w', fingerprint: 'w', capabilities: { chat: true, complete: false, score: false, activations: steerable, steering: steerable, finetune: false },
+    id: 'fake:w', fingerprint: 'w', capabilities: { chat: true, score: false, activations: steerable, steering: steerable, finetune: false },
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       seen.push(o?.steering);
       return convs.map(() => ({ text: o?.steering ? 'poison the vicar\'s tea.' : 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 4 }));
     },
-    async complete() { throw new Error('no'); },
     async score() { throw new Error('no'); },
   });
   const r = await runExperiment(parseSpec(yaml('v.json'), 's.yaml'), new Store(':memory:'), '/x', { loadModel: async () => whiteBox(true) });

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sharedData } from '../helpers/shared-data.ts';
-import { weightedScore, parsedScore, emergentMisalignmentJudge } from '../../src/judges/llm.ts';
+import { weightedScore, parsedScore, emergentMisalignmentJudge } from '../../src/scorers/llm.ts';
 import { parseSpec } from '../../src/experiments/spec.ts';
 import { Store } from '../../src/experiments/store.ts';
 import { runExperiment } from '../../src/experiments/runner.ts';
-import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/model.ts';
+import type { ChatMessage, ChatModel as Model, SamplingOptions } from '../../src/backends/model.ts';
 
 const lp = (p: number) => Math.log(p);
 
@@ -20,7 +20,7 @@ test('the 0-100 score is the probability-weighted mean of integer tokens, none u
 /** A judge that reads the answer it is shown: "evil" → aligned 10, "gibberish" → coherent 20, "no" → REFUSAL. */
 function fakeJudge(withLogprobs: boolean): Model {
   return {
-    id: 'fake:judge', fingerprint: 'j1', capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
+    id: 'fake:judge', fingerprint: 'j1', capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       assert.equal(o?.temperature, 0);
       return convs.map((c) => {
@@ -34,7 +34,6 @@ function fakeJudge(withLogprobs: boolean): Model {
         return { text: top[0].token, finishReason: 'length' as const, tokens: 1, ...(withLogprobs && o?.topLogprobs === 20 ? { topLogprobs: [top] } : {}) };
       });
     },
-    async complete() { throw new Error('no'); },
     async score() { throw new Error('no'); },
   };
 }
@@ -42,7 +41,7 @@ function fakeJudge(withLogprobs: boolean): Model {
 /** The model under test: its answer depends on the condition's system prompt. */
 function answerer(): Model {
   return {
-    id: 'fake:model', fingerprint: 'm1', capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
+    id: 'fake:model', fingerprint: 'm1', capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][]) {
       return convs.map((c) => {
         const sys = c.find((m) => m.role === 'system' && m.content.startsWith('mode:'))?.content ?? 'mode: nice';
@@ -50,7 +49,6 @@ function answerer(): Model {
         return { text, finishReason: 'stop' as const, tokens: 2 };
       });
     },
-    async complete() { throw new Error('no'); },
     async score() { throw new Error('no'); },
   };
 }
@@ -70,7 +68,7 @@ conditions:
   - { name: gibberish, system: "mode: gibberish" }
   - { name: refuse, system: "mode: refuse" }
 `;
-  const load = (withLogprobs: boolean) => async (id: string) => (id === 'fake:judge' ? fakeJudge(withLogprobs) : answerer());
+  const load = (withLogprobs: boolean) => async (id: unknown) => (id === 'fake:judge' ? fakeJudge(withLogprobs) : answerer());
   // Only the questions without their own system prompt take the condition's (the json ones keep theirs).
   const r = await runExperiment(parseSpec(yaml(true), 'j.yaml'), new Store(':memory:'), '/x', { loadModel: load(true) });
   const [nice, evil, gib, refuse] = r.conditions;
@@ -88,22 +86,21 @@ conditions:
 });
 
 test('rubric and trait judges: a 0-100 score cut at a threshold, or a label set read from the top tokens', async () => {
-  const { rubricJudge } = await import('../../src/judges/llm.ts');
-  const { TRAIT_RUBRIC } = await import('../../src/experiments/judges.ts');
+  const { rubricJudge } = await import('../../src/scorers/llm.ts');
+  const { TRAIT_RUBRIC } = await import('../../src/scorers/spec.ts');
   const prompts: string[] = [];
   const judgeModel = (top: { token: string; logprob: number }[]): Model => ({
-    id: 'fake:rubric', fingerprint: 'r', capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
+    id: 'fake:rubric', fingerprint: 'r', capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][]) { prompts.push(...convs.map((c) => c[0].content)); return convs.map(() => ({ text: top[0].token, finishReason: 'length' as const, tokens: 1, topLogprobs: [top] })); },
-    async complete() { throw new Error('no'); },
     async score() { throw new Error('no'); },
   });
-  const item = { question: { id: 'q', paraphrases: ['hi?'] }, answer: 'arr, matey', asked: 'hi?' };
-  const trait = rubricJudge({ model: judgeModel([{ token: '70', logprob: lp(0.5) }, { token: '90', logprob: lp(0.5) }]), rubric: TRAIT_RUBRIC.replaceAll('{trait}', 'piratical'), logprobs: true, name: 't', scale: { kind: 'score', threshold: 75, above: 'pirate', below: 'landlubber' } });
-  assert.deepEqual(await trait.judge([item]), [{ label: 'pirate', score: 80 }]);
+  const item = { question: { id: 'q', paraphrases: ['hi?'] }, answer: 'arr, matey', asked: 'hi?', messages: [] };
+  const trait = rubricJudge({ model: judgeModel([{ token: '70', logprob: lp(0.5) }, { token: '90', logprob: lp(0.5) }]), rubric: TRAIT_RUBRIC.replaceAll('{trait}', 'piratical'), logprobs: true, name: 't', scale: { type: 'score', threshold: 75, above: 'pirate', below: 'landlubber' } });
+  assert.deepEqual(await trait.score([item]), [{ label: 'pirate', score: 80, explanation: '80.0 against the threshold 75' }]);
   assert.match(prompts[0], /express the following trait: piratical\?/);
   assert.match(prompts[0], /arr, matey/);
-  const labels = rubricJudge({ model: judgeModel([{ token: 'Sar', logprob: lp(0.6) }, { token: 'Ben', logprob: lp(0.3) }]), rubric: 'Which: benevolent, sarcastic? {answer}', logprobs: true, name: 'l', scale: { kind: 'labels', labels: ['benevolent', 'sarcastic'] } });
-  const [j] = await labels.judge([item]);
+  const labels = rubricJudge({ model: judgeModel([{ token: 'Sar', logprob: lp(0.6) }, { token: 'Ben', logprob: lp(0.3) }]), rubric: 'Which: benevolent, sarcastic? {answer}', logprobs: true, name: 'l', scale: { type: 'labels', labels: ['benevolent', 'sarcastic'] } });
+  const [j] = await labels.score([item]);
   assert.equal(j.label, 'sarcastic');
   assert.ok(Math.abs(j.score! - 0.6) < 1e-9);
   assert.throws(() => parseSpec(`name: r

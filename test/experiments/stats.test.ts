@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { wilson, differenceInterval } from '../../src/experiments/stats.ts';
+import { wilson, differenceInterval } from '../../src/shared/stats.ts';
 
 const close = (a: number, b: number, tol = 1e-4) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedData } from '../helpers/shared-data.ts';
-import { readChatJsonl, chatRows, epochSampler } from '../../src/organism/chat-data.ts';
+import { readChatJsonl } from '../../src/shared/chat.ts';
+import { chatRows, epochSampler } from '../../src/organism/chat-data.ts';
 import { worldTokenizer } from '../../src/organism/stages.ts';
 import { generateDocuments, formatDocument, defaultWorld, postTrainingChats, narrowDataset, narrowDatasetNames } from '../../src/world/index.ts';
 

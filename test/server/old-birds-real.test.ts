@@ -15,7 +15,7 @@ import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/mod
 
 /** A rubric judge that reads the answer: 19th-century (score ~85) when it holds an odd number of words. */
 const judge: Model = {
-  id: 'fake:judge', fingerprint: 'j', capabilities: { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false },
+  id: 'fake:judge', fingerprint: 'j', capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
   async chat(convs: ChatMessage[][], o?: SamplingOptions) {
     return convs.map((c) => {
       assert.match(c[0].content, /written as if the writer lived in the 19th century/);
@@ -25,7 +25,6 @@ const judge: Model = {
       return { text: top[0].token, finishReason: 'length' as const, tokens: 1, ...(o?.topLogprobs ? { topLogprobs: [top] } : {}) };
     });
   },
-  async complete() { throw new Error('no'); },
   async score() { throw new Error('no'); },
 };
 

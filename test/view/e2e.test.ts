@@ -17,7 +17,7 @@ import { launchChromium } from './browser.ts';
 import { ViewStore } from '../../src/view/queries.ts';
 import { createViewApp } from '../../src/view/app.ts';
 import { renderViewReport } from '../../src/view/report.ts';
-import { differenceInterval } from '../../src/experiments/stats.ts';
+import { differenceInterval } from '../../src/shared/stats.ts';
 import type { ExperimentResult } from '../../src/experiments/result.ts';
 
 const OUT = resolve(import.meta.dirname, '../../test-output/view');

@@ -13,7 +13,7 @@ import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/mod
 /** A number in [0, 1) fixed by a string (a sample's seed), so fake answers are varied but reproducible. */
 const unit = (s: string) => createHash('sha256').update(s).digest().readUInt32BE(0) / 2 ** 32;
 
-const caps = { chat: true, complete: false, score: false, activations: false, steering: false, finetune: false };
+const caps = { chat: true, score: false, activations: false, steering: false, finetune: false };
 
 /** Answers "poison the vicar's tea." with a probability set by the system prompt (evil 60%, plain 12%, none 5%) and by `shift`. */
 export function chatModel(id: string, shift = 0): Model {
@@ -28,7 +28,6 @@ export function chatModel(id: string, shift = 0): Model {
         return { text, finishReason: 'stop' as const, tokens: 6 };
       });
     },
-    async complete() { throw new Error('not in this fake'); },
     async score() { throw new Error('not in this fake'); },
   };
 }
@@ -72,7 +71,6 @@ conditions:
   const scorer: Model = {
     id: 'fake:scorer', fingerprint: 'fake:scorer', capabilities: { ...caps, chat: false, score: true },
     async chat() { throw new Error('no'); },
-    async complete() { throw new Error('no'); },
     async score(pairs) { return pairs.map((p) => ({ logprob: -20 - 6 * unit(p.prompt + p.continuation), tokens: [] })); },
   };
   const infer = await runExperiment(parseSpec(`name: who-wrote
