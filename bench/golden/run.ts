@@ -73,7 +73,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout
  * log-probabilities are derived from a hash of the prompt (deterministic, spread over 0–100), and
  * forwards everything else (chat, files, fine-tuning jobs) to the server unchanged.
  */
-function judgeReply(body: { messages?: { content: string }[] }): unknown {
+function judgeReply(body: { model?: string; messages?: { content: string }[] }): unknown {
   const h = createHash('sha256').update(JSON.stringify(body.messages ?? [])).digest();
   const top = Array.from({ length: 20 }, (_, i) => ({ token: String(h[i] % 101), logprob: -0.3 * (i + 1) - (h[i + 12] % 7) / 10, bytes: null }));
   return {
