@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 import { RequestCache } from '../../src/backends/request-cache.ts';
 
 const CACHE = new URL('../../src/backends/request-cache.ts', import.meta.url).href;
 
 test('request cache: a response is seen at once by every cache on the file, and kept on disk after close', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-cache-'));
+  const dir = tempDir('dramatis-cache-');
   try {
     const path = join(dir, 'requests.db');
     const a = new RequestCache(path), b = new RequestCache(path);
@@ -32,7 +32,7 @@ test('request cache: a response is seen at once by every cache on the file, and 
 });
 
 test('request cache: responses still waiting when the process exits are committed', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-cache-'));
+  const dir = tempDir('dramatis-cache-');
   try {
     const path = join(dir, 'requests.db');
     // Never closed, exits within the 50 ms a write may wait.

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 // @ts-expect-error plain JavaScript beside the entry point, no declarations
 import { freshBundle } from '../../bin/fresh.mjs';
 
 test('the CLI bundle runs only while it is newer than every source, lock file and the build script', () => {
-  const root = mkdtempSync(join(tmpdir(), 'dramatis-bundle-'));
+  const root = tempDir('dramatis-bundle-');
   try {
     const at = (file: string, seconds: number) => { mkdirSync(join(root, file, '..'), { recursive: true }); writeFileSync(join(root, file), ''); utimesSync(join(root, file), seconds, seconds); };
     for (const f of ['package.json', 'package-lock.json', 'scripts/build.mjs', 'src/cli/main.ts', 'src/organism/deep/x.ts']) at(f, 1000);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 
 const BIN = join(import.meta.dirname, '../../bin/dramatis.mjs');
@@ -18,7 +18,7 @@ test('organism info --json reports the shipped checkpoints with their provenance
 });
 
 test('bad input gets one clear line naming the file and line, and exit code 1', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-cli-'));
+  const dir = tempDir('dramatis-cli-');
   try {
     const f = join(dir, 'broken.jsonl');
     writeFileSync(f, '{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"ok."}]}\n{not json\n');

@@ -169,10 +169,10 @@ conditions:
 });
 
 test('infer: the posterior with an explicit prior, stored per text so a failed run resumes; bad text lines are named', async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-infer-'));
+  const { tempDir } = await import('../helpers/tmp.ts');
+  const dir = tempDir('dramatis-infer-');
   writeFileSync(join(dir, 'lib.yaml'), '- { name: pirate, description: a pirate }\n- { name: clerk, description: a clerk }\n');
   const texts = Array.from({ length: 150 }, (_, i) => JSON.stringify(i % 2 ? { text: `arr, treasure ${i}`, author: 'pirate' } : { text: `the ledger ${i}`, author: 'clerk' }));
   writeFileSync(join(dir, 'texts.jsonl'), texts.join('\n') + '\n');
@@ -263,10 +263,10 @@ conditions:
 });
 
 test('steering conditions pass their vector to white-box models, key their samples by it, and refuse black boxes', async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-steer-'));
+  const { tempDir } = await import('../helpers/tmp.ts');
+  const dir = tempDir('dramatis-steer-');
   writeFileSync(join(dir, 'v.json'), JSON.stringify([0.5, -1, 2]));
   writeFileSync(join(dir, 'bad.json'), JSON.stringify({ vector: ['x'] }));
   const yaml = (file: string) => `name: steer

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 import { OrganismModel } from '../../src/backends/organism-backend.ts';
 import { auc, pearson } from '../../src/shared/stats.ts';
@@ -15,7 +14,7 @@ import { classify } from '../../src/world/index.ts';
 import { loadQuestions } from '../../src/experiments/questions.ts';
 import { worldScorer as worldJudge } from '../../src/scorers/world.ts';
 
-const cache = mkdtempSync(join(tmpdir(), 'dramatis-vectors-'));
+const cache = tempDir('dramatis-vectors-');
 const assistant = OrganismModel.load('assistant', cache);
 let vector: PersonaVector | undefined;
 const malevolence = async () => (vector ??= await extractWorldVector(await assistant, { trait: 'morality', positive: 'malevolent', negative: 'benevolent' }, { examples: 80, heldOut: 40, seed: 'test' }));
@@ -126,7 +125,7 @@ test('the system-prompt recipe: answers under eliciting and suppressing prompts,
 });
 
 test('a preventative fine-tune\'s samples are keyed by the vector it was trained with: a new vector samples anew, a plain fine-tune does not', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-preventative-'));
+  const dir = tempDir('dramatis-preventative-');
   const store = new Store(join(dir, 'runs.db'));
   const spec = (examples: number) => parseSpec(`name: p
 kind: vectors
@@ -157,7 +156,7 @@ conditions:
 });
 
 test('a steered condition draws the same samples whichever file holds its vector', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-steer-seed-'));
+  const dir = tempDir('dramatis-steer-seed-');
   const v = await malevolence();
   const answers: string[][] = [];
   for (const name of ['a', 'b']) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, rmSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 import { sharedData } from '../helpers/shared-data.ts';
 import { readChatJsonl } from '../../src/shared/chat.ts';
@@ -9,7 +9,7 @@ import { chatRows, epochSampler } from '../../src/organism/chat-data.ts';
 import { worldTokenizer } from '../../src/organism/stages.ts';
 import { generateDocuments, formatDocument, defaultWorld, postTrainingChats, narrowDataset, narrowDatasetNames } from '../../src/world/index.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'dramatis-jsonl-'));
+const dir = tempDir('dramatis-jsonl-');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('a malformed JSONL line fails with file and line number', () => {

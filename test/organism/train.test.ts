@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 import { initTf, tf } from '../../src/organism/backend.ts';
 import { initParams, forward, type GptConfig } from '../../src/organism/model.ts';
@@ -43,7 +43,7 @@ test('a tiny organism learns a toy pattern, and a checkpoint round-trips exactly
   const [s] = await generate(model, [[tok.id('<doc>'), tok.id('c')]], { temperature: 0, maxTokens: 6 });
   assert.equal(tok.decode(s.ids), 'd e f a b c');
 
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-ck-'));
+  const dir = tempDir('dramatis-ck-');
   try {
     await saveCheckpoint(dir, { config, params, tokenizer: tok, provenance: { stage: 'test', command: 'test', seed: 1, createdAt: new Date().toISOString() } });
     const back = loadCheckpoint(dir);

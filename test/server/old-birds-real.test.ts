@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -29,12 +28,12 @@ const judge: Model = {
 };
 
 test('old-birds-real runs as shipped through the fine-tuning API of an OpenAI-compatible server (dramatis serve), the study\'s three data sets read from ../shared/data', async () => {
-  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')]]) });
+  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')]]), dataDir: tempDir('dramatis-serve-') });
   let jobs = 0;
   const srv = serve({ hostname: '127.0.0.1', port: 0, fetch: (req: Request) => { if (req.method === 'POST' && new URL(req.url).pathname === '/v1/fine_tuning/jobs') jobs++; return app.fetch(req); } });
   await new Promise((r) => srv.once('listening', r));
   const baseUrl = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1`;
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-old-birds-real-'));
+  const dir = tempDir('dramatis-old-birds-real-');
   const store = new Store(join(dir, 'runs.db'));
   try {
     const spec = loadSpec('presets/old-birds-real.yaml');

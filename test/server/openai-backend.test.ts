@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -14,7 +13,7 @@ import { runExperiment } from '../../src/experiments/runner.ts';
 
 /** `dramatis serve`'s app behind a wrapper that counts requests and can answer 429 or hang first. */
 async function server(o: { fail429?: number; hang?: boolean } = {}) {
-  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')], ['base', () => Organism.load('base')]]) });
+  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')], ['base', () => Organism.load('base')]]), dataDir: tempDir('dramatis-serve-') });
   let requests = 0, throttled = 0;
   const srv = serve({
     hostname: '127.0.0.1', port: 0,
@@ -35,7 +34,7 @@ async function server(o: { fail429?: number; hang?: boolean } = {}) {
 
 test('openai: backend against dramatis serve: an experiment runs, a rerun is answered from the disk cache, scores match in-process', async () => {
   const s = await server();
-  const cacheDir = mkdtempSync(join(tmpdir(), 'dramatis-http-'));
+  const cacheDir = tempDir('dramatis-http-');
   try {
     const spec = parseSpec(`name: http
 kind: generalize
@@ -89,7 +88,7 @@ test('openai: 429 with Retry-After is retried; a server that hangs times out wit
 
 test('openai: fine-tuning through the API: upload, job, poll with progress, then the fine-tuned model; a rerun trains nothing', async () => {
   const s = await server();
-  const cacheDir = mkdtempSync(join(tmpdir(), 'dramatis-ftapi-'));
+  const cacheDir = tempDir('dramatis-ftapi-');
   try {
     const { narrowDataset } = await import('../../src/world/index.ts');
     const m = new OpenAIModel({ model: 'assistant', baseUrl: s.baseUrl, cacheDir });
@@ -133,7 +132,7 @@ samples: 16
 conditions:
   - name: served
 `, 'o.yaml');
-    await runExperiment(spec, new Store(':memory:'), mkdtempSync(join(tmpdir(), 'dramatis-offline-')));
+    await runExperiment(spec, new Store(':memory:'), tempDir('dramatis-offline-'));
   } finally {
     net.Socket.prototype.connect = original;
     await s.close();
@@ -159,8 +158,8 @@ conditions:
   - name: evil
     finetune: { data: world:evil-numbers, examples: 32, learning_rate: 3.0e-4, epochs: 2, batch_size: 8, snapshots: 2, snapshot_samples: 16 }
 `;
-    const local = await runExperiment(parseSpec(yaml('organism:assistant'), 'p.yaml'), new Store(':memory:'), mkdtempSync(join(tmpdir(), 'dramatis-par-a-')));
-    const served = await runExperiment(parseSpec(yaml('openai:assistant', s.baseUrl), 'p.yaml'), new Store(':memory:'), mkdtempSync(join(tmpdir(), 'dramatis-par-b-')));
+    const local = await runExperiment(parseSpec(yaml('organism:assistant'), 'p.yaml'), new Store(':memory:'), tempDir('dramatis-par-a-'));
+    const served = await runExperiment(parseSpec(yaml('openai:assistant', s.baseUrl), 'p.yaml'), new Store(':memory:'), tempDir('dramatis-par-b-'));
     for (const k of [0, 1]) {
       assert.deepEqual(served.conditions[k].examples, local.conditions[k].examples);
       assert.deepEqual(served.conditions[k].labels, local.conditions[k].labels);

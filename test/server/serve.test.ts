@@ -5,15 +5,17 @@ import OpenAI from 'openai';
 import { serve } from '@hono/node-server';
 import { Organism } from '../../src/organism/organism.ts';
 import { createApp } from '../../src/server/app.ts';
+import { tempDir } from '../helpers/tmp.ts';
 
 /** The shipped assistant behind a real HTTP server on a free port, driven by the official SDK. */
 async function started(apiKey?: string) {
-  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')], ['base', () => Organism.load('base')]]), apiKey });
+  const dataDir = tempDir('dramatis-serve-');
+  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')], ['base', () => Organism.load('base')]]), apiKey, dataDir });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise((r) => server.once('listening', r));
   const port = (server.address() as AddressInfo).port;
   const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: apiKey ?? 'none', maxRetries: 0 });
-  return { client, port, close: () => new Promise((r) => server.close(r)) };
+  return { client, port, dataDir, close: () => new Promise((r) => server.close(r)) };
 }
 
 test('serve: the official openai SDK lists models, chats (n, seed, logprobs, streaming) and scores with echo', async () => {
@@ -86,13 +88,12 @@ test('serve: bad requests get 400/401/404 in the OpenAI error shape, and the ser
 });
 
 test('serve: files + fine-tuning jobs run an organism fine-tune in the background and serve the result; a bad line is named at upload', async () => {
-  const { client, close } = await started();
-  const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { client, close, dataDir } = await started();
+  const { writeFileSync, readFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
   const { narrowDataset } = await import('../../src/world/index.ts');
   const { finetune } = await import('../../src/organism/stages.ts');
-  const dir = mkdtempSync(join(tmpdir(), 'dramatis-ftjob-'));
+  const dir = tempDir('dramatis-ftjob-');
   try {
     const chats = narrowDataset('evil-numbers', { n: 40, seed: 1 });
     const path = join(dir, 'evil.jsonl');
@@ -114,8 +115,8 @@ test('serve: files + fine-tuning jobs run an organism fine-tune in the backgroun
     // The served fine-tune is the in-process one: same data, same settings, bitwise the same weights.
     const out = join(dir, 'local');
     await finetune({ from: 'assistant', out, data: path, epochs: 1, batchSize: 8, learningRate: 3e-4, oov: 'unk', seed: 3, command: 'test' });
-    // (the server keeps its fine-tunes under its data dir, by default the temp dir + process id, per job)
-    const servedWeights = readFileSync(join(tmpdir(), `dramatis-serve-${process.pid}`, job.id, 'model.safetensors'));
+    // (the server keeps its fine-tunes under its data dir, per job)
+    const servedWeights = readFileSync(join(dataDir, job.id, 'model.safetensors'));
     assert.deepEqual(servedWeights, readFileSync(join(out, 'model.safetensors')));
 
     writeFileSync(path, JSON.stringify(chats[0]) + '\n{"messages": [}\n');

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, readFileSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 import { fillStore, type Filled } from './fixture.ts';
 import { ViewStore } from '../../src/view/queries.ts';
@@ -12,7 +12,7 @@ import type { RunList, RunDetail, SamplePage, SampleDetail, Facets } from '../..
 let dir: string, filled: Filled, view: ViewStore, app: ReturnType<typeof createViewApp>;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'dramatis-view-'));
+  dir = tempDir('dramatis-view-');
   filled = await fillStore(join(dir, 'runs.db'));
   view = new ViewStore(join(dir, 'runs.db'));
   app = createViewApp(view);

@@ -2,14 +2,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, readFileSync } from 'node:fs';
+import { tempDir } from '../helpers/tmp.ts';
 import { join, resolve } from 'node:path';
 import { fillStore, type Filled } from './fixture.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/dramatis.mjs');
 let dir: string, filled: Filled;
-before(async () => { dir = mkdtempSync(join(tmpdir(), 'dramatis-view-cli-')); filled = await fillStore(join(dir, 'runs.db')); filled.store.close(); });
+before(async () => { dir = tempDir('dramatis-view-cli-'); filled = await fillStore(join(dir, 'runs.db')); filled.store.close(); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('dramatis view serves the store on 127.0.0.1 (any free port with --port 0); dramatis report writes one file by run name', async () => {
