@@ -7,6 +7,14 @@ import { Organism } from '../organism/organism.ts';
 import { createApp, type ModelTable } from '../server/app.ts';
 import { num } from './output.ts';
 
+/** Each checkpoint loaded once, on first use: the check at start-up and every request share that copy. */
+export function servedCheckpoints(names: string[], load: (name: string) => Promise<Organism> = (n) => Organism.load(n)): ModelTable {
+  return new Map(names.map((name) => {
+    let loaded: Promise<Organism> | undefined;
+    return [name, () => (loaded ??= load(name))];
+  }));
+}
+
 export function registerServe(program: Command): void {
   program.command('serve')
     .description('serve organism checkpoints over the OpenAI API (/v1/models, /v1/chat/completions, /v1/completions)')
@@ -17,7 +25,7 @@ export function registerServe(program: Command): void {
     .action(async (o: { model: string[]; host: string; port: number; apiKeyEnv?: string }) => {
       const apiKey = o.apiKeyEnv ? process.env[o.apiKeyEnv] : undefined;
       if (o.apiKeyEnv && !apiKey) throw new Error(`--api-key-env ${o.apiKeyEnv}: that environment variable is empty`);
-      const models: ModelTable = new Map(o.model.map((name) => [name, () => Organism.load(name)]));
+      const models = servedCheckpoints(o.model);
       for (const load of models.values()) await load(); // fail now, not on the first request, if a checkpoint is missing
       const app = createApp({ models, apiKey });
       const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });

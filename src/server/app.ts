@@ -24,8 +24,9 @@ import { ApiError } from './errors.ts';
 
 export { ApiError };
 
-/** The models a server offers: id → a loader (checkpoints load on first use). */
-export type ModelTable = Map<string, () => Promise<Organism>>;
+import type { ModelTable } from './model-table.ts';
+
+export type { ModelTable };
 
 export interface ServeOptions {
   models: ModelTable;

@@ -16,7 +16,7 @@ import { Organism } from '../organism/organism.ts';
 import { finetune, snapshotSteps, DEFAULT_FINETUNE } from '../organism/stages.ts';
 import { readChatJsonl } from '../shared/chat.ts';
 import { ApiError } from './errors.ts';
-import type { ModelTable } from './app.ts';
+import type { ModelTable } from './model-table.ts';
 
 interface StoredFile { id: string; object: 'file'; bytes: number; created_at: number; filename: string; purpose: string; path: string }
 

@@ -7,7 +7,7 @@ import { tempDir } from '../helpers/tmp.ts';
 
 const SRC = resolve(import.meta.dirname, '../../src');
 
-test('src/ is layered: shared → world → organism → backends → scorers → experiments → cli/report/server/view; the browser app apart', () => {
+test('src/ is layered: shared → world → organism → backends → scorers → experiments → cli/server/view; the browser app apart', () => {
   const { files, violations, unplaced } = checkLayers(SRC);
   assert.ok(files.some((f) => f.startsWith('view/client/')), 'the check reaches src/view/client/');
   assert.deepEqual(unplaced, [], 'every file and import target is in a layer');
@@ -59,16 +59,16 @@ test('the check fails on planted violations at any depth, on dynamic imports and
   put('organism/b.ts', "export async function f() {\n  return import(\n    '../cli/main.ts');\n}\n");
   put('view/client/c.ts', "import type { R } from '../../experiments/result.ts';\nimport { wilson } from '../../experiments/stats.ts';\nimport { T } from '../types.ts';\n");
   put('experiments/kinds/generalize/view.ts', "import { h } from '../../../view/client/html.ts';\nimport { run } from '../../runner.ts';\n");
-  put('report/d.ts', "export {\n  main } from '../cli/main.ts';\n");
-  put('judges/e.ts', "import type { S } from '../experiments/spec.ts';\nimport { w } from '../world/index.ts';\n");
+  put('server/d.ts', "export {\n  main } from '../cli/main.ts';\n");
+  put('scorers/e.ts', "import type { S } from '../experiments/spec.ts';\nimport { w } from '../world/index.ts';\n");
   put('scorers/f.ts', "import { w } from '../world/index.ts';\n");
   put('widgets/g.ts', "export const g = 1;\n");
   const { violations, unplaced } = checkLayers(root);
   assert.deepEqual(violations, [
     'src/experiments/kinds/generalize/view.ts:2 (view-client) imports ../../runner.ts (experiments)',
-    'src/judges/e.ts:1 (scorers) imports types from ../experiments/spec.ts (experiments)',
     'src/organism/b.ts:2 (organism) dynamically imports ../cli/main.ts (cli)',
-    'src/report/d.ts:1 (report) imports ../cli/main.ts (cli)',
+    'src/scorers/e.ts:1 (scorers) imports types from ../experiments/spec.ts (experiments)',
+    'src/server/d.ts:1 (server) imports ../cli/main.ts (cli)',
     'src/view/client/c.ts:2 (view-client) imports ../../experiments/stats.ts (experiments)',
     'src/world/deep/er/a.ts:1 (world) imports ../../../experiments/runner.ts (experiments)',
   ]);

@@ -25,6 +25,7 @@ export interface LayerPolicy { rules: readonly LayerRule[]; mayImport: Readonly<
 export const RULES: readonly LayerRule[] = [
   // The browser app: each kind's client view, the viewer's client, and the types they share with the server.
   { path: /^experiments\/kinds\/[^/]+\/view\.ts$/, layer: 'view-client' },
+  { path: 'experiments/kinds/views.ts', layer: 'view-client' },
   { path: 'view/client/', layer: 'view-client' },
   { path: 'view/types.ts', layer: 'view-types' },
   { path: 'shared/', layer: 'shared' },
@@ -32,10 +33,8 @@ export const RULES: readonly LayerRule[] = [
   { path: 'organism/', layer: 'organism' },
   { path: 'backends/', layer: 'backends' },
   { path: 'scorers/', layer: 'scorers' },
-  { path: 'judges/', layer: 'scorers' }, // today's name of scorers/, until the refactor renames it
   { path: 'experiments/', layer: 'experiments' },
   { path: 'cli/', layer: 'cli' },
-  { path: 'report/', layer: 'report' },
   { path: 'server/', layer: 'server' },
   { path: 'view/', layer: 'view' },
 ];
@@ -51,11 +50,10 @@ export const MAY_IMPORT: Readonly<Record<string, LayerAllowance>> = {
   backends: { any: upTo('backends') },
   scorers: { any: upTo('scorers') },
   experiments: { any: upTo('experiments') },
-  // The top: report, server and view sit on experiments and never import cli (nor, today, each other).
-  report: { any: [...STACK, 'report'] },
+  // The top: server and view sit on experiments and never import cli (nor each other).
   server: { any: [...STACK, 'server'] },
   view: { any: [...STACK, 'view', 'view-types', 'view-client'] },
-  cli: { any: [...STACK, 'cli', 'report', 'server', 'view', 'view-types', 'view-client'] },
+  cli: { any: [...STACK, 'cli', 'server', 'view', 'view-types', 'view-client'] },
   // Runs in the browser: its own code, pure helpers and the viewer's types; result types from experiments.
   'view-types': { any: ['shared', 'view-types'], types: ['experiments'] },
   'view-client': { any: ['shared', 'view-types', 'view-client'], types: ['experiments'] },

@@ -125,3 +125,13 @@ test('serve: files + fine-tuning jobs run an organism fine-tune in the backgroun
     await close();
   }
 });
+
+test('dramatis serve loads each checkpoint once: the start-up check and the requests share it', async () => {
+  const { servedCheckpoints } = await import('../../src/cli/serve-command.ts');
+  const loads: string[] = [];
+  const table = servedCheckpoints(['a', 'b'], async (name) => { loads.push(name); return { name } as never; });
+  for (const load of table.values()) await load();
+  const [first, again] = await Promise.all([table.get('a')!(), table.get('a')!()]);
+  assert.equal(first, again);
+  assert.deepEqual(loads, ['a', 'b']);
+});

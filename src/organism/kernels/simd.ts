@@ -14,23 +14,11 @@
  * The kernels' text lives with the op family that uses it; this file holds the signatures of the
  * module's exports, its assembly (once, at registration) and its instantiation (once per wasm module).
  */
-import { currentWasm, kernelState } from './state.ts';
+import { currentWasm, kernelState, type SimdKernels } from './state.ts';
 import { simdModuleText, type WasmFn } from './wat.ts';
 
 /** The module's exports. Pointers are in bytes, strides and counts in elements. */
-export interface SimdKernels {
-  transpose(src: number, ss: number, dst: number, ds: number, R: number, C: number): void;
-  gelu(x: number, y: number, s: number, n: number, c2: number, c2a: number): void;
-  layernorm(x: number, g: number, b: number, y: number, mean: number, rstd: number, N: number, C: number, eps: number): void;
-  layernorm_grad(dy: number, x: number, g: number, mean: number, rstd: number, dx: number, dg: number, db: number, N: number, C: number): void;
-  gelu_grad(dy: number, x: number, s: number, out: number, n: number, c2: number, c6a: number): void;
-  xent_grad(p: number, t: number, w: number, out: number, N: number, V: number, k: number): void;
-  col_sums(x: number, R: number, C: number, out: number): void;
-  scatter_add_rows(x: number, ids: number, out: number, R: number, C: number, S: number): void;
-  copy2d(src: number, ss: number, dst: number, ds: number, R: number, C: number, scale: number): void;
-  row_dots(a: number, as: number, b: number, bs: number, R: number, C: number, out: number): void;
-  softmax_bwd_rows(ds: number, p: number, D: number, R: number, W: number): void;
-}
+export type { SimdKernels } from './state.ts';
 
 /** Assemble the kernels' text with wabt (the WebAssembly Binary Toolkit); done once, at start-up. */
 export async function buildSimdBinary(fns: WasmFn[]): Promise<Uint8Array> {
