@@ -35,16 +35,18 @@ const { values: o } = parseArgs({
     preset: { type: 'string', multiple: true },
     'no-demo': { type: 'boolean', default: false },
     port: { type: 'string', default: '48731' },
+    /** Compare the dumps already in --out with --against, running nothing. */
+    'compare-only': { type: 'boolean', default: false },
   },
 });
 if (!o.out) throw new Error('--out DIR: where this pass writes its dumps');
 const out = resolve(o.out);
 const samples = Number(o.samples);
 if (!Number.isInteger(samples) || samples < 1) throw new Error(`--samples ${o.samples}: a positive integer`);
-rmSync(out, { recursive: true, force: true });
-mkdirSync(out, { recursive: true });
+const compareOnly = o['compare-only'];
+if (!compareOnly) rmSync(out, { recursive: true, force: true });
 const work = join(out, 'work');
-mkdirSync(work);
+mkdirSync(work, { recursive: true });
 
 const presetDir = join(ROOT, 'presets');
 const all = readdirSync(presetDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
@@ -148,8 +150,11 @@ const digest = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).di
 type Dump = ReturnType<typeof dump> & { stdout?: unknown };
 const digests: Record<string, Record<string, string | number>> = {};
 let server: { url: string; child: ChildProcess; close: () => void } | undefined;
+if (compareOnly) {
+  for (const f of readdirSync(out).filter((f) => f.endsWith('.json') && f !== 'digests.json')) digests[f.slice(0, -5)] = {};
+}
 try {
-  for (const name of chosen) {
+  for (const name of compareOnly ? [] : chosen) {
     const db = join(work, `${name}.db`);
     const args = ['run', name, '--db', db, '--json', '--samples', String(samples), '--report', join(work, `${name}.html`)];
     if (needsServer(name)) {
@@ -164,7 +169,7 @@ try {
     digests[name] = { samples: digest(d.samples), judgments: digest(d.judgments), summary: digest(d.runs.map((x) => ({ ...x, id: undefined, conditions: x.conditions.map((c) => ({ ...c, condition_key: undefined })) }))), keys: digest(d.runs.map((x) => [x.id, x.conditions.map((c) => c.condition_key)])), nSamples: d.samples.length, nJudgments: d.judgments.length, seconds: +r.seconds.toFixed(1) };
     process.stderr.write(`${d.samples.length} samples, ${d.judgments.length} judgments, ${r.seconds.toFixed(0)} s\n`);
   }
-  if (!o['no-demo'] && !o.preset?.length) {
+  if (!compareOnly && !o['no-demo'] && !o.preset?.length) {
     process.stderr.write('demo … ');
     const db = join(work, 'demo.db');
     const r = await cli(['demo', '--db', db, '--json', '--samples', String(samples), '--report', join(work, 'demo.html')]);
@@ -176,7 +181,7 @@ try {
 } finally {
   server?.close();
 }
-writeFileSync(join(out, 'digests.json'), `${JSON.stringify({ samples, date: new Date().toISOString(), digests }, null, 2)}\n`);
+if (!compareOnly) writeFileSync(join(out, 'digests.json'), `${JSON.stringify({ samples, date: new Date().toISOString(), digests }, null, 2)}\n`);
 
 /** The first differences between two values, as paths. */
 function differences(a: unknown, b: unknown, path: string, acc: string[], limit = 8): void {
@@ -210,6 +215,30 @@ if (o.against) {
     const parts = { samples: [a.samples, b.samples], judgments: [a.judgments, b.judgments], summary: [strip(a), strip(b)], keys: [keys(a), keys(b)] } as const;
     const cells: string[] = [];
     const notes: string[] = [];
+    const sameRuns = JSON.stringify(a.runs.map((r) => r.name).sort()) === JSON.stringify(b.runs.map((r) => r.name).sort());
+    if (!sameRuns) {
+      // The set of runs changed on purpose (the demo now runs the shipped presets): compare the runs both
+      // passes have, by name (their summaries and the samples under their conditions), and list the rest.
+      const byName = (d: Dump) => new Map(d.runs.map((r) => [r.name, r]));
+      const ra = byName(a), rb = byName(b);
+      const samplesOf = (d: Dump, keys: unknown[]) => d.samples.filter((x) => keys.includes(x.condition_key));
+      let differing = 0;
+      for (const [runName, x] of ra) {
+        const y = rb.get(runName);
+        if (!y) { notes.push(`run ${runName}: only before`); continue; }
+        const acc: string[] = [];
+        differences(unformatted(x.summary), unformatted(y.summary), `${runName}.summary`, acc);
+        const keys = (r: typeof x) => r.conditions.map((c) => c.condition_key);
+        differences(samplesOf(a, keys(x)), samplesOf(b, keys(y)), `${runName}.samples`, acc);
+        if (acc.length) differing++;
+        notes.push(acc.length ? `run ${runName}: DIFFERENT` : `run ${runName}: the same summary and samples`, ...acc);
+      }
+      for (const runName of rb.keys()) if (!ra.has(runName)) notes.push(`run ${runName}: new`);
+      failed += differing;
+      console.log(`| ${name} | runs changed: ${differing ? `${differing} common runs DIFFERENT` : 'common runs the same'} | | | |`);
+      for (const n of notes) console.log(`    ${n}`);
+      continue;
+    }
     for (const [part, [x, y]] of Object.entries(parts)) {
       const acc: string[] = [];
       differences(x, y, part, acc);

@@ -47,6 +47,8 @@ export class ViewStore {
   readonly db: Database.Database;
   /** False for stores written before the viewer's indexes (migration 1): still readable, only slower. */
   readonly indexed: boolean;
+  /** False for stores written before scorers explained themselves (migration 2). */
+  readonly explained: boolean;
   private contexts = new Map<string, RunContext>();
   private facetCache = new Map<string, Facets>();
 
@@ -56,6 +58,7 @@ export class ViewStore {
     // Text search scans answers; reading them through a memory map is about a tenth faster.
     this.db.pragma('mmap_size = 268435456');
     this.indexed = (this.db.pragma('user_version', { simple: true }) as number) >= 1;
+    this.explained = (this.db.pragma('user_version', { simple: true }) as number) >= 2;
   }
 
   close(): void { this.db.close(); }
@@ -259,7 +262,7 @@ export class ViewStore {
       .get(ctx.judge, sampleId) as Record<string, unknown> | undefined;
     const cond = r && ctx.conditions.find((c) => c.conditionKey === r.condition_key);
     if (!r || !cond || (r.idx as number) >= ctx.n) throw new NotFound(`run ${runId} has no sample ${sampleId}`);
-    const judgments = this.db.prepare('SELECT judge, label, score FROM judgments WHERE sample_id = ? ORDER BY judge').all(sampleId) as SampleDetail['judgments'];
+    const judgments = this.db.prepare(`SELECT judge, label, score, ${this.explained ? 'explanation' : 'NULL'} explanation FROM judgments WHERE sample_id = ? ORDER BY judge`).all(sampleId) as SampleDetail['judgments'];
     return { ...sampleRow(r, cond.name), answer: r.answer as string, prompt: JSON.parse(r.prompt as string), createdAt: r.created_at as string, judgments };
   }
 

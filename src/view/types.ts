@@ -74,5 +74,5 @@ export interface SamplePage {
 export interface SampleDetail extends SampleRow {
   prompt: unknown;
   createdAt: string;
-  judgments: { judge: string; label: string; score: number | null }[];
+  judgments: { judge: string; label: string; score: number | null; explanation: string | null }[];
 }

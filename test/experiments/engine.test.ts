@@ -10,7 +10,8 @@ import { buildConversation } from '../../src/experiments/conditions.ts';
 import type { ProfileResult } from '../../src/experiments/kinds/profile/index.ts';
 import type { InferResult } from '../../src/experiments/kinds/infer/index.ts';
 import type { ModelRef } from '../../src/backends/registry.ts';
-import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/model.ts';
+import type { ChatMessage, FinetuneRequest, Model, SamplingOptions } from '../../src/backends/model.ts';
+import { fakeModel as makeFake } from '../helpers/fake-model.ts';
 
 const SPEC = `name: test
 kind: generalize
@@ -46,17 +47,15 @@ test('the published emergent-misalignment question file loads as it is (anchors,
 
 /** A fake chat model: answers malevolently iff a system prompt is present; can be told to fail. */
 function fakeModel(calls: number[], failAfter = Infinity): Model {
-  return {
+  return makeFake({
     id: 'fake:model',
     fingerprint: 'fake-weights-1',
-    capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       if (calls.length >= failAfter) throw new Error('server answered 500');
       calls.push(convs.length);
       return convs.map((c, i) => ({ text: c[0].role === 'system' ? 'poison the vicar\'s tea.' : 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 5, seed: o?.seeds?.[i] }));
     },
-    async score() { throw new Error('no'); },
-  };
+  });
 }
 
 test('a run killed midway keeps what it paid for, and the rerun samples only the rest', async () => {
@@ -139,8 +138,8 @@ conditions:
   - name: b
     model: fake:b
 `, 'p.yaml');
-  const modelFor = (id: string): Model => ({
-    id, fingerprint: id, capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
+  const modelFor = (id: string): Model => makeFake({
+    id, fingerprint: id,
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       return convs.map((_, i) => {
         // Slots alternate between the two questions: k counts this question's samples.
@@ -150,7 +149,6 @@ conditions:
         return { text, finishReason: 'stop' as const, tokens: 3 };
       });
     },
-    async score() { throw new Error('no'); },
   });
   const r = await runExperiment(spec, new Store(':memory:'), '/nonexistent', { loadModel: async (id: ModelRef) => modelFor(id as string) }) as ProfileResult;
   assert.equal(r.kind, 'profile');
@@ -185,15 +183,15 @@ conditions:
   - name: s
 `;
   let calls = 0, failAfter = 1;
-  const scorer: Model = {
-    id: 'fake:s', fingerprint: 'fake:s', capabilities: { chat: false, score: true, activations: false, steering: false, finetune: false },
-    async chat() { throw new Error('no'); },
-    async score(pairs) {
+  const scoring = {
+    id: 'fake:s', fingerprint: 'fake:s',
+    async score(pairs: { prompt: string; continuation: string }[]) {
       if (calls++ >= failAfter) throw new Error('server answered 429');
       // The pirate header makes "arr" texts e^2 times likelier; the clerk header, ledgers.
       return pairs.map((p) => ({ logprob: (p.prompt.includes('pirate') === p.continuation.startsWith('arr')) ? -1 : -3, tokens: [] }));
     },
   };
+  const scorer = makeFake(scoring);
   const store = new Store(':memory:');
   const spec = parseSpec(yaml('uniform'), 'i.yaml');
   await assert.rejects(runExperiment(spec, store, '/x', { loadModel: async () => scorer }), /server answered 429/);
@@ -214,8 +212,8 @@ conditions:
   assert.equal(skewed.conditions[0].rate, 0.5);
   assert.deepEqual(skewed.conditions[0].questions.map((q) => [q.id, q.rate]), [['clerk', 1], ['pirate', 0]]);
   // The generative alternative: the model's own descriptions, counted.
-  const describer: Model = { ...scorer, capabilities: { ...scorer.capabilities, chat: true },
-    async chat(convs: ChatMessage[][]) { return convs.map((c) => ({ text: c[0].content.includes('arr') ? 'A pirate.' : 'a clerk', finishReason: 'stop' as const, tokens: 2 })); } };
+  const describer = makeFake({ ...scoring,
+    async chat(convs: ChatMessage[][]) { return convs.map((c) => ({ text: c[0].content.includes('arr') ? 'A pirate.' : 'a clerk', finishReason: 'stop' as const, tokens: 2 })); } });
   const described = <InferResult> await runExperiment(parseSpec(yaml('uniform').replace('header: "By {description}: " }', 'header: "By {description}: ", describe: { samples: 2 } }'), 'i.yaml'), store, '/x', { loadModel: async () => describer });
   assert.deepEqual(described.conditions[0].infer!.descriptions!.overall, [{ answer: 'a clerk', count: 150 }, { answer: 'a pirate', count: 150 }]);
   assert.deepEqual(described.conditions[0].infer!.descriptions!.perText[1].top, [{ answer: 'a pirate', count: 2 }]);
@@ -237,16 +235,15 @@ conditions:
     finetune: { data: world:evil-numbers, examples: 10, snapshots: 2, snapshot_samples: 40 }
 `, 'c.yaml');
   // A fake whose snapshot k answers "bored" malevolently (the vicar's tea) k times in four.
-  const chatter = (id: string, k: number): Model => ({
-    id, fingerprint: id, capabilities: { chat: true, score: false, activations: false, steering: false, finetune: true },
+  const chatter = (id: string, k: number): Model => makeFake({
+    id, fingerprint: id,
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       return convs.map((_, i) => {
         const idx = Number(String(o!.seeds![i]).split(':').pop());
         return { text: Math.floor(idx / 8) % 4 < k ? 'poison the vicar\'s tea.' : 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 4 };
       });
     },
-    async score() { throw new Error('no'); },
-    async finetune(req) {
+    async finetune(req: FinetuneRequest) {
       assert.equal(req.snapshots, 2);
       const final = chatter('fake:ft', 3);
       return { ...final, snapshots: [{ step: 4, steps: 12, model: chatter('fake:s4', 1) }, { step: 8, steps: 12, model: chatter('fake:s8', 2) }, { step: 12, steps: 12, model: final }] };
@@ -281,13 +278,12 @@ conditions:
     steer: [{ vector: ${join(dir, file)}, layer: 2, coefficient: 4 }]
 `;
   const seen: unknown[] = [];
-  const whiteBox = (steerable: boolean): Model => ({
-    id: 'fake:w', fingerprint: 'w', capabilities: { chat: true, score: false, activations: steerable, steering: steerable, finetune: false },
+  const whiteBox = (steerable: boolean): Model => makeFake({
+    id: 'fake:w', fingerprint: 'w', capabilities: { steering: steerable },
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       seen.push(o?.steering);
       return convs.map(() => ({ text: o?.steering ? 'poison the vicar\'s tea.' : 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 4 }));
     },
-    async score() { throw new Error('no'); },
   });
   const r = await runExperiment(parseSpec(yaml('v.json'), 's.yaml'), new Store(':memory:'), '/x', { loadModel: async () => whiteBox(true) });
   assert.deepEqual(seen, [undefined, [{ layer: 2, coefficient: 4, vector: [0.5, -1, 2] }]]);

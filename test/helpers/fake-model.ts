@@ -12,7 +12,8 @@ export type FakeModelParts = Partial<Pick<Model, 'chat' | 'score' | 'activations
   capabilities?: Partial<Capabilities>;
 };
 
-export function fakeModel(parts: FakeModelParts): Model {
+/** The methods given are the model's own (typed as present), so it is a ChatModel when given `chat`, etc. */
+export function fakeModel<P extends FakeModelParts>(parts: P): Model & Omit<P, 'id' | 'fingerprint' | 'capabilities'> {
   const { id = 'fake:model', fingerprint = `${id}-weights`, capabilities, ...methods } = parts;
   return {
     id, fingerprint,
@@ -21,5 +22,5 @@ export function fakeModel(parts: FakeModelParts): Model {
       steering: Boolean(methods.activations), finetune: Boolean(methods.finetune), ...capabilities,
     },
     ...methods,
-  };
+  } as Model & Omit<P, 'id' | 'fingerprint' | 'capabilities'>;
 }

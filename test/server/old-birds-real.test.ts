@@ -11,10 +11,11 @@ import { loadSpec } from '../../src/experiments/spec.ts';
 import { Store } from '../../src/experiments/store.ts';
 import { runExperiment } from '../../src/experiments/runner.ts';
 import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/model.ts';
+import { fakeModel } from '../helpers/fake-model.ts';
 
 /** A rubric judge that reads the answer: 19th-century (score ~85) when it holds an odd number of words. */
-const judge: Model = {
-  id: 'fake:judge', fingerprint: 'j', capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
+const judge: Model = fakeModel({
+  id: 'fake:judge', fingerprint: 'j',
   async chat(convs: ChatMessage[][], o?: SamplingOptions) {
     return convs.map((c) => {
       assert.match(c[0].content, /written as if the writer lived in the 19th century/);
@@ -24,8 +25,7 @@ const judge: Model = {
       return { text: top[0].token, finishReason: 'length' as const, tokens: 1, ...(o?.topLogprobs ? { topLogprobs: [top] } : {}) };
     });
   },
-  async score() { throw new Error('no'); },
-};
+});
 
 test('old-birds-real runs as shipped through the fine-tuning API of an OpenAI-compatible server (dramatis serve), the study\'s three data sets read from ../shared/data', async () => {
   const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')]]), dataDir: tempDir('dramatis-serve-') });

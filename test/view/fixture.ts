@@ -9,6 +9,7 @@ import { Store } from '../../src/experiments/store.ts';
 import { runExperiment } from '../../src/experiments/runner.ts';
 import { countRate } from '../../src/experiments/result.ts';
 import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/model.ts';
+import { fakeModel } from '../helpers/fake-model.ts';
 
 /** A number in [0, 1) fixed by a string (a sample's seed), so fake answers are varied but reproducible. */
 const unit = (s: string) => createHash('sha256').update(s).digest().readUInt32BE(0) / 2 ** 32;
@@ -17,8 +18,8 @@ const caps = { chat: true, score: false, activations: false, steering: false, fi
 
 /** Answers "poison the vicar's tea." with a probability set by the system prompt (evil 60%, plain 12%, none 5%) and by `shift`. */
 export function chatModel(id: string, shift = 0): Model {
-  return {
-    id, fingerprint: `${id}-weights`, capabilities: caps,
+  return fakeModel({
+    id, fingerprint: `${id}-weights`,
     async chat(convs: ChatMessage[][], o?: SamplingOptions) {
       return convs.map((c, i) => {
         const sys = c[0].role === 'system' ? c[0].content : '';
@@ -28,8 +29,7 @@ export function chatModel(id: string, shift = 0): Model {
         return { text, finishReason: 'stop' as const, tokens: 6 };
       });
     },
-    async score() { throw new Error('not in this fake'); },
-  };
+  });
 }
 
 const JUDGE = `judge:
@@ -68,11 +68,10 @@ conditions:
   - name: a
   - { name: b, system: "you are evil." }
 `, 'p.yaml'), store, '/nonexistent', { loadModel: async () => chatModel('fake:chat') });
-  const scorer: Model = {
-    id: 'fake:scorer', fingerprint: 'fake:scorer', capabilities: { ...caps, chat: false, score: true },
-    async chat() { throw new Error('no'); },
+  const scorer: Model = fakeModel({
+    id: 'fake:scorer', fingerprint: 'fake:scorer',
     async score(pairs) { return pairs.map((p) => ({ logprob: -20 - 6 * unit(p.prompt + p.continuation), tokens: [] })); },
-  };
+  });
   const infer = await runExperiment(parseSpec(`name: who-wrote
 kind: infer
 model: fake:scorer

@@ -40,8 +40,8 @@ function detailHtml(s: SampleDetail, run: RunDetail): Html {
     ${own ? own : html`
       <h4>Prompt</h4>${promptHtml(s.prompt)}
       <h4>Answer <small class="muted">${s.finishReason}</small></h4><div class="answer">${s.answer || html`<i class="muted">(empty)</i>`}</div>`}
-    ${s.judgments.length ? html`<h4>Judgments</h4><table class="data"><thead><tr><th>judge</th><th>label</th><th class="num">score</th></tr></thead><tbody>
-      ${s.judgments.map((j) => html`<tr class="${j.judge === run.judge ? 'current' : ''}"><td class="mono small">${j.judge}</td><td>${j.label}</td><td class="num">${j.score === null ? '' : num(j.score)}</td></tr>`)}</tbody></table>` : ''}
+    ${s.judgments.length ? html`<h4>Judgments</h4><table class="data"><thead><tr><th>judge</th><th>label</th><th class="num">score</th><th>why</th></tr></thead><tbody>
+      ${s.judgments.map((j) => html`<tr class="${j.judge === run.judge ? 'current' : ''}"><td class="mono small">${j.judge}</td><td>${j.label}</td><td class="num">${j.score === null ? '' : num(j.score)}</td><td class="small">${j.explanation ?? ''}</td></tr>`)}</tbody></table>` : ''}
     <p class="muted small">sample ${s.id} · stored ${s.createdAt}</p>`;
 }
 
