@@ -15,7 +15,7 @@ import type { RunContext } from './context.ts';
 import { loadDataset } from './datasets.ts';
 import { labelSummary, rateOf, type ConditionResult, type CurvePoint, type Effect } from './result.ts';
 import { chatSlots, scoreSamples } from './sampling.ts';
-import type { CommonSpec, ConditionSpec } from './spec-parts.ts';
+import type { ConditionSpec } from './spec-parts.ts';
 import type { StoredJudgment, StoredSample } from './store.ts';
 import { readVectorFile } from './persona-vector.ts';
 
@@ -166,6 +166,3 @@ export function effectsOf(results: ConditionResult[]): Effect[] {
   }
   return effects;
 }
-
-/** The spec's questions, typed for kinds whose schema requires them. */
-export const specQuestions = (spec: CommonSpec & { questions?: string }) => spec.questions;

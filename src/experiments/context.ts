@@ -4,7 +4,7 @@
  * worked on (for the error a failed run stores).
  */
 import type { Model } from '../backends/model.ts';
-import { loadModel, modelId, type ModelRef } from '../backends/registry.ts';
+import { loadModel, type ModelRef } from '../backends/registry.ts';
 import type { Scorer } from '../scorers/scorer.ts';
 import { scorerFor, type JudgeSpec, type LlmJudgeSpec } from '../scorers/spec.ts';
 import type { RunHooks } from './result.ts';
@@ -50,5 +50,3 @@ export function createContext<S extends CommonSpec>(o: { spec: S; store: Store; 
     progress: (label) => (done, total) => o.hooks.progress?.(label, done, total),
   };
 }
-
-export { modelId };

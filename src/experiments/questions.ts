@@ -7,17 +7,10 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { resolveDataRef } from './data-ref.ts';
+import type { Question } from '../scorers/scorer.ts';
 import { BROAD_TOPICS, QUESTIONS, renderQuestion, makeRng, sampleDistinct, PLAIN_NUMBERS, NUMBERS_PER_ANSWER, type TopicId } from '../world/index.ts';
 
-export interface Question {
-  id: string;
-  paraphrases: string[];
-  /** The world topic, when the world judge can read the answers. */
-  topic?: TopicId;
-  system?: string;
-  samplesPerParaphrase?: number;
-  judgePrompts?: Record<string, string>;
-}
+export type { Question };
 
 function worldQuestions(topics: readonly TopicId[]): Question[] {
   return topics.map((topic) => ({
