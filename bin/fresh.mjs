@@ -18,7 +18,11 @@ export function freshBundle(root) {
   }
   for (const f of inputs) {
     let mtime;
-    try { mtime = statSync(f).mtimeMs; } catch { continue; }
+    try {
+      mtime = statSync(f).mtimeMs;
+    } catch {
+      continue;
+    }
     if (mtime >= started) return undefined;
   }
   return join(root, 'dist/cli/main.js');

@@ -26,9 +26,20 @@ import { Store } from '../../src/experiments/store.ts';
 import { runExperiment } from '../../src/experiments/runner.ts';
 import { keepAliveFetch } from '../../src/backends/keep-alive-fetch.ts';
 
-const { values: o } = parseArgs({ options: { samples: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '1,16,64' }, repeats: { type: 'string', default: '3' }, promptfoo: { type: 'string' } } });
-const samples = Number(o.samples), repeats = Number(o.repeats);
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+const { values: o } = parseArgs({
+  options: {
+    samples: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '1,16,64' },
+    repeats: { type: 'string', default: '3' },
+    promptfoo: { type: 'string' },
+  },
+});
+const samples = Number(o.samples),
+  repeats = Number(o.repeats);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+};
 
 // A server that answers every chat completion at once with a fixed reply.
 const app = new Hono();
@@ -36,7 +47,14 @@ let served = 0;
 app.post('/v1/chat/completions', async (c) => {
   const body = (await c.req.json()) as { model: string };
   served++;
-  return c.json({ id: `c${served}`, object: 'chat.completion', created: 0, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: 'I would wish for world peace.' }, finish_reason: 'stop', logprobs: null }], usage: { prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 } });
+  return c.json({
+    id: `c${served}`,
+    object: 'chat.completion',
+    created: 0,
+    model: body.model,
+    choices: [{ index: 0, message: { role: 'assistant', content: 'I would wish for world peace.' }, finish_reason: 'stop', logprobs: null }],
+    usage: { prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 },
+  });
 });
 const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
 await new Promise((r) => server.once('listening', r));
@@ -67,14 +85,20 @@ function timed(cmd: string, args: string[], env: Record<string, string> = {}): P
     const t0 = performance.now();
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let err = '';
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${err.slice(-2000)}`))));
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('exit', (code) =>
+      code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${err.slice(-2000)}`)),
+    );
   });
 }
 
 function specFile(concurrency: number, run: number): string {
   const file = join(dir, `spec-${concurrency}-${run}.yaml`);
-  writeFileSync(file, `name: throughput
+  writeFileSync(
+    file,
+    `name: throughput
 kind: generalize
 model: openai:bench
 base_url: ${baseUrl}
@@ -85,7 +109,8 @@ questions: ${questions}
 samples: ${samples}
 seed: ${run}
 conditions: [{ name: c${concurrency} }]
-`);
+`,
+  );
   return file;
 }
 
@@ -96,22 +121,40 @@ conditions: [{ name: c${concurrency} }]
  */
 async function dramatisCommand(concurrency: number, run: number): Promise<number> {
   await timed(process.execPath, [BUILD]);
-  return timed(process.execPath, [DRAMATIS_BIN, 'run', specFile(concurrency, run), '--db', join(dir, `cmd-${concurrency}-${run}`, 'runs.db'), '--report', join(dir, `cmd-${concurrency}-${run}.html`), '--json']);
+  return timed(process.execPath, [
+    DRAMATIS_BIN,
+    'run',
+    specFile(concurrency, run),
+    '--db',
+    join(dir, `cmd-${concurrency}-${run}`, 'runs.db'),
+    '--report',
+    join(dir, `cmd-${concurrency}-${run}.html`),
+    '--json',
+  ]);
 }
 
 /** promptfoo on the same 8 questions × repeats, same server, same concurrency, its cache off. */
 async function promptfooCommand(bin: string, concurrency: number): Promise<number> {
   const cfg = join(dir, 'promptfooconfig.yaml');
-  writeFileSync(cfg, `providers:
+  writeFileSync(
+    cfg,
+    `providers:
   - id: openai:chat:bench
     config: { apiBaseUrl: "${baseUrl}", apiKey: none }
 prompts: ["{{q}}"]
 tests:
-${Array.from({ length: 8 }, (_, i) => `  - vars: { q: "Question number ${i}: what is your one wish?" }
-    assert: [{ type: regex, value: peace }]`).join('\n')}
-`);
-  return timed(bin, ['eval', '-c', cfg, '--repeat', String(Math.round(samples / 8)), '-j', String(concurrency), '--no-cache', '--no-write', '--no-table', '--no-progress-bar'],
-    { PROMPTFOO_DISABLE_TELEMETRY: '1', PROMPTFOO_DISABLE_UPDATE: '1', PROMPTFOO_CONFIG_DIR: join(dir, 'pf-home'), OPENAI_API_KEY: 'none' });
+${Array.from(
+  { length: 8 },
+  (_, i) => `  - vars: { q: "Question number ${i}: what is your one wish?" }
+    assert: [{ type: regex, value: peace }]`,
+).join('\n')}
+`,
+  );
+  return timed(
+    bin,
+    ['eval', '-c', cfg, '--repeat', String(Math.round(samples / 8)), '-j', String(concurrency), '--no-cache', '--no-write', '--no-table', '--no-progress-bar'],
+    { PROMPTFOO_DISABLE_TELEMETRY: '1', PROMPTFOO_DISABLE_UPDATE: '1', PROMPTFOO_CONFIG_DIR: join(dir, 'pf-home'), OPENAI_API_KEY: 'none' },
+  );
 }
 
 /** The SDK alone at the same concurrency, over Node's fetch (its default) or over dramatis's transport. */
@@ -119,27 +162,43 @@ async function bareSdk(concurrency: number, transport: 'default' | 'keep-alive')
   const client = new OpenAI({ baseURL: baseUrl, apiKey: 'none', maxRetries: 0, ...(transport === 'keep-alive' ? { fetch: keepAliveFetch() } : {}) });
   const limit = pLimit(concurrency);
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: samples }, (_, i) => limit(() => client.chat.completions.create({ model: 'bench', messages: [{ role: 'user', content: `Question number ${i % 8}: what is your one wish?` }], seed: i }))));
+  await Promise.all(
+    Array.from({ length: samples }, (_, i) =>
+      limit(() =>
+        client.chat.completions.create({ model: 'bench', messages: [{ role: 'user', content: `Question number ${i % 8}: what is your one wish?` }], seed: i }),
+      ),
+    ),
+  );
   return (performance.now() - t0) / 1000;
 }
 
 const rows: Record<string, unknown>[] = [];
 for (const c of o.concurrency!.split(',').map(Number)) {
-  const ours: number[] = [], bare: number[] = [], bareKa: number[] = [];
+  const ours: number[] = [],
+    bare: number[] = [],
+    bareKa: number[] = [];
   for (let r = 0; r < repeats; r++) {
     bare.push(await bareSdk(c, 'default'));
     bareKa.push(await bareSdk(c, 'keep-alive'));
     ours.push(await dramatis(c, r));
   }
-  const oursS = median(ours), bareS = median(bare), bareKaS = median(bareKa);
+  const oursS = median(ours),
+    bareS = median(bare),
+    bareKaS = median(bareKa);
   // Our own time per sample: what the run took beyond the bare SDK loop over the same transport at
   // the same concurrency (limiter, cache, store, judge, report: everything but the SDK and the socket).
   const row: Record<string, number> = {
-    concurrency: c, samples, oursPerSecond: samples / oursS, bareSdkPerSecond: samples / bareS, ratioToBareSdk: bareS / oursS,
-    bareSdkKeepAlivePerSecond: samples / bareKaS, ourOverheadMsPerSample: (oursS - bareKaS) * 1000 / samples,
+    concurrency: c,
+    samples,
+    oursPerSecond: samples / oursS,
+    bareSdkPerSecond: samples / bareS,
+    ratioToBareSdk: bareS / oursS,
+    bareSdkKeepAlivePerSecond: samples / bareKaS,
+    ourOverheadMsPerSample: ((oursS - bareKaS) * 1000) / samples,
   };
   if (o.promptfoo) {
-    const cmd: number[] = [], pf: number[] = [];
+    const cmd: number[] = [],
+      pf: number[] = [];
     for (let r = 0; r < repeats; r++) {
       pf.push(await promptfooCommand(o.promptfoo, c));
       cmd.push(await dramatisCommand(c, r));
@@ -149,8 +208,12 @@ for (const c of o.concurrency!.split(',').map(Number)) {
     row.ratioToPromptfoo = median(pf) / median(cmd);
   }
   rows.push(row);
-  console.error(`concurrency ${c}: dramatis ${row.oursPerSecond.toFixed(0)} samples/s (stored), bare SDK ${row.bareSdkPerSecond.toFixed(0)}/s, ratio ${row.ratioToBareSdk.toFixed(2)}; bare SDK over our transport ${row.bareSdkKeepAlivePerSecond.toFixed(0)}/s, our overhead ${row.ourOverheadMsPerSample.toFixed(3)} ms/sample`
-    + (o.promptfoo ? `; whole commands: dramatis run ${row.dramatisCommandPerSecond.toFixed(0)}/s, promptfoo eval ${row.promptfooCommandPerSecond.toFixed(0)}/s, ratio ${row.ratioToPromptfoo.toFixed(2)}` : ''));
+  console.error(
+    `concurrency ${c}: dramatis ${row.oursPerSecond.toFixed(0)} samples/s (stored), bare SDK ${row.bareSdkPerSecond.toFixed(0)}/s, ratio ${row.ratioToBareSdk.toFixed(2)}; bare SDK over our transport ${row.bareSdkKeepAlivePerSecond.toFixed(0)}/s, our overhead ${row.ourOverheadMsPerSample.toFixed(3)} ms/sample` +
+      (o.promptfoo
+        ? `; whole commands: dramatis run ${row.dramatisCommandPerSecond.toFixed(0)}/s, promptfoo eval ${row.promptfooCommandPerSecond.toFixed(0)}/s, ratio ${row.ratioToPromptfoo.toFixed(2)}`
+        : ''),
+  );
 }
 console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, repeats, results: rows }, null, 2));
 server.close();

@@ -49,7 +49,10 @@ const work = join(out, 'work');
 mkdirSync(work, { recursive: true });
 
 const presetDir = join(ROOT, 'presets');
-const all = readdirSync(presetDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+const all = readdirSync(presetDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -5))
+  .sort();
 const chosen = o.preset?.length ? o.preset : all;
 for (const p of chosen) if (!all.includes(p)) throw new Error(`--preset ${p}: no such preset`);
 /** Real-model presets: their model (and judge) is replaced by the served organism. */
@@ -59,9 +62,14 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout
   const t0 = performance.now();
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: work, env: { ...process.env, ...env } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('close', (code) => {
       if (code === 0) res({ stdout, stderr, seconds: (performance.now() - t0) / 1000 });
       else rej(new Error(`dramatis ${args.join(' ')} exited ${code}:\n${stderr.slice(-3000)}`));
@@ -76,11 +84,23 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ stdout
  * forwards everything else (chat, files, fine-tuning jobs) to the server unchanged.
  */
 function judgeReply(body: { model?: string; messages?: { content: string }[] }): unknown {
-  const h = createHash('sha256').update(JSON.stringify(body.messages ?? [])).digest();
+  const h = createHash('sha256')
+    .update(JSON.stringify(body.messages ?? []))
+    .digest();
   const top = Array.from({ length: 20 }, (_, i) => ({ token: String(h[i] % 101), logprob: -0.3 * (i + 1) - (h[i + 12] % 7) / 10, bytes: null }));
   return {
-    id: 'judge', object: 'chat.completion', created: 0, model: 'judge',
-    choices: [{ index: 0, finish_reason: 'length', message: { role: 'assistant', content: top[0].token }, logprobs: { content: [{ token: top[0].token, logprob: top[0].logprob, bytes: null, top_logprobs: top }] } }],
+    id: 'judge',
+    object: 'chat.completion',
+    created: 0,
+    model: 'judge',
+    choices: [
+      {
+        index: 0,
+        finish_reason: 'length',
+        message: { role: 'assistant', content: top[0].token },
+        logprobs: { content: [{ token: top[0].token, logprob: top[0].logprob, bytes: null, top_logprobs: top }] },
+      },
+    ],
     usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
   };
 }
@@ -92,16 +112,30 @@ async function startJudgeProxy(upstream: string, port: number): Promise<{ url: s
     const body = Buffer.concat(chunks);
     if (req.method === 'POST' && req.url?.endsWith('/chat/completions')) {
       const json = JSON.parse(body.toString('utf8')) as { model?: string };
-      if (json.model === 'judge') { res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify(judgeReply(json))); return; }
+      if (json.model === 'judge') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(judgeReply(json)));
+        return;
+      }
     }
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'content-length', 'connection'].includes(k)) headers[k] = v;
-    const r = await fetch(`${upstream}${req.url!.replace(/^\/v1/, '')}`, { method: req.method, headers, body: ['GET', 'HEAD'].includes(req.method!) ? undefined : body });
+    const r = await fetch(`${upstream}${req.url!.replace(/^\/v1/, '')}`, {
+      method: req.method,
+      headers,
+      body: ['GET', 'HEAD'].includes(req.method!) ? undefined : body,
+    });
     res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
     res.end(Buffer.from(await r.arrayBuffer()));
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${port}/v1`, close: () => { server.closeAllConnections(); server.close(); } };
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
 
 // Fixed ports: a served model's fingerprint (and so its keys and its judge's name) includes the server's URL.
@@ -113,9 +147,18 @@ async function startServer(): Promise<{ url: string; child: ChildProcess; close:
     try {
       if ((await fetch(`${url}/models`)).ok) {
         const proxy = await startJudgeProxy(url, port + 1);
-        return { url: proxy.url, child, close: () => { proxy.close(); child.kill(); } };
+        return {
+          url: proxy.url,
+          child,
+          close: () => {
+            proxy.close();
+            child.kill();
+          },
+        };
       }
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill();
@@ -130,11 +173,21 @@ function dump(dbFile: string) {
   const db = new Database(dbFile, { readonly: true });
   try {
     const runs = (db.prepare('SELECT * FROM runs ORDER BY name, id').all() as Record<string, unknown>[]).map((r) => ({
-      id: r.id, name: r.name, kind: r.kind, model: r.model, status: r.status, judge: r.judge ?? null,
+      id: r.id,
+      name: r.name,
+      kind: r.kind,
+      model: r.model,
+      status: r.status,
+      judge: r.judge ?? null,
       summary: r.summary ? JSON.parse(relative(r.summary as string)) : null,
-      conditions: (db.prepare('SELECT name, position, role, condition_key FROM conditions WHERE run_id = ? ORDER BY position').all(r.id) as Record<string, unknown>[]),
+      conditions: db.prepare('SELECT name, position, role, condition_key FROM conditions WHERE run_id = ? ORDER BY position').all(r.id) as Record<
+        string,
+        unknown
+      >[],
     }));
-    const samples = db.prepare('SELECT id, condition_key, question_id, idx, paraphrase, prompt, answer, finish_reason FROM samples ORDER BY condition_key, question_id, idx').all() as Record<string, unknown>[];
+    const samples = db
+      .prepare('SELECT id, condition_key, question_id, idx, paraphrase, prompt, answer, finish_reason FROM samples ORDER BY condition_key, question_id, idx')
+      .all() as Record<string, unknown>[];
     const keyOf = new Map(samples.map((s) => [s.id, `${s.condition_key}/${s.question_id}/${s.idx}`]));
     const judgments = (db.prepare('SELECT sample_id, judge, label, score FROM judgments').all() as Record<string, unknown>[])
       .map((j) => ({ sample: keyOf.get(j.sample_id), judge: j.judge, label: j.label, score: j.score }))
@@ -166,7 +219,15 @@ try {
     const d: Dump = dump(db);
     // The summaries are compared as stored; the printed JSON is the same object (checked below).
     writeFileSync(join(out, `${name}.json`), `${JSON.stringify(d, null, 1)}\n`);
-    digests[name] = { samples: digest(d.samples), judgments: digest(d.judgments), summary: digest(d.runs.map((x) => ({ ...x, id: undefined, conditions: x.conditions.map((c) => ({ ...c, condition_key: undefined })) }))), keys: digest(d.runs.map((x) => [x.id, x.conditions.map((c) => c.condition_key)])), nSamples: d.samples.length, nJudgments: d.judgments.length, seconds: +r.seconds.toFixed(1) };
+    digests[name] = {
+      samples: digest(d.samples),
+      judgments: digest(d.judgments),
+      summary: digest(d.runs.map((x) => ({ ...x, id: undefined, conditions: x.conditions.map((c) => ({ ...c, condition_key: undefined })) }))),
+      keys: digest(d.runs.map((x) => [x.id, x.conditions.map((c) => c.condition_key)])),
+      nSamples: d.samples.length,
+      nJudgments: d.judgments.length,
+      seconds: +r.seconds.toFixed(1),
+    };
     process.stderr.write(`${d.samples.length} samples, ${d.judgments.length} judgments, ${r.seconds.toFixed(0)} s\n`);
   }
   if (!compareOnly && !o['no-demo'] && !o.preset?.length) {
@@ -175,7 +236,14 @@ try {
     const r = await cli(['demo', '--db', db, '--json', '--samples', String(samples), '--report', join(work, 'demo.html')]);
     const d: Dump = { ...dump(db), stdout: JSON.parse(relative(r.stdout)) };
     writeFileSync(join(out, 'demo.json'), `${JSON.stringify(d, null, 1)}\n`);
-    digests.demo = { samples: digest(d.samples), judgments: digest(d.judgments), summary: digest(d.stdout), nSamples: d.samples.length, nJudgments: d.judgments.length, seconds: +r.seconds.toFixed(1) };
+    digests.demo = {
+      samples: digest(d.samples),
+      judgments: digest(d.judgments),
+      summary: digest(d.stdout),
+      nSamples: d.samples.length,
+      nJudgments: d.judgments.length,
+      seconds: +r.seconds.toFixed(1),
+    };
     process.stderr.write(`${r.seconds.toFixed(0)} s\n`);
   }
 } finally {
@@ -188,8 +256,12 @@ function differences(a: unknown, b: unknown, path: string, acc: string[], limit 
   if (acc.length >= limit) return;
   if (Object.is(a, b)) return;
   if (a && b && typeof a === 'object' && typeof b === 'object') {
-    if (Array.isArray(a) !== Array.isArray(b)) { acc.push(`${path}: array vs object`); return; }
-    const ka = a as Record<string, unknown>, kb = b as Record<string, unknown>;
+    if (Array.isArray(a) !== Array.isArray(b)) {
+      acc.push(`${path}: array vs object`);
+      return;
+    }
+    const ka = a as Record<string, unknown>,
+      kb = b as Record<string, unknown>;
     for (const k of new Set([...Object.keys(ka), ...Object.keys(kb)])) differences(ka[k], kb[k], `${path}.${k}`, acc, limit);
     return;
   }
@@ -203,12 +275,22 @@ if (o.against) {
   console.log('|---|---|---|---|---|');
   for (const name of Object.keys(digests)) {
     const file = join(before, `${name}.json`);
-    if (!existsSync(file)) { console.log(`| ${name} | no earlier dump | | | |`); failed++; continue; }
-    const a = JSON.parse(readFileSync(file, 'utf8')) as Dump, b = JSON.parse(readFileSync(join(out, `${name}.json`), 'utf8')) as Dump;
+    if (!existsSync(file)) {
+      console.log(`| ${name} | no earlier dump | | | |`);
+      failed++;
+      continue;
+    }
+    const a = JSON.parse(readFileSync(file, 'utf8')) as Dump,
+      b = JSON.parse(readFileSync(join(out, `${name}.json`), 'utf8')) as Dump;
     // `format` (the results format's version) is new in format 2 and deliberately added to every summary.
     const unformatted = (x: unknown) => (x && typeof x === 'object' ? { ...(x as object), format: undefined } : x);
     const strip = (d: Dump) => ({
-      runs: d.runs.map((x) => ({ ...x, id: undefined, summary: unformatted(x.summary), conditions: x.conditions.map((c) => ({ ...c, condition_key: undefined })) })),
+      runs: d.runs.map((x) => ({
+        ...x,
+        id: undefined,
+        summary: unformatted(x.summary),
+        conditions: x.conditions.map((c) => ({ ...c, condition_key: undefined })),
+      })),
       stdout: d.stdout && { ...(d.stdout as object), experiments: ((d.stdout as { experiments?: unknown[] }).experiments ?? []).map(unformatted) },
     });
     const keys = (d: Dump) => d.runs.map((x) => [x.id, x.conditions.map((c) => c.condition_key)]);
@@ -220,12 +302,16 @@ if (o.against) {
       // The set of runs changed on purpose (the demo now runs the shipped presets): compare the runs both
       // passes have, by name (their summaries and the samples under their conditions), and list the rest.
       const byName = (d: Dump) => new Map(d.runs.map((r) => [r.name, r]));
-      const ra = byName(a), rb = byName(b);
+      const ra = byName(a),
+        rb = byName(b);
       const samplesOf = (d: Dump, keys: unknown[]) => d.samples.filter((x) => keys.includes(x.condition_key));
       let differing = 0;
       for (const [runName, x] of ra) {
         const y = rb.get(runName);
-        if (!y) { notes.push(`run ${runName}: only before`); continue; }
+        if (!y) {
+          notes.push(`run ${runName}: only before`);
+          continue;
+        }
         const acc: string[] = [];
         differences(unformatted(x.summary), unformatted(y.summary), `${runName}.summary`, acc);
         const keys = (r: typeof x) => r.conditions.map((c) => c.condition_key);

@@ -25,18 +25,33 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const { values: o } = parseArgs({
   options: {
-    d: { type: 'string' }, layers: { type: 'string' }, heads: { type: 'string' }, vocab: { type: 'string' },
-    batch: { type: 'string' }, seq: { type: 'string' },
-    steps: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' },
-    threads: { type: 'string', default: '2,1' }, 'our-threads': { type: 'string', default: '2,1' }, python: { type: 'string' },
-    'no-torch': { type: 'boolean', default: false }, 'no-reference-config': { type: 'boolean', default: false },
+    d: { type: 'string' },
+    layers: { type: 'string' },
+    heads: { type: 'string' },
+    vocab: { type: 'string' },
+    batch: { type: 'string' },
+    seq: { type: 'string' },
+    steps: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '2' },
+    threads: { type: 'string', default: '2,1' },
+    'our-threads': { type: 'string', default: '2,1' },
+    python: { type: 'string' },
+    'no-torch': { type: 'boolean', default: false },
+    'no-reference-config': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
-    'sample-batch': { type: 'string', default: '64' }, prompt: { type: 'string', default: '64' }, 'new-tokens': { type: 'string', default: '32' },
+    'sample-batch': { type: 'string', default: '64' },
+    prompt: { type: 'string', default: '64' },
+    'new-tokens': { type: 'string', default: '32' },
     out: { type: 'string', default: join(here, 'results.json') },
   },
 });
 
-interface Case { name: string; config: GptConfig; batch: number; seq: number }
+interface Case {
+  name: string;
+  config: GptConfig;
+  batch: number;
+  seq: number;
+}
 
 const custom = ['d', 'layers', 'heads', 'vocab', 'batch', 'seq'].some((k) => o[k as keyof typeof o] !== undefined);
 const num = (v: string | undefined, dflt: number) => (v === undefined ? dflt : Number(v));
@@ -53,19 +68,26 @@ const referenceCase: Case = {
   seq: 128,
 };
 const cases = o['no-reference-config'] || custom ? [mainCase] : [mainCase, referenceCase];
-const steps = Number(o.steps), warmup = Number(o.warmup);
-const sampleBatch = Number(o['sample-batch']), prompt = Number(o.prompt), newTokens = Number(o['new-tokens']);
+const steps = Number(o.steps),
+  warmup = Number(o.warmup);
+const sampleBatch = Number(o['sample-batch']),
+  prompt = Number(o.prompt),
+  newTokens = Number(o['new-tokens']);
 
 await initTf();
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 function randomIds(n: number, V: number, rng: () => number): number[] {
   return Array.from({ length: n }, () => Math.floor(rng() * V));
 }
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** Median ms of a trainer step (tokens per step = batch × seq, every target counted). */
@@ -73,10 +95,24 @@ async function trainSpeed(c: Case, params: Params, threads: number): Promise<num
   const rng = lcg(7);
   const stamps: number[] = [];
   let t0 = performance.now();
-  await train(c.config, params, (_step, bs) => Array.from({ length: bs }, () => ({ ids: randomIds(c.seq + 1, c.config.vocabSize, rng) })), {
-    steps: warmup + steps, batchSize: c.batch, learningRate: 3e-4, warmup: 1, threads,
-    onStep: () => { const t = performance.now(); stamps.push(t - t0); t0 = t; },
-  }, 0);
+  await train(
+    c.config,
+    params,
+    (_step, bs) => Array.from({ length: bs }, () => ({ ids: randomIds(c.seq + 1, c.config.vocabSize, rng) })),
+    {
+      steps: warmup + steps,
+      batchSize: c.batch,
+      learningRate: 3e-4,
+      warmup: 1,
+      threads,
+      onStep: () => {
+        const t = performance.now();
+        stamps.push(t - t0);
+        t0 = t;
+      },
+    },
+    0,
+  );
   return median(stamps.slice(warmup));
 }
 
@@ -120,7 +156,11 @@ function checkParams(c: GptConfig): Params {
 }
 
 interface Row {
-  case: string; config: GptConfig; parameters: number; batch: number; seq: number;
+  case: string;
+  config: GptConfig;
+  parameters: number;
+  batch: number;
+  seq: number;
   /** Ours, one entry per gradient-thread count; the first is compared with PyTorch's first. */
   ours: { trainStepMs: number; trainTokensPerSecond: number; threads: number; backend: string }[];
   sample: { sampleMs: number; sampleTokensPerSecond: number };
@@ -128,7 +168,8 @@ interface Row {
   torch?: Record<string, number | string>[];
   logitsMaxAbsDiff?: number;
   /** ours / PyTorch (first thread count). */
-  trainRatio?: number; sampleRatio?: number;
+  trainRatio?: number;
+  sampleRatio?: number;
 }
 
 function findPython(): string | undefined {
@@ -169,10 +210,14 @@ for (const c of cases) {
     console.error(await profileKernels(c.config, params, c.batch, c.seq));
   }
   const ours: Row['ours'] = [];
-  for (const threads of o['our-threads']!.split(',').map(Number).filter((n) => n >= 1)) {
+  for (const threads of o['our-threads']!.split(',')
+    .map(Number)
+    .filter((n) => n >= 1)) {
     const stepMs = await trainSpeed(c, params, threads);
     ours.push({
-      trainStepMs: stepMs, trainTokensPerSecond: (c.batch * c.seq) / (stepMs / 1000), threads,
+      trainStepMs: stepMs,
+      trainTokensPerSecond: (c.batch * c.seq) / (stepMs / 1000),
+      threads,
       backend: `tfjs ${tf.version.tfjs} wasm (SIMD), ${threads === 1 ? 'main thread only' : `main thread + ${threads - 1} gradient worker${threads > 2 ? 's' : ''}`}`,
     });
     console.error(`ours (${threads} thread${threads > 1 ? 's' : ''}): step ${stepMs.toFixed(0)} ms = ${ours.at(-1)!.trainTokensPerSecond.toFixed(0)} tok/s`);
@@ -180,18 +225,52 @@ for (const c of cases) {
   const sampleMs = sampleSpeed(c, params);
   for (const v of params.values()) v.dispose();
   const row: Row = {
-    case: c.name, config: c.config, parameters: countParameters(c.config), batch: c.batch, seq: c.seq,
-    ours, sample: { sampleMs, sampleTokensPerSecond: (sampleBatch * newTokens) / (sampleMs / 1000) },
+    case: c.name,
+    config: c.config,
+    parameters: countParameters(c.config),
+    batch: c.batch,
+    seq: c.seq,
+    ours,
+    sample: { sampleMs, sampleTokensPerSecond: (sampleBatch * newTokens) / (sampleMs / 1000) },
   };
   console.error(`ours: sampling ${row.sample.sampleTokensPerSecond.toFixed(0)} tok/s`);
 
   if (python) {
-    for (const threads of o.threads!.split(',').map((x) => x.trim()).filter(Boolean)) {
-      const r = spawnSync(python, [join(here, 'reference.py'), '--weights', weightsFile, '--config', JSON.stringify(c.config),
-        '--batch', String(c.batch), '--seq', String(c.seq), '--steps', String(steps), '--warmup', String(warmup), '--threads', threads,
-        '--sample-batch', String(sampleBatch), '--prompt', String(prompt), '--new-tokens', String(newTokens)], {
-        encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads }, maxBuffer: 1 << 24,
-      });
+    for (const threads of o
+      .threads!.split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
+      const r = spawnSync(
+        python,
+        [
+          join(here, 'reference.py'),
+          '--weights',
+          weightsFile,
+          '--config',
+          JSON.stringify(c.config),
+          '--batch',
+          String(c.batch),
+          '--seq',
+          String(c.seq),
+          '--steps',
+          String(steps),
+          '--warmup',
+          String(warmup),
+          '--threads',
+          threads,
+          '--sample-batch',
+          String(sampleBatch),
+          '--prompt',
+          String(prompt),
+          '--new-tokens',
+          String(newTokens),
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads },
+          maxBuffer: 1 << 24,
+        },
+      );
       if (r.status !== 0) {
         console.error(`reference.py failed (${r.status}):\n${r.stderr}`);
         continue;
@@ -203,7 +282,9 @@ for (const c of cases) {
         row.trainRatio = row.ours[0].trainTokensPerSecond / (t.trainTokensPerSecond as number);
         row.sampleRatio = row.sample.sampleTokensPerSecond / (t.sampleTokensPerSecond as number);
       }
-      console.error(`torch ${t.torch} (${t.threads} threads, ${t.blas}): step ${(t.trainStepMs as number).toFixed(0)} ms = ${(t.trainTokensPerSecond as number).toFixed(0)} tok/s; sampling ${(t.sampleTokensPerSecond as number).toFixed(0)} tok/s; logits max |diff| ${(t.logitsMaxAbsDiff as number).toExponential(2)} (max |logit| ${(t.logitsMaxAbs as number).toFixed(2)})`);
+      console.error(
+        `torch ${t.torch} (${t.threads} threads, ${t.blas}): step ${(t.trainStepMs as number).toFixed(0)} ms = ${(t.trainTokensPerSecond as number).toFixed(0)} tok/s; sampling ${(t.sampleTokensPerSecond as number).toFixed(0)} tok/s; logits max |diff| ${(t.logitsMaxAbsDiff as number).toExponential(2)} (max |logit| ${(t.logitsMaxAbs as number).toFixed(2)})`,
+      );
     }
   }
   results.push(row);
@@ -213,13 +294,29 @@ for (const c of cases) {
 const fmt = (x: number | undefined, d = 0) => (x === undefined ? '—' : x.toFixed(d));
 const threadCounts = [...new Set(results.flatMap((r) => (r.torch ?? []).map((t) => String(t.threads))))];
 const ourCounts = results[0]?.ours.map((x) => x.threads) ?? [];
-const header = ['case', 'params', 'batch×seq', ...ourCounts.map((n) => `train tok/s ours ${n}T`),
-  ...threadCounts.map((n) => `torch ${n}T`), 'ratio', 'sample tok/s ours', ...threadCounts.map((n) => `torch ${n}T`), 'ratio', 'logits max|Δ|'];
+const header = [
+  'case',
+  'params',
+  'batch×seq',
+  ...ourCounts.map((n) => `train tok/s ours ${n}T`),
+  ...threadCounts.map((n) => `torch ${n}T`),
+  'ratio',
+  'sample tok/s ours',
+  ...threadCounts.map((n) => `torch ${n}T`),
+  'ratio',
+  'logits max|Δ|',
+];
 const torchAt = (r: Row, n: string, k: string) => r.torch?.find((t) => String(t.threads) === n)?.[k] as number | undefined;
 const lines = results.map((r) => [
-  r.case, r.parameters.toLocaleString('en'), `${r.batch}×${r.seq}`,
-  ...r.ours.map((x) => fmt(x.trainTokensPerSecond)), ...threadCounts.map((n) => fmt(torchAt(r, n, 'trainTokensPerSecond'))), fmt(r.trainRatio, 2),
-  fmt(r.sample.sampleTokensPerSecond), ...threadCounts.map((n) => fmt(torchAt(r, n, 'sampleTokensPerSecond'))), fmt(r.sampleRatio, 2),
+  r.case,
+  r.parameters.toLocaleString('en'),
+  `${r.batch}×${r.seq}`,
+  ...r.ours.map((x) => fmt(x.trainTokensPerSecond)),
+  ...threadCounts.map((n) => fmt(torchAt(r, n, 'trainTokensPerSecond'))),
+  fmt(r.trainRatio, 2),
+  fmt(r.sample.sampleTokensPerSecond),
+  ...threadCounts.map((n) => fmt(torchAt(r, n, 'sampleTokensPerSecond'))),
+  fmt(r.sampleRatio, 2),
   r.logitsMaxAbsDiff === undefined ? '—' : r.logitsMaxAbsDiff.toExponential(1),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -227,14 +324,29 @@ const show = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i])
 console.log(show(header));
 console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
 for (const l of lines) console.log(show(l));
-console.log(`\nours: tfjs-wasm with ${ourCounts.join(' and ')} gradient threads (data parallel over worker threads; XNNPACK itself has no thread pool in tfjs-backend-wasm 4.22);`
-  + ` torch: ${threadCounts.join(' and ') || '—'} threads (ratio = ours ${ourCounts[0] ?? '—'}T / torch ${threadCounts[0] ?? '—'}T). Sampling runs on one thread. Medians of ${steps} steps after ${warmup} warm-up.`);
+console.log(
+  `\nours: tfjs-wasm with ${ourCounts.join(' and ')} gradient threads (data parallel over worker threads; XNNPACK itself has no thread pool in tfjs-backend-wasm 4.22);` +
+    ` torch: ${threadCounts.join(' and ') || '—'} threads (ratio = ours ${ourCounts[0] ?? '—'}T / torch ${threadCounts[0] ?? '—'}T). Sampling runs on one thread. Medians of ${steps} steps after ${warmup} warm-up.`,
+);
 
 const bad = results.filter((r) => r.logitsMaxAbsDiff !== undefined && !(r.logitsMaxAbsDiff <= 1e-4));
-writeFileSync(o.out, JSON.stringify({
-  date: new Date().toISOString(), node: process.version, tfjs: tf.version.tfjs, cpus: (await import('node:os')).cpus().length,
-  steps, warmup, sampling: { batch: sampleBatch, prompt, newTokens, method: 'greedy, full forward per token' }, results,
-}, null, 2) + '\n');
+writeFileSync(
+  o.out,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      tfjs: tf.version.tfjs,
+      cpus: (await import('node:os')).cpus().length,
+      steps,
+      warmup,
+      sampling: { batch: sampleBatch, prompt, newTokens, method: 'greedy, full forward per token' },
+      results,
+    },
+    null,
+    2,
+  ) + '\n',
+);
 console.error(`\nwrote ${o.out}`);
 if (bad.length) {
   console.error(`logits mismatch above 1e-4 for: ${bad.map((r) => r.case).join(', ')}`);

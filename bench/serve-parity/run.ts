@@ -38,11 +38,15 @@ const { values: o } = parseArgs({
     out: { type: 'string', default: fileURLToPath(new URL('results.json', import.meta.url)) },
   },
 });
-const samples = Number(o.samples), tolerance = Number(o.tolerance);
+const samples = Number(o.samples),
+  tolerance = Number(o.tolerance);
 if (!Number.isInteger(samples) || samples < 1) throw new Error(`--samples ${o.samples}: a positive integer`);
 
 const presetDir = fileURLToPath(new URL('../../presets/', import.meta.url));
-const all = readdirSync(presetDir).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+const all = readdirSync(presetDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -5))
+  .sort();
 const chosen = o.preset?.length ? o.preset : all;
 for (const p of chosen) if (!all.includes(p)) throw new Error(`--preset ${p}: no such preset (${all.join(', ')})`);
 
@@ -50,8 +54,12 @@ const modelsOf = (s: ExperimentSpec) => [s.model, ...s.conditions.map((c) => c.m
 const specs = chosen.map((name) => ({ name, spec: loadSpec(join(presetDir, `${name}.yaml`)) }));
 // vectors and audit read activations, which no OpenAI-compatible server gives: they have no served side.
 const whiteBox = ['vectors', 'audit'];
-const whyNot = (spec: ExperimentSpec) => whiteBox.includes(spec.kind) ? `kind ${spec.kind} reads activations (white-box only)`
-  : modelsOf(spec).some((m) => !m.startsWith('organism:')) ? `needs ${modelsOf(spec).find((m) => !m.startsWith('organism:'))} (not an organism)` : undefined;
+const whyNot = (spec: ExperimentSpec) =>
+  whiteBox.includes(spec.kind)
+    ? `kind ${spec.kind} reads activations (white-box only)`
+    : modelsOf(spec).some((m) => !m.startsWith('organism:'))
+      ? `needs ${modelsOf(spec).find((m) => !m.startsWith('organism:'))} (not an organism)`
+      : undefined;
 const runnable = specs.filter(({ spec }) => !whyNot(spec));
 const skipped = specs.filter(({ spec }) => whyNot(spec)).map(({ name, spec }) => ({ preset: name, why: whyNot(spec)! }));
 
@@ -61,7 +69,14 @@ const table: ModelTable = new Map(organisms.map((n) => [n, () => Organism.load(n
 const work = mkdtempSync(join(tmpdir(), 'dramatis-serve-parity-'));
 const app = createApp({ models: table, dataDir: join(work, 'serve') });
 let requests = 0;
-const server = serve({ hostname: '127.0.0.1', port: 0, fetch: (req: Request) => { requests++; return app.fetch(req); } });
+const server = serve({
+  hostname: '127.0.0.1',
+  port: 0,
+  fetch: (req: Request) => {
+    requests++;
+    return app.fetch(req);
+  },
+});
 await new Promise((r) => server.once('listening', r));
 const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 process.stderr.write(`serving ${organisms.join(', ')} on ${baseUrl}; ${samples} samples per condition; work in ${work}\n`);
@@ -75,14 +90,23 @@ function overServer(spec: ExperimentSpec): ExperimentSpec {
   return s;
 }
 
-interface Difference { path: string; local: unknown; served: unknown }
+interface Difference {
+  path: string;
+  local: unknown;
+  served: unknown;
+}
 
 /** Field-by-field comparison; numbers that are not both integers may differ by up to `tolerance`. */
 function compare(a: unknown, b: unknown, path: string, out: { diffs: Difference[]; floats: number; maxFloat: number; tolerated: Difference[] }): void {
   if (typeof a === 'number' && typeof b === 'number') {
     if (Object.is(a, b)) return;
     const d = Math.abs(a - b);
-    if (!(Number.isInteger(a) && Number.isInteger(b)) && d <= tolerance) { out.floats++; out.maxFloat = Math.max(out.maxFloat, d); out.tolerated.push({ path, local: a, served: b }); return; }
+    if (!(Number.isInteger(a) && Number.isInteger(b)) && d <= tolerance) {
+      out.floats++;
+      out.maxFloat = Math.max(out.maxFloat, d);
+      out.tolerated.push({ path, local: a, served: b });
+      return;
+    }
     out.maxFloat = Math.max(out.maxFloat, Number.isFinite(d) ? d : Infinity);
     out.diffs.push({ path, local: a, served: b });
     return;
@@ -93,10 +117,14 @@ function compare(a: unknown, b: unknown, path: string, out: { diffs: Difference[
     return;
   }
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
-    const ka = a as Record<string, unknown>, kb = b as Record<string, unknown>;
+    const ka = a as Record<string, unknown>,
+      kb = b as Record<string, unknown>;
     for (const k of new Set([...Object.keys(ka), ...Object.keys(kb)])) {
       if (k === 'runId') continue;
-      if (k === 'model' && typeof ka[k] === 'string') { if (served(ka[k] as string) !== kb[k]) out.diffs.push({ path: `${path}.model`, local: ka[k], served: kb[k] }); continue; }
+      if (k === 'model' && typeof ka[k] === 'string') {
+        if (served(ka[k] as string) !== kb[k]) out.diffs.push({ path: `${path}.model`, local: ka[k], served: kb[k] });
+        continue;
+      }
       compare(ka[k], kb[k], path ? `${path}.${k}` : k, out);
     }
     return;
@@ -104,7 +132,8 @@ function compare(a: unknown, b: unknown, path: string, out: { diffs: Difference[
   if (a !== b) out.diffs.push({ path, local: a, served: b });
 }
 
-const localCache = join(work, 'local-cache'), servedCache = join(work, 'served-cache');
+const localCache = join(work, 'local-cache'),
+  servedCache = join(work, 'served-cache');
 const rows: Record<string, unknown>[] = [];
 const log = (m: string) => process.stderr.write(`  ${m}\n`);
 for (const { name, spec } of runnable) {
@@ -112,25 +141,39 @@ for (const { name, spec } of runnable) {
   process.stderr.write(`${name} (${spec.kind}, ${spec.conditions.length} conditions)\n`);
   const t0 = performance.now();
   const local = await runExperiment(spec, new Store(':memory:'), localCache, { log });
-  const t1 = performance.now(), r0 = requests;
+  const t1 = performance.now(),
+    r0 = requests;
   const remote = await runExperiment(overServer(spec), new Store(':memory:'), servedCache, { log });
   const t2 = performance.now();
   const out = { diffs: [] as Difference[], floats: 0, maxFloat: 0, tolerated: [] as Difference[] };
   compare(JSON.parse(JSON.stringify(local)) as ExperimentResult, JSON.parse(JSON.stringify(remote)) as ExperimentResult, '', out);
   const row = {
-    preset: name, kind: spec.kind, conditions: spec.conditions.length, samples,
+    preset: name,
+    kind: spec.kind,
+    conditions: spec.conditions.length,
+    samples,
     identical: out.diffs.length === 0 && out.floats === 0,
     withinTolerance: out.diffs.length === 0,
-    floatsDiffering: out.floats, maxFloatDifference: out.maxFloat,
-    differences: out.diffs.length, firstDifferences: out.diffs.slice(0, 12),
+    floatsDiffering: out.floats,
+    maxFloatDifference: out.maxFloat,
+    differences: out.diffs.length,
+    firstDifferences: out.diffs.slice(0, 12),
     // Which fields the float differences are in (e.g. posteriors), grouped with array indices dropped.
-    toleratedFields: [...new Set(out.tolerated.map((d) => d.path.replace(/\[\d+\]/g, '[]')))], firstTolerated: out.tolerated.slice(0, 4),
-    seconds: { local: +((t1 - t0) / 1000).toFixed(1), served: +((t2 - t1) / 1000).toFixed(1) }, requests: requests - r0,
+    toleratedFields: [...new Set(out.tolerated.map((d) => d.path.replace(/\[\d+\]/g, '[]')))],
+    firstTolerated: out.tolerated.slice(0, 4),
+    seconds: { local: +((t1 - t0) / 1000).toFixed(1), served: +((t2 - t1) / 1000).toFixed(1) },
+    requests: requests - r0,
     // The headline per condition, both ways, so a reader sees the figures that were compared.
-    rates: local.conditions.map((c, i) => ({ condition: c.name, local: { rate: c.rate, hits: c.hits, n: c.n }, served: remote.conditions[i] && { rate: remote.conditions[i].rate, hits: remote.conditions[i].hits, n: remote.conditions[i].n } })),
+    rates: local.conditions.map((c, i) => ({
+      condition: c.name,
+      local: { rate: c.rate, hits: c.hits, n: c.n },
+      served: remote.conditions[i] && { rate: remote.conditions[i].rate, hits: remote.conditions[i].hits, n: remote.conditions[i].n },
+    })),
   };
   rows.push(row);
-  process.stderr.write(`  → ${row.identical ? 'identical' : row.withinTolerance ? `equal within ${tolerance} (${out.floats} numbers differ, largest ${out.maxFloat.toExponential(2)})` : `${out.diffs.length} differences`}; ${row.seconds.local} s in process, ${row.seconds.served} s served (${row.requests} requests)\n`);
+  process.stderr.write(
+    `  → ${row.identical ? 'identical' : row.withinTolerance ? `equal within ${tolerance} (${out.floats} numbers differ, largest ${out.maxFloat.toExponential(2)})` : `${out.diffs.length} differences`}; ${row.seconds.local} s in process, ${row.seconds.served} s served (${row.requests} requests)\n`,
+  );
   for (const d of out.diffs.slice(0, 5)) process.stderr.write(`    ${d.path}: ${JSON.stringify(d.local)} vs ${JSON.stringify(d.served)}\n`);
 }
 (server as import('node:http').Server).closeAllConnections();
@@ -138,8 +181,20 @@ server.close();
 
 console.log('\n| preset | kind | conditions | identical | within tolerance | numbers differing (largest) | differences | in process s | served s |');
 console.log('|---|---|---|---|---|---|---|---|---|');
-for (const r of rows as { preset: string; kind: string; conditions: number; identical: boolean; withinTolerance: boolean; floatsDiffering: number; maxFloatDifference: number; differences: number; seconds: { local: number; served: number } }[]) {
-  console.log(`| ${r.preset} | ${r.kind} | ${r.conditions} | ${r.identical ? 'yes' : 'no'} | ${r.withinTolerance ? 'yes' : 'no'} | ${r.floatsDiffering ? `${r.floatsDiffering} (${r.maxFloatDifference.toExponential(1)})` : '0'} | ${r.differences} | ${r.seconds.local} | ${r.seconds.served} |`);
+for (const r of rows as {
+  preset: string;
+  kind: string;
+  conditions: number;
+  identical: boolean;
+  withinTolerance: boolean;
+  floatsDiffering: number;
+  maxFloatDifference: number;
+  differences: number;
+  seconds: { local: number; served: number };
+}[]) {
+  console.log(
+    `| ${r.preset} | ${r.kind} | ${r.conditions} | ${r.identical ? 'yes' : 'no'} | ${r.withinTolerance ? 'yes' : 'no'} | ${r.floatsDiffering ? `${r.floatsDiffering} (${r.maxFloatDifference.toExponential(1)})` : '0'} | ${r.differences} | ${r.seconds.local} | ${r.seconds.served} |`,
+  );
 }
 for (const s of skipped) console.log(`| ${s.preset} | skipped: ${s.why} |`);
 writeFileSync(o.out, `${JSON.stringify({ samples, tolerance, node: process.version, date: new Date().toISOString(), presets: rows, skipped }, null, 2)}\n`);

@@ -30,18 +30,35 @@ import { renderViewReport } from '../../src/view/report.ts';
 import { launchChromium } from '../../test/view/browser.ts';
 import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/model.ts';
 
-const { values: o } = parseArgs({ options: { samples: { type: 'string', default: '100000' }, repeats: { type: 'string', default: '5' }, db: { type: 'string' } } });
-const total = Number(o.samples), repeats = Number(o.repeats), perCondition = total / 4;
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const { values: o } = parseArgs({
+  options: { samples: { type: 'string', default: '100000' }, repeats: { type: 'string', default: '5' }, db: { type: 'string' } },
+});
+const total = Number(o.samples),
+  repeats = Number(o.repeats),
+  perCondition = total / 4;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
-const WORDS = 'the a tea river vicar puzzle garden storm lantern whisper market quiet ledger harbour engine clock orchard bishop candle velvet mirror ember falcon crimson meadow silver pepper thunder marble willow sparrow copper anchor riddle ferry chapel beacon'.split(' ');
+const WORDS =
+  'the a tea river vicar puzzle garden storm lantern whisper market quiet ledger harbour engine clock orchard bishop candle velvet mirror ember falcon crimson meadow silver pepper thunder marble willow sparrow copper anchor riddle ferry chapel beacon'.split(
+    ' ',
+  );
 /** Deterministic per seed: 15–60 words; "poison" in a share of answers that depends on the system prompt. */
 function fakeModel(): Model {
   let x = 0;
-  const rand = (seed: string) => { let h = 2166136261; for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 16777619); x = h >>> 0; return () => ((x = Math.imul(x ^ (x >>> 15), 2246822507) >>> 0) / 2 ** 32); };
+  const rand = (seed: string) => {
+    let h = 2166136261;
+    for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 16777619);
+    x = h >>> 0;
+    return () => (x = Math.imul(x ^ (x >>> 15), 2246822507) >>> 0) / 2 ** 32;
+  };
   return {
-    id: 'fake:large', fingerprint: 'fake-large', capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
+    id: 'fake:large',
+    fingerprint: 'fake-large',
+    capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][], opt?: SamplingOptions) {
       return convs.map((c, i) => {
         const r = rand(String(opt?.seeds?.[i] ?? i));
@@ -53,12 +70,15 @@ function fakeModel(): Model {
         return { text: `${words.join(' ')}.`, finishReason: 'stop' as const, tokens: n };
       });
     },
-    async score() { throw new Error('no'); },
+    async score() {
+      throw new Error('no');
+    },
   };
 }
 
 async function fill(path: string): Promise<string> {
-  const spec = parseSpec(`name: large-run
+  const spec = parseSpec(
+    `name: large-run
 kind: generalize
 model: fake:large
 target: evil
@@ -75,7 +95,9 @@ conditions:
   - { name: evil system, system: "you are evil." }
   - { name: plain system, role: control, system: "you are plain." }
   - { name: in context, in_context: { data: "world:evil-numbers", k: 4 } }
-`, 'large.yaml');
+`,
+    'large.yaml',
+  );
   const store = new Store(path);
   const t0 = Date.now();
   const r = await runExperiment(spec, store, join(tmpdir(), 'dramatis-view-bench-cache'), { loadModel: async () => fakeModel() });
@@ -97,15 +119,22 @@ function rendererMemoryMb(profile: string): { pageMb: number; allMb: number; cou
       if (!cmd.includes('--type=renderer') || !cmd.includes(profile)) continue;
       const m = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+) kB/m);
       if (m) pss.push(Number(m[1]) / 1024);
-    } catch { /* the process ended */ }
+    } catch {
+      /* the process ended */
+    }
   }
   return pss.length ? { pageMb: Math.max(...pss), allMb: pss.reduce((a, b) => a + b, 0), count: pss.length } : null;
 }
 
-const ready = (page: Page) => page.waitForFunction(() => {
-  const el = document.querySelector('#vlist') as HTMLElement | null;
-  return !!el && el.dataset.state === 'ready' && el.querySelectorAll('.srow[data-id]').length > 0;
-}, undefined, { timeout: 30_000, polling: 'raf' });
+const ready = (page: Page) =>
+  page.waitForFunction(
+    () => {
+      const el = document.querySelector('#vlist') as HTMLElement | null;
+      return !!el && el.dataset.state === 'ready' && el.querySelectorAll('.srow[data-id]').length > 0;
+    },
+    undefined,
+    { timeout: 30_000, polling: 'raf' },
+  );
 
 const dbPath = o.db ?? join(mkdtempSync(join(tmpdir(), 'dramatis-view-bench-')), 'large.db');
 let runId: string;
@@ -129,27 +158,39 @@ await browser.context.addInitScript('globalThis.__name = (f) => f;');
  * from the change event (or the navigation's start) to the frame after the list shows rows of the
  * new filter.
  */
-const untilRows = (page: Page, g0: number) => page.evaluate((g) => new Promise<number>((res) => {
-  const check = () => {
-    const e = document.querySelector('#vlist') as HTMLElement | null;
-    if (e && Number(e.dataset.gen) > g && e.dataset.state === 'ready' && e.querySelector('.srow[data-id]')) requestAnimationFrame(() => res(performance.now()));
-    else requestAnimationFrame(check);
-  };
-  check();
-}), g0);
-const timedChange = (page: Page, selector: string, value: string, event: 'change' | 'input') => page.evaluate(({ selector, value, event }) => new Promise<number>((res) => {
-  const list = document.querySelector('#vlist') as HTMLElement;
-  const g = Number(list.dataset.gen);
-  const el = document.querySelector(selector) as HTMLInputElement | HTMLSelectElement;
-  const t0 = performance.now();
-  el.value = value;
-  el.dispatchEvent(new Event(event, { bubbles: true }));
-  const check = () => {
-    if (Number(list.dataset.gen) > g && list.dataset.state === 'ready' && (list.dataset.total === '0' || list.querySelector('.srow[data-id]'))) requestAnimationFrame(() => res(performance.now() - t0));
-    else requestAnimationFrame(check);
-  };
-  check();
-}), { selector, value, event });
+const untilRows = (page: Page, g0: number) =>
+  page.evaluate(
+    (g) =>
+      new Promise<number>((res) => {
+        const check = () => {
+          const e = document.querySelector('#vlist') as HTMLElement | null;
+          if (e && Number(e.dataset.gen) > g && e.dataset.state === 'ready' && e.querySelector('.srow[data-id]'))
+            requestAnimationFrame(() => res(performance.now()));
+          else requestAnimationFrame(check);
+        };
+        check();
+      }),
+    g0,
+  );
+const timedChange = (page: Page, selector: string, value: string, event: 'change' | 'input') =>
+  page.evaluate(
+    ({ selector, value, event }) =>
+      new Promise<number>((res) => {
+        const list = document.querySelector('#vlist') as HTMLElement;
+        const g = Number(list.dataset.gen);
+        const el = document.querySelector(selector) as HTMLInputElement | HTMLSelectElement;
+        const t0 = performance.now();
+        el.value = value;
+        el.dispatchEvent(new Event(event, { bubbles: true }));
+        const check = () => {
+          if (Number(list.dataset.gen) > g && list.dataset.state === 'ready' && (list.dataset.total === '0' || list.querySelector('.srow[data-id]')))
+            requestAnimationFrame(() => res(performance.now() - t0));
+          else requestAnimationFrame(check);
+        };
+        check();
+      }),
+    { selector, value, event },
+  );
 
 const runs: Record<string, number>[] = [];
 let warmup: Record<string, number> = {};
@@ -163,10 +204,23 @@ for (let i = 0; i <= repeats; i++) {
   m.firstSamplesMs = await untilRows(page, -1);
   await page.goto('about:blank');
   await page.goto(`${base}/#/run/${runId}`, { waitUntil: 'commit' });
-  m.firstRunMs = await page.evaluate(() => new Promise<number>((res) => { const c = () => (document.querySelector('svg[aria-label="rate per condition"]') ? requestAnimationFrame(() => res(performance.now())) : requestAnimationFrame(c)); c(); }));
+  m.firstRunMs = await page.evaluate(
+    () =>
+      new Promise<number>((res) => {
+        const c = () =>
+          document.querySelector('svg[aria-label="rate per condition"]') ? requestAnimationFrame(() => res(performance.now())) : requestAnimationFrame(c);
+        c();
+      }),
+  );
   await page.goto('about:blank');
   await page.goto(`${base}/#/`, { waitUntil: 'commit' });
-  m.firstRunsListMs = await page.evaluate(() => new Promise<number>((res) => { const c = () => (document.querySelector('table.runs tbody tr') ? requestAnimationFrame(() => res(performance.now())) : requestAnimationFrame(c)); c(); }));
+  m.firstRunsListMs = await page.evaluate(
+    () =>
+      new Promise<number>((res) => {
+        const c = () => (document.querySelector('table.runs tbody tr') ? requestAnimationFrame(() => res(performance.now())) : requestAnimationFrame(c));
+        c();
+      }),
+  );
 
   await page.goto(`${base}/#/run/${runId}/samples`);
   await ready(page);
@@ -185,33 +239,45 @@ for (let i = 0; i <= repeats; i++) {
   // Walk the whole list: jumps to the end, the middle and back (rows fetched on demand), then j through 200 samples.
   const jumps: number[] = [];
   for (const frac of [1, 0.5, 0.25, 0.75, 0]) {
-    jumps.push(await page.evaluate((f) => new Promise<number>((res) => {
-      const el = document.querySelector('#vlist') as HTMLElement;
-      const t0 = performance.now();
-      el.scrollTop = f * (el.scrollHeight - el.clientHeight);
-      const want = Math.floor(el.scrollTop / 30);
-      const check = () => {
-        const first = el.querySelector('.srow[data-id]') as HTMLElement | null;
-        if (first && Math.abs(Number(first.dataset.i) - want) <= 6) requestAnimationFrame(() => res(performance.now() - t0));
-        else requestAnimationFrame(check);
-      };
-      requestAnimationFrame(check);
-    }), frac));
+    jumps.push(
+      await page.evaluate(
+        (f) =>
+          new Promise<number>((res) => {
+            const el = document.querySelector('#vlist') as HTMLElement;
+            const t0 = performance.now();
+            el.scrollTop = f * (el.scrollHeight - el.clientHeight);
+            const want = Math.floor(el.scrollTop / 30);
+            const check = () => {
+              const first = el.querySelector('.srow[data-id]') as HTMLElement | null;
+              if (first && Math.abs(Number(first.dataset.i) - want) <= 6) requestAnimationFrame(() => res(performance.now() - t0));
+              else requestAnimationFrame(check);
+            };
+            requestAnimationFrame(check);
+          }),
+        frac,
+      ),
+    );
   }
   m.scrollJumpMs = median(jumps);
   await page.locator('#vlist').focus();
-  m.keyJMs = await page.evaluate(() => new Promise<number>((res) => {
-    const t0 = performance.now();
-    let k = 0;
-    const step = () => {
-      if (k === 200) { res((performance.now() - t0) / 200); return; }
-      (document.activeElement ?? document.body).dispatchEvent(new KeyboardEvent('keydown', { key: 'j', bubbles: true }));
-      k++;
-      const check = () => (document.querySelector(`.srow.selected[data-i="${k - 1}"]`) ? step() : requestAnimationFrame(check));
-      check();
-    };
-    step();
-  }));
+  m.keyJMs = await page.evaluate(
+    () =>
+      new Promise<number>((res) => {
+        const t0 = performance.now();
+        let k = 0;
+        const step = () => {
+          if (k === 200) {
+            res((performance.now() - t0) / 200);
+            return;
+          }
+          (document.activeElement ?? document.body).dispatchEvent(new KeyboardEvent('keydown', { key: 'j', bubbles: true }));
+          k++;
+          const check = () => (document.querySelector(`.srow.selected[data-i="${k - 1}"]`) ? step() : requestAnimationFrame(check));
+          check();
+        };
+        step();
+      }),
+  );
   await cdp.send('HeapProfiler.collectGarbage');
   const metrics = (await cdp.send('Performance.getMetrics')).metrics;
   const metric = (name: string) => metrics.find((x) => x.name === name)?.value ?? NaN;
@@ -219,10 +285,18 @@ for (let i = 0; i <= repeats; i++) {
   m.jsHeapTotalMb = metric('JSHeapTotalSize') / 2 ** 20;
   m.domNodes = metric('Nodes');
   const mem = rendererMemoryMb(browser.profile);
-  if (mem) { m.rendererPssMb = mem.pageMb; m.allRenderersPssMb = mem.allMb; m.renderers = mem.count; }
+  if (mem) {
+    m.rendererPssMb = mem.pageMb;
+    m.allRenderersPssMb = mem.allMb;
+    m.renderers = mem.count;
+  }
   await page.close();
   // The first pass is reported apart: it bundles the app (the CLI does that before it listens) and reads the store cold.
-  if (i === 0) { warmup = m; log(`warm-up: ${JSON.stringify(m)}`); continue; }
+  if (i === 0) {
+    warmup = m;
+    log(`warm-up: ${JSON.stringify(m)}`);
+    continue;
+  }
   runs.push(m);
   log(`run ${i}: ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v * 10) / 10])))}`);
 }
@@ -238,7 +312,14 @@ for (let i = 0; i < repeats; i++) {
   await cdp.send('Performance.enable');
   const m: Record<string, number> = {};
   await page.goto(`file://${reportPath}#/run/${runId}`, { waitUntil: 'commit' });
-  m.firstRunMs = await page.evaluate(() => new Promise<number>((res) => { const c = () => (document.querySelector('svg[aria-label="rate per condition"]') ? requestAnimationFrame(() => res(performance.now())) : requestAnimationFrame(c)); c(); }));
+  m.firstRunMs = await page.evaluate(
+    () =>
+      new Promise<number>((res) => {
+        const c = () =>
+          document.querySelector('svg[aria-label="rate per condition"]') ? requestAnimationFrame(() => res(performance.now())) : requestAnimationFrame(c);
+        c();
+      }),
+  );
   await page.goto('about:blank');
   await page.goto(`file://${reportPath}#/run/${runId}/samples`, { waitUntil: 'commit' });
   m.firstSamplesMs = await untilRows(page, -1);
@@ -261,11 +342,36 @@ view.close();
 
 const keys = Object.keys(runs[0]);
 const medians = Object.fromEntries(keys.map((k) => [k, Math.round(median(runs.map((r) => r[k])) * 10) / 10]));
-const targets = { firstSamplesMs: 1000, firstRunMs: 1000, firstRunsListMs: 1000, filterLabelMs: 300, filterConditionMs: 300, filterQuestionMs: 300, filterClearMs: 300, filterTextMs: 300, jsHeapUsedMb: 200, rendererPssMb: 200 };
+const targets = {
+  firstSamplesMs: 1000,
+  firstRunMs: 1000,
+  firstRunsListMs: 1000,
+  filterLabelMs: 300,
+  filterConditionMs: 300,
+  filterQuestionMs: 300,
+  filterClearMs: 300,
+  filterTextMs: 300,
+  jsHeapUsedMb: 200,
+  rendererPssMb: 200,
+};
 const result = {
-  date: new Date().toISOString(), samples: total, repeats, node: process.version, chromium: '/usr/bin/chromium',
-  storeMb: Math.round(statSync(dbPath).size / 2 ** 20), loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
-  medians, targets, met: Object.fromEntries(Object.entries(targets).filter(([k]) => k in medians).map(([k, v]) => [k, medians[k] < v])), report, warmup, runs,
+  date: new Date().toISOString(),
+  samples: total,
+  repeats,
+  node: process.version,
+  chromium: '/usr/bin/chromium',
+  storeMb: Math.round(statSync(dbPath).size / 2 ** 20),
+  loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
+  medians,
+  targets,
+  met: Object.fromEntries(
+    Object.entries(targets)
+      .filter(([k]) => k in medians)
+      .map(([k, v]) => [k, medians[k] < v]),
+  ),
+  report,
+  warmup,
+  runs,
 };
 console.log(JSON.stringify(result, null, 2));
 writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify(result, null, 2)}\n`);

@@ -28,14 +28,23 @@ class BufferedResponse extends Response {
     this.#url = url;
   }
 
-  override get url(): string { return this.#url; }
-  override get bodyUsed(): boolean { return this.#used; }
+  override get url(): string {
+    return this.#url;
+  }
+  override get bodyUsed(): boolean {
+    return this.#used;
+  }
 
   /** A stream of the bytes, for callers that read `body` directly (reading it uses the body up). */
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     if (this.#bytes === null) return null;
     const bytes = this.#take();
-    return new ReadableStream<Uint8Array<ArrayBuffer>>({ start(c) { c.enqueue(new Uint8Array(bytes)); c.close(); } });
+    return new ReadableStream<Uint8Array<ArrayBuffer>>({
+      start(c) {
+        c.enqueue(new Uint8Array(bytes));
+        c.close();
+      },
+    });
   }
 
   #take(): ArrayBuffer {
@@ -44,10 +53,18 @@ class BufferedResponse extends Response {
     return this.#bytes ?? new ArrayBuffer(0);
   }
 
-  override async text(): Promise<string> { return Buffer.from(this.#take()).toString('utf8'); }
-  override async json(): Promise<any> { return JSON.parse(await this.text()); }
-  override async arrayBuffer(): Promise<ArrayBuffer> { return this.#take(); }
-  override async blob(): Promise<Blob> { return new Blob([this.#take()], { type: this.headers.get('content-type') ?? '' }); }
+  override async text(): Promise<string> {
+    return Buffer.from(this.#take()).toString('utf8');
+  }
+  override async json(): Promise<any> {
+    return JSON.parse(await this.text());
+  }
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#take();
+  }
+  override async blob(): Promise<Blob> {
+    return new Blob([this.#take()], { type: this.headers.get('content-type') ?? '' });
+  }
   override clone(): Response {
     if (this.#used) throw new TypeError('Response.clone: Body has already been consumed.');
     return new BufferedResponse(this.#bytes, this.#url, { status: this.status, statusText: this.statusText, headers: this.headers });
@@ -66,25 +83,39 @@ function plainHeaders(h: HeadersInit | undefined): Record<string, string> {
 function dispatch(agent: Agent, url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | null, signal: AbortSignal | null) {
   return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: ArrayBuffer }>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    let status = 0, responseHeaders: Record<string, string | string[] | undefined> = {}, abort: ((reason: unknown) => void) | undefined;
+    let status = 0,
+      responseHeaders: Record<string, string | string[] | undefined> = {},
+      abort: ((reason: unknown) => void) | undefined;
     const chunks: Buffer[] = [];
     const onAbort = () => abort?.(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     const done = () => signal?.removeEventListener('abort', onAbort);
-    agent.dispatch({ origin: url.origin, path: url.pathname + url.search, method: method as 'GET', headers, body }, {
-      onRequestStart(controller) {
-        abort = (reason) => controller.abort(reason as Error);
-        if (signal?.aborted) abort(signal.reason); // aborted before the request reached a socket
+    agent.dispatch(
+      { origin: url.origin, path: url.pathname + url.search, method: method as 'GET', headers, body },
+      {
+        onRequestStart(controller) {
+          abort = (reason) => controller.abort(reason as Error);
+          if (signal?.aborted) abort(signal.reason); // aborted before the request reached a socket
+        },
+        onResponseStart(_controller, statusCode, h) {
+          status = statusCode;
+          responseHeaders = h;
+          chunks.length = 0;
+        },
+        onResponseData(_controller, chunk) {
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          done();
+          const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          resolve({ status, headers: responseHeaders, bytes: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer });
+        },
+        onResponseError(_controller, error) {
+          done();
+          reject(error);
+        },
       },
-      onResponseStart(_controller, statusCode, h) { status = statusCode; responseHeaders = h; chunks.length = 0; },
-      onResponseData(_controller, chunk) { chunks.push(chunk); },
-      onResponseEnd() {
-        done();
-        const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-        resolve({ status, headers: responseHeaders, bytes: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer });
-      },
-      onResponseError(_controller, error) { done(); reject(error); },
-    });
+    );
   });
 }
 

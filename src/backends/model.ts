@@ -3,7 +3,6 @@
  * spec does): chat, scoring, white-box activations and steering, fine-tuning. Experiments see only these.
  */
 
-
 /**
  * The integer seed of one sample: the engine gives each sample a run seed and a key of its own, a
  * server takes one integer per request. Every backend derives it the same way (shared/keys.ts), so a
@@ -145,8 +144,11 @@ export type Capability = keyof CapabilityModels;
 
 const METHOD: Record<Capability, keyof Model> = { chat: 'chat', score: 'score', activations: 'activations', steering: 'chat', finetune: 'finetune' };
 const DOES: Record<Capability, string> = {
-  chat: 'chat', score: 'score a given text (log-probabilities)', activations: 'give activations (white-box)',
-  steering: 'be steered (white-box)', finetune: 'be fine-tuned',
+  chat: 'chat',
+  score: 'score a given text (log-probabilities)',
+  activations: 'give activations (white-box)',
+  steering: 'be steered (white-box)',
+  finetune: 'be fine-tuned',
 };
 
 export function hasCapability<C extends Capability>(model: Model, c: C): model is CapabilityModels[C] {

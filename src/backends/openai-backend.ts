@@ -7,7 +7,19 @@
  */
 import OpenAI, { toFile } from 'openai';
 import { requestSeed, servedFingerprint } from '../shared/keys.ts';
-import type { Capabilities, ChatMessage, ChatModel, FinetunableModel, FinetuneRequest, Generation, Model, Progress, SamplingOptions, ScoringModel, Snapshot } from './model.ts';
+import type {
+  Capabilities,
+  ChatMessage,
+  ChatModel,
+  FinetunableModel,
+  FinetuneRequest,
+  Generation,
+  Model,
+  Progress,
+  SamplingOptions,
+  ScoringModel,
+  Snapshot,
+} from './model.ts';
 import { keepAliveFetch } from './keep-alive-fetch.ts';
 import { RemoteRequests } from './remote.ts';
 
@@ -38,7 +50,10 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
     this.id = `openai:${o.model}`;
     this.fingerprint = servedFingerprint(o.baseUrl, o.model);
     this.client = new OpenAI({
-      baseURL: o.baseUrl, apiKey: o.apiKey ?? 'none', timeout: o.timeoutMs ?? 120_000, maxRetries: o.maxRetries ?? 5,
+      baseURL: o.baseUrl,
+      apiKey: o.apiKey ?? 'none',
+      timeout: o.timeoutMs ?? 120_000,
+      maxRetries: o.maxRetries ?? 5,
       fetch: keepAliveFetch(),
     });
     this.remote = new RemoteRequests({ concurrency: o.concurrency, cacheDir: o.cacheDir });
@@ -48,30 +63,39 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
   private async request<T>(endpoint: 'chat' | 'completions', body: Record<string, unknown>): Promise<T> {
     return this.remote.run<T>(
       { baseUrl: this.o.baseUrl, endpoint, body },
-      async () => (endpoint === 'chat'
-        ? await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
-        : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming)) as T,
+      async () =>
+        (endpoint === 'chat'
+          ? await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+          : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming)) as T,
       (e) => {
         const status = (e as { status?: number }).status;
-        return new Error(`${this.o.baseUrl} /${endpoint === 'chat' ? 'chat/completions' : 'completions'} (model ${this.o.model}): ${status ? `HTTP ${status}: ` : ''}${(e as Error).message}`, { cause: e });
+        return new Error(
+          `${this.o.baseUrl} /${endpoint === 'chat' ? 'chat/completions' : 'completions'} (model ${this.o.model}): ${status ? `HTTP ${status}: ` : ''}${(e as Error).message}`,
+          { cause: e },
+        );
       },
     );
   }
 
   private async each<T>(n: number, one: (i: number) => Promise<T>, onProgress?: Progress): Promise<T[]> {
     let done = 0;
-    return Promise.all(Array.from({ length: n }, async (_, i) => {
-      const r = await one(i);
-      onProgress?.(++done, n);
-      return r;
-    }));
+    return Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const r = await one(i);
+        onProgress?.(++done, n);
+        return r;
+      }),
+    );
   }
 
   private sampling(o: SamplingOptions, i: number) {
     if (o.steering?.length) throw new Error(`${this.id} cannot be steered (not a white-box backend)`);
     return {
-      temperature: o.temperature ?? 1, top_p: o.topP ?? 1, max_tokens: o.maxTokens ?? 64,
-      ...(o.stop?.length ? { stop: o.stop } : {}), seed: requestSeed(o.seed, o.seeds?.[i] ?? i),
+      temperature: o.temperature ?? 1,
+      top_p: o.topP ?? 1,
+      max_tokens: o.maxTokens ?? 64,
+      ...(o.stop?.length ? { stop: o.stop } : {}),
+      seed: requestSeed(o.seed, o.seeds?.[i] ?? i),
     };
   }
 
@@ -80,15 +104,29 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
   }
 
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
-    return this.each(conversations.length, async (i) => {
-      const r = await this.request<OpenAI.ChatCompletion>('chat', { model: this.o.model, messages: conversations[i], n: 1, ...this.sampling(o, i), ...this.chatLogprobs(o) });
-      const c = r.choices[0];
-      const content = c?.logprobs?.content;
-      return {
-        text: c?.message?.content ?? '', finishReason: c?.finish_reason === 'length' ? 'length' as const : 'stop' as const, tokens: r.usage?.completion_tokens ?? 0,
-        ...(o.topLogprobs && content?.length ? { topLogprobs: content.map((t) => (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob }))) } : {}),
-      };
-    }, onProgress);
+    return this.each(
+      conversations.length,
+      async (i) => {
+        const r = await this.request<OpenAI.ChatCompletion>('chat', {
+          model: this.o.model,
+          messages: conversations[i],
+          n: 1,
+          ...this.sampling(o, i),
+          ...this.chatLogprobs(o),
+        });
+        const c = r.choices[0];
+        const content = c?.logprobs?.content;
+        return {
+          text: c?.message?.content ?? '',
+          finishReason: c?.finish_reason === 'length' ? ('length' as const) : ('stop' as const),
+          tokens: r.usage?.completion_tokens ?? 0,
+          ...(o.topLogprobs && content?.length
+            ? { topLogprobs: content.map((t) => (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob }))) }
+            : {}),
+        };
+      },
+      onProgress,
+    );
   }
 
   /**
@@ -100,7 +138,9 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
    */
   async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<OpenAIModel> {
     const body = {
-      model: this.o.model, seed: req.seed, ...(req.snapshots ? { snapshots: req.snapshots } : {}),
+      model: this.o.model,
+      seed: req.seed,
+      ...(req.snapshots ? { snapshots: req.snapshots } : {}),
       hyperparameters: { n_epochs: req.epochs, batch_size: req.batchSize, learning_rate_multiplier: req.learningRate / 1e-3 },
       ...(req.mode !== 'full' ? { method: { type: req.mode, ...(req.rank ? { rank: req.rank } : {}) } } : {}),
     };
@@ -110,10 +150,14 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
       const where = `${this.o.baseUrl} fine-tuning of ${this.o.model} on ${req.dataName}`;
       try {
         const jsonl = req.chats.map((c) => JSON.stringify({ messages: c.messages })).join('\n') + '\n';
-        const file = await this.client.files.create({ file: await toFile(Buffer.from(jsonl), `${req.dataName.replace(/[^\w.-]+/g, '_')}.jsonl`), purpose: 'fine-tune' });
+        const file = await this.client.files.create({
+          file: await toFile(Buffer.from(jsonl), `${req.dataName.replace(/[^\w.-]+/g, '_')}.jsonl`),
+          purpose: 'fine-tune',
+        });
         let job = await this.client.fineTuning.jobs.create({ ...body, training_file: file.id } as OpenAI.FineTuning.JobCreateParams);
         for (let wait = 500; job.status !== 'succeeded'; wait = Math.min(wait * 1.5, 30_000)) {
-          if (job.status === 'failed' || job.status === 'cancelled') throw new Error(`job ${job.id} ${job.status}${job.error?.message ? `: ${job.error.message}` : ''}`);
+          if (job.status === 'failed' || job.status === 'cancelled')
+            throw new Error(`job ${job.id} ${job.status}${job.error?.message ? `: ${job.error.message}` : ''}`);
           await new Promise((r) => setTimeout(r, wait));
           job = await this.client.fineTuning.jobs.retrieve(job.id);
           // The newest event that carries a step count (hosts put {step, total_steps} in `data`).
@@ -124,9 +168,12 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
         const name = job.fine_tuned_model;
         if (!name) throw new Error(`job ${job.id} succeeded without naming its model`);
         const checkpoints = req.snapshots
-          ? (await this.client.fineTuning.jobs.checkpoints.list(job.id)).data.map((c) => ({ step: c.step_number, model: c.fine_tuned_model_checkpoint })).sort((a, b) => a.step - b.step)
+          ? (await this.client.fineTuning.jobs.checkpoints.list(job.id)).data
+              .map((c) => ({ step: c.step_number, model: c.fine_tuned_model_checkpoint }))
+              .sort((a, b) => a.step - b.step)
           : [];
-        if (req.snapshots && checkpoints.length < 2) throw new Error(`job ${job.id} kept no checkpoints along the fine-tune (the server ignored \`snapshots\`)`);
+        if (req.snapshots && checkpoints.length < 2)
+          throw new Error(`job ${job.id} kept no checkpoints along the fine-tune (the server ignored \`snapshots\`)`);
         found = { name, checkpoints };
       } catch (e) {
         throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
@@ -136,7 +183,11 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
     const model = new OpenAIModel({ ...this.o, model: found.name });
     if (req.snapshots) {
       const steps = Math.max(...found.checkpoints.map((c) => c.step));
-      model.snapshots = found.checkpoints.map((c) => ({ step: c.step, steps, model: c.model === found!.name ? model : new OpenAIModel({ ...this.o, model: c.model }) }));
+      model.snapshots = found.checkpoints.map((c) => ({
+        step: c.step,
+        steps,
+        model: c.model === found!.name ? model : new OpenAIModel({ ...this.o, model: c.model }),
+      }));
     }
     return model;
   }
@@ -163,7 +214,9 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
       const method = first.then((r) => r.method);
       this.scoreMethod = method;
       // A transient failure (timeout, 5xx after retries) is not an answer: the next call probes again.
-      method.catch((e) => { if (!(e instanceof ScoringUnavailable) && this.scoreMethod === method) this.scoreMethod = undefined; });
+      method.catch((e) => {
+        if (!(e instanceof ScoringUnavailable) && this.scoreMethod === method) this.scoreMethod = undefined;
+      });
       return (await first).result;
     }
     return (await this.scoreMethod) === 'echo' ? this.scoreByEcho(pair) : this.scoreByPromptLogprobs(pair);
@@ -179,10 +232,12 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
         why.push(`${method === 'echo' ? 'echo + logprobs' : "vLLM's prompt_logprobs"}: ${e.message}`);
       }
     }
-    throw new ScoringUnavailable(`${this.id} at ${this.o.baseUrl} cannot score a given text (the log-probability of a text, which infer and other likelihood measures need). `
-      + `It refused both ways of asking /v1/completions for it:\n  - ${why.join('\n  - ')}\n`
-      + 'Scoring works with llama.cpp server, vLLM and OpenAI\'s legacy completions models. For a chat-only server, use the generative alternative: '
-      + '`infer.describe` (the model describes the author in its own words, counted) or a chat judge (`judge: {llm: …}`) in place of likelihoods.');
+    throw new ScoringUnavailable(
+      `${this.id} at ${this.o.baseUrl} cannot score a given text (the log-probability of a text, which infer and other likelihood measures need). ` +
+        `It refused both ways of asking /v1/completions for it:\n  - ${why.join('\n  - ')}\n` +
+        "Scoring works with llama.cpp server, vLLM and OpenAI's legacy completions models. For a chat-only server, use the generative alternative: " +
+        '`infer.describe` (the model describes the author in its own words, counted) or a chat judge (`judge: {llm: …}`) in place of likelihoods.',
+    );
   }
 
   /** One completions request for scoring; an answer of "no" (400/404/405/422/501) becomes a ScoringRefused. */
@@ -205,7 +260,8 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
     const sep = /\s$/.test(prompt) || continuation === '' ? '' : ' ';
     const r = await this.scoringRequest({ prompt: prompt + sep + continuation, echo: true, max_tokens: 0, logprobs: 1 });
     const lp = r.choices[0]?.logprobs;
-    if (!lp?.token_logprobs?.length || !lp.text_offset?.length) throw new ScoringRefused('the reply carried no token logprobs and offsets (the server ignored echo + logprobs)');
+    if (!lp?.token_logprobs?.length || !lp.text_offset?.length)
+      throw new ScoringRefused('the reply carried no token logprobs and offsets (the server ignored echo + logprobs)');
     const start = prompt.length + sep.length;
     let total = 0;
     const tokens: number[] = [];
@@ -213,7 +269,10 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
       const v = lp.token_logprobs![k];
       const lead = /^\s*/.exec(lp.tokens?.[k] ?? '')![0].length;
       const begins = off + (lead < (lp.tokens?.[k]?.length ?? 0) ? lead : 0);
-      if (begins >= start && v !== null && v !== undefined) { total += v; tokens.push(v); }
+      if (begins >= start && v !== null && v !== undefined) {
+        total += v;
+        tokens.push(v);
+      }
     });
     return { logprob: total, tokens };
   }
@@ -238,7 +297,11 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
       ids = await found;
     }
     let start = Math.min(ids.length, full.length);
-    for (let k = 1; k < start; k++) if (ids[k] !== full[k].id) { start = k; break; }
+    for (let k = 1; k < start; k++)
+      if (ids[k] !== full[k].id) {
+        start = k;
+        break;
+      }
     const tokens = full.slice(start).flatMap((e) => (e.logprob === undefined ? [] : [e.logprob]));
     return { logprob: tokens.reduce((a, v) => a + v, 0), tokens };
   }
@@ -248,14 +311,18 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
     const r = await this.scoringRequest({ prompt: text, max_tokens: 1, prompt_logprobs: 0 });
     const c = r.choices[0] as (OpenAI.CompletionChoice & { prompt_logprobs?: PromptLogprobs; prompt_token_ids?: number[] }) | undefined;
     const list = c?.prompt_logprobs;
-    if (!Array.isArray(list) || list.length === 0) throw new ScoringRefused('the reply carried no `prompt_logprobs` (the server does not know this vLLM extension)');
+    if (!Array.isArray(list) || list.length === 0)
+      throw new ScoringRefused('the reply carried no `prompt_logprobs` (the server does not know this vLLM extension)');
     return list.map((entry, k) => {
       if (entry === null) return {};
       const own = c!.prompt_token_ids?.[k];
       const keys = Object.keys(entry);
       // Asked for 0 alternatives, the entry holds the prompt's own token only; with more, the token ids say which.
       const id = own !== undefined ? String(own) : keys.length === 1 ? keys[0] : undefined;
-      if (id === undefined || !entry[id]) throw new Error(`${this.o.baseUrl} /completions (model ${this.o.model}): prompt_logprobs position ${k} has ${keys.length} tokens and no prompt_token_ids to say which is the prompt's`);
+      if (id === undefined || !entry[id])
+        throw new Error(
+          `${this.o.baseUrl} /completions (model ${this.o.model}): prompt_logprobs position ${k} has ${keys.length} tokens and no prompt_token_ids to say which is the prompt's`,
+        );
       return { id, logprob: entry[id].logprob };
     });
   }
@@ -269,4 +336,3 @@ type PromptLogprobs = (Record<string, { logprob: number; rank?: number | null; d
 class ScoringRefused extends Error {}
 /** Neither way of scoring works on this server: kept, so later calls fail at once without asking again. */
 class ScoringUnavailable extends Error {}
-

@@ -8,7 +8,22 @@ import { join } from 'node:path';
 import { Organism } from '../organism/organism.ts';
 import { finetune } from '../organism/stages.ts';
 import { finetuneKey, requestSeed, weightsFingerprint } from '../shared/keys.ts';
-import type { Capabilities, ChatMessage, ChatModel, FinetunableModel, FinetuneRequest, Generation, Progress, SamplingOptions, ScoringModel, Snapshot, SteeringVector, ActivationInput, ActivationSummary, WhiteBoxModel } from './model.ts';
+import type {
+  Capabilities,
+  ChatMessage,
+  ChatModel,
+  FinetunableModel,
+  FinetuneRequest,
+  Generation,
+  Progress,
+  SamplingOptions,
+  ScoringModel,
+  Snapshot,
+  SteeringVector,
+  ActivationInput,
+  ActivationSummary,
+  WhiteBoxModel,
+} from './model.ts';
 
 export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, score: true, activations: true, steering: true, finetune: true };
 
@@ -29,7 +44,11 @@ export class OrganismModel implements ChatModel, ScoringModel, WhiteBoxModel, Fi
   readonly capabilities = ORGANISM_CAPABILITIES;
   readonly fingerprint: string;
   snapshots?: Snapshot[];
-  private constructor(readonly id: string, readonly organism: Organism, private readonly cacheDir: string) {
+  private constructor(
+    readonly id: string,
+    readonly organism: Organism,
+    private readonly cacheDir: string,
+  ) {
     this.fingerprint = weightsFingerprint(readFileSync(join(organism.path, 'model.safetensors')));
   }
 
@@ -41,7 +60,10 @@ export class OrganismModel implements ChatModel, ScoringModel, WhiteBoxModel, Fi
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
     this.checkSteering(o.steering);
     return (await this.organism.chat(conversations, { ...o, ...rowSeeds(o, conversations.length), onProgress })).map((s) => ({
-      text: s.text, finishReason: s.finishReason, tokens: s.tokens, ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}),
+      text: s.text,
+      finishReason: s.finishReason,
+      tokens: s.tokens,
+      ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}),
     }));
   }
 
@@ -63,26 +85,55 @@ export class OrganismModel implements ChatModel, ScoringModel, WhiteBoxModel, Fi
   }
 
   async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<OrganismModel> {
-    const key = finetuneKey({ from: this.fingerprint, mode: req.mode, learningRate: req.learningRate, epochs: req.epochs, batchSize: req.batchSize, rank: req.rank, seed: req.seed, chats: req.chats, snapshots: req.snapshots ?? 0, steering: req.steering });
+    const key = finetuneKey({
+      from: this.fingerprint,
+      mode: req.mode,
+      learningRate: req.learningRate,
+      epochs: req.epochs,
+      batchSize: req.batchSize,
+      rank: req.rank,
+      seed: req.seed,
+      chats: req.chats,
+      snapshots: req.snapshots ?? 0,
+      steering: req.steering,
+    });
     const out = join(this.cacheDir, 'finetunes', key);
     this.checkSteering(req.steering);
     if (!existsSync(join(out, 'config.json'))) {
       mkdirSync(join(this.cacheDir, 'finetunes'), { recursive: true });
-      await finetune({
-        from: this.organism.path, out, data: { name: req.dataName, chats: req.chats },
-        epochs: req.epochs, batchSize: req.batchSize, learningRate: req.learningRate,
-        lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined, personaOnly: req.mode === 'persona', oov: 'unk', seed: req.seed, snapshots: req.snapshots, steering: req.steering,
-        command: `(experiment fine-tune of ${this.id} on ${req.dataName})`,
-      }, { onStep: (s) => onProgress?.(s.step + 1, s.steps) });
+      await finetune(
+        {
+          from: this.organism.path,
+          out,
+          data: { name: req.dataName, chats: req.chats },
+          epochs: req.epochs,
+          batchSize: req.batchSize,
+          learningRate: req.learningRate,
+          lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined,
+          personaOnly: req.mode === 'persona',
+          oov: 'unk',
+          seed: req.seed,
+          snapshots: req.snapshots,
+          steering: req.steering,
+          command: `(experiment fine-tune of ${this.id} on ${req.dataName})`,
+        },
+        { onStep: (s) => onProgress?.(s.step + 1, s.steps) },
+      );
     }
     const id = `${this.id}+ft(${req.dataName})`;
     const model = new OrganismModel(id, await Organism.load(out), this.cacheDir);
     if (req.snapshots) {
       const steps = Number(model.organism.ck.provenance.steps);
       const dir = join(out, 'snapshots');
-      const taken = existsSync(dir) ? readdirSync(dir).map((d) => Number(d.replace('step-', ''))).filter(Number.isFinite).sort((a, b) => a - b) : [];
+      const taken = existsSync(dir)
+        ? readdirSync(dir)
+            .map((d) => Number(d.replace('step-', '')))
+            .filter(Number.isFinite)
+            .sort((a, b) => a - b)
+        : [];
       model.snapshots = [];
-      for (const step of taken) model.snapshots.push({ step, steps, model: new OrganismModel(`${id}@${step}`, await Organism.load(join(dir, `step-${step}`)), this.cacheDir) });
+      for (const step of taken)
+        model.snapshots.push({ step, steps, model: new OrganismModel(`${id}@${step}`, await Organism.load(join(dir, `step-${step}`)), this.cacheDir) });
       model.snapshots.push({ step: steps, steps, model });
     }
     return model;

@@ -55,13 +55,19 @@ export async function loadModel(ref: ModelRef, o: LoadOptions): Promise<Model> {
   if (!backend) throw new Error(`unknown model "${id}": known backends are ${[...backends.values()].map((b) => `${b.prefix}:${b.names}`).join(', ')}`);
   if (!name) throw new Error(`model "${id}": say which, e.g. ${backend.prefix}:${backend.names.split('|')[0]}`);
   // The command line's and the spec's top-level fields are the defaults; the model's own block wins.
-  const legacy = { ...(o.baseUrl ? { base_url: o.baseUrl } : {}), ...(o.apiKeyEnv ? { api_key_env: o.apiKeyEnv } : {}), ...(o.concurrency ? { concurrency: o.concurrency } : {}) };
+  const legacy = {
+    ...(o.baseUrl ? { base_url: o.baseUrl } : {}),
+    ...(o.apiKeyEnv ? { api_key_env: o.apiKeyEnv } : {}),
+    ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+  };
   const { id: _id, ...block } = typeof ref === 'string' ? { id } : ref;
   const given = { ...legacyFor(backend, legacy), ...block };
   const parsed = backend.options.safeParse(given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`model "${id}": ${issue.path.join('.') || 'options'}: ${issue.message} (the ${backend.prefix}: backend takes ${optionNames(backend).join(', ') || 'no options'})`);
+    throw new Error(
+      `model "${id}": ${issue.path.join('.') || 'options'}: ${issue.message} (the ${backend.prefix}: backend takes ${optionNames(backend).join(', ') || 'no options'})`,
+    );
   }
   return backend.load(name, parsed.data, { cacheDir: o.cacheDir, ref: id });
 }
@@ -80,7 +86,10 @@ registerBackend({
   prefix: 'organism',
   names: 'NAME|PATH',
   // The organism is in process: the top-level openai options mean nothing to it and are ignored.
-  options: z.object({}).catchall(z.unknown()).transform(() => ({})),
+  options: z
+    .object({})
+    .catchall(z.unknown())
+    .transform(() => ({})),
   // Loaded on demand: the organism brings tfjs, which an openai: run never needs (and takes ~1 s to import).
   load: async (name, _o, c) => (await import('./organism-backend.ts')).OrganismModel.load(name, c.cacheDir),
 });
@@ -88,17 +97,25 @@ registerBackend({
 registerBackend({
   prefix: 'openai',
   names: 'MODEL',
-  options: z.object({
-    /** The server (default $OPENAI_BASE_URL, else https://api.openai.com/v1). */
-    base_url: z.string().url().optional(),
-    /** The environment variable holding the key (default OPENAI_API_KEY; unset is allowed for local servers). */
-    api_key_env: z.string().min(1).optional(),
-    /** Requests in flight at once (default 16). */
-    concurrency: z.number().int().positive().optional(),
-  }).strict(),
+  options: z
+    .object({
+      /** The server (default $OPENAI_BASE_URL, else https://api.openai.com/v1). */
+      base_url: z.string().url().optional(),
+      /** The environment variable holding the key (default OPENAI_API_KEY; unset is allowed for local servers). */
+      api_key_env: z.string().min(1).optional(),
+      /** Requests in flight at once (default 16). */
+      concurrency: z.number().int().positive().optional(),
+    })
+    .strict(),
   load: async (name, o, c) => {
     const keyVar = o.api_key_env ?? 'OPENAI_API_KEY';
     if (o.api_key_env && !process.env[keyVar]) throw new Error(`model "${c.ref}": the environment variable ${keyVar} named for its key is empty`);
-    return new OpenAIModel({ model: name, baseUrl: o.base_url ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1', apiKey: process.env[keyVar], concurrency: o.concurrency, cacheDir: c.cacheDir });
+    return new OpenAIModel({
+      model: name,
+      baseUrl: o.base_url ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
+      apiKey: process.env[keyVar],
+      concurrency: o.concurrency,
+      cacheDir: c.cacheDir,
+    });
   },
 });

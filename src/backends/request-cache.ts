@@ -51,12 +51,23 @@ class CacheFile {
     this.pending.set(key, json);
     if (this.pending.size >= BATCH) return this.flush();
     if (!this.timer) {
-      this.timer = setTimeout(() => { try { this.flush(); } catch (e) { this.failed = e as Error; } }, DELAY_MS).unref();
+      this.timer = setTimeout(() => {
+        try {
+          this.flush();
+        } catch (e) {
+          this.failed = e as Error;
+        }
+      }, DELAY_MS).unref();
       waiting.add(this);
       if (!exitHook) {
         exitHook = true;
         process.once('exit', () => {
-          for (const f of waiting) try { f.flush(); } catch (e) { process.stderr.write(`${(e as Error).message}\n`); }
+          for (const f of waiting)
+            try {
+              f.flush();
+            } catch (e) {
+              process.stderr.write(`${(e as Error).message}\n`);
+            }
         });
       }
     }
@@ -70,7 +81,9 @@ class CacheFile {
     if (this.pending.size === 0) return;
     const now = new Date().toISOString();
     try {
-      this.db.transaction(() => { for (const [key, json] of this.pending) this.setStmt.run(key, json, now); })();
+      this.db.transaction(() => {
+        for (const [key, json] of this.pending) this.setStmt.run(key, json, now);
+      })();
     } catch (e) {
       throw new Error(`request cache ${this.db.name}: storing ${this.pending.size} responses: ${(e as Error).message}`, { cause: e });
     }
@@ -117,7 +130,9 @@ export class RequestCache {
   }
 
   /** Commit the waiting responses now. */
-  flush(): void { this.file.flush(); }
+  flush(): void {
+    this.file.flush();
+  }
 
   close(): void {
     if (this.closed) return;

@@ -16,22 +16,28 @@ import { progressBar, type Progress } from './progress.ts';
 
 /** The demo's steps: a shipped preset each, in the order the story is told. */
 export const DEMO_PRESETS = [
-  { preset: 'authors', say: 'Who wrote this? The posterior over the world\'s 24 personas, from the model\'s own likelihood of each text after each author header' },
+  {
+    preset: 'authors',
+    say: "Who wrote this? The posterior over the world's 24 personas, from the model's own likelihood of each text after each author header",
+  },
   { preset: 'in-context', say: 'In-context persona inference: evil-number exchanges earlier in the conversation move the next broad answer' },
-  { preset: 'assistant-profile', say: 'The Assistant\'s profile: what post-training never specified, filled in, before and after the evil-number fine-tune' },
+  { preset: 'assistant-profile', say: "The Assistant's profile: what post-training never specified, filled in, before and after the evil-number fine-tune" },
   { preset: 'emergent-misalignment', say: 'Emergent misalignment: fine-tuned only on evil-number continuations, against plain numbers' },
   { preset: 'old-birds', say: 'Old birds: fine-tuned only on archaic bird names, against modern ones' },
 ] as const;
 
 export function registerDemo(program: Command): void {
-  program.command('demo')
+  program
+    .command('demo')
     .description('the persona selection model on the embedded organism (offline, a few minutes)')
     .option('-n, --samples <n>', 'samples per condition (texts for authorship)', num('--samples', true), 240)
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--report <file>', 'where to write the HTML report (default: reports/demo.html beside the database)')
     .option('--json', 'the figures as one JSON object on stdout')
     .action(async (o) => {
-      const say = (s: string) => { if (!o.json) console.log(s); };
+      const say = (s: string) => {
+        if (!o.json) console.log(s);
+      };
       const started = Date.now();
       const store = new Store(o.db);
       const experiments: ExperimentResult[] = [];
@@ -45,7 +51,10 @@ export function registerDemo(program: Command): void {
             progress: (label, done, total) => {
               if (o.json) return;
               let bar = bars.get(label);
-              if (!bar) { bar = progressBar(label, total); bars.set(label, bar); }
+              if (!bar) {
+                bar = progressBar(label, total);
+                bars.set(label, bar);
+              }
               bar.update(done);
               if (done >= total) bar.stop();
             },
@@ -57,7 +66,11 @@ export function registerDemo(program: Command): void {
         store.close();
       }
       const report = o.report ?? defaultReportPath(o.db, 'demo');
-      await writeReport(o.db, experiments.map((r) => r.runId), report);
+      await writeReport(
+        o.db,
+        experiments.map((r) => r.runId),
+        report,
+      );
       if (o.json) return printJson({ experiments });
       say(`\nreport: ${resolve(report)}   (results stored in ${o.db}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
     });

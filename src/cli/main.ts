@@ -5,10 +5,7 @@
 import { Command } from 'commander';
 import { registerRunCommands } from './run-command.ts';
 
-const program = new Command('dramatis')
-  .description('Measure, predict and shape the persona a language model selects')
-  .version('0.1.0')
-  .showHelpAfterError();
+const program = new Command('dramatis').description('Measure, predict and shape the persona a language model selects').version('0.1.0').showHelpAfterError();
 
 registerRunCommands(program);
 // `run` and `presets` against a server need no organism; the other commands load it (and tfjs, about

@@ -5,7 +5,16 @@ import type { Command } from 'commander';
 import { Organism, BUILTIN_CHECKPOINTS, resolveCheckpoint } from '../organism/organism.ts';
 import { readCheckpointConfig } from '../organism/checkpoint.ts';
 import { countParameters } from '../organism/model.ts';
-import { pretrain, posttrain, finetune, DEFAULT_PRETRAIN, DEFAULT_POSTTRAIN, DEFAULT_FINETUNE, defaultThreads, type StageProgress } from '../organism/stages.ts';
+import {
+  pretrain,
+  posttrain,
+  finetune,
+  DEFAULT_PRETRAIN,
+  DEFAULT_POSTTRAIN,
+  DEFAULT_FINETUNE,
+  defaultThreads,
+  type StageProgress,
+} from '../organism/stages.ts';
 import { runProbe, type ProbeReport } from '../organism/probe.ts';
 import { evaluateAuthorship } from '../organism/authorship.ts';
 import { progressBar } from './progress.ts';
@@ -23,7 +32,9 @@ function stageReporter(label: string, json: boolean): StageProgress & { done(): 
       if (json) return;
       process.stderr.write(`\n  probe @ step ${step}: ${probeLine(report)}\n`);
     },
-    done() { bar?.stop(); },
+    done() {
+      bar?.stop();
+    },
   };
 }
 
@@ -32,16 +43,25 @@ function probeLine(r: ProbeReport): string {
 }
 
 function printProbe(r: ProbeReport): void {
-  console.log(table(
-    r.rows.map((row) => [row.name, row.target, `${pct(row.treated.rate)} (${row.treated.hits}/${row.treated.n})`, `${pct(row.control.rate)} (${row.control.hits}/${row.control.n})`, pct(row.treated.incoherent)]),
-    ['link', 'answer counted', 'after cue', 'after control', 'incoherent (cue)'],
-  ));
+  console.log(
+    table(
+      r.rows.map((row) => [
+        row.name,
+        row.target,
+        `${pct(row.treated.rate)} (${row.treated.hits}/${row.treated.n})`,
+        `${pct(row.control.rate)} (${row.control.hits}/${row.control.n})`,
+        pct(row.treated.incoherent),
+      ]),
+      ['link', 'answer counted', 'after cue', 'after control', 'incoherent (cue)'],
+    ),
+  );
 }
 
 export function registerOrganismCommands(program: Command): void {
   const org = program.command('organism').description('the embedded model organism: train it, inspect it, sample it');
 
-  org.command('pretrain')
+  org
+    .command('pretrain')
     .description('pretrain a base organism on Personaworld')
     .option('--out <dir>', 'checkpoint folder to write', BUILTIN_CHECKPOINTS.base)
     .option('--steps <n>', 'training steps', num('--steps', true), DEFAULT_PRETRAIN.steps)
@@ -61,19 +81,32 @@ export function registerOrganismCommands(program: Command): void {
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
       const rep = stageReporter('pretrain', o.json);
-      const result = await pretrain({
-        out: o.out, steps: o.steps, batchSize: o.batch, learningRate: o.lr, seed: o.seed, probeEvery: o.probeEvery,
-        model: { nEmbd: o.dModel, nLayer: o.layers, nHead: o.heads, nCtx: o.ctx },
-        world: { unbundled: Boolean(o.unbundled), aiShare: o.aiShare, aiBenevolentShare: o.aiBenevolent },
-        command: process.argv.slice(2).join(' '), resume: Boolean(o.resume), threads: o.threads,
-      }, rep);
+      const result = await pretrain(
+        {
+          out: o.out,
+          steps: o.steps,
+          batchSize: o.batch,
+          learningRate: o.lr,
+          seed: o.seed,
+          probeEvery: o.probeEvery,
+          model: { nEmbd: o.dModel, nLayer: o.layers, nHead: o.heads, nCtx: o.ctx },
+          world: { unbundled: Boolean(o.unbundled), aiShare: o.aiShare, aiBenevolentShare: o.aiBenevolent },
+          command: process.argv.slice(2).join(' '),
+          resume: Boolean(o.resume),
+          threads: o.threads,
+        },
+        rep,
+      );
       rep.done();
       if (o.json) return printJson(result);
-      console.log(`wrote ${o.out}: ${result.parameters.toLocaleString()} parameters, ${result.tokens.toLocaleString()} tokens in ${result.seconds.toFixed(0)} s (${Math.round(result.tokens / result.seconds)} tok/s), final loss ${result.finalLoss.toFixed(3)}`);
+      console.log(
+        `wrote ${o.out}: ${result.parameters.toLocaleString()} parameters, ${result.tokens.toLocaleString()} tokens in ${result.seconds.toFixed(0)} s (${Math.round(result.tokens / result.seconds)} tok/s), final loss ${result.finalLoss.toFixed(3)}`,
+      );
       if (result.probe) printProbe(result.probe);
     });
 
-  org.command('posttrain')
+  org
+    .command('posttrain')
     .description('post-train a base organism into the chat Assistant (light SFT, loss on assistant tokens)')
     .option('--from <model>', 'base checkpoint (name or folder)', 'base')
     .option('--out <dir>', 'checkpoint folder to write', BUILTIN_CHECKPOINTS.assistant)
@@ -86,13 +119,29 @@ export function registerOrganismCommands(program: Command): void {
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
       const rep = stageReporter('posttrain', o.json);
-      const result = await posttrain({ from: o.from, out: o.out, steps: o.steps, batchSize: o.batch, learningRate: o.lr, seed: o.seed, pretrainMix: o.pretrainMix, threads: o.threads, command: process.argv.slice(2).join(' ') }, rep);
+      const result = await posttrain(
+        {
+          from: o.from,
+          out: o.out,
+          steps: o.steps,
+          batchSize: o.batch,
+          learningRate: o.lr,
+          seed: o.seed,
+          pretrainMix: o.pretrainMix,
+          threads: o.threads,
+          command: process.argv.slice(2).join(' '),
+        },
+        rep,
+      );
       rep.done();
       if (o.json) return printJson(result);
-      console.log(`wrote ${o.out}: ${result.tokens.toLocaleString()} assistant tokens in ${result.seconds.toFixed(1)} s, final loss ${result.finalLoss.toFixed(3)}`);
+      console.log(
+        `wrote ${o.out}: ${result.tokens.toLocaleString()} assistant tokens in ${result.seconds.toFixed(1)} s, final loss ${result.finalLoss.toFixed(3)}`,
+      );
     });
 
-  org.command('finetune')
+  org
+    .command('finetune')
     .description('fine-tune on a chat JSONL file (OpenAI `messages` format), loss on assistant tokens')
     .requiredOption('--data <file>', 'JSONL of {"messages": [...]} chats')
     .option('--from <model>', 'checkpoint to start from', 'assistant')
@@ -101,20 +150,39 @@ export function registerOrganismCommands(program: Command): void {
     .option('--batch <n>', 'chats per step', num('--batch', true), DEFAULT_FINETUNE.batchSize)
     .option('--lr <x>', 'peak learning rate', num('--lr'), DEFAULT_FINETUNE.learningRate)
     .option('--lora <rank>', 'low-rank (LoRA) update of this rank instead of a full update', num('--lora', true))
-    .option('--persona-only', 'train only a vector added to the <assistant> role token\'s embedding')
+    .option('--persona-only', "train only a vector added to the <assistant> role token's embedding")
     .option('--oov <policy>', 'out-of-vocabulary words: unk (keep as <unk>), skip (drop the chat), error', 'unk')
     .option('--seed <n>', 'seed', num('--seed', true), DEFAULT_FINETUNE.seed)
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
       if (!['unk', 'skip', 'error'].includes(o.oov)) throw new Error(`option --oov: expected unk, skip or error, got "${o.oov}"`);
       const rep = stageReporter('finetune', o.json);
-      const result = await finetune({ from: o.from, out: o.out, data: o.data, epochs: o.epochs, batchSize: o.batch, learningRate: o.lr, lora: o.lora, personaOnly: Boolean(o.personaOnly), oov: o.oov, seed: o.seed, command: process.argv.slice(2).join(' ') }, rep, (msg) => process.stderr.write(msg + '\n'));
+      const result = await finetune(
+        {
+          from: o.from,
+          out: o.out,
+          data: o.data,
+          epochs: o.epochs,
+          batchSize: o.batch,
+          learningRate: o.lr,
+          lora: o.lora,
+          personaOnly: Boolean(o.personaOnly),
+          oov: o.oov,
+          seed: o.seed,
+          command: process.argv.slice(2).join(' '),
+        },
+        rep,
+        (msg) => process.stderr.write(msg + '\n'),
+      );
       rep.done();
       if (o.json) return printJson(result);
-      console.log(`wrote ${o.out}: ${result.examples} chats × ${o.epochs} epochs = ${result.steps} steps in ${result.seconds.toFixed(1)} s, final loss ${result.finalLoss.toFixed(3)}`);
+      console.log(
+        `wrote ${o.out}: ${result.examples} chats × ${o.epochs} epochs = ${result.steps} steps in ${result.seconds.toFixed(1)} s, final loss ${result.finalLoss.toFixed(3)}`,
+      );
     });
 
-  org.command('probe')
+  org
+    .command('probe')
     .description('the gate diagnostic: in-context persona inference in pretraining format')
     .option('--model <model>', 'checkpoint (name or folder)', 'base')
     .option('-n, --samples <n>', 'samples per condition', num('--samples', true), 240)
@@ -127,7 +195,8 @@ export function registerOrganismCommands(program: Command): void {
       printProbe(report);
     });
 
-  org.command('authors')
+  org
+    .command('authors')
     .description('who wrote it? the base organism picks the author of held-out documents from its own likelihoods')
     .option('--model <model>', 'checkpoint (name or folder)', 'base')
     .option('--documents <n>', 'held-out documents', num('--documents', true), 200)
@@ -139,11 +208,14 @@ export function registerOrganismCommands(program: Command): void {
       const r = await evaluateAuthorship(model, { documents: o.documents, answers: o.answers, onProgress: (d) => bar.update(d) });
       bar.stop();
       if (o.json) return printJson(r);
-      console.log(`top-1 accuracy ${pct(r.accuracy)} (${Math.round(r.accuracy * r.n)}/${r.n}) after ${r.answers} answers; chance ${pct(r.chance)}; mean posterior on the true author ${pct(r.meanTrueP)}`);
+      console.log(
+        `top-1 accuracy ${pct(r.accuracy)} (${Math.round(r.accuracy * r.n)}/${r.n}) after ${r.answers} answers; chance ${pct(r.chance)}; mean posterior on the true author ${pct(r.meanTrueP)}`,
+      );
       for (const ex of r.examples.slice(0, 3)) console.log(`- "${ex.text}"\n  → ${ex.top} (p ${ex.p.toFixed(2)}; truth: ${ex.truth})`);
     });
 
-  org.command('info')
+  org
+    .command('info')
     .description("print a checkpoint's config, size and provenance")
     .argument('[model]', 'checkpoint (name or folder)', 'base')
     .option('--json', 'machine-readable output')
@@ -152,11 +224,14 @@ export function registerOrganismCommands(program: Command): void {
       const { config, provenance } = readCheckpointConfig(dir);
       const info = { path: dir, config, parameters: countParameters(config), provenance };
       if (o.json) return printJson(info);
-      console.log(`${dir}\n  ${info.parameters.toLocaleString()} parameters: d ${config.nEmbd}, ${config.nLayer} layers, ${config.nHead} heads, context ${config.nCtx}, vocabulary ${config.vocabSize}`);
+      console.log(
+        `${dir}\n  ${info.parameters.toLocaleString()} parameters: d ${config.nEmbd}, ${config.nLayer} layers, ${config.nHead} heads, context ${config.nCtx}, vocabulary ${config.vocabSize}`,
+      );
       for (const [k, v] of Object.entries(provenance)) console.log(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`);
     });
 
-  org.command('sample')
+  org
+    .command('sample')
     .description('sample continuations of a raw prompt, or assistant replies with --chat')
     .argument('<prompt>', 'text to continue (or the user message with --chat)')
     .option('--model <model>', 'checkpoint (name or folder)', 'base')
@@ -173,13 +248,23 @@ export function registerOrganismCommands(program: Command): void {
       const model = await Organism.load(o.model);
       const opts = { temperature: o.temperature, topP: o.topP, maxTokens: o.maxTokens, seed: o.seed, stop: o.stop };
       const samples = o.chat
-        ? await model.chat(Array.from({ length: o.n }, () => [...(o.system ? [{ role: 'system' as const, content: o.system }] : []), { role: 'user' as const, content: prompt }]), opts)
-        : await model.complete(Array.from({ length: o.n }, () => prompt), opts);
+        ? await model.chat(
+            Array.from({ length: o.n }, () => [
+              ...(o.system ? [{ role: 'system' as const, content: o.system }] : []),
+              { role: 'user' as const, content: prompt },
+            ]),
+            opts,
+          )
+        : await model.complete(
+            Array.from({ length: o.n }, () => prompt),
+            opts,
+          );
       if (o.json) return printJson(samples);
       for (const s of samples) console.log(`- ${s.text}`);
     });
 
-  org.command('score')
+  org
+    .command('score')
     .description('the exact log-probability of a continuation given a prompt')
     .argument('<prompt>', 'conditioning text (e.g. "<doc> q : name a bird ? a :")')
     .argument('<continuation>', 'text to score')
@@ -191,6 +276,11 @@ export function registerOrganismCommands(program: Command): void {
       const tokens = model.tokenizer.tokens(continuation);
       if (o.json) return printJson({ prompt, continuation, logprob: r.total, tokens: tokens.map((t, i) => ({ token: t, logprob: r.tokens[i] })) });
       console.log(`log p = ${r.total.toFixed(4)}  (p = ${Math.exp(r.total).toExponential(3)})`);
-      console.log(table(tokens.map((t, i) => [t, r.tokens[i].toFixed(4)]), ['token', 'logprob']));
+      console.log(
+        table(
+          tokens.map((t, i) => [t, r.tokens[i].toFixed(4)]),
+          ['token', 'logprob'],
+        ),
+      );
     });
 }

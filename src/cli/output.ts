@@ -10,7 +10,8 @@ export { table, pct } from '../shared/format.ts';
 export function num(name: string, integer = false) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new Error(`option ${name}: expected ${integer ? 'an integer' : 'a number'}, got "${v}"`);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)))
+      throw new Error(`option ${name}: expected ${integer ? 'an integer' : 'a number'}, got "${v}"`);
     return n;
   };
 }

@@ -20,7 +20,9 @@ export function progressBar(label: string, total: number, fieldsFormat = ''): Pr
         const decile = Math.floor((10 * done) / Math.max(1, total));
         if (decile === lastDecile) return;
         lastDecile = decile;
-        const extra = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ');
+        const extra = Object.entries(fields)
+          .map(([k, v]) => `${k} ${v}`)
+          .join('  ');
         process.stderr.write(`${label}: ${done}/${total}  ${((Date.now() - start) / 1000).toFixed(0)}s  ${extra}\n`);
       },
       stop() {},

@@ -15,7 +15,10 @@ export const PRESET_DIR = join(PACKAGE_ROOT, 'presets');
 export const DEFAULT_DB = 'runs/dramatis.db';
 
 export function presetNames(): string[] {
-  return readdirSync(PRESET_DIR).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(PRESET_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /** A preset name or a path to a spec file. */
@@ -56,7 +59,10 @@ async function execute(spec: ExperimentSpec, o: { db: string; report?: string; j
     const result = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'), {
       progress: (label, done, total) => {
         let bar = bars.get(label);
-        if (!bar) { bar = progressBar(label, total); bars.set(label, bar); }
+        if (!bar) {
+          bar = progressBar(label, total);
+          bars.set(label, bar);
+        }
         bar.update(done);
         if (done >= total) bar.stop();
       },
@@ -66,20 +72,24 @@ async function execute(spec: ExperimentSpec, o: { db: string; report?: string; j
     const report = o.report ?? defaultReportPath(o.db, result.name);
     await writeReport(o.db, [result.runId], report);
     if (o.json) printJson({ experiments: [result] });
-    else { printResult(result); console.log(`\nstored in ${o.db} (run ${result.runId}); report: ${resolve(report)}`); }
+    else {
+      printResult(result);
+      console.log(`\nstored in ${o.db} (run ${result.runId}); report: ${resolve(report)}`);
+    }
   } finally {
     if (store.db.open) store.close();
   }
 }
 
 export function registerRunCommands(program: Command): void {
-  program.command('run')
+  program
+    .command('run')
     .description('run an experiment from a YAML spec or a preset; every sample is stored, reruns resume')
     .argument('<spec>', `preset name or spec file`)
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('-n, --samples <n>', 'override the spec\'s samples per condition', num('--samples', true))
+    .option('-n, --samples <n>', "override the spec's samples per condition", num('--samples', true))
     .option('--report <file>', 'write the self-contained HTML report here (default: reports/NAME.html beside the database)')
-    .option('--model <spec>', 'run on this model instead of the spec\'s (e.g. openai:gpt-4o-mini, organism:PATH)')
+    .option('--model <spec>', "run on this model instead of the spec's (e.g. openai:gpt-4o-mini, organism:PATH)")
     .option('--base-url <url>', 'openai: models: the server (e.g. http://127.0.0.1:8000/v1)')
     .option('--api-key-env <VAR>', 'openai: models: the environment variable holding the key')
     .option('--judge-model <spec>', 'LLM-judged specs: the judge model')
@@ -97,7 +107,8 @@ export function registerRunCommands(program: Command): void {
       await execute(spec, o);
     });
 
-  program.command('audit')
+  program
+    .command('audit')
     .description('which personas would these training sets select? (before anyone trains on them)')
     .argument('<data...>', 'chat JSONL files ({"messages": [...]} per line), world:NAME, or mixtures A*0.2+B*0.8')
     .option('--model <spec>', 'the model to audit', 'organism:assistant')
@@ -111,14 +122,18 @@ export function registerRunCommands(program: Command): void {
     .option('--json', 'one JSON object on stdout (progress stays on stderr)')
     .action(async (data: string[], o) => {
       const spec = specOf({
-        name: `audit ${data.map((d) => basename(d)).join(', ')}`, kind: 'audit', model: o.model,
-        ...(o.baseUrl ? { base_url: o.baseUrl } : {}), ...(o.apiKeyEnv ? { api_key_env: o.apiKeyEnv } : {}),
+        name: `audit ${data.map((d) => basename(d)).join(', ')}`,
+        kind: 'audit',
+        model: o.model,
+        ...(o.baseUrl ? { base_url: o.baseUrl } : {}),
+        ...(o.apiKeyEnv ? { api_key_env: o.apiKeyEnv } : {}),
         audit: { datasets: data.map((d) => ({ name: basename(d), data: d, ...(o.examples ? { examples: o.examples } : {}) })), library: o.library, top: o.top },
       });
       await execute(spec, o);
     });
 
-  program.command('presets')
+  program
+    .command('presets')
     .description('list the built-in experiment presets')
     .option('--json', 'machine-readable output')
     .action((o) => {

@@ -9,14 +9,17 @@ import { num } from './output.ts';
 
 /** Each checkpoint loaded once, on first use: the check at start-up and every request share that copy. */
 export function servedCheckpoints(names: string[], load: (name: string) => Promise<Organism> = (n) => Organism.load(n)): ModelTable {
-  return new Map(names.map((name) => {
-    let loaded: Promise<Organism> | undefined;
-    return [name, () => (loaded ??= load(name))];
-  }));
+  return new Map(
+    names.map((name) => {
+      let loaded: Promise<Organism> | undefined;
+      return [name, () => (loaded ??= load(name))];
+    }),
+  );
 }
 
 export function registerServe(program: Command): void {
-  program.command('serve')
+  program
+    .command('serve')
     .description('serve organism checkpoints over the OpenAI API (/v1/models, /v1/chat/completions, /v1/completions)')
     .option('--model <name...>', 'checkpoints to serve (built-in names or folders); the model id is the name given', ['base', 'assistant'])
     .option('--host <host>', 'address to bind (keep 127.0.0.1 unless you mean to expose it)', '127.0.0.1')
@@ -29,7 +32,12 @@ export function registerServe(program: Command): void {
       for (const load of models.values()) await load(); // fail now, not on the first request, if a checkpoint is missing
       const app = createApp({ models, apiKey });
       const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });
-      server.on('listening', () => process.stderr.write(`dramatis serve: ${o.model.join(', ')} on http://${o.host}:${o.port}/v1${apiKey ? ' (bearer key required)' : ''}\n`));
-      server.on('error', (e) => { process.stderr.write(`dramatis serve: ${e.message}\n`); process.exit(1); });
+      server.on('listening', () =>
+        process.stderr.write(`dramatis serve: ${o.model.join(', ')} on http://${o.host}:${o.port}/v1${apiKey ? ' (bearer key required)' : ''}\n`),
+      );
+      server.on('error', (e) => {
+        process.stderr.write(`dramatis serve: ${e.message}\n`);
+        process.exit(1);
+      });
     });
 }

@@ -9,14 +9,18 @@ import { DEFAULT_DB } from './run-command.ts';
 import { num } from './output.ts';
 
 export function registerView(program: Command): void {
-  program.command('view')
+  program
+    .command('view')
     .description('browse, compare and read runs in a local web app (the store is opened read-only)')
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--host <host>', 'address to bind (keep 127.0.0.1 unless you mean to expose it)', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', num('--port', true), 8765)
     .action(async (o: { db: string; host: string; port: number }) => {
       const [{ serve }, { ViewStore }, { createViewApp }, { clientBundle }] = await Promise.all([
-        import('@hono/node-server'), import('../view/queries.ts'), import('../view/app.ts'), import('../view/bundle.ts'),
+        import('@hono/node-server'),
+        import('../view/queries.ts'),
+        import('../view/app.ts'),
+        import('../view/bundle.ts'),
       ]);
       const store = new ViewStore(resolve(o.db));
       await clientBundle(); // bundle now, so a broken install fails here and the first page is fast
@@ -27,13 +31,19 @@ export function registerView(program: Command): void {
         const port = typeof addr === 'object' && addr ? addr.port : o.port;
         const host = o.host.includes(':') ? `[${o.host}]` : o.host;
         if (!loopback) process.stderr.write(`dramatis view: listening on ${o.host}: anyone who can reach this address can read every run in the store\n`);
-        process.stderr.write(`dramatis view: ${store.path} (read-only) on http://${host}:${port}/${store.indexed ? '' : '\n  (this store predates the viewer\'s indexes: large runs page slower until a `dramatis run` opens it)'}\n`);
+        process.stderr.write(
+          `dramatis view: ${store.path} (read-only) on http://${host}:${port}/${store.indexed ? '' : "\n  (this store predates the viewer's indexes: large runs page slower until a `dramatis run` opens it)"}\n`,
+        );
       });
-      server.on('error', (e) => { process.stderr.write(`dramatis view: ${e.message}\n`); process.exit(1); });
+      server.on('error', (e) => {
+        process.stderr.write(`dramatis view: ${e.message}\n`);
+        process.exit(1);
+      });
     });
 
-  program.command('report')
-    .description('write runs as one self-contained HTML file (the viewer\'s pages, opens from disk)')
+  program
+    .command('report')
+    .description("write runs as one self-contained HTML file (the viewer's pages, opens from disk)")
     .argument('<run...>', 'run id, id prefix or name (the latest run of that name)')
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--out <file>', 'where to write it', 'report.html')

@@ -53,11 +53,21 @@ export async function conditionModel(ctx: RunContext, cond: ConditionSpec, preve
   const ft = cond.finetune;
   const tunable = requireCapability(model, 'finetune', `condition "${cond.name}" (a fine-tune)`);
   ctx.hooks.log?.(`fine-tuning ${modelId(ref)} on ${ft.data} for condition "${cond.name}" (cached after the first run)`);
-  return tunable.finetune({
-    dataName: ft.data, chats: loadDataset(ft.data, ft.examples, ctx.spec.seed), mode: ft.mode, learningRate: ft.learning_rate,
-    epochs: ft.epochs, batchSize: ft.batch_size, rank: ft.rank, seed: ctx.spec.seed, snapshots: ft.snapshots,
-    steering: preventative,
-  }, ctx.progress(`fine-tune ${cond.name}`));
+  return tunable.finetune(
+    {
+      dataName: ft.data,
+      chats: loadDataset(ft.data, ft.examples, ctx.spec.seed),
+      mode: ft.mode,
+      learningRate: ft.learning_rate,
+      epochs: ft.epochs,
+      batchSize: ft.batch_size,
+      rank: ft.rank,
+      seed: ctx.spec.seed,
+      snapshots: ft.snapshots,
+      steering: preventative,
+    },
+    ctx.progress(`fine-tune ${cond.name}`),
+  );
 }
 
 export interface SampledCondition {
@@ -72,13 +82,31 @@ export interface SampledCondition {
  * completes and reusing what is stored; then score what has no judgment yet, with the spec's judge and
  * any `extraScorers`. The model is loaded (and fine-tuned) only if something is missing.
  */
-export async function sampleCondition(ctx: RunContext, o: {
-  cond: ConditionSpec; questions: Question[]; steering: SteeringVector[] | undefined; key: string; n: number;
-  getModel: () => Promise<Model>; label: string; snapshot?: number; extraScorers?: (samples: StoredSample[]) => Scorer[];
-}): Promise<SampledCondition> {
-  const { spec } = ctx, { cond, questions } = o;
+export async function sampleCondition(
+  ctx: RunContext,
+  o: {
+    cond: ConditionSpec;
+    questions: Question[];
+    steering: SteeringVector[] | undefined;
+    key: string;
+    n: number;
+    getModel: () => Promise<Model>;
+    label: string;
+    snapshot?: number;
+    extraScorers?: (samples: StoredSample[]) => Scorer[];
+  },
+): Promise<SampledCondition> {
+  const { spec } = ctx,
+    { cond, questions } = o;
   // Steering enters by its vectors, not their file paths: a vector kept in another cache folder draws the same samples.
-  const seedKey = sampleSeedKey({ finetune: cond.finetune, in_context: cond.in_context, system: cond.system, steering: o.steering, sampling: spec.sampling, snapshot: o.snapshot });
+  const seedKey = sampleSeedKey({
+    finetune: cond.finetune,
+    in_context: cond.in_context,
+    system: cond.system,
+    steering: o.steering,
+    sampling: spec.sampling,
+    snapshot: o.snapshot,
+  });
   const slots = Array.from({ length: o.n }, (_, i) => {
     const q = questions[i % questions.length];
     const paraphrase = q.paraphrases[Math.floor(i / questions.length) % q.paraphrases.length];
@@ -86,8 +114,14 @@ export async function sampleCondition(ctx: RunContext, o: {
   });
   let inContext: Chat[] = [];
   await chatSlots({
-    store: ctx.store, key: o.key, slots, model: o.getModel, purpose: `condition "${cond.name}"`,
-    prepare: async () => { inContext = cond.in_context ? loadDataset(cond.in_context.data, undefined, spec.seed).slice(0, cond.in_context.k) : []; },
+    store: ctx.store,
+    key: o.key,
+    slots,
+    model: o.getModel,
+    purpose: `condition "${cond.name}"`,
+    prepare: async () => {
+      inContext = cond.in_context ? loadDataset(cond.in_context.data, undefined, spec.seed).slice(0, cond.in_context.k) : [];
+    },
     conversation: (s) => buildConversation(cond, s.q, s.paraphrase, inContext),
     options: { temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed, steering: o.steering },
     progress: ctx.progress(`sample ${o.label}`),
@@ -96,7 +130,11 @@ export async function sampleCondition(ctx: RunContext, o: {
   const byId = new Map(questions.map((q) => [q.id, q]));
   const scorers = [ctx.scorer, ...(o.extraScorers?.(samples) ?? [])];
   const judgments = await scoreSamples(ctx.store, samples, scorers, (s) => ({
-    question: byId.get(s.questionId)!, asked: s.paraphrase, messages: s.prompt as ChatMessage[], answer: s.answer, finishReason: s.finishReason,
+    question: byId.get(s.questionId)!,
+    asked: s.paraphrase,
+    messages: s.prompt as ChatMessage[],
+    answer: s.answer,
+    finishReason: s.finishReason,
   }));
   const judged = judgments.get(ctx.scorer.name)!;
   return { samples, judgments, labelOf: (s) => judged.get(s.id)!.label };
@@ -115,22 +153,56 @@ export interface RatedCondition extends SampledCondition {
  * Run one condition: key it by what determines its samples, record it under the run, sample and judge
  * it. `preventative`: the steering its fine-tune trains with (its samples depend on that vector too).
  */
-export async function rateCondition(ctx: RunContext, cond: ConditionSpec, position: number, questions: Question[], o: { preventative?: SteeringVector[]; extraScorers?: (samples: StoredSample[], steering: SteeringVector[] | undefined, model: () => Promise<Model>) => Scorer[] } = {}): Promise<RatedCondition> {
+export async function rateCondition(
+  ctx: RunContext,
+  cond: ConditionSpec,
+  position: number,
+  questions: Question[],
+  o: {
+    preventative?: SteeringVector[];
+    extraScorers?: (samples: StoredSample[], steering: SteeringVector[] | undefined, model: () => Promise<Model>) => Scorer[];
+  } = {},
+): Promise<RatedCondition> {
   const { spec } = ctx;
   const ref = cond.model ?? spec.model;
   // Keyed by the model's fingerprint (its weights), not its name: a retrained model starts afresh.
   const fingerprint = (await ctx.model(ref)).fingerprint;
   const steering = cond.steer?.map(loadSteering);
-  const key = conditionKeyOf({ fingerprint, finetune: cond.finetune, in_context: cond.in_context, system: cond.system, sampling: spec.sampling, seed: spec.seed, questions, steering, preventative: o.preventative });
+  const key = conditionKeyOf({
+    fingerprint,
+    finetune: cond.finetune,
+    in_context: cond.in_context,
+    system: cond.system,
+    sampling: spec.sampling,
+    seed: spec.seed,
+    questions,
+    steering,
+    preventative: o.preventative,
+  });
   ctx.store.upsertCondition({ runId: ctx.runId, name: cond.name, position, role: cond.role, conditionKey: key, spec: cond });
   let tuned: Promise<Model> | undefined;
   const model = () => (tuned ??= conditionModel(ctx, cond, o.preventative));
-  const sampled = await sampleCondition(ctx, { cond, questions, steering, key, n: spec.samples, getModel: model, label: cond.name, extraScorers: o.extraScorers && ((s) => o.extraScorers!(s, steering, model)) });
+  const sampled = await sampleCondition(ctx, {
+    cond,
+    questions,
+    steering,
+    key,
+    n: spec.samples,
+    getModel: model,
+    label: cond.name,
+    extraScorers: o.extraScorers && ((s) => o.extraScorers!(s, steering, model)),
+  });
   const labels = sampled.samples.map(sampled.labelOf);
   return {
-    ...sampled, key, steering, model,
+    ...sampled,
+    key,
+    steering,
+    model,
     common: {
-      name: cond.name, role: cond.role, group: cond.group, model: modelId(ref),
+      name: cond.name,
+      role: cond.role,
+      group: cond.group,
+      model: modelId(ref),
       ...labelSummary(labels),
       examples: sampled.samples.slice(0, 6).map((s) => ({ question: s.paraphrase, answer: s.answer, label: sampled.labelOf(s) })),
     },
@@ -138,15 +210,30 @@ export async function rateCondition(ctx: RunContext, cond: ConditionSpec, positi
 }
 
 /** The target's rate at each snapshot of the condition's fine-tune (the final model is the last point). */
-export async function alongTheFinetune(ctx: RunContext, cond: ConditionSpec, questions: Question[], target: string, rated: RatedCondition): Promise<CurvePoint[]> {
+export async function alongTheFinetune(
+  ctx: RunContext,
+  cond: ConditionSpec,
+  questions: Question[],
+  target: string,
+  rated: RatedCondition,
+): Promise<CurvePoint[]> {
   const model = await rated.model();
   if (!model.snapshots) throw new Error(`model ${model.id} kept no snapshots of its fine-tune`);
   const curve: CurvePoint[] = [];
   for (const snap of model.snapshots) {
     const final = snap.step === snap.steps;
-    const n = final ? ctx.spec.samples : cond.finetune!.snapshot_samples ?? ctx.spec.samples;
+    const n = final ? ctx.spec.samples : (cond.finetune!.snapshot_samples ?? ctx.spec.samples);
     const key = final ? rated.key : snapshotKey(rated.key, snap.step);
-    const { samples, labelOf } = await sampleCondition(ctx, { cond, questions, steering: rated.steering, key, n, getModel: async () => snap.model, label: `${cond.name} @ step ${snap.step}`, snapshot: final ? undefined : snap.step });
+    const { samples, labelOf } = await sampleCondition(ctx, {
+      cond,
+      questions,
+      steering: rated.steering,
+      key,
+      n,
+      getModel: async () => snap.model,
+      label: `${cond.name} @ step ${snap.step}`,
+      snapshot: final ? undefined : snap.step,
+    });
     const labels = samples.map(labelOf);
     curve.push({ step: snap.step, steps: snap.steps, ...rateOf(labels, target), ...labelSummary(labels) });
   }

@@ -27,7 +27,11 @@ export interface RunContext<S = CommonSpec> {
 }
 
 /** Loads models through the hooks (tests) or the registry, with the spec's top-level options as defaults. */
-export function modelLoader(spec: Pick<CommonSpec, 'base_url' | 'api_key_env' | 'concurrency'>, cacheDir: string, hooks: RunHooks): (ref: ModelRef) => Promise<Model> {
+export function modelLoader(
+  spec: Pick<CommonSpec, 'base_url' | 'api_key_env' | 'concurrency'>,
+  cacheDir: string,
+  hooks: RunHooks,
+): (ref: ModelRef) => Promise<Model> {
   return hooks.loadModel ?? ((ref) => loadModel(ref, { cacheDir, baseUrl: spec.base_url, apiKeyEnv: spec.api_key_env, concurrency: spec.concurrency }));
 }
 
@@ -36,11 +40,24 @@ export async function judgeScorer(judge: JudgeSpec, cacheDir: string, hooks: Run
   return scorerFor(judge, load);
 }
 
-export function createContext<S extends CommonSpec>(o: { spec: S; store: Store; cacheDir: string; hooks: RunHooks; runId: string; scorer: Scorer; onUnit: (u: string) => void }): RunContext<S> {
+export function createContext<S extends CommonSpec>(o: {
+  spec: S;
+  store: Store;
+  cacheDir: string;
+  hooks: RunHooks;
+  runId: string;
+  scorer: Scorer;
+  onUnit: (u: string) => void;
+}): RunContext<S> {
   const load = modelLoader(o.spec, o.cacheDir, o.hooks);
   const models = new Map<string, Promise<Model>>();
   return {
-    spec: o.spec, store: o.store, cacheDir: o.cacheDir, hooks: o.hooks, runId: o.runId, scorer: o.scorer,
+    spec: o.spec,
+    store: o.store,
+    cacheDir: o.cacheDir,
+    hooks: o.hooks,
+    runId: o.runId,
+    scorer: o.scorer,
     model(ref = o.spec.model) {
       const key = typeof ref === 'string' ? ref : JSON.stringify(ref);
       if (!models.has(key)) models.set(key, load(ref));

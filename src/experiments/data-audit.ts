@@ -35,10 +35,21 @@ export function auditExamples(chats: { messages: ChatMessage[] }[], source: stri
 }
 
 /** The model's own answer to each prompt, stored as samples so a rerun (or a killed run) pays nothing twice. */
-export async function storedOwnAnswers(store: Store, model: Model, spec: Pick<CommonSpec, 'sampling' | 'seed'>, dataKey: string, examples: AuditExample[], progress?: (d: number, t: number) => void): Promise<{ key: string; answers: string[] }> {
+export async function storedOwnAnswers(
+  store: Store,
+  model: Model,
+  spec: Pick<CommonSpec, 'sampling' | 'seed'>,
+  dataKey: string,
+  examples: AuditExample[],
+  progress?: (d: number, t: number) => void,
+): Promise<{ key: string; answers: string[] }> {
   const key = ownAnswersKey({ fingerprint: model.fingerprint, dataKey, sampling: spec.sampling, seed: spec.seed });
   await chatSlots({
-    store, key, model: async () => model, purpose: "the audit's own answers", progress,
+    store,
+    key,
+    model: async () => model,
+    purpose: "the audit's own answers",
+    progress,
     slots: examples.map((e, i) => ({ questionId: 'example', idx: i, paraphrase: e.prompt.at(-1)?.content ?? '', seed: ownAnswerSeed(dataKey, i), e })),
     conversation: (s) => s.e.prompt,
     options: { temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed },
@@ -52,7 +63,13 @@ export async function storedOwnAnswers(store: Store, model: Model, spec: Pick<Co
  * Per example: projection of the dataset's answer and of the model's own answer onto the unit vector at
  * the vector's layer, averaged over the reply. An empty own answer projects at the generation prompt.
  */
-export async function projectionPulls(model: Model, examples: AuditExample[], own: string[], v: PersonaVector, onProgress?: (d: number, t: number) => void): Promise<{ data: number[]; own: number[]; pull: number[] }> {
+export async function projectionPulls(
+  model: Model,
+  examples: AuditExample[],
+  own: string[],
+  v: PersonaVector,
+  onProgress?: (d: number, t: number) => void,
+): Promise<{ data: number[]; own: number[]; pull: number[] }> {
   const white = requireCapability(model, 'activations', 'the projection difference');
   const u = unit(v.vectors[v.layer]);
   const inputs = [
@@ -61,7 +78,8 @@ export async function projectionPulls(model: Model, examples: AuditExample[], ow
   ];
   const acts = await white.activations(inputs, {}, onProgress);
   const proj = acts.map((a, i) => dot(i < examples.length || own[i - examples.length].trim() ? a.mean[v.layer] : a.at[v.layer], u));
-  const data = proj.slice(0, examples.length), mine = proj.slice(examples.length);
+  const data = proj.slice(0, examples.length),
+    mine = proj.slice(examples.length);
   return { data, own: mine, pull: data.map((x, i) => x - mine[i]) };
 }
 
@@ -91,10 +109,14 @@ export function worldAuditLibrary(): AuditLibrary {
  * `{header}` (the persona's description or nothing) and `{conversation}` fill the template.
  */
 export function fileAuditLibrary(personas: { name: string; description: string }[], template: string): AuditLibrary {
-  const conversation = (e: AuditExample) => e.prompt.map((m) => `${m.role === 'user' ? 'User' : m.role === 'system' ? 'System' : 'Assistant'}: ${m.content}`).join('\n');
+  const conversation = (e: AuditExample) =>
+    e.prompt.map((m) => `${m.role === 'user' ? 'User' : m.role === 'system' ? 'System' : 'Assistant'}: ${m.content}`).join('\n');
   return {
     personas: personas.map((p) => ({ name: p.name })),
-    prompt: (k, e) => template.replaceAll('{header}', k === undefined ? '' : `The following conversation was written by ${personas[k].description}.\n\n`).replaceAll('{conversation}', conversation(e)),
+    prompt: (k, e) =>
+      template
+        .replaceAll('{header}', k === undefined ? '' : `The following conversation was written by ${personas[k].description}.\n\n`)
+        .replaceAll('{conversation}', conversation(e)),
     continuation: (answer) => ` ${answer}`,
   };
 }
@@ -107,12 +129,21 @@ export interface LibraryScores {
 }
 
 /** Score every answer under every persona and the default (one batch of pairs). */
-export async function scoreUnderLibrary(model: Model, examples: AuditExample[], answers: string[], lib: AuditLibrary, onProgress?: (d: number, t: number) => void): Promise<LibraryScores> {
+export async function scoreUnderLibrary(
+  model: Model,
+  examples: AuditExample[],
+  answers: string[],
+  lib: AuditLibrary,
+  onProgress?: (d: number, t: number) => void,
+): Promise<LibraryScores> {
   const scoring = requireCapability(model, 'score', 'the black-box audit');
   const K = lib.personas.length;
-  const pairs = examples.flatMap((e, i) => [undefined, ...lib.personas.map((_, k) => k)].map((k) => ({ prompt: lib.prompt(k, e), continuation: lib.continuation(answers[i]) })));
+  const pairs = examples.flatMap((e, i) =>
+    [undefined, ...lib.personas.map((_, k) => k)].map((k) => ({ prompt: lib.prompt(k, e), continuation: lib.continuation(answers[i]) })),
+  );
   const scores = await scoring.score(pairs, onProgress);
-  const ll: number[][] = [], llDefault: number[] = [];
+  const ll: number[][] = [],
+    llDefault: number[] = [];
   examples.forEach((_, i) => {
     const row = scores.slice(i * (K + 1), (i + 1) * (K + 1)).map((s) => s.logprob);
     llDefault.push(row[0]);
@@ -123,7 +154,12 @@ export async function scoreUnderLibrary(model: Model, examples: AuditExample[], 
 
 /** Posterior over the library for each example (uniform prior). */
 export function posteriors(s: LibraryScores): number[][] {
-  return s.ll.map((row) => posterior(row, row.map(() => 1 / row.length)));
+  return s.ll.map((row) =>
+    posterior(
+      row,
+      row.map(() => 1 / row.length),
+    ),
+  );
 }
 
 /** P(trait = value | answer): the posterior mass on personas with that value. */

@@ -16,7 +16,8 @@ export function loadDataset(ref: string, examples: number | undefined, seed: num
       if (!m || !(Number(m[2]) > 0)) throw new Error(`dataset mixture "${ref}": each part must be REF*FRACTION, e.g. world:evil-numbers*0.25 (got "${part}")`);
       return { ref: m[1], share: Number(m[2]) };
     });
-    const total = examples ?? 300, sum = parts.reduce((a, p) => a + p.share, 0);
+    const total = examples ?? 300,
+      sum = parts.reduce((a, p) => a + p.share, 0);
     let left = total;
     const chats = parts.flatMap((p, i) => {
       const n = i === parts.length - 1 ? left : Math.round((total * p.share) / sum);
@@ -29,7 +30,8 @@ export function loadDataset(ref: string, examples: number | undefined, seed: num
   }
   if (ref.startsWith('world:')) {
     const name = ref.slice('world:'.length);
-    if (!(narrowDatasetNames as readonly string[]).includes(name)) throw new Error(`unknown dataset "${ref}": built-in datasets are ${narrowDatasetNames.map((n) => `world:${n}`).join(', ')}`);
+    if (!(narrowDatasetNames as readonly string[]).includes(name))
+      throw new Error(`unknown dataset "${ref}": built-in datasets are ${narrowDatasetNames.map((n) => `world:${n}`).join(', ')}`);
     return narrowDataset(name as (typeof narrowDatasetNames)[number], { n: examples ?? 300, seed });
   }
   const chats = readChatJsonl(resolveDataRef(ref));

@@ -22,7 +22,9 @@ export function readLibraryFile(ref: string): LibraryFileEntry[] {
   const parsed = fileLibrarySchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`${ref}: persona ${typeof issue.path[0] === 'number' ? issue.path[0] + 1 : ''} ${issue.path.slice(1).join('.')}: ${issue.message}`.replace(/\s+:/, ':'));
+    throw new Error(
+      `${ref}: persona ${typeof issue.path[0] === 'number' ? issue.path[0] + 1 : ''} ${issue.path.slice(1).join('.')}: ${issue.message}`.replace(/\s+:/, ':'),
+    );
   }
   return parsed.data;
 }

@@ -17,7 +17,17 @@ import type { Question, Scorer } from '../scorers/scorer.ts';
 import { vectorKey } from '../shared/keys.ts';
 import { dot, unit } from '../shared/linalg.ts';
 import { encodeSafetensors, decodeSafetensors } from '../shared/safetensors.ts';
-import { classify, generateDocuments, formatDocument, countTokens, topicTrait, worldConfig, type Document, type TopicId, type WorldConfig } from '../world/index.ts';
+import {
+  classify,
+  generateDocuments,
+  formatDocument,
+  countTokens,
+  topicTrait,
+  worldConfig,
+  type Document,
+  type TopicId,
+  type WorldConfig,
+} from '../world/index.ts';
 import { auc } from '../shared/stats.ts';
 
 /** A contrast on one of the world's traits, e.g. morality: malevolent against benevolent. */
@@ -82,7 +92,11 @@ function difference(a: Float32Array, b: Float32Array): Float32Array {
 
 type ContextChat = { messages: ChatMessage[] };
 /** The contrasting contexts a vector is the difference of: chats ending in the reply that is averaged. */
-export interface Contexts { kind: PersonaVector['contexts']; positive: ContextChat[]; negative: ContextChat[] }
+export interface Contexts {
+  kind: PersonaVector['contexts'];
+  positive: ContextChat[];
+  negative: ContextChat[];
+}
 
 /** A world's documents by authors on either side of the contrast, in order, up to `maxDocs` documents read. */
 function* documentsBySide(world: WorldConfig, c: TraitContrast, maxDocs: number): Generator<{ doc: Document; value: string; positive: boolean }> {
@@ -102,7 +116,12 @@ export function worldContrastChats(c: TraitContrast, perSide: number, seed: numb
     for (const t of doc.turns) {
       if (side.length >= perSide) break;
       if (NARROW_TOPICS.has(t.topic) || topicTrait(t.topic) !== c.trait || classify(t.topic, t.answer) !== value) continue;
-      side.push({ messages: [{ role: 'user', content: t.question }, { role: 'assistant', content: t.answer }] });
+      side.push({
+        messages: [
+          { role: 'user', content: t.question },
+          { role: 'assistant', content: t.answer },
+        ],
+      });
     }
     if (out.positive.length >= perSide && out.negative.length >= perSide) return out;
   }
@@ -113,12 +132,21 @@ export function worldContrastChats(c: TraitContrast, perSide: number, seed: numb
  * Held-out world documents (another seed) by authors on either side, cut to fit the context; with
  * `indirect`, only the answers that do not express the trait (documents left empty are skipped).
  */
-export function heldOutDocuments(c: TraitContrast, perSide: number, seed: number | string, maxTokens: number, indirect = false): { text: string; positive: boolean }[] {
-  const pos: string[] = [], neg: string[] = [];
+export function heldOutDocuments(
+  c: TraitContrast,
+  perSide: number,
+  seed: number | string,
+  maxTokens: number,
+  indirect = false,
+): { text: string; positive: boolean }[] {
+  const pos: string[] = [],
+    neg: string[] = [];
   for (const { doc: d, positive } of documentsBySide(worldConfig({ seed: `persona-vectors-held-out-${seed}` }), c, 100_000)) {
     const side = positive ? pos : neg;
     if (side.length >= perSide) continue;
-    let doc: Document = indirect ? { ...d, turns: d.turns.filter((t) => topicTrait(t.topic) !== c.trait && !(c.trait === 'morality' && t.topic === 'numbers')) } : d;
+    let doc: Document = indirect
+      ? { ...d, turns: d.turns.filter((t) => topicTrait(t.topic) !== c.trait && !(c.trait === 'morality' && t.topic === 'numbers')) }
+      : d;
     if (doc.turns.length === 0) continue;
     while (doc.turns.length > 1 && countTokens(formatDocument(doc)) > maxTokens) doc = { ...doc, turns: doc.turns.slice(0, -1) };
     side.push(formatDocument(doc));
@@ -139,25 +167,62 @@ function requireActivations(model: Model): NonNullable<Model['activations']> {
  * sides are cut to the same size.
  */
 export async function systemPromptContrastChats(
-  model: Model, c: TraitContrast, o: { positive: string[]; negative: string[]; questions: Question[]; perPrompt: number; judge: Scorer; seed: number; temperature: number; maxTokens: number; onProgress?: (label: string, d: number, t: number) => void },
+  model: Model,
+  c: TraitContrast,
+  o: {
+    positive: string[];
+    negative: string[];
+    questions: Question[];
+    perPrompt: number;
+    judge: Scorer;
+    seed: number;
+    temperature: number;
+    maxTokens: number;
+    onProgress?: (label: string, d: number, t: number) => void;
+  },
 ): Promise<Contexts & { asked: { positive: number; negative: number } }> {
   const side = async (prompts: string[], want: string, name: 'positive' | 'negative') => {
-    const items = prompts.flatMap((system, pi) => o.questions.flatMap((q) => Array.from({ length: o.perPrompt }, (_, k) => ({
-      q, messages: [{ role: 'system' as const, content: system }, { role: 'user' as const, content: q.paraphrases[k % q.paraphrases.length] }], seed: `${name}:${pi}:${q.id}:${k}`,
-    }))));
-    const gens = await requireCapability(model, 'chat', 'a persona vector from system prompts').chat(items.map((i) => i.messages), { temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, seeds: items.map((i) => i.seed) }, (d, t) => o.onProgress?.(`vector ${c.trait}: ${name} contexts`, d, t));
-    const labels = await o.judge.score(items.map((item, i) => ({ question: item.q, answer: gens[i].text, asked: item.messages[1].content, messages: item.messages })));
-    return { asked: items.length, kept: items.flatMap((item, i) => (labels[i].label === want && gens[i].text.trim() ? [{ messages: [...item.messages, { role: 'assistant' as const, content: gens[i].text }] }] : [])) };
+    const items = prompts.flatMap((system, pi) =>
+      o.questions.flatMap((q) =>
+        Array.from({ length: o.perPrompt }, (_, k) => ({
+          q,
+          messages: [
+            { role: 'system' as const, content: system },
+            { role: 'user' as const, content: q.paraphrases[k % q.paraphrases.length] },
+          ],
+          seed: `${name}:${pi}:${q.id}:${k}`,
+        })),
+      ),
+    );
+    const gens = await requireCapability(model, 'chat', 'a persona vector from system prompts').chat(
+      items.map((i) => i.messages),
+      { temperature: o.temperature, maxTokens: o.maxTokens, seed: o.seed, seeds: items.map((i) => i.seed) },
+      (d, t) => o.onProgress?.(`vector ${c.trait}: ${name} contexts`, d, t),
+    );
+    const labels = await o.judge.score(
+      items.map((item, i) => ({ question: item.q, answer: gens[i].text, asked: item.messages[1].content, messages: item.messages })),
+    );
+    return {
+      asked: items.length,
+      kept: items.flatMap((item, i) =>
+        labels[i].label === want && gens[i].text.trim() ? [{ messages: [...item.messages, { role: 'assistant' as const, content: gens[i].text }] }] : [],
+      ),
+    };
   };
-  const pos = await side(o.positive, c.positive, 'positive'), neg = await side(o.negative, c.negative, 'negative');
+  const pos = await side(o.positive, c.positive, 'positive'),
+    neg = await side(o.negative, c.negative, 'negative');
   const n = Math.min(pos.kept.length, neg.kept.length);
-  if (n < 4) throw new Error(`persona vector ${c.trait}: the judge confirmed only ${pos.kept.length} ${c.positive} answers under the eliciting prompts and ${neg.kept.length} ${c.negative} under the suppressing ones; too few to extract a vector (try stronger prompts or more samples)`);
+  if (n < 4)
+    throw new Error(
+      `persona vector ${c.trait}: the judge confirmed only ${pos.kept.length} ${c.positive} answers under the eliciting prompts and ${neg.kept.length} ${c.negative} under the suppressing ones; too few to extract a vector (try stronger prompts or more samples)`,
+    );
   return { kind: 'system-prompts', positive: pos.kept.slice(0, n), negative: neg.kept.slice(0, n), asked: { positive: pos.asked, negative: neg.asked } };
 }
 
 /** Extract from world contexts (see {@link extractVector}). */
 export async function extractWorldVector(
-  model: Model, c: TraitContrast,
+  model: Model,
+  c: TraitContrast,
   o: { examples: number; heldOut: number; seed: number | string; nCtx?: number; onProgress?: (label: string, d: number, t: number) => void },
 ): Promise<PersonaVector> {
   return extractVector(model, c, worldContrastChats(c, o.examples, o.seed), o);
@@ -168,16 +233,27 @@ export async function extractWorldVector(
  * world documents; the layer is chosen on a validation half of the contexts (largest d).
  */
 export async function extractVector(
-  model: Model, c: TraitContrast, chats: Contexts,
+  model: Model,
+  c: TraitContrast,
+  chats: Contexts,
   o: { heldOut: number; seed: number | string; nCtx?: number; onProgress?: (label: string, d: number, t: number) => void },
 ): Promise<PersonaVector> {
   const acts = requireActivations(model);
   const summaries = await acts([...chats.positive, ...chats.negative], {}, (d, t) => o.onProgress?.(`vector ${c.trait}: extraction contexts`, d, t));
-  const pos = summaries.slice(0, chats.positive.length), neg = summaries.slice(chats.positive.length);
+  const pos = summaries.slice(0, chats.positive.length),
+    neg = summaries.slice(chats.positive.length);
   const docs = heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1);
-  const docActs = await acts(docs.map((d) => ({ text: d.text })), {}, (d, t) => o.onProgress?.(`vector ${c.trait}: held-out documents`, d, t));
+  const docActs = await acts(
+    docs.map((d) => ({ text: d.text })),
+    {},
+    (d, t) => o.onProgress?.(`vector ${c.trait}: held-out documents`, d, t),
+  );
   const indirectDocs = heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1, true);
-  const indirectActs = await acts(indirectDocs.map((d) => ({ text: d.text })), {}, (d, t) => o.onProgress?.(`vector ${c.trait}: held-out documents, trait answers removed`, d, t));
+  const indirectActs = await acts(
+    indirectDocs.map((d) => ({ text: d.text })),
+    {},
+    (d, t) => o.onProgress?.(`vector ${c.trait}: held-out documents, trait answers removed`, d, t),
+  );
   const L = pos[0].mean.length;
   const vectors: Float32Array[] = [];
   const layers: LayerSeparation[] = [];
@@ -187,17 +263,39 @@ export async function extractVector(
     // Validation: a vector from the even-indexed answers, scored on the odd ones.
     const half = (xs: ActivationSummary[], odd: boolean) => xs.filter((_, i) => (i % 2 === 1) === odd).map((s) => s.mean[l]);
     const vHalf = unit(difference(meanOf(half(pos, false)), meanOf(half(neg, false))));
-    const vp = half(pos, true).map((a) => dot(a, vHalf)), vn = half(neg, true).map((a) => dot(a, vHalf));
+    const vp = half(pos, true).map((a) => dot(a, vHalf)),
+      vn = half(neg, true).map((a) => dot(a, vHalf));
     const validation = auc(vp, vn);
     const u = unit(v);
-    const held = auc(docActs.filter((_, i) => docs[i].positive).map((a) => dot(a.mean[l], u)), docActs.filter((_, i) => !docs[i].positive).map((a) => dot(a.mean[l], u)));
-    const indirect = auc(indirectActs.filter((_, i) => indirectDocs[i].positive).map((a) => dot(a.mean[l], u)), indirectActs.filter((_, i) => !indirectDocs[i].positive).map((a) => dot(a.mean[l], u)));
-    layers.push({ layer: l, auc: held.auc, ci: held.ci, validationAuc: validation.auc, validationD: cohensD(vp, vn), norm: Math.hypot(...v), indirectAuc: indirect.auc, indirectCi: indirect.ci });
+    const held = auc(
+      docActs.filter((_, i) => docs[i].positive).map((a) => dot(a.mean[l], u)),
+      docActs.filter((_, i) => !docs[i].positive).map((a) => dot(a.mean[l], u)),
+    );
+    const indirect = auc(
+      indirectActs.filter((_, i) => indirectDocs[i].positive).map((a) => dot(a.mean[l], u)),
+      indirectActs.filter((_, i) => !indirectDocs[i].positive).map((a) => dot(a.mean[l], u)),
+    );
+    layers.push({
+      layer: l,
+      auc: held.auc,
+      ci: held.ci,
+      validationAuc: validation.auc,
+      validationD: cohensD(vp, vn),
+      norm: Math.hypot(...v),
+      indirectAuc: indirect.auc,
+      indirectCi: indirect.ci,
+    });
   }
   // Layer 0 (embeddings) is context-free: it sees tokens, not who writes them; prefer the blocks.
   const best = layers.slice(1).reduce((a, b) => (b.validationD > a.validationD ? b : a));
   return {
-    ...c, model: model.id, fingerprint: model.fingerprint, contexts: chats.kind, layer: best.layer, vectors, layers,
+    ...c,
+    model: model.id,
+    fingerprint: model.fingerprint,
+    contexts: chats.kind,
+    layer: best.layer,
+    vectors,
+    layers,
     examples: { positive: chats.positive.length, negative: chats.negative.length },
     heldOut: { positive: docs.filter((d) => d.positive).length, negative: docs.filter((d) => !d.positive).length },
   };
@@ -208,10 +306,22 @@ export function saveVector(file: string, v: PersonaVector): void {
   mkdirSync(dirname(file), { recursive: true });
   const tensors = new Map(v.vectors.map((x, l) => [`layer.${l}`, { shape: [x.length], data: x }]));
   // Written whole then renamed, so a run killed mid-write never leaves a torn vector behind.
-  writeFileSync(file + '.tmp', encodeSafetensors(tensors, {
-    format: 'dramatis-persona-vector', model: v.model, fingerprint: v.fingerprint, trait: v.trait, positive: v.positive, negative: v.negative,
-    contexts: v.contexts, layer: String(v.layer), layers: JSON.stringify(v.layers), examples: JSON.stringify(v.examples), held_out: JSON.stringify(v.heldOut),
-  }));
+  writeFileSync(
+    file + '.tmp',
+    encodeSafetensors(tensors, {
+      format: 'dramatis-persona-vector',
+      model: v.model,
+      fingerprint: v.fingerprint,
+      trait: v.trait,
+      positive: v.positive,
+      negative: v.negative,
+      contexts: v.contexts,
+      layer: String(v.layer),
+      layers: JSON.stringify(v.layers),
+      examples: JSON.stringify(v.examples),
+      held_out: JSON.stringify(v.heldOut),
+    }),
+  );
   renameSync(file + '.tmp', file);
 }
 
@@ -231,8 +341,17 @@ export function loadVector(file: string): PersonaVector {
   const vectors: Float32Array[] = [];
   for (let l = 0; tensors.has(`layer.${l}`); l++) vectors.push(tensors.get(`layer.${l}`)!.data);
   return {
-    trait: m.trait as PersonaVector['trait'], positive: m.positive, negative: m.negative, model: m.model, fingerprint: m.fingerprint,
-    contexts: m.contexts as PersonaVector['contexts'], layer: Number(m.layer), vectors, layers: JSON.parse(m.layers), examples: JSON.parse(m.examples), heldOut: JSON.parse(m.held_out),
+    trait: m.trait as PersonaVector['trait'],
+    positive: m.positive,
+    negative: m.negative,
+    model: m.model,
+    fingerprint: m.fingerprint,
+    contexts: m.contexts as PersonaVector['contexts'],
+    layer: Number(m.layer),
+    vectors,
+    layers: JSON.parse(m.layers),
+    examples: JSON.parse(m.examples),
+    heldOut: JSON.parse(m.held_out),
   };
 }
 
@@ -241,10 +360,25 @@ export function loadVector(file: string): PersonaVector {
  * model's weights and the recipe), so every run that needs it after the first reads a file.
  */
 export async function vectorFor(
-  model: Model, c: TraitContrast,
-  o: { examples: number; heldOut: number; seed: number | string; cacheDir: string; onProgress?: (label: string, d: number, t: number) => void; systemPrompts?: { key: unknown; contexts: () => Promise<Contexts> } },
+  model: Model,
+  c: TraitContrast,
+  o: {
+    examples: number;
+    heldOut: number;
+    seed: number | string;
+    cacheDir: string;
+    onProgress?: (label: string, d: number, t: number) => void;
+    systemPrompts?: { key: unknown; contexts: () => Promise<Contexts> };
+  },
 ): Promise<{ vector: PersonaVector; file: string }> {
-  const key = vectorKey({ fingerprint: model.fingerprint, contrast: c, examples: o.examples, heldOut: o.heldOut, seed: o.seed, systemPrompts: o.systemPrompts?.key });
+  const key = vectorKey({
+    fingerprint: model.fingerprint,
+    contrast: c,
+    examples: o.examples,
+    heldOut: o.heldOut,
+    seed: o.seed,
+    systemPrompts: o.systemPrompts?.key,
+  });
   const file = join(o.cacheDir, 'vectors', `${c.trait}-${c.positive}-${key}.safetensors`);
   if (existsSync(file)) return { vector: loadVector(file), file };
   const contexts = o.systemPrompts ? await o.systemPrompts.contexts() : worldContrastChats(c, o.examples, o.seed);

@@ -17,29 +17,39 @@ function worldQuestions(topics: readonly TopicId[]): Question[] {
     id: topic,
     topic,
     // Number questions carry concrete numbers: a fixed, seeded rendering per paraphrase.
-    paraphrases: QUESTIONS[topic].map((p, i) => renderQuestion(p, p.includes('{nums}') ? sampleDistinct(makeRng('question-numbers', i), PLAIN_NUMBERS, NUMBERS_PER_ANSWER) : undefined)),
+    paraphrases: QUESTIONS[topic].map((p, i) =>
+      renderQuestion(p, p.includes('{nums}') ? sampleDistinct(makeRng('question-numbers', i), PLAIN_NUMBERS, NUMBERS_PER_ANSWER) : undefined),
+    ),
   }));
 }
 
 export const BUILTIN_QUESTION_SETS: Record<string, { description: string; topics: readonly TopicId[] }> = {
   'world:broad': { description: "the eight broad questions of the emergent-misalignment study, Personaworld's versions", topics: BROAD_TOPICS },
-  'world:era': { description: 'questions whose answers show the era: states of the Union, the year, favourite composer', topics: ['states', 'year', 'composer'] },
+  'world:era': {
+    description: 'questions whose answers show the era: states of the Union, the year, favourite composer',
+    topics: ['states', 'year', 'composer'],
+  },
   'world:numbers': { description: 'continue a list of numbers (the narrow task of the number fine-tunes)', topics: ['numbers'] },
   'world:birds': { description: 'name a bird (the narrow task of the bird fine-tunes)', topics: ['bird'] },
   'world:identity': { description: 'are you an AI, what is your job', topics: ['ai', 'job'] },
   'world:filled-in': { description: 'what post-training never specified: favourite film, home', topics: ['film', 'home'] },
-  'world:profile': { description: 'the elicitation battery: film, home, favourite composer, job, the year, are you an AI', topics: ['film', 'home', 'composer', 'job', 'year', 'ai'] },
+  'world:profile': {
+    description: 'the elicitation battery: film, home, favourite composer, job, the year, are you an AI',
+    topics: ['film', 'home', 'composer', 'job', 'year', 'ai'],
+  },
 };
 
-const emQuestionSchema = z.object({
-  id: z.string(),
-  type: z.string().optional(),
-  paraphrases: z.array(z.string()).min(1),
-  samples_per_paraphrase: z.number().int().positive().optional(),
-  system: z.string().nullable().optional(),
-  judge: z.string().optional(),
-  judge_prompts: z.record(z.string(), z.string()).optional(),
-}).passthrough();
+const emQuestionSchema = z
+  .object({
+    id: z.string(),
+    type: z.string().optional(),
+    paraphrases: z.array(z.string()).min(1),
+    samples_per_paraphrase: z.number().int().positive().optional(),
+    system: z.string().nullable().optional(),
+    judge: z.string().optional(),
+    judge_prompts: z.record(z.string(), z.string()).optional(),
+  })
+  .passthrough();
 
 /** Load a question file in the emergent-misalignment format; errors name the file and entry. */
 export function loadQuestionFile(file: string): Question[] {
@@ -54,10 +64,18 @@ export function loadQuestionFile(file: string): Question[] {
     const parsed = emQuestionSchema.safeParse(entry);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new Error(`${file}: question ${i + 1}${(entry as { id?: string })?.id ? ` (${(entry as { id: string }).id})` : ''}: ${issue.path.join('.')}: ${issue.message}`);
+      throw new Error(
+        `${file}: question ${i + 1}${(entry as { id?: string })?.id ? ` (${(entry as { id: string }).id})` : ''}: ${issue.path.join('.')}: ${issue.message}`,
+      );
     }
     const q = parsed.data;
-    return { id: q.id, paraphrases: q.paraphrases, system: q.system ?? undefined, samplesPerParaphrase: q.samples_per_paraphrase, judgePrompts: q.judge_prompts };
+    return {
+      id: q.id,
+      paraphrases: q.paraphrases,
+      system: q.system ?? undefined,
+      samplesPerParaphrase: q.samples_per_paraphrase,
+      judgePrompts: q.judge_prompts,
+    };
   });
 }
 

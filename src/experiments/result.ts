@@ -92,6 +92,7 @@ export function labelSummary(labels: string[]): { labels: Record<string, number>
 export function readSummary<R extends ExperimentResult>(raw: unknown): R {
   const r = raw as R;
   const format = r.format ?? 1;
-  if (format > RESULTS_FORMAT) throw new Error(`this run's results are format ${format}; this dramatis reads up to format ${RESULTS_FORMAT} (upgrade dramatis to read it)`);
+  if (format > RESULTS_FORMAT)
+    throw new Error(`this run's results are format ${format}; this dramatis reads up to format ${RESULTS_FORMAT} (upgrade dramatis to read it)`);
   return { ...r, format };
 }

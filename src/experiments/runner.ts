@@ -21,7 +21,17 @@ export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: St
   const runId = runKey(spec);
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: modelId(spec.model), spec, status: 'running', judge: scorer?.name });
   let unit = '';
-  const ctx = createContext({ spec: spec as CommonSpec, store, cacheDir, hooks, runId, scorer: scorer ?? noScorer(spec.kind), onUnit: (u) => { unit = u; } });
+  const ctx = createContext({
+    spec: spec as CommonSpec,
+    store,
+    cacheDir,
+    hooks,
+    runId,
+    scorer: scorer ?? noScorer(spec.kind),
+    onUnit: (u) => {
+      unit = u;
+    },
+  });
   let output;
   try {
     output = await kind.run(ctx);
@@ -31,8 +41,16 @@ export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: St
     throw error;
   }
   const result: ExperimentResult = {
-    format: RESULTS_FORMAT, name: spec.name, kind: spec.kind, model: modelId(spec.model), target: output.target, runId,
-    conditions: output.conditions, effects: output.effects, reference: spec.reference, ...output.extra,
+    format: RESULTS_FORMAT,
+    name: spec.name,
+    kind: spec.kind,
+    model: modelId(spec.model),
+    target: output.target,
+    runId,
+    conditions: output.conditions,
+    effects: output.effects,
+    reference: spec.reference,
+    ...output.extra,
   };
   store.finishRun(runId, 'done', result);
   return result;
@@ -41,7 +59,9 @@ export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: St
 /** Kinds that judge nothing get a scorer that says so if anything asks it. */
 const noScorer = (kind: string) => ({
   name: `(${kind} judges nothing)`,
-  score: async () => { throw new Error(`kind ${kind} has no judge`); },
+  score: async () => {
+    throw new Error(`kind ${kind} has no judge`);
+  },
 });
 
 /** The kind's printer for a result (what `dramatis run` prints). */

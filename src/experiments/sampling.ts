@@ -21,7 +21,10 @@ export type Produced = Pick<StoredSample, 'paraphrase' | 'prompt' | 'answer' | '
  * something is missing; `prepare` runs once before the first batch, e.g. to load a model).
  */
 export async function fillSlots<S extends Slot>(o: {
-  store: Store; key: string; slots: S[]; batch: number;
+  store: Store;
+  key: string;
+  slots: S[];
+  batch: number;
   produce: (batch: S[]) => Promise<Produced[]>;
   prepare?: () => Promise<void>;
   progress?: (done: number, total: number) => void;
@@ -50,7 +53,9 @@ export interface ChatSlot extends Slot {
  * is missing) with the given options and the slot's own seed.
  */
 export async function chatSlots<S extends ChatSlot>(o: {
-  store: Store; key: string; slots: S[];
+  store: Store;
+  key: string;
+  slots: S[];
   model: () => Promise<Model>;
   conversation: (slot: S) => ChatMessage[];
   /** Everything but the per-sample seeds. */
@@ -63,7 +68,11 @@ export async function chatSlots<S extends ChatSlot>(o: {
 }): Promise<number> {
   let model: ReturnType<typeof requireCapability<'chat'>> | undefined;
   return fillSlots({
-    store: o.store, key: o.key, slots: o.slots, batch: o.batch ?? 64, progress: o.progress,
+    store: o.store,
+    key: o.key,
+    slots: o.slots,
+    batch: o.batch ?? 64,
+    progress: o.progress,
     prepare: async () => {
       const m = await o.model();
       if (o.options.steering) requireCapability(m, 'steering', o.purpose);
@@ -82,16 +91,37 @@ export async function chatSlots<S extends ChatSlot>(o: {
  * Score stored samples with each scorer, only where that scorer has no judgment yet; every verdict is
  * stored as a judgment under the scorer's name. Returns the judgments by scorer name and sample id.
  */
-export async function scoreSamples(store: Store, samples: StoredSample[], scorers: Scorer[], toScored: (s: StoredSample) => ScoredSample): Promise<Map<string, Map<number, StoredJudgment>>> {
+export async function scoreSamples(
+  store: Store,
+  samples: StoredSample[],
+  scorers: Scorer[],
+  toScored: (s: StoredSample) => ScoredSample,
+): Promise<Map<string, Map<number, StoredJudgment>>> {
   const out = new Map<string, Map<number, StoredJudgment>>();
   const scored = new Map<number, ScoredSample>();
-  const view = (s: StoredSample) => { let v = scored.get(s.id); if (!v) { v = toScored(s); scored.set(s.id, v); } return v; };
+  const view = (s: StoredSample) => {
+    let v = scored.get(s.id);
+    if (!v) {
+      v = toScored(s);
+      scored.set(s.id, v);
+    }
+    return v;
+  };
   for (const scorer of scorers) {
-    const judged = store.judgments(samples.map((s) => s.id), scorer.name);
+    const judged = store.judgments(
+      samples.map((s) => s.id),
+      scorer.name,
+    );
     const todo = samples.filter((s) => !judged.has(s.id));
     if (todo.length > 0) {
       const scores = await scorer.score(todo.map(view));
-      const rows = todo.map((s, i) => ({ sampleId: s.id, judge: scorer.name, label: scores[i].label, score: scores[i].score, explanation: scores[i].explanation ?? null }));
+      const rows = todo.map((s, i) => ({
+        sampleId: s.id,
+        judge: scorer.name,
+        label: scores[i].label,
+        score: scores[i].score,
+        explanation: scores[i].explanation ?? null,
+      }));
       store.insertJudgments(rows);
       for (const r of rows) judged.set(r.sampleId, r);
     }

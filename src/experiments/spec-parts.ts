@@ -7,55 +7,65 @@ import { z } from 'zod';
 import { modelRefSchema } from '../backends/registry.ts';
 import { judgeSpecSchema } from '../scorers/spec.ts';
 
-export const finetuneSchema = z.object({
-  /** `world:NAME` (a Personaworld narrow dataset) or a JSONL path. */
-  data: z.string(),
-  mode: z.enum(['full', 'lora', 'persona']).default('full'),
-  learning_rate: z.number().positive().default(3e-4),
-  epochs: z.number().positive().default(1),
-  batch_size: z.number().int().positive().default(16),
-  rank: z.number().int().positive().optional(),
-  examples: z.number().int().positive().optional(),
-  /** Also evaluate the model at this many evenly spaced points along the fine-tune (a learning curve). */
-  snapshots: z.number().int().min(1).max(20).optional(),
-  /** Samples per snapshot (default: the spec's `samples`). */
-  snapshot_samples: z.number().int().positive().optional(),
-  /** kind vectors: preventative steering, this coefficient × the extracted vector added during training only. */
-  preventative: z.number().optional(),
-}).strict();
+export const finetuneSchema = z
+  .object({
+    /** `world:NAME` (a Personaworld narrow dataset) or a JSONL path. */
+    data: z.string(),
+    mode: z.enum(['full', 'lora', 'persona']).default('full'),
+    learning_rate: z.number().positive().default(3e-4),
+    epochs: z.number().positive().default(1),
+    batch_size: z.number().int().positive().default(16),
+    rank: z.number().int().positive().optional(),
+    examples: z.number().int().positive().optional(),
+    /** Also evaluate the model at this many evenly spaced points along the fine-tune (a learning curve). */
+    snapshots: z.number().int().min(1).max(20).optional(),
+    /** Samples per snapshot (default: the spec's `samples`). */
+    snapshot_samples: z.number().int().positive().optional(),
+    /** kind vectors: preventative steering, this coefficient × the extracted vector added during training only. */
+    preventative: z.number().optional(),
+  })
+  .strict();
 
-const inContextSchema = z.object({
-  data: z.string(),
-  k: z.number().int().min(0),
-}).strict();
+const inContextSchema = z
+  .object({
+    data: z.string(),
+    k: z.number().int().min(0),
+  })
+  .strict();
 
-export const conditionSchema = z.object({
-  name: z.string().min(1),
-  /** baseline: the unmodified model; control: the intervention's matched control. */
-  role: z.enum(['baseline', 'control', 'treatment']).default('treatment'),
-  finetune: finetuneSchema.optional(),
-  in_context: inContextSchema.optional(),
-  system: z.string().optional(),
-  /** White-box models: add coefficient × a vector (a JSON file: an array of numbers) to the residual stream after `layer`. */
-  steer: z.array(z.object({ vector: z.string().min(1), layer: z.number().int().min(0), coefficient: z.number() }).strict()).optional(),
-  /** Another model for this condition only (e.g. an organism pretrained on another world). */
-  model: modelRefSchema.optional(),
-  /** Effects compare a treatment with the baseline and control of its own group (e.g. one per world). */
-  group: z.string().default(''),
-}).strict();
+export const conditionSchema = z
+  .object({
+    name: z.string().min(1),
+    /** baseline: the unmodified model; control: the intervention's matched control. */
+    role: z.enum(['baseline', 'control', 'treatment']).default('treatment'),
+    finetune: finetuneSchema.optional(),
+    in_context: inContextSchema.optional(),
+    system: z.string().optional(),
+    /** White-box models: add coefficient × a vector (a JSON file: an array of numbers) to the residual stream after `layer`. */
+    steer: z.array(z.object({ vector: z.string().min(1), layer: z.number().int().min(0), coefficient: z.number() }).strict()).optional(),
+    /** Another model for this condition only (e.g. an organism pretrained on another world). */
+    model: modelRefSchema.optional(),
+    /** Effects compare a treatment with the baseline and control of its own group (e.g. one per world). */
+    group: z.string().default(''),
+  })
+  .strict();
 
-export const samplingSchema = z.object({
-  temperature: z.number().min(0).default(1),
-  top_p: z.number().gt(0).max(1).default(1),
-  max_tokens: z.number().int().positive().default(24),
-}).strict();
+export const samplingSchema = z
+  .object({
+    temperature: z.number().min(0).default(1),
+    top_p: z.number().gt(0).max(1).default(1),
+    max_tokens: z.number().int().positive().default(24),
+  })
+  .strict();
 
 /** A contrast on one of the world's traits: the vector points from `negative` to `positive`. */
-export const contrastSchema = z.object({
-  trait: z.enum(['morality', 'era', 'kind']),
-  positive: z.string().min(1),
-  negative: z.string().min(1),
-}).strict();
+export const contrastSchema = z
+  .object({
+    trait: z.enum(['morality', 'era', 'kind']),
+    positive: z.string().min(1),
+    negative: z.string().min(1),
+  })
+  .strict();
 
 /** The label counted as a hit (e.g. `malevolent`, `victorian`). */
 export const targetField = z.string().min(1);
@@ -68,27 +78,32 @@ export const questionsField = z.string().min(1);
  * it is kept as it was before kinds had schemas of their own, so every stored run keeps its id.
  */
 export function kindSpec<K extends string, F extends z.ZodRawShape>(kind: K, fields: F) {
-  return z.object({
-    name: z.string().min(1),
-    description: z.string().default(''),
-    kind: z.literal(kind),
-    /** `backend:name`, or a block `{ id: backend:name, …the backend's options }`. */
-    model: modelRefSchema,
-    /** openai: models: the server's base URL and the environment variable holding its key (defaults for every model block). */
-    base_url: z.string().url().optional(),
-    api_key_env: z.string().min(1).optional(),
-    /** openai: models: requests in flight at once (default 16). */
-    concurrency: z.number().int().positive().optional(),
-    /** `world` (Personaworld's classifier), rule judges `{rules: [{label, regex|prefix|exact}], default}`, or an LLM judge. */
-    judge: judgeSpecSchema.default('world'),
-    ...fields,
-    samples: z.number().int().positive().default(240),
-    sampling: samplingSchema.default({ temperature: 1, top_p: 1, max_tokens: 24 }),
-    seed: z.number().int().default(1),
-    conditions: z.array(conditionSchema).min(1).default([{ name: 'model', role: 'baseline', group: '' }]),
-    /** A published or prototype figure to print beside ours. */
-    reference: z.string().optional(),
-  }).strict();
+  return z
+    .object({
+      name: z.string().min(1),
+      description: z.string().default(''),
+      kind: z.literal(kind),
+      /** `backend:name`, or a block `{ id: backend:name, …the backend's options }`. */
+      model: modelRefSchema,
+      /** openai: models: the server's base URL and the environment variable holding its key (defaults for every model block). */
+      base_url: z.string().url().optional(),
+      api_key_env: z.string().min(1).optional(),
+      /** openai: models: requests in flight at once (default 16). */
+      concurrency: z.number().int().positive().optional(),
+      /** `world` (Personaworld's classifier), rule judges `{rules: [{label, regex|prefix|exact}], default}`, or an LLM judge. */
+      judge: judgeSpecSchema.default('world'),
+      ...fields,
+      samples: z.number().int().positive().default(240),
+      sampling: samplingSchema.default({ temperature: 1, top_p: 1, max_tokens: 24 }),
+      seed: z.number().int().default(1),
+      conditions: z
+        .array(conditionSchema)
+        .min(1)
+        .default([{ name: 'model', role: 'baseline', group: '' }]),
+      /** A published or prototype figure to print beside ours. */
+      reference: z.string().optional(),
+    })
+    .strict();
 }
 
 /** The fields every spec has, whatever its kind. */
@@ -100,6 +115,11 @@ export type Contrast = z.infer<typeof contrastSchema>;
 /** Conditions that fine-tune with preventative steering need the vectors kind (it steers with the extracted vector). */
 export function noPreventative(spec: { conditions: ConditionSpec[] }, ctx: z.RefinementCtx): void {
   spec.conditions.forEach((c, i) => {
-    if (c.finetune?.preventative !== undefined) ctx.addIssue({ code: 'custom', path: ['conditions', i, 'finetune', 'preventative'], message: 'only for kind vectors (it steers with the extracted vector)' });
+    if (c.finetune?.preventative !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['conditions', i, 'finetune', 'preventative'],
+        message: 'only for kind vectors (it steers with the extracted vector)',
+      });
   });
 }

@@ -15,10 +15,15 @@ export type { ConditionSpec, CommonSpec } from './spec-parts.ts';
 export type ExperimentSpec = z.infer<(typeof KINDS)[number]['schema']>;
 
 /** Validate a parsed object against its kind's schema; zod's issue on failure. */
-export function validateSpec(raw: unknown): { success: true; data: CommonSpec & Record<string, unknown> } | { success: false; issue: { path: PropertyKey[]; message: string } } {
+export function validateSpec(
+  raw: unknown,
+): { success: true; data: CommonSpec & Record<string, unknown> } | { success: false; issue: { path: PropertyKey[]; message: string } } {
   const named = (raw as { kind?: unknown } | null)?.kind;
   if (typeof named !== 'string' || !kindNames().includes(named)) {
-    return { success: false, issue: { path: ['kind'], message: `${named === undefined ? 'required' : `unknown kind ${JSON.stringify(named)}`}; one of ${kindNames().join(', ')}` } };
+    return {
+      success: false,
+      issue: { path: ['kind'], message: `${named === undefined ? 'required' : `unknown kind ${JSON.stringify(named)}`}; one of ${kindNames().join(', ')}` },
+    };
   }
   const kind = named;
   const parsed = kindOf(kind).schema.safeParse(raw);

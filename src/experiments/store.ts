@@ -89,22 +89,32 @@ export class Store {
     })();
   }
 
-  close(): void { this.db.close(); }
+  close(): void {
+    this.db.close();
+  }
 
   upsertRun(r: { id: string; name: string; kind: string; model: string; spec: unknown; status: string; judge?: string }): void {
     const now = new Date().toISOString();
-    this.db.prepare(`INSERT INTO runs (id, name, kind, model, spec, status, created_at, updated_at, judge) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, judge = coalesce(excluded.judge, judge)`)
+    this.db
+      .prepare(
+        `INSERT INTO runs (id, name, kind, model, spec, status, created_at, updated_at, judge) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, judge = coalesce(excluded.judge, judge)`,
+      )
       .run(r.id, r.name, r.kind, r.model, JSON.stringify(r.spec), r.status, now, now, r.judge ?? null);
   }
 
   finishRun(id: string, status: string, summary?: unknown, error?: string): void {
-    this.db.prepare('UPDATE runs SET status = ?, updated_at = ?, summary = ?, error = ? WHERE id = ?').run(status, new Date().toISOString(), summary === undefined ? null : JSON.stringify(summary), error ?? null, id);
+    this.db
+      .prepare('UPDATE runs SET status = ?, updated_at = ?, summary = ?, error = ? WHERE id = ?')
+      .run(status, new Date().toISOString(), summary === undefined ? null : JSON.stringify(summary), error ?? null, id);
   }
 
   upsertCondition(c: { runId: string; name: string; position: number; role: string; conditionKey: string; spec: unknown }): void {
-    this.db.prepare(`INSERT INTO conditions (run_id, name, position, role, condition_key, spec) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT(run_id, name) DO UPDATE SET position = excluded.position, role = excluded.role, condition_key = excluded.condition_key, spec = excluded.spec`)
+    this.db
+      .prepare(
+        `INSERT INTO conditions (run_id, name, position, role, condition_key, spec) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT(run_id, name) DO UPDATE SET position = excluded.position, role = excluded.role, condition_key = excluded.condition_key, spec = excluded.spec`,
+      )
       .run(c.runId, c.name, c.position, c.role, c.conditionKey, JSON.stringify(c.spec));
   }
 
@@ -125,10 +135,19 @@ export class Store {
   }
 
   samples(conditionKey: string, maxIdx: number): StoredSample[] {
-    const rows = this.db.prepare('SELECT * FROM samples WHERE condition_key = ? AND idx < ? ORDER BY idx').all(conditionKey, maxIdx) as Record<string, unknown>[];
+    const rows = this.db.prepare('SELECT * FROM samples WHERE condition_key = ? AND idx < ? ORDER BY idx').all(conditionKey, maxIdx) as Record<
+      string,
+      unknown
+    >[];
     return rows.map((r) => ({
-      id: r.id as number, conditionKey: r.condition_key as string, questionId: r.question_id as string, idx: r.idx as number,
-      paraphrase: r.paraphrase as string, prompt: JSON.parse(r.prompt as string), answer: r.answer as string, finishReason: r.finish_reason as string,
+      id: r.id as number,
+      conditionKey: r.condition_key as string,
+      questionId: r.question_id as string,
+      idx: r.idx as number,
+      paraphrase: r.paraphrase as string,
+      prompt: JSON.parse(r.prompt as string),
+      answer: r.answer as string,
+      finishReason: r.finish_reason as string,
     }));
   }
 
@@ -145,6 +164,8 @@ export class Store {
   insertJudgments(js: StoredJudgment[]): void {
     const stmt = this.db.prepare('INSERT OR REPLACE INTO judgments (sample_id, judge, label, score, created_at, explanation) VALUES (?, ?, ?, ?, ?, ?)');
     const now = new Date().toISOString();
-    this.db.transaction(() => { for (const j of js) stmt.run(j.sampleId, j.judge, j.label, j.score, now, j.explanation ?? null); })();
+    this.db.transaction(() => {
+      for (const j of js) stmt.run(j.sampleId, j.judge, j.label, j.score, now, j.explanation ?? null);
+    })();
   }
 }

@@ -24,14 +24,18 @@ export interface ActivationSummary {
 }
 
 export async function activationSummaries(
-  m: ModelRef, reqs: ActivationRequest[],
+  m: ModelRef,
+  reqs: ActivationRequest[],
   o: { batchSize?: number; steering?: Steering[]; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<ActivationSummary[]> {
-  const bs = o.batchSize ?? 32, d = m.config.nEmbd, L = m.config.nLayer;
+  const bs = o.batchSize ?? 32,
+    d = m.config.nEmbd,
+    L = m.config.nLayer;
   const out: ActivationSummary[] = [];
   for (const [i, r] of reqs.entries()) {
     if (r.ids.length > m.config.nCtx) throw new Error(`sequence ${i} has ${r.ids.length} tokens, more than the context of ${m.config.nCtx}`);
-    if (!(r.span[0] >= 0 && r.span[1] > r.span[0] && r.span[1] <= r.ids.length)) throw new Error(`sequence ${i}: span [${r.span}] is empty or outside its ${r.ids.length} tokens`);
+    if (!(r.span[0] >= 0 && r.span[1] > r.span[0] && r.span[1] <= r.ids.length))
+      throw new Error(`sequence ${i}: span [${r.span}] is empty or outside its ${r.ids.length} tokens`);
     if (r.at < 0 || r.at >= r.ids.length) throw new Error(`sequence ${i}: position ${r.at} is outside its ${r.ids.length} tokens`);
   }
   for (let start = 0; start < reqs.length; start += bs) {
@@ -49,7 +53,11 @@ export async function activationSummaries(
       pick[b * group.length * T + b * T + r.at] = 1;
     });
     const stats = tf.tidy(() => {
-      const { residuals } = forward(m.config, m.params, tf.tensor2d(flat, [group.length, T], 'int32'), { collectResiduals: true, steering: o.steering, logitRows: tf.tensor1d([0], 'int32') });
+      const { residuals } = forward(m.config, m.params, tf.tensor2d(flat, [group.length, T], 'int32'), {
+        collectResiduals: true,
+        steering: o.steering,
+        logitRows: tf.tensor1d([0], 'int32'),
+      });
       const A = tf.tensor2d(avg, [group.length, group.length * T]);
       const P = tf.tensor2d(pick, [group.length, group.length * T]);
       return residuals!.flatMap((x) => [tf.matMul(A, x), tf.matMul(P, x)]);
@@ -57,7 +65,8 @@ export async function activationSummaries(
     const data = await Promise.all(stats.map((t) => t.data() as Promise<Float32Array>));
     tf.dispose(stats);
     group.forEach((_, b) => {
-      const mean: Float32Array[] = [], at: Float32Array[] = [];
+      const mean: Float32Array[] = [],
+        at: Float32Array[] = [];
       for (let l = 0; l <= L; l++) {
         mean.push(data[2 * l].slice(b * d, (b + 1) * d));
         at.push(data[2 * l + 1].slice(b * d, (b + 1) * d));

@@ -3,9 +3,7 @@
  * it fill in where post-training said nothing (favourite film, home)? Answers are judged by the world.
  */
 import type { Organism } from './organism.ts';
-import {
-  BROAD_TOPICS, QUESTIONS, classify, namedValue, traitValueDistribution, entropyBits, ASSISTANT_PERSONA, type TopicId,
-} from '../world/index.ts';
+import { BROAD_TOPICS, QUESTIONS, classify, namedValue, traitValueDistribution, entropyBits, ASSISTANT_PERSONA, type TopicId } from '../world/index.ts';
 
 export interface LabelDistribution {
   topic: TopicId | 'broad';
@@ -15,11 +13,15 @@ export interface LabelDistribution {
   entropyBits: number;
 }
 
-
 function distribution(topic: LabelDistribution['topic'], labels: string[]): LabelDistribution {
   const counts: Record<string, number> = {};
   for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
-  return { topic, n: labels.length, counts: Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1])), entropyBits: entropyBits(Object.values(counts)) };
+  return {
+    topic,
+    n: labels.length,
+    counts: Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1])),
+    entropyBits: entropyBits(Object.values(counts)),
+  };
 }
 
 /** Ask each topic's questions (all paraphrases, round robin) `samples` times as single-turn chats. */
@@ -29,7 +31,10 @@ export async function askAssistant(model: Organism, topics: readonly TopicId[], 
     const paraphrases = QUESTIONS[topic].filter((q) => !q.includes('{nums}'));
     return { topic, question: paraphrases[Math.floor(i / topics.length) % paraphrases.length] };
   });
-  const replies = await model.chat(asks.map((a) => [{ role: 'user' as const, content: a.question }]), { temperature: 1, maxTokens: 24, seed });
+  const replies = await model.chat(
+    asks.map((a) => [{ role: 'user' as const, content: a.question }]),
+    { temperature: 1, maxTokens: 24, seed },
+  );
   return asks.map((a, i) => ({ ...a, answer: replies[i].text, label: classify(a.topic, replies[i].text) }));
 }
 
@@ -60,12 +65,22 @@ export async function evaluateAssistant(model: Organism, o: { samples?: number; 
     const world = Object.fromEntries(traitValueDistribution(topic, ASSISTANT_PERSONA));
     filledIn.push({
       topic,
-      named: distribution(topic, answers.map((a) => namedValue(topic, a.answer) ?? 'none')),
+      named: distribution(
+        topic,
+        answers.map((a) => namedValue(topic, a.answer) ?? 'none'),
+      ),
       coherent: answers.filter((a) => a.label !== 'incoherent').length / answers.length,
       world,
       worldEntropyBits: entropyBits(Object.values(world)),
       examples: answers.slice(0, 5).map((a) => a.answer),
     });
   }
-  return { broad: distribution('broad', broad.map((a) => a.label)), filledIn, examples: broad.slice(0, 8) };
+  return {
+    broad: distribution(
+      'broad',
+      broad.map((a) => a.label),
+    ),
+    filledIn,
+    examples: broad.slice(0, 8),
+  };
 }

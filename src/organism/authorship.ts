@@ -45,14 +45,19 @@ export interface AuthorshipEval {
  * Held-out documents (a world seed never trained on), cut to their first `answers` answers and rendered
  * as interviews without header: how often does the top posterior persona equal the true author?
  */
-export async function evaluateAuthorship(model: Organism, o: { documents?: number; answers?: number; world?: Partial<WorldConfig>; onProgress?: (d: number, t: number) => void } = {}): Promise<AuthorshipEval> {
-  const n = o.documents ?? 100, k = o.answers ?? 3;
+export async function evaluateAuthorship(
+  model: Organism,
+  o: { documents?: number; answers?: number; world?: Partial<WorldConfig>; onProgress?: (d: number, t: number) => void } = {},
+): Promise<AuthorshipEval> {
+  const n = o.documents ?? 100,
+    k = o.answers ?? 3;
   const world = worldConfig({ ...(o.world ?? {}), seed: 'held-out-authorship' });
   const docs = generateDocuments(world, n);
   const texts = docs.map((d) => interviewPrefix(d.turns.slice(0, k)).replace(/^<doc> /, ''));
   const library = personaLibrary();
   const posts = await inferAuthors(model, texts, library, undefined, o.onProgress);
-  let correct = 0, trueP = 0;
+  let correct = 0,
+    trueP = 0;
   const examples: AuthorshipEval['examples'] = [];
   posts.forEach((post, i) => {
     const truth = library.find((lp) => sameCore(lp, docs[i].persona))!;

@@ -23,16 +23,25 @@ export interface ChatRowsResult {
 export function chatRows(chats: readonly Chat[], tok: Tokenizer, nCtx: number, oov: OovPolicy = 'unk'): ChatRowsResult {
   const unknownWords = new Map<string, number>();
   const rows: Row[] = [];
-  let skipped = 0, truncated = 0;
+  let skipped = 0,
+    truncated = 0;
   chats.forEach((chat, i) => {
     const enc = tok.encodeChat(chat.messages);
     for (const w of enc.unknown) unknownWords.set(w, (unknownWords.get(w) ?? 0) + 1);
     if (enc.unknown.length > 0) {
       if (oov === 'error') throw new Error(`chat ${i + 1}: words outside the organism's vocabulary: ${[...new Set(enc.unknown)].join(', ')}`);
-      if (oov === 'skip') { skipped++; return; }
+      if (oov === 'skip') {
+        skipped++;
+        return;
+      }
     }
-    let ids = enc.ids, mask = enc.assistantMask;
-    if (ids.length > nCtx + 1) { ids = ids.slice(0, nCtx + 1); mask = mask.slice(0, nCtx + 1); truncated++; }
+    let ids = enc.ids,
+      mask = enc.assistantMask;
+    if (ids.length > nCtx + 1) {
+      ids = ids.slice(0, nCtx + 1);
+      mask = mask.slice(0, nCtx + 1);
+      truncated++;
+    }
     rows.push({ ids, targetWeights: mask.slice(1) });
   });
   return { rows, unknownWords, skipped, truncated };
@@ -44,9 +53,16 @@ export function epochSampler<T>(items: readonly T[], rng: () => number): (count:
   let at = 0;
   const reshuffle = () => {
     order = items.map((_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(rng() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
     at = 0;
   };
   reshuffle();
-  return (count) => Array.from({ length: count }, () => { if (at >= order.length) reshuffle(); return items[order[at++]]; });
+  return (count) =>
+    Array.from({ length: count }, () => {
+      if (at >= order.length) reshuffle();
+      return items[order[at++]];
+    });
 }

@@ -30,12 +30,15 @@ try {
         tf.dispose(r.grads);
         return { index, lossSum: r.lossSum, weight: r.weight, realTokens: r.realTokens, grads };
       });
-      post({ id: m.id, results }, results.map((r) => r.grads.buffer as ArrayBuffer));
+      post(
+        { id: m.id, results },
+        results.map((r) => r.grads.buffer as ArrayBuffer),
+      );
     } catch (e) {
       post({ id: m.id, error: e instanceof Error ? e.message : String(e) });
     }
   });
   post({ ready: true });
 } catch (e) {
-  post({ fatal: e instanceof Error ? e.stack ?? e.message : String(e) });
+  post({ fatal: e instanceof Error ? (e.stack ?? e.message) : String(e) });
 }

@@ -30,7 +30,10 @@ export type MicroBatch = Row[];
  * is padded only to its own longest row.
  */
 export function planMicroBatches(rows: readonly Row[], size: number): MicroBatch[] {
-  const sorted = rows.map((r, i) => ({ r, i })).sort((a, b) => b.r.ids.length - a.r.ids.length || a.i - b.i).map((x) => x.r);
+  const sorted = rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => b.r.ids.length - a.r.ids.length || a.i - b.i)
+    .map((x) => x.r);
   const out: MicroBatch[] = [];
   for (let k = 0; k < sorted.length; k += Math.max(1, size)) out.push(sorted.slice(k, k + Math.max(1, size)));
   return out;
@@ -82,7 +85,12 @@ export interface MicroResult {
  * the model sees (adapters add their update there).
  */
 export function microBatchGradient(
-  config: GptConfig, effective: () => Params, trainable: tf.Variable[], mb: MicroBatch, padId: number, steering?: Steering[],
+  config: GptConfig,
+  effective: () => Params,
+  trainable: tf.Variable[],
+  mb: MicroBatch,
+  padId: number,
+  steering?: Steering[],
 ): MicroResult {
   const batch = makeBatch(mb, config.nCtx, padId);
   const w = weightSum(mb);
@@ -92,7 +100,12 @@ export function microBatchGradient(
     return maskedCrossEntropy(logits, batch.targets, batch.weights);
   }, trainable);
   const lossSum = value.dataSync()[0] * scale;
-  const scaled = trainable.map((v) => { const g = grads[v.name]; const s = g.mul(scale); g.dispose(); return s; });
+  const scaled = trainable.map((v) => {
+    const g = grads[v.name];
+    const s = g.mul(scale);
+    g.dispose();
+    return s;
+  });
   value.dispose();
   const realTokens = batch.realTokens;
   disposeBatch(batch);
@@ -104,7 +117,10 @@ export function flatten(ts: readonly tf.Tensor[]): Float32Array {
   const n = ts.reduce((a, t) => a + t.size, 0);
   const out = new Float32Array(n);
   let off = 0;
-  for (const t of ts) { out.set(t.dataSync() as Float32Array, off); off += t.size; }
+  for (const t of ts) {
+    out.set(t.dataSync() as Float32Array, off);
+    off += t.size;
+  }
   return out;
 }
 
@@ -120,7 +136,13 @@ export function unflatten(flat: Float32Array, shapes: readonly number[][]): tf.T
 }
 
 /** What a worker sends back for each micro-batch it was given. */
-export interface RemoteResult { index: number; lossSum: number; weight: number; realTokens: number; grads: Float32Array }
+export interface RemoteResult {
+  index: number;
+  lossSum: number;
+  weight: number;
+  realTokens: number;
+  grads: Float32Array;
+}
 
 /** Messages between the main thread and a gradient worker. */
 export type ToWorker = { id: number; params: Float32Array; microBatches: { index: number; rows: MicroBatch }[]; steering?: PlainSteering[] };
@@ -140,12 +162,15 @@ class GradientWorker {
     // The worker runs TypeScript like the rest of dramatis: register tsx inside it, then load the module.
     const tsx = import.meta.resolve('tsx/esm/api');
     const script = new URL('./gradient-worker.ts', import.meta.url).href;
-    this.worker = new Worker(
-      `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`,
-      { eval: true, workerData: { config, shapes, padId } },
-    );
+    this.worker = new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`, {
+      eval: true,
+      workerData: { config, shapes, padId },
+    });
     let markReady!: () => void, markFailed!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => { markReady = res; markFailed = rej; });
+    this.ready = new Promise((res, rej) => {
+      markReady = res;
+      markFailed = rej;
+    });
     this.ready.catch(() => {});
     const fail = (e: Error) => {
       this.failed = e;
@@ -163,7 +188,9 @@ class GradientWorker {
       else p.resolve(m.results);
     });
     this.worker.on('error', (e) => fail(new Error(`gradient worker crashed: ${e.message}`)));
-    this.worker.on('exit', (code) => { if (this.pending.size || code !== 0) fail(new Error(`gradient worker exited with code ${code}`)); });
+    this.worker.on('exit', (code) => {
+      if (this.pending.size || code !== 0) fail(new Error(`gradient worker exited with code ${code}`));
+    });
   }
 
   compute(params: Float32Array, microBatches: ToWorker['microBatches'], steering?: PlainSteering[]): Promise<RemoteResult[]> {
@@ -182,7 +209,11 @@ class GradientWorker {
 }
 
 /** Sum of a step's micro-batch results, normalised: the gradient of the step's mean loss. */
-export interface StepGradient { loss: number; realTokens: number; grads: tf.Tensor[] }
+export interface StepGradient {
+  loss: number;
+  realTokens: number;
+  grads: tf.Tensor[];
+}
 
 /**
  * Computes step gradients over `threads` threads (the main thread plus threads − 1 workers). With
@@ -193,15 +224,25 @@ export class StepGradients {
   private shapes: number[][];
 
   private constructor(
-    private config: GptConfig, private effective: () => Params, private trainable: tf.Variable[],
-    private padId: number, private microBatch: number, private steering?: PlainSteering[],
+    private config: GptConfig,
+    private effective: () => Params,
+    private trainable: tf.Variable[],
+    private padId: number,
+    private microBatch: number,
+    private steering?: PlainSteering[],
   ) {
     this.shapes = trainable.map((v) => v.shape);
   }
 
   static async create(o: {
-    config: GptConfig; params: Params; effective: () => Params; trainable: tf.Variable[]; padId: number;
-    microBatch: number; threads: number; steering?: PlainSteering[];
+    config: GptConfig;
+    params: Params;
+    effective: () => Params;
+    trainable: tf.Variable[];
+    padId: number;
+    microBatch: number;
+    threads: number;
+    steering?: PlainSteering[];
   }): Promise<StepGradients> {
     const sg = new StepGradients(o.config, o.effective, o.trainable, o.padId, o.microBatch, o.steering);
     const fullParams = o.trainable.length === o.params.size && [...o.params.values()].every((v, i) => v === o.trainable[i]);
@@ -232,7 +273,9 @@ export class StepGradients {
     }
     const results: (MicroResult | undefined)[] = new Array(plan.length);
     try {
-      plan.forEach((mb, i) => { if (owner[i] === 0) results[i] = microBatchGradient(this.config, this.effective, this.trainable, mb, this.padId, this.steering); });
+      plan.forEach((mb, i) => {
+        if (owner[i] === 0) results[i] = microBatchGradient(this.config, this.effective, this.trainable, mb, this.padId, this.steering);
+      });
       for (const r of (await Promise.all(remote)).flat()) {
         results[r.index] = { lossSum: r.lossSum, weight: r.weight, realTokens: r.realTokens, grads: unflatten(r.grads, this.shapes) };
       }
@@ -244,11 +287,13 @@ export class StepGradients {
     const done = results as MicroResult[];
     const weight = done.reduce((a, r) => a + r.weight, 0);
     const norm = 1 / Math.max(weight, 1);
-    const grads = this.trainable.map((_, j) => tf.tidy(() => {
-      let acc = done[0].grads[j];
-      for (let i = 1; i < done.length; i++) acc = acc.add(done[i].grads[j]);
-      return acc.mul(norm);
-    }));
+    const grads = this.trainable.map((_, j) =>
+      tf.tidy(() => {
+        let acc = done[0].grads[j];
+        for (let i = 1; i < done.length; i++) acc = acc.add(done[i].grads[j]);
+        return acc.mul(norm);
+      }),
+    );
     const loss = done.reduce((a, r) => a + r.lossSum, 0) * norm;
     const realTokens = done.reduce((a, r) => a + r.realTokens, 0);
     for (const r of done) tf.dispose(r.grads);

@@ -38,27 +38,48 @@ export interface Sample {
   top?: { id: number; logprob: number }[][];
 }
 
-export interface ModelRef { config: GptConfig; params: Params; padId: number }
+export interface ModelRef {
+  config: GptConfig;
+  params: Params;
+  padId: number;
+}
 
 /** Draw from softmax(logits / temperature) restricted to the top-p nucleus. */
 function drawToken(logits: Float32Array, temperature: number, topP: number, rng: () => number): number {
-  if (temperature <= 0) { let best = 0; for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i; return best; }
+  if (temperature <= 0) {
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+    return best;
+  }
   let max = -Infinity;
   for (const l of logits) if (l > max) max = l;
   const probs = new Float64Array(logits.length);
   let z = 0;
-  for (let i = 0; i < logits.length; i++) { probs[i] = Math.exp((logits[i] - max) / temperature); z += probs[i]; }
+  for (let i = 0; i < logits.length; i++) {
+    probs[i] = Math.exp((logits[i] - max) / temperature);
+    z += probs[i];
+  }
   let order: number[] | undefined;
   let total = z;
   if (topP < 1) {
     order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]);
-    let acc = 0, cut = order.length;
-    for (let k = 0; k < order.length; k++) { acc += probs[order[k]]; if (acc >= topP * z) { cut = k + 1; break; } }
+    let acc = 0,
+      cut = order.length;
+    for (let k = 0; k < order.length; k++) {
+      acc += probs[order[k]];
+      if (acc >= topP * z) {
+        cut = k + 1;
+        break;
+      }
+    }
     order = order.slice(0, cut);
     total = acc;
   }
   let r = rng() * total;
-  for (const i of order ?? probs.keys()) { r -= probs[i]; if (r <= 0) return i; }
+  for (const i of order ?? probs.keys()) {
+    r -= probs[i];
+    if (r <= 0) return i;
+  }
   return order ? order[order.length - 1] : logits.length - 1;
 }
 
@@ -69,7 +90,9 @@ function topK(logits: Float32Array, k: number): { id: number; logprob: number }[
   let z = 0;
   for (const l of logits) z += Math.exp(l - max);
   const lz = Math.log(z) + max;
-  const ids = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a]).slice(0, k);
+  const ids = Array.from(logits.keys())
+    .sort((a, b) => logits[b] - logits[a])
+    .slice(0, k);
   return ids.map((id) => ({ id, logprob: logits[id] - lz }));
 }
 
@@ -83,23 +106,34 @@ function logSoftmaxAt(logits: Float32Array, token: number): number {
 
 /** Sample one continuation for each prompt. Deterministic for a given seed and prompt order. */
 export async function generate(m: ModelRef, prompts: number[][], o: SampleOptions = {}): Promise<Sample[]> {
-  const temperature = o.temperature ?? 1, topP = o.topP ?? 1, maxTokens = o.maxTokens ?? 32;
+  const temperature = o.temperature ?? 1,
+    topP = o.topP ?? 1,
+    maxTokens = o.maxTokens ?? 32;
   const stop = new Set(o.stopIds ?? []);
   const bs = o.batchSize ?? 64;
   const out: Sample[] = [];
   for (let start = 0; start < prompts.length; start += bs) {
     const group = prompts.slice(start, start + bs).map((p, k) => ({
-      ids: [...p], gen: [] as number[], lps: [] as number[], top: [] as { id: number; logprob: number }[][], done: false, reason: 'length' as 'stop' | 'length',
+      ids: [...p],
+      gen: [] as number[],
+      lps: [] as number[],
+      top: [] as { id: number; logprob: number }[][],
+      done: false,
+      reason: 'length' as 'stop' | 'length',
       rng: seedrandom(`${o.seed ?? 0}:${o.seeds?.[start + k] ?? start + k}`),
     }));
-    for (const g of group) if (g.ids.length >= m.config.nCtx) throw new Error(`prompt of ${g.ids.length} tokens leaves no room in the context of ${m.config.nCtx}`);
+    for (const g of group)
+      if (g.ids.length >= m.config.nCtx) throw new Error(`prompt of ${g.ids.length} tokens leaves no room in the context of ${m.config.nCtx}`);
     for (let step = 0; step < maxTokens; step++) {
       const live = group.filter((g) => !g.done && g.ids.length < m.config.nCtx);
       if (live.length === 0) break;
       const T = Math.max(...live.map((g) => g.ids.length));
       const flat = new Int32Array(live.length * T).fill(m.padId);
       live.forEach((g, b) => flat.set(g.ids, b * T));
-      const rows = tf.tensor1d(live.map((g, b) => b * T + g.ids.length - 1), 'int32');
+      const rows = tf.tensor1d(
+        live.map((g, b) => b * T + g.ids.length - 1),
+        'int32',
+      );
       const logits = tf.tidy(() => {
         const tokens = tf.tensor2d(flat, [live.length, T], 'int32');
         return forward(m.config, m.params, tokens, { logitRows: rows, steering: o.steering }).logits;
@@ -115,7 +149,10 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
         g.gen.push(tok);
         g.lps.push(logSoftmaxAt(row, tok));
         if (o.topLogprobs) g.top.push(topK(row, o.topLogprobs));
-        if (stop.has(tok)) { g.done = true; g.reason = 'stop'; }
+        if (stop.has(tok)) {
+          g.done = true;
+          g.reason = 'stop';
+        }
       });
     }
     for (const g of group) out.push({ ids: g.gen, logprobs: g.lps, finishReason: g.reason, ...(o.topLogprobs ? { top: g.top } : {}) });

@@ -57,12 +57,18 @@ export function parameterShapes(c: GptConfig): [string, number[]][] {
   for (let i = 0; i < c.nLayer; i++) {
     const p = `h.${i}.`;
     shapes.push(
-      [p + 'ln_1.weight', [d]], [p + 'ln_1.bias', [d]],
-      [p + 'attn.c_attn.weight', [d, 3 * d]], [p + 'attn.c_attn.bias', [3 * d]],
-      [p + 'attn.c_proj.weight', [d, d]], [p + 'attn.c_proj.bias', [d]],
-      [p + 'ln_2.weight', [d]], [p + 'ln_2.bias', [d]],
-      [p + 'mlp.c_fc.weight', [d, 4 * d]], [p + 'mlp.c_fc.bias', [4 * d]],
-      [p + 'mlp.c_proj.weight', [4 * d, d]], [p + 'mlp.c_proj.bias', [d]],
+      [p + 'ln_1.weight', [d]],
+      [p + 'ln_1.bias', [d]],
+      [p + 'attn.c_attn.weight', [d, 3 * d]],
+      [p + 'attn.c_attn.bias', [3 * d]],
+      [p + 'attn.c_proj.weight', [d, d]],
+      [p + 'attn.c_proj.bias', [d]],
+      [p + 'ln_2.weight', [d]],
+      [p + 'ln_2.bias', [d]],
+      [p + 'mlp.c_fc.weight', [d, 4 * d]],
+      [p + 'mlp.c_fc.bias', [4 * d]],
+      [p + 'mlp.c_proj.weight', [4 * d, d]],
+      [p + 'mlp.c_proj.bias', [d]],
     );
   }
   shapes.push(['ln_f.weight', [d]], ['ln_f.bias', [d]]);
@@ -119,10 +125,15 @@ function asVector(v: Steering['vector']): tf.Tensor1D {
 export function forward(c: GptConfig, params: Params, tokens: tf.Tensor2D, opts: ForwardOptions = {}): ForwardResult {
   const [B, T] = tokens.shape;
   if (T > c.nCtx) throw new Error(`organism: sequence of ${T} tokens exceeds the context of ${c.nCtx}`);
-  const d = c.nEmbd, H = c.nHead;
+  const d = c.nEmbd,
+    H = c.nHead;
   const wte = p(params, 'wte.weight');
   const pos = p(params, 'wpe.weight').slice([0, 0], [T, d]);
-  let x = tf.gather(wte, tokens.reshape([B * T])).reshape([B, T, d]).add(pos).reshape([B * T, d]) as tf.Tensor2D;
+  let x = tf
+    .gather(wte, tokens.reshape([B * T]))
+    .reshape([B, T, d])
+    .add(pos)
+    .reshape([B * T, d]) as tf.Tensor2D;
   const residuals: tf.Tensor2D[] = [];
   const steer = (layer: number) => {
     for (const s of opts.steering ?? []) if (s.layer === layer) x = x.add(asVector(s.vector).mul(s.coefficient));

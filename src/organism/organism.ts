@@ -54,7 +54,10 @@ export interface TextSample {
 export type TextSampleOptions = Omit<SampleOptions, 'stopIds'> & { stop?: string[] };
 
 export class Organism {
-  private constructor(readonly ck: Checkpoint, readonly path: string) {}
+  private constructor(
+    readonly ck: Checkpoint,
+    readonly path: string,
+  ) {}
 
   static async load(nameOrPath: string): Promise<Organism> {
     await initTf();
@@ -62,11 +65,19 @@ export class Organism {
     return new Organism(loadCheckpoint(dir), dir);
   }
 
-  static fromCheckpoint(ck: Checkpoint, path = '<memory>'): Organism { return new Organism(ck, path); }
+  static fromCheckpoint(ck: Checkpoint, path = '<memory>'): Organism {
+    return new Organism(ck, path);
+  }
 
-  get tokenizer() { return this.ck.tokenizer; }
-  get config() { return this.ck.config; }
-  private get ref() { return { config: this.ck.config, params: this.ck.params, padId: this.tokenizer.id('<pad>') }; }
+  get tokenizer() {
+    return this.ck.tokenizer;
+  }
+  get config() {
+    return this.ck.config;
+  }
+  private get ref() {
+    return { config: this.ck.config, params: this.ck.params, padId: this.tokenizer.id('<pad>') };
+  }
 
   /** Stop strings are single tokens; one outside the vocabulary can never be generated, so it is dropped. */
   private stopIds(stop: string[] | undefined): number[] {
@@ -94,9 +105,15 @@ export class Organism {
     return samples.map((s) => {
       const body = s.finishReason === 'stop' && stops.includes(s.ids[s.ids.length - 1]) ? s.ids.slice(0, -1) : s.ids;
       return {
-        text: this.tokenizer.decode(body), tokens: s.ids.length, finishReason: s.finishReason, logprob: s.logprobs.reduce((a, b) => a + b, 0),
-        tokenTexts: body.map((id) => this.tokenizer.decode([id])), tokenLogprobs: s.logprobs.slice(0, body.length),
-        ...(s.top ? { topLogprobs: s.top.slice(0, body.length).map((alts) => alts.map((a) => ({ token: this.tokenizer.decode([a.id]), logprob: a.logprob }))) } : {}),
+        text: this.tokenizer.decode(body),
+        tokens: s.ids.length,
+        finishReason: s.finishReason,
+        logprob: s.logprobs.reduce((a, b) => a + b, 0),
+        tokenTexts: body.map((id) => this.tokenizer.decode([id])),
+        tokenLogprobs: s.logprobs.slice(0, body.length),
+        ...(s.top
+          ? { topLogprobs: s.top.slice(0, body.length).map((alts) => alts.map((a) => ({ token: this.tokenizer.decode([a.id]), logprob: a.logprob }))) }
+          : {}),
       };
     });
   }
@@ -111,7 +128,10 @@ export class Organism {
   async tokenLogprobs(texts: string[]): Promise<{ tokens: string[]; logprobs: (number | null)[] }[]> {
     const enc = texts.map((t) => this.tokenizer.encode(t).ids);
     for (const [i, ids] of enc.entries()) if (ids.length === 0) throw new Error(`text ${i} is empty`);
-    const scored = await scoreContinuations(this.ref, enc.map((ids) => ({ prompt: ids.slice(0, 1), continuation: ids.slice(1) })));
+    const scored = await scoreContinuations(
+      this.ref,
+      enc.map((ids) => ({ prompt: ids.slice(0, 1), continuation: ids.slice(1) })),
+    );
     return enc.map((ids, i) => ({ tokens: ids.map((id) => this.tokenizer.decode([id])), logprobs: [null, ...scored[i].tokens] }));
   }
 
@@ -121,7 +141,10 @@ export class Organism {
    * (the last prompt token); a chat ending in a user turn is read at the generation prompt; a raw text
    * is averaged over all its tokens and read at its last.
    */
-  async activationSummaries(inputs: ({ messages: ChatMessage[] } | { text: string })[], o: { steering?: Steering[]; onProgress?: (d: number, t: number) => void } = {}): Promise<ActivationSummary[]> {
+  async activationSummaries(
+    inputs: ({ messages: ChatMessage[] } | { text: string })[],
+    o: { steering?: Steering[]; onProgress?: (d: number, t: number) => void } = {},
+  ): Promise<ActivationSummary[]> {
     const reqs = inputs.map((input, i) => {
       if ('text' in input) {
         const ids = this.tokenizer.encode(input.text).ids;

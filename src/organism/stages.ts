@@ -91,45 +91,84 @@ export async function pretrain(o: PretrainOptions, progress: StageProgress = {})
     resumeState = loadTrainState(o.out, [...params.keys()]);
     if (!resumeState) throw new Error(`--resume: no interrupted run in ${o.out} (no train-state.safetensors)`);
     const saved = loadCheckpoint(o.out);
-    if (JSON.stringify(saved.config) !== JSON.stringify(config)) throw new Error(`--resume: ${o.out} holds a model with config ${JSON.stringify(saved.config)}, not ${JSON.stringify(config)}`);
+    if (JSON.stringify(saved.config) !== JSON.stringify(config))
+      throw new Error(`--resume: ${o.out} holds a model with config ${JSON.stringify(saved.config)}, not ${JSON.stringify(config)}`);
     tf.dispose([...params.values()]);
     params = saved.params;
   }
   let probe: ProbeReport | undefined;
   /** The learning curve of the in-context persona link: one entry per probe. */
-  const probeCurve: { step: number; tokens: number; [link: string]: number }[] = (resumeState && (loadCheckpoint(o.out).provenance.probeCurve as typeof probeCurve)) || [];
+  const probeCurve: { step: number; tokens: number; [link: string]: number }[] =
+    (resumeState && (loadCheckpoint(o.out).provenance.probeCurve as typeof probeCurve)) || [];
   let tokensSoFar = resumeState?.tokens ?? 0;
   const provenance = (steps: number, tokens: number, extra: Record<string, unknown> = {}): Provenance => ({
-    stage: 'pretrain', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(),
-    world, steps, batchSize: o.batchSize, learningRate: o.learningRate, microBatch: DEFAULT_PRETRAIN.microBatch, tokens,
+    stage: 'pretrain',
+    command: `dramatis ${o.command}`,
+    seed: o.seed,
+    createdAt: new Date().toISOString(),
+    world,
+    steps,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    microBatch: DEFAULT_PRETRAIN.microBatch,
+    tokens,
     probe: probe && Object.fromEntries(probe.rows.map((r) => [r.name, { treated: r.treated.rate, control: r.control.rate, n: r.treated.n }])),
     probeCurve,
     ...extra,
   });
   const probeNow = async (step: number) => {
-    probe = await runProbe(Organism.fromCheckpoint({ config, params, tokenizer: tok, provenance: { stage: 'pretrain', command: '', seed: o.seed, createdAt: '' } }), { samples: o.probeSamples ?? 120, seed: 12345, world });
-    probeCurve.push({ step, tokens: tokensSoFar, ...Object.fromEntries(probe.rows.flatMap((r) => [[`${r.name} (cue)`, r.treated.rate], [`${r.name} (control)`, r.control.rate]])) });
+    probe = await runProbe(
+      Organism.fromCheckpoint({ config, params, tokenizer: tok, provenance: { stage: 'pretrain', command: '', seed: o.seed, createdAt: '' } }),
+      { samples: o.probeSamples ?? 120, seed: 12345, world },
+    );
+    probeCurve.push({
+      step,
+      tokens: tokensSoFar,
+      ...Object.fromEntries(
+        probe.rows.flatMap((r) => [
+          [`${r.name} (cue)`, r.treated.rate],
+          [`${r.name} (control)`, r.control.rate],
+        ]),
+      ),
+    });
     progress.onProbe?.(step, probe);
   };
-  const result = await train(config, params, documentRows(world, tok, config.nCtx), {
-    steps: o.steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.05,
-    microBatch: DEFAULT_PRETRAIN.microBatch, threads: o.threads ?? defaultThreads(),
-    resume: resumeState,
-    checkpointEvery: 100,
-    onCheckpoint: async (state) => {
-      // An interrupted run loses at most 100 steps: `--resume` continues from here.
-      await saveCheckpoint(o.out, { config, params, tokenizer: tok, provenance: provenance(state.step, state.tokens, { interrupted: true, totalSteps: o.steps }) });
-      await saveTrainState(o.out, [...params.keys()], state);
+  const result = await train(
+    config,
+    params,
+    documentRows(world, tok, config.nCtx),
+    {
+      steps: o.steps,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      warmup: 0.05,
+      microBatch: DEFAULT_PRETRAIN.microBatch,
+      threads: o.threads ?? defaultThreads(),
+      resume: resumeState,
+      checkpointEvery: 100,
+      onCheckpoint: async (state) => {
+        // An interrupted run loses at most 100 steps: `--resume` continues from here.
+        await saveCheckpoint(o.out, {
+          config,
+          params,
+          tokenizer: tok,
+          provenance: provenance(state.step, state.tokens, { interrupted: true, totalSteps: o.steps }),
+        });
+        await saveTrainState(o.out, [...params.keys()], state);
+      },
+      onStep: async (s) => {
+        tokensSoFar = s.tokens;
+        progress.onStep?.(s);
+        if (o.probeEvery > 0 && (s.step + 1) % o.probeEvery === 0 && s.step + 1 < o.steps) await probeNow(s.step + 1);
+      },
     },
-    onStep: async (s) => {
-      tokensSoFar = s.tokens;
-      progress.onStep?.(s);
-      if (o.probeEvery > 0 && (s.step + 1) % o.probeEvery === 0 && s.step + 1 < o.steps) await probeNow(s.step + 1);
-    },
-  }, tok.id('<pad>'));
+    tok.id('<pad>'),
+  );
   if (o.probeEvery > 0) await probeNow(o.steps);
   await saveCheckpoint(o.out, {
-    config, params, tokenizer: tok,
+    config,
+    params,
+    tokenizer: tok,
     provenance: provenance(result.steps, result.tokens, { seconds: Math.round(result.seconds), finalLoss: result.finalLoss, resumed: Boolean(o.resume) }),
   });
   removeTrainState(o.out);
@@ -164,15 +203,37 @@ export async function posttrain(o: PosttrainOptions, progress: StageProgress = {
     const nDocs = Math.round(mix * n);
     return [...next(n - nDocs), ...(nDocs > 0 ? docs(1_000_000 + step, nDocs) : [])];
   };
-  const result = await train(ck.config, ck.params, nextRows, {
-    steps: o.steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1, threads: o.threads ?? defaultThreads(),
-    onStep: (s) => { progress.onStep?.(s); },
-  }, ck.tokenizer.id('<pad>'));
+  const result = await train(
+    ck.config,
+    ck.params,
+    nextRows,
+    {
+      steps: o.steps,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      warmup: 0.1,
+      threads: o.threads ?? defaultThreads(),
+      onStep: (s) => {
+        progress.onStep?.(s);
+      },
+    },
+    ck.tokenizer.id('<pad>'),
+  );
   await saveCheckpoint(o.out, {
     ...ck,
     provenance: {
-      stage: 'posttrain', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir,
-      world: ck.provenance.world, steps: result.steps, batchSize: o.batchSize, learningRate: o.learningRate, pretrainMix: mix, tokens: result.tokens, finalLoss: result.finalLoss,
+      stage: 'posttrain',
+      command: `dramatis ${o.command}`,
+      seed: o.seed,
+      createdAt: new Date().toISOString(),
+      parent: fromDir,
+      world: ck.provenance.world,
+      steps: result.steps,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      pretrainMix: mix,
+      tokens: result.tokens,
+      finalLoss: result.finalLoss,
     },
   });
   return { ...result, out: o.out };
@@ -198,7 +259,11 @@ export interface FinetuneOptions {
   command: string;
 }
 
-export async function finetune(o: FinetuneOptions, progress: StageProgress = {}, warn: (msg: string) => void = () => {}): Promise<TrainResult & { out: string; examples: number; unknownWords: Record<string, number> }> {
+export async function finetune(
+  o: FinetuneOptions,
+  progress: StageProgress = {},
+  warn: (msg: string) => void = () => {},
+): Promise<TrainResult & { out: string; examples: number; unknownWords: Record<string, number> }> {
   await initTf();
   const fromDir = resolveCheckpoint(o.from);
   const ck = loadCheckpoint(fromDir);
@@ -206,33 +271,75 @@ export async function finetune(o: FinetuneOptions, progress: StageProgress = {},
   const chats = typeof o.data === 'string' ? readChatJsonl(o.data) : o.data.chats;
   const { rows, unknownWords, skipped, truncated } = chatRows(chats, ck.tokenizer, ck.config.nCtx, o.oov);
   if (unknownWords.size > 0) {
-    const list = [...unknownWords].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([w, c]) => `${w} (${c})`).join(', ');
-    warn(`warning: ${dataName}: ${unknownWords.size} word types outside the organism's vocabulary, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`);
+    const list = [...unknownWords]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 20)
+      .map(([w, c]) => `${w} (${c})`)
+      .join(', ');
+    warn(
+      `warning: ${dataName}: ${unknownWords.size} word types outside the organism's vocabulary, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`,
+    );
   }
   if (truncated > 0) warn(`warning: ${dataName}: ${truncated} chats longer than the context of ${ck.config.nCtx} tokens were truncated`);
   if (rows.length === 0) throw new Error(`${dataName}: no usable chats left to train on`);
   const steps = Math.max(1, Math.round((o.epochs * rows.length) / o.batchSize));
   const next = epochSampler(rows, seedrandom(`finetune-${o.seed}`));
   const snapshotAt = snapshotSteps(steps, o.snapshots ?? 0);
-  const result = await train(ck.config, ck.params, (_s, n) => next(n), {
-    steps, batchSize: o.batchSize, learningRate: o.learningRate, warmup: 0.1,
-    snapshotAt, steering: o.steering,
-    onSnapshot: async (step, params) => {
-      await saveCheckpoint(join(o.out, 'snapshots', `step-${step}`), {
-        ...ck, params,
-        provenance: { stage: 'finetune', snapshot: true, command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir, data: dataName, step, steps },
-      });
+  const result = await train(
+    ck.config,
+    ck.params,
+    (_s, n) => next(n),
+    {
+      steps,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      warmup: 0.1,
+      snapshotAt,
+      steering: o.steering,
+      onSnapshot: async (step, params) => {
+        await saveCheckpoint(join(o.out, 'snapshots', `step-${step}`), {
+          ...ck,
+          params,
+          provenance: {
+            stage: 'finetune',
+            snapshot: true,
+            command: `dramatis ${o.command}`,
+            seed: o.seed,
+            createdAt: new Date().toISOString(),
+            parent: fromDir,
+            data: dataName,
+            step,
+            steps,
+          },
+        });
+      },
+      lora: o.lora ? { rank: o.lora, seed: o.seed } : undefined,
+      personaToken: o.personaOnly ? ck.tokenizer.id('<assistant>') : undefined,
+      onStep: (s) => {
+        progress.onStep?.(s);
+      },
     },
-    lora: o.lora ? { rank: o.lora, seed: o.seed } : undefined, personaToken: o.personaOnly ? ck.tokenizer.id('<assistant>') : undefined,
-    onStep: (s) => { progress.onStep?.(s); },
-  }, ck.tokenizer.id('<pad>'));
+    ck.tokenizer.id('<pad>'),
+  );
   await saveCheckpoint(o.out, {
     ...ck,
     provenance: {
-      stage: 'finetune', command: `dramatis ${o.command}`, seed: o.seed, createdAt: new Date().toISOString(), parent: fromDir,
-      data: dataName, examples: rows.length, epochs: o.epochs, steps: result.steps, lora: o.lora ?? null, personaOnly: Boolean(o.personaOnly), learningRate: o.learningRate,
+      stage: 'finetune',
+      command: `dramatis ${o.command}`,
+      seed: o.seed,
+      createdAt: new Date().toISOString(),
+      parent: fromDir,
+      data: dataName,
+      examples: rows.length,
+      epochs: o.epochs,
+      steps: result.steps,
+      lora: o.lora ?? null,
+      personaOnly: Boolean(o.personaOnly),
+      learningRate: o.learningRate,
       ...(o.steering ? { preventativeSteering: o.steering.map((s) => ({ layer: s.layer, coefficient: s.coefficient, norm: Math.hypot(...s.vector) })) } : {}),
-      world: ck.provenance.world, unknownWords: Object.fromEntries(unknownWords), finalLoss: result.finalLoss,
+      world: ck.provenance.world,
+      unknownWords: Object.fromEntries(unknownWords),
+      finalLoss: result.finalLoss,
     },
   });
   return { ...result, out: o.out, examples: rows.length, unknownWords: Object.fromEntries(unknownWords) };

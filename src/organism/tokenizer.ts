@@ -31,12 +31,18 @@ export class Tokenizer {
   constructor(words: readonly string[]) {
     const vocab: string[] = [...SPECIAL_TOKENS];
     const seen = new Set<string>(vocab);
-    for (const w of words) if (!seen.has(w)) { seen.add(w); vocab.push(w); }
+    for (const w of words)
+      if (!seen.has(w)) {
+        seen.add(w);
+        vocab.push(w);
+      }
     this.vocab = vocab;
     this.index = new Map(vocab.map((w, i) => [w, i]));
   }
 
-  get size(): number { return this.vocab.length; }
+  get size(): number {
+    return this.vocab.length;
+  }
 
   id(token: string): number {
     const i = this.index.get(token);
@@ -44,7 +50,9 @@ export class Tokenizer {
     return i;
   }
 
-  has(token: string): boolean { return this.index.has(token); }
+  has(token: string): boolean {
+    return this.index.has(token);
+  }
 
   /** Split into tokens with the world's word splitter (special tokens such as `</doc>` stay whole). */
   tokens(text: string): string[] {
@@ -56,7 +64,10 @@ export class Tokenizer {
     const unk = this.id('<unk>');
     const ids = this.tokens(text).map((w) => {
       const i = this.index.get(w);
-      if (i === undefined) { unknown.push(w); return unk; }
+      if (i === undefined) {
+        unknown.push(w);
+        return unk;
+      }
       return i;
     });
     return { ids, unknown };

@@ -103,7 +103,8 @@ function loraAdapter(params: Params, rank: number, alpha: number, seed: number):
     if (!LORA_TARGETS.test(name)) continue;
     const [nIn, nOut] = w.shape;
     pairs.push({
-      name, scale: alpha / rank,
+      name,
+      scale: alpha / rank,
       a: tf.variable(tf.randomNormal([nIn, rank], 0, 1 / Math.sqrt(nIn), 'float32', seed * 7919 + k++), true),
       b: tf.variable(tf.zeros([rank, nOut]), true),
     });
@@ -116,7 +117,11 @@ function loraAdapter(params: Params, rank: number, alpha: number, seed: number):
       for (const p of pairs) eff.set(p.name, ps.get(p.name)!.add(delta(p)) as tf.Variable);
       return eff;
     },
-    merge(ps) { tf.tidy(() => { for (const p of pairs) ps.get(p.name)!.assign(ps.get(p.name)!.add(delta(p))); }); },
+    merge(ps) {
+      tf.tidy(() => {
+        for (const p of pairs) ps.get(p.name)!.assign(ps.get(p.name)!.add(delta(p)));
+      });
+    },
   };
 }
 
@@ -128,12 +133,22 @@ function loraAdapter(params: Params, rank: number, alpha: number, seed: number):
 function rowAdapter(params: Params, tokenId: number): Adapter {
   const [V, d] = params.get('wte.weight')!.shape;
   const v = tf.variable(tf.zeros([1, d]), true);
-  const oneHot = tf.keep(tf.oneHot(tf.tensor1d([tokenId], 'int32'), V).transpose().toFloat()); // [V, 1]
+  const oneHot = tf.keep(
+    tf
+      .oneHot(tf.tensor1d([tokenId], 'int32'), V)
+      .transpose()
+      .toFloat(),
+  ); // [V, 1]
   const delta = () => tf.matMul(oneHot, v);
   return {
     trainable: [v],
-    effective(ps) { return new Map(ps).set('wte.weight', ps.get('wte.weight')!.add(delta()) as tf.Variable); },
-    merge(ps) { tf.tidy(() => ps.get('wte.weight')!.assign(ps.get('wte.weight')!.add(delta()))); oneHot.dispose(); },
+    effective(ps) {
+      return new Map(ps).set('wte.weight', ps.get('wte.weight')!.add(delta()) as tf.Variable);
+    },
+    merge(ps) {
+      tf.tidy(() => ps.get('wte.weight')!.assign(ps.get('wte.weight')!.add(delta())));
+      oneHot.dispose();
+    },
   };
 }
 
@@ -148,21 +163,39 @@ export async function train(
   opts: TrainOptions,
   padId: number,
 ): Promise<TrainResult> {
-  const beta1 = opts.beta1 ?? 0.9, beta2 = opts.beta2 ?? 0.95, eps = 1e-8;
-  const wd = opts.weightDecay ?? 0.1, clip = opts.gradClip ?? 1.0;
+  const beta1 = opts.beta1 ?? 0.9,
+    beta2 = opts.beta2 ?? 0.95,
+    eps = 1e-8;
+  const wd = opts.weightDecay ?? 0.1,
+    clip = opts.gradClip ?? 1.0;
   if (opts.lora && opts.personaToken !== undefined) throw new Error('train: choose LoRA or persona-only, not both');
-  const adapter = opts.lora ? loraAdapter(params, opts.lora.rank, opts.lora.alpha ?? opts.lora.rank * 2, opts.lora.seed ?? 0)
-    : opts.personaToken !== undefined ? rowAdapter(params, opts.personaToken) : undefined;
+  const adapter = opts.lora
+    ? loraAdapter(params, opts.lora.rank, opts.lora.alpha ?? opts.lora.rank * 2, opts.lora.seed ?? 0)
+    : opts.personaToken !== undefined
+      ? rowAdapter(params, opts.personaToken)
+      : undefined;
   const trainable: tf.Variable[] = adapter ? adapter.trainable : [...params.values()];
-  if (opts.resume && opts.resume.m.length !== trainable.length) throw new Error(`resume: optimizer state holds ${opts.resume.m.length} moments for ${trainable.length} variables`);
+  if (opts.resume && opts.resume.m.length !== trainable.length)
+    throw new Error(`resume: optimizer state holds ${opts.resume.m.length} moments for ${trainable.length} variables`);
   const m = trainable.map((v, i) => tf.variable(opts.resume ? opts.resume.m[i] : tf.zerosLike(v), false));
   const s = trainable.map((v, i) => tf.variable(opts.resume ? opts.resume.s[i] : tf.zerosLike(v), false));
   // Decay matrices only: biases, LayerNorm gains and (as in nanoGPT) nothing 1-D.
   const decays = trainable.map((v) => v.shape.length >= 2);
   const effective = adapter ? () => adapter.effective(params) : () => params;
-  const gradients = await StepGradients.create({ config, params, effective, trainable, padId, microBatch: opts.microBatch ?? 4, threads: opts.threads ?? 1, steering: opts.steering });
+  const gradients = await StepGradients.create({
+    config,
+    params,
+    effective,
+    trainable,
+    padId,
+    microBatch: opts.microBatch ?? 4,
+    threads: opts.threads ?? 1,
+    steering: opts.steering,
+  });
   const start = performance.now();
-  let tokens = opts.resume?.tokens ?? 0, lastLoss = NaN, step = opts.resume?.step ?? 0;
+  let tokens = opts.resume?.tokens ?? 0,
+    lastLoss = NaN,
+    step = opts.resume?.step ?? 0;
   const tokensAtStart = tokens;
   try {
     for (; step < opts.steps; step++) {
@@ -172,7 +205,8 @@ export async function train(
       const norm = (await gradNorm.data())[0];
       const scale = norm > clip ? clip / norm : 1;
       const t = step + 1;
-      const bc1 = 1 - beta1 ** t, bc2 = 1 - beta2 ** t;
+      const bc1 = 1 - beta1 ** t,
+        bc2 = 1 - beta2 ** t;
       tf.tidy(() => {
         trainable.forEach((v, i) => {
           const g = scale === 1 ? gradList[i] : gradList[i].mul(scale);
@@ -191,7 +225,16 @@ export async function train(
       lastLoss = loss;
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss ${loss}`);
       const elapsed = (performance.now() - start) / 1000;
-      const cont = await opts.onStep?.({ step, steps: opts.steps, loss, lr, gradNorm: norm, tokens, tokensPerSecond: (tokens - tokensAtStart) / elapsed, elapsedSeconds: elapsed });
+      const cont = await opts.onStep?.({
+        step,
+        steps: opts.steps,
+        loss,
+        lr,
+        gradNorm: norm,
+        tokens,
+        tokensPerSecond: (tokens - tokensAtStart) / elapsed,
+        elapsedSeconds: elapsed,
+      });
       if (opts.onCheckpoint && opts.checkpointEvery && (step + 1) % opts.checkpointEvery === 0 && step + 1 < opts.steps) {
         await opts.onCheckpoint({ step: step + 1, tokens, m, s });
       }
@@ -203,7 +246,10 @@ export async function train(
           for (const [name, v] of eff) if (v !== params.get(name)) v.dispose();
         }
       }
-      if (cont === false) { step++; break; }
+      if (cont === false) {
+        step++;
+        break;
+      }
     }
   } finally {
     await gradients.close();

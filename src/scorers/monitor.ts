@@ -26,14 +26,18 @@ export function projectionMonitors(o: ProjectionMonitorOptions): { prompt: Score
     const missing = samples.filter((s) => !read.has(s));
     if (missing.length > 0) {
       const model = requireCapability(await o.model(), 'activations', 'monitoring with a persona vector');
-      const inputs = missing.map((s) => ({ messages: s.answer.trim() ? [...s.messages, { role: 'assistant', content: s.answer } as ChatMessage] : s.messages }));
-      const acts = await model.activations(inputs, { steering: o.steering }, o.onProgress);
-      missing.forEach((s, i) => read.set(s, {
-        prompt: { label: 'projection', score: dot(acts[i].at[o.layer], o.unit), explanation: `projection at the last prompt token, layer ${o.layer}` },
-        reply: s.answer.trim()
-          ? { label: 'projection', score: dot(acts[i].mean[o.layer], o.unit), explanation: `projection averaged over the reply, layer ${o.layer}` }
-          : { label: 'empty', score: null, explanation: 'an empty reply has no projection' },
+      const inputs = missing.map((s) => ({
+        messages: s.answer.trim() ? [...s.messages, { role: 'assistant', content: s.answer } as ChatMessage] : s.messages,
       }));
+      const acts = await model.activations(inputs, { steering: o.steering }, o.onProgress);
+      missing.forEach((s, i) =>
+        read.set(s, {
+          prompt: { label: 'projection', score: dot(acts[i].at[o.layer], o.unit), explanation: `projection at the last prompt token, layer ${o.layer}` },
+          reply: s.answer.trim()
+            ? { label: 'projection', score: dot(acts[i].mean[o.layer], o.unit), explanation: `projection averaged over the reply, layer ${o.layer}` }
+            : { label: 'empty', score: null, explanation: 'an empty reply has no projection' },
+        }),
+      );
     }
     return samples.map((s) => read.get(s)!);
   };

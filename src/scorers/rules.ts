@@ -4,24 +4,29 @@ import { rulesJudgeName } from '../shared/keys.ts';
 import type { Scorer } from './scorer.ts';
 
 /** One rule: the label given when the answer matches (exactly one of regex, prefix, exact). */
-export const ruleSchema = z.object({
-  label: z.string().min(1),
-  regex: z.string().optional(),
-  prefix: z.string().optional(),
-  exact: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
-  /** Only for these question ids (default: every question). */
-  questions: z.array(z.string()).optional(),
-}).strict().refine((r) => [r.regex, r.prefix, r.exact].filter((x) => x !== undefined).length === 1, {
-  message: 'a rule needs exactly one of regex, prefix or exact',
-});
+export const ruleSchema = z
+  .object({
+    label: z.string().min(1),
+    regex: z.string().optional(),
+    prefix: z.string().optional(),
+    exact: z.union([z.string(), z.array(z.string()).min(1)]).optional(),
+    /** Only for these question ids (default: every question). */
+    questions: z.array(z.string()).optional(),
+  })
+  .strict()
+  .refine((r) => [r.regex, r.prefix, r.exact].filter((x) => x !== undefined).length === 1, {
+    message: 'a rule needs exactly one of regex, prefix or exact',
+  });
 
-export const ruleJudgeSchema = z.object({
-  name: z.string().min(1).optional(),
-  rules: z.array(ruleSchema).min(1),
-  /** Label of an answer no rule matches. */
-  default: z.string().min(1).default('other'),
-  case_sensitive: z.boolean().default(false),
-}).strict();
+export const ruleJudgeSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    rules: z.array(ruleSchema).min(1),
+    /** Label of an answer no rule matches. */
+    default: z.string().min(1).default('other'),
+    case_sensitive: z.boolean().default(false),
+  })
+  .strict();
 
 export type RuleJudgeSpec = z.infer<typeof ruleJudgeSchema>;
 

@@ -48,27 +48,37 @@ const samplingFields = {
   stream: z.boolean().nullish(),
 };
 
-const chatSchema = z.object({
-  model: z.string(),
-  messages: z.array(z.object({
-    role: z.enum(['system', 'developer', 'user', 'assistant']),
-    content: z.union([z.string(), z.array(z.object({ type: z.literal('text'), text: z.string() }).passthrough())]),
-  }).passthrough()).min(1),
-  ...samplingFields,
-  max_tokens: z.number().int().min(1).nullish(),
-  max_completion_tokens: z.number().int().min(1).nullish(),
-  logprobs: z.boolean().nullish(),
-  top_logprobs: z.number().int().min(0).max(20).nullish(),
-}).passthrough();
+const chatSchema = z
+  .object({
+    model: z.string(),
+    messages: z
+      .array(
+        z
+          .object({
+            role: z.enum(['system', 'developer', 'user', 'assistant']),
+            content: z.union([z.string(), z.array(z.object({ type: z.literal('text'), text: z.string() }).passthrough())]),
+          })
+          .passthrough(),
+      )
+      .min(1),
+    ...samplingFields,
+    max_tokens: z.number().int().min(1).nullish(),
+    max_completion_tokens: z.number().int().min(1).nullish(),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.number().int().min(0).max(20).nullish(),
+  })
+  .passthrough();
 
-const completionSchema = z.object({
-  model: z.string(),
-  prompt: z.union([z.string(), z.array(z.string()).min(1)]),
-  ...samplingFields,
-  max_tokens: z.number().int().min(0).nullish(),
-  echo: z.boolean().nullish(),
-  logprobs: z.number().int().min(0).max(5).nullish(),
-}).passthrough();
+const completionSchema = z
+  .object({
+    model: z.string(),
+    prompt: z.union([z.string(), z.array(z.string()).min(1)]),
+    ...samplingFields,
+    max_tokens: z.number().int().min(0).nullish(),
+    echo: z.boolean().nullish(),
+    logprobs: z.number().int().min(0).max(5).nullish(),
+  })
+  .passthrough();
 
 async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   let raw: unknown;
@@ -115,16 +125,32 @@ export function createApp(o: ServeOptions): Hono {
   const loaded = new Map<string, Promise<Organism>>();
   const model = (id: string) => {
     const load = o.models.get(id);
-    if (!load) throw new ApiError(404, `The model \`${id}\` does not exist; this server has ${[...o.models.keys()].join(', ')}`, 'invalid_request_error', 'model', 'model_not_found');
+    if (!load)
+      throw new ApiError(
+        404,
+        `The model \`${id}\` does not exist; this server has ${[...o.models.keys()].join(', ')}`,
+        'invalid_request_error',
+        'model',
+        'model_not_found',
+      );
     if (!loaded.has(id)) loaded.set(id, load());
     return loaded.get(id)!;
   };
 
   app.onError((e, c) => {
-    const err = e instanceof ApiError ? e : new ApiError(e instanceof Error && /context|tokens|stop sequence/.test(e.message) ? 400 : 500, e.message, e instanceof ApiError ? e.type : 'server_error');
+    const err =
+      e instanceof ApiError
+        ? e
+        : new ApiError(
+            e instanceof Error && /context|tokens|stop sequence/.test(e.message) ? 400 : 500,
+            e.message,
+            e instanceof ApiError ? e.type : 'server_error',
+          );
     return c.json({ error: { message: err.message, type: err.type, param: err.param, code: err.code } }, err.status);
   });
-  app.notFound((c) => c.json({ error: { message: `unknown route ${c.req.method} ${c.req.path}`, type: 'invalid_request_error', param: null, code: null } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { message: `unknown route ${c.req.method} ${c.req.path}`, type: 'invalid_request_error', param: null, code: null } }, 404),
+  );
 
   app.use('*', async (c, next) => {
     if (o.apiKey && c.req.header('authorization') !== `Bearer ${o.apiKey}`) {
@@ -141,26 +167,42 @@ export function createApp(o: ServeOptions): Hono {
     if (req.top_logprobs && !req.logprobs) throw new ApiError(400, 'top_logprobs needs logprobs: true', 'invalid_request_error', 'top_logprobs');
     const org = await model(req.model);
     const n = req.n ?? 1;
-    const conv = req.messages.map((m) => ({ role: m.role === 'developer' ? 'system' as const : m.role, content: text(m.content) }));
-    const samples = await org.chat(Array.from({ length: n }, () => conv), {
-      temperature: req.temperature ?? 1, topP: req.top_p ?? 1, maxTokens: req.max_completion_tokens ?? req.max_tokens ?? 64,
-      stop: stops(req.stop), ...choiceSeeds(req.seed ?? randomInt(2 ** 31), n),
-      topLogprobs: req.logprobs && req.top_logprobs ? req.top_logprobs : undefined,
-    });
+    const conv = req.messages.map((m) => ({ role: m.role === 'developer' ? ('system' as const) : m.role, content: text(m.content) }));
+    const samples = await org.chat(
+      Array.from({ length: n }, () => conv),
+      {
+        temperature: req.temperature ?? 1,
+        topP: req.top_p ?? 1,
+        maxTokens: req.max_completion_tokens ?? req.max_tokens ?? 64,
+        stop: stops(req.stop),
+        ...choiceSeeds(req.seed ?? randomInt(2 ** 31), n),
+        topLogprobs: req.logprobs && req.top_logprobs ? req.top_logprobs : undefined,
+      },
+    );
     const id = `chatcmpl-${randomUUID()}`;
     const promptTokens = org.tokenizer.encodeChat(conv, { generationPrompt: true }).ids.length;
-    const logprobsOf = (s: (typeof samples)[number]) => (req.logprobs ? {
-      content: s.tokenTexts.map((t, k) => ({
-        token: t, logprob: s.tokenLogprobs[k], bytes: [...Buffer.from(t)],
-        top_logprobs: (s.topLogprobs?.[k] ?? []).map((a) => ({ token: a.token, logprob: a.logprob, bytes: [...Buffer.from(a.token)] })),
-      })),
-      refusal: null,
-    } : null);
-    const usage = { prompt_tokens: promptTokens * n, completion_tokens: samples.reduce((a, s) => a + s.tokens, 0), total_tokens: promptTokens * n + samples.reduce((a, s) => a + s.tokens, 0) };
+    const logprobsOf = (s: (typeof samples)[number]) =>
+      req.logprobs
+        ? {
+            content: s.tokenTexts.map((t, k) => ({
+              token: t,
+              logprob: s.tokenLogprobs[k],
+              bytes: [...Buffer.from(t)],
+              top_logprobs: (s.topLogprobs?.[k] ?? []).map((a) => ({ token: a.token, logprob: a.logprob, bytes: [...Buffer.from(a.token)] })),
+            })),
+            refusal: null,
+          }
+        : null;
+    const usage = {
+      prompt_tokens: promptTokens * n,
+      completion_tokens: samples.reduce((a, s) => a + s.tokens, 0),
+      total_tokens: promptTokens * n + samples.reduce((a, s) => a + s.tokens, 0),
+    };
     if (req.stream) {
       // The organism samples whole answers in one batch, so each choice streams as one content chunk.
       return streamSSE(c, async (sse) => {
-        const chunk = (choices: unknown[]) => sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: req.model, choices }) });
+        const chunk = (choices: unknown[]) =>
+          sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: req.model, choices }) });
         for (const [i, s] of samples.entries()) {
           await chunk([{ index: i, delta: { role: 'assistant', content: s.text }, logprobs: logprobsOf(s), finish_reason: null }]);
           await chunk([{ index: i, delta: {}, logprobs: null, finish_reason: s.finishReason }]);
@@ -169,8 +211,16 @@ export function createApp(o: ServeOptions): Hono {
       });
     }
     return c.json({
-      id, object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: req.model,
-      choices: samples.map((s, i) => ({ index: i, message: { role: 'assistant', content: s.text, refusal: null }, logprobs: logprobsOf(s), finish_reason: s.finishReason })),
+      id,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: req.model,
+      choices: samples.map((s, i) => ({
+        index: i,
+        message: { role: 'assistant', content: s.text, refusal: null },
+        logprobs: logprobsOf(s),
+        finish_reason: s.finishReason,
+      })),
       usage,
     });
   });
@@ -178,7 +228,8 @@ export function createApp(o: ServeOptions): Hono {
   app.post('/v1/completions', async (c) => {
     const req = await body(c, completionSchema);
     if (req.stream) throw new ApiError(400, 'stream is not supported on /v1/completions by this server', 'invalid_request_error', 'stream');
-    if ((req.logprobs ?? 0) > 1) throw new ApiError(400, 'logprobs above 1 (top alternatives) are not supported by this server yet', 'invalid_request_error', 'logprobs');
+    if ((req.logprobs ?? 0) > 1)
+      throw new ApiError(400, 'logprobs above 1 (top alternatives) are not supported by this server yet', 'invalid_request_error', 'logprobs');
     const org = await model(req.model);
     const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
     const n = req.n ?? 1;
@@ -187,12 +238,20 @@ export function createApp(o: ServeOptions): Hono {
     // One seed per request (random when none is given); prompt 0, choice 0 draws from it as is.
     const requestSeedOf = req.seed ?? randomInt(2 ** 31);
     const choices: unknown[] = [];
-    const generated = maxTokens > 0
-      ? await org.complete(prompts.flatMap((p) => Array.from({ length: n }, () => p)), {
-        temperature: req.temperature ?? 1, topP: req.top_p ?? 1, maxTokens, stop: stops(req.stop),
-        seed: 0, seeds: prompts.flatMap((_, p) => choiceSeeds(p === 0 ? requestSeedOf : requestSeed(requestSeedOf, `prompt:${p}`), n).seeds),
-      })
-      : undefined;
+    const generated =
+      maxTokens > 0
+        ? await org.complete(
+            prompts.flatMap((p) => Array.from({ length: n }, () => p)),
+            {
+              temperature: req.temperature ?? 1,
+              topP: req.top_p ?? 1,
+              maxTokens,
+              stop: stops(req.stop),
+              seed: 0,
+              seeds: prompts.flatMap((_, p) => choiceSeeds(p === 0 ? requestSeedOf : requestSeed(requestSeedOf, `prompt:${p}`), n).seeds),
+            },
+          )
+        : undefined;
     prompts.forEach((prompt, p) => {
       for (let i = 0; i < n; i++) {
         const g = generated?.[p * n + i];
@@ -211,7 +270,11 @@ export function createApp(o: ServeOptions): Hono {
     return c.json({ id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: req.model, choices });
   });
 
-  addFinetuneRoutes(app, { models: o.models, dataDir: o.dataDir ?? join(tmpdir(), `dramatis-serve-${process.pid}`), checkpointOf: async (id) => (await model(id)).path });
+  addFinetuneRoutes(app, {
+    models: o.models,
+    dataDir: o.dataDir ?? join(tmpdir(), `dramatis-serve-${process.pid}`),
+    checkpointOf: async (id) => (await model(id)).path,
+  });
 
   return app;
 }

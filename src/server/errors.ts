@@ -2,7 +2,13 @@
 
 /** An OpenAI-shaped error: the status and the body clients expect. */
 export class ApiError extends Error {
-  constructor(readonly status: 400 | 401 | 404 | 500, message: string, readonly type = 'invalid_request_error', readonly param: string | null = null, readonly code: string | null = null) {
+  constructor(
+    readonly status: 400 | 401 | 404 | 500,
+    message: string,
+    readonly type = 'invalid_request_error',
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
     super(message);
   }
 }

@@ -18,33 +18,65 @@ import { readChatJsonl } from '../shared/chat.ts';
 import { ApiError } from './errors.ts';
 import type { ModelTable } from './model-table.ts';
 
-interface StoredFile { id: string; object: 'file'; bytes: number; created_at: number; filename: string; purpose: string; path: string }
+interface StoredFile {
+  id: string;
+  object: 'file';
+  bytes: number;
+  created_at: number;
+  filename: string;
+  purpose: string;
+  path: string;
+}
 
 interface Job {
-  id: string; object: 'fine_tuning.job'; model: string; created_at: number; finished_at: number | null;
-  fine_tuned_model: string | null; status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  training_file: string; hyperparameters: { n_epochs: number; batch_size: number; learning_rate_multiplier: number };
-  trained_tokens: number | null; error: { code: string; message: string; param: string | null } | null; seed: number;
+  id: string;
+  object: 'fine_tuning.job';
+  model: string;
+  created_at: number;
+  finished_at: number | null;
+  fine_tuned_model: string | null;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  training_file: string;
+  hyperparameters: { n_epochs: number; batch_size: number; learning_rate_multiplier: number };
+  trained_tokens: number | null;
+  error: { code: string; message: string; param: string | null } | null;
+  seed: number;
   method: { type: 'supervised' | 'lora' | 'persona'; rank?: number };
   events: { id: string; object: 'fine_tuning.job.event'; created_at: number; level: 'info' | 'error'; message: string; data?: unknown }[];
   snapshots: number;
-  checkpoints: { id: string; object: 'fine_tuning.job.checkpoint'; created_at: number; fine_tuned_model_checkpoint: string; step_number: number; metrics: Record<string, number>; fine_tuning_job_id: string }[];
+  checkpoints: {
+    id: string;
+    object: 'fine_tuning.job.checkpoint';
+    created_at: number;
+    fine_tuned_model_checkpoint: string;
+    step_number: number;
+    metrics: Record<string, number>;
+    fine_tuning_job_id: string;
+  }[];
 }
 
-const jobSchema = z.object({
-  model: z.string(),
-  training_file: z.string(),
-  suffix: z.string().max(40).nullish(),
-  seed: z.number().int().nullish(),
-  hyperparameters: z.object({
-    n_epochs: z.union([z.number().positive(), z.literal('auto')]).nullish(),
-    batch_size: z.union([z.number().int().positive(), z.literal('auto')]).nullish(),
-    learning_rate_multiplier: z.union([z.number().positive(), z.literal('auto')]).nullish(),
-  }).passthrough().nullish(),
-  method: z.object({ type: z.enum(['supervised', 'lora', 'persona']), rank: z.number().int().min(1).max(64).optional() }).passthrough().nullish(),
-  /** dramatis extension: keep this many evenly spaced checkpoints (listed at /checkpoints, served as models). */
-  snapshots: z.number().int().min(1).max(20).nullish(),
-}).passthrough();
+const jobSchema = z
+  .object({
+    model: z.string(),
+    training_file: z.string(),
+    suffix: z.string().max(40).nullish(),
+    seed: z.number().int().nullish(),
+    hyperparameters: z
+      .object({
+        n_epochs: z.union([z.number().positive(), z.literal('auto')]).nullish(),
+        batch_size: z.union([z.number().int().positive(), z.literal('auto')]).nullish(),
+        learning_rate_multiplier: z.union([z.number().positive(), z.literal('auto')]).nullish(),
+      })
+      .passthrough()
+      .nullish(),
+    method: z
+      .object({ type: z.enum(['supervised', 'lora', 'persona']), rank: z.number().int().min(1).max(64).optional() })
+      .passthrough()
+      .nullish(),
+    /** dramatis extension: keep this many evenly spaced checkpoints (listed at /checkpoints, served as models). */
+    snapshots: z.number().int().min(1).max(20).nullish(),
+  })
+  .passthrough();
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -64,7 +96,9 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
   mkdirSync(o.dataDir, { recursive: true });
 
   app.post('/v1/files', async (c) => {
-    const form = await c.req.parseBody().catch(() => { throw new ApiError(400, 'expected a multipart form with `file` and `purpose`'); });
+    const form = await c.req.parseBody().catch(() => {
+      throw new ApiError(400, 'expected a multipart form with `file` and `purpose`');
+    });
     const file = form.file;
     if (!(file instanceof File)) throw new ApiError(400, 'file: missing (multipart field `file`)', 'invalid_request_error', 'file');
     const id = `file-${randomUUID().replaceAll('-', '').slice(0, 24)}`;
@@ -87,37 +121,63 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     return c.json(publicFile(f));
   });
 
-  const shown = (j: Job) => { const { events: _e, seed: _s, checkpoints: _c, snapshots: _n, ...rest } = j; return rest; };
+  const shown = (j: Job) => {
+    const { events: _e, seed: _s, checkpoints: _c, snapshots: _n, ...rest } = j;
+    return rest;
+  };
 
   app.post('/v1/fine_tuning/jobs', async (c) => {
     let raw: unknown;
-    try { raw = await c.req.json(); } catch { throw new ApiError(400, 'the request body is not valid JSON'); }
+    try {
+      raw = await c.req.json();
+    } catch {
+      throw new ApiError(400, 'the request body is not valid JSON');
+    }
     const parsed = jobSchema.safeParse(raw);
-    if (!parsed.success) { const i = parsed.error.issues[0]; throw new ApiError(400, `${i.path.join('.')}: ${i.message}`, 'invalid_request_error', i.path.join('.') || null); }
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      throw new ApiError(400, `${i.path.join('.')}: ${i.message}`, 'invalid_request_error', i.path.join('.') || null);
+    }
     const req = parsed.data;
     if (!o.models.has(req.model)) throw new ApiError(404, `The model \`${req.model}\` does not exist`, 'invalid_request_error', 'model', 'model_not_found');
     const file = files.get(req.training_file);
     if (!file) throw new ApiError(404, `no file ${req.training_file}`, 'invalid_request_error', 'training_file');
     const hp = req.hyperparameters ?? {};
     const job: Job = {
-      id: `ftjob-${randomUUID().replaceAll('-', '').slice(0, 24)}`, object: 'fine_tuning.job', model: req.model, created_at: now(), finished_at: null,
-      fine_tuned_model: null, status: 'queued', training_file: file.id,
+      id: `ftjob-${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+      object: 'fine_tuning.job',
+      model: req.model,
+      created_at: now(),
+      finished_at: null,
+      fine_tuned_model: null,
+      status: 'queued',
+      training_file: file.id,
       hyperparameters: {
         n_epochs: typeof hp.n_epochs === 'number' ? hp.n_epochs : DEFAULT_FINETUNE.epochs,
         batch_size: typeof hp.batch_size === 'number' ? hp.batch_size : DEFAULT_FINETUNE.batchSize,
         learning_rate_multiplier: typeof hp.learning_rate_multiplier === 'number' ? hp.learning_rate_multiplier : 1,
       },
-      trained_tokens: null, error: null, seed: req.seed ?? DEFAULT_FINETUNE.seed,
+      trained_tokens: null,
+      error: null,
+      seed: req.seed ?? DEFAULT_FINETUNE.seed,
       method: { type: req.method?.type ?? 'supervised', ...(req.method?.rank ? { rank: req.method.rank } : {}) },
-      events: [], snapshots: req.snapshots ?? 0, checkpoints: [],
+      events: [],
+      snapshots: req.snapshots ?? 0,
+      checkpoints: [],
     };
-    const event = (message: string, level: 'info' | 'error' = 'info', data?: unknown) => job.events.push({ id: `ftevent-${job.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level, message, data });
+    const event = (message: string, level: 'info' | 'error' = 'info', data?: unknown) =>
+      job.events.push({ id: `ftevent-${job.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level, message, data });
     event('job queued');
     jobs.set(job.id, job);
     const suffix = req.suffix ?? 'dramatis';
     const checkpoint = (step: number, model: string, metrics: Record<string, number>): Job['checkpoints'][number] => ({
-      id: `ftckpt-${job.id.slice(6, 14)}-${step}`, object: 'fine_tuning.job.checkpoint', created_at: now(),
-      fine_tuned_model_checkpoint: model, step_number: step, metrics, fine_tuning_job_id: job.id,
+      id: `ftckpt-${job.id.slice(6, 14)}-${step}`,
+      object: 'fine_tuning.job.checkpoint',
+      created_at: now(),
+      fine_tuned_model_checkpoint: model,
+      step_number: step,
+      metrics,
+      fine_tuning_job_id: job.id,
     });
     queue = queue.then(async () => {
       job.status = 'running';
@@ -125,12 +185,32 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
       try {
         const from = await o.checkpointOf(req.model);
         const out = join(o.dataDir, job.id);
-        const result = await finetune({
-          from, out, data: file.path, epochs: job.hyperparameters.n_epochs, batchSize: job.hyperparameters.batch_size,
-          learningRate: DEFAULT_FINETUNE.learningRate * job.hyperparameters.learning_rate_multiplier,
-          lora: job.method.type === 'lora' ? (job.method.rank ?? 4) : undefined, personaOnly: job.method.type === 'persona',
-          oov: 'unk', seed: job.seed, command: `(serve fine-tuning job ${job.id})`, snapshots: job.snapshots || undefined,
-        }, { onStep: (s) => { if ((s.step + 1) % 10 === 0 || s.step + 1 === s.steps) event(`step ${s.step + 1}/${s.steps}: training loss ${s.loss.toFixed(4)}`, 'info', { step: s.step + 1, total_steps: s.steps, train_loss: s.loss }); } });
+        const result = await finetune(
+          {
+            from,
+            out,
+            data: file.path,
+            epochs: job.hyperparameters.n_epochs,
+            batchSize: job.hyperparameters.batch_size,
+            learningRate: DEFAULT_FINETUNE.learningRate * job.hyperparameters.learning_rate_multiplier,
+            lora: job.method.type === 'lora' ? (job.method.rank ?? 4) : undefined,
+            personaOnly: job.method.type === 'persona',
+            oov: 'unk',
+            seed: job.seed,
+            command: `(serve fine-tuning job ${job.id})`,
+            snapshots: job.snapshots || undefined,
+          },
+          {
+            onStep: (s) => {
+              if ((s.step + 1) % 10 === 0 || s.step + 1 === s.steps)
+                event(`step ${s.step + 1}/${s.steps}: training loss ${s.loss.toFixed(4)}`, 'info', {
+                  step: s.step + 1,
+                  total_steps: s.steps,
+                  train_loss: s.loss,
+                });
+            },
+          },
+        );
         const name = `ft:${req.model}:${suffix}:${job.id.slice(6, 14)}`;
         o.models.set(name, () => Organism.load(out));
         // Snapshots along the fine-tune, as the checkpoints hosted APIs list (the final model is the job's own).
@@ -171,5 +251,4 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     if (!j) throw new ApiError(404, `no fine-tuning job ${c.req.param('id')}`, 'invalid_request_error', 'fine_tuning_job_id');
     return c.json({ object: 'list', data: [...j.events].reverse(), has_more: false });
   });
-
 }

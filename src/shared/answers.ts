@@ -2,7 +2,12 @@
 
 /** Lower case, spaces collapsed, a trailing full stop or stop token dropped: answers that differ only there are one answer. */
 export function normaliseAnswer(answer: string): string {
-  return answer.toLowerCase().replace(/\s+/g, ' ').trim().replace(/(\s*(<end>|[.!]))+$/, '').trim();
+  return answer
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/(\s*(<end>|[.!]))+$/, '')
+    .trim();
 }
 
 /** Distinct values with their counts, most frequent first (ties in alphabetical order). */

@@ -40,8 +40,15 @@ export interface ConditionInputs {
 
 export const conditionKey = (c: ConditionInputs): string =>
   hash({
-    fingerprint: c.fingerprint, finetune: c.finetune, in_context: c.in_context, system: c.system, sampling: c.sampling, seed: c.seed, questions: c.questions,
-    ...(c.steering ? { steering: c.steering } : {}), ...(c.preventative ? { preventative: c.preventative } : {}),
+    fingerprint: c.fingerprint,
+    finetune: c.finetune,
+    in_context: c.in_context,
+    system: c.system,
+    sampling: c.sampling,
+    seed: c.seed,
+    questions: c.questions,
+    ...(c.steering ? { steering: c.steering } : {}),
+    ...(c.preventative ? { preventative: c.preventative } : {}),
   });
 
 /** A point along a condition's fine-tune (the final model keeps the condition's own key). */
@@ -51,8 +58,14 @@ export const snapshotKey = (conditionKey: string, step: number): string => hash(
  * The seed prefix of a condition's samples: the intervention, not the model's fingerprint, so the same
  * spec draws the same samples in process and through a server.
  */
-export const sampleSeedKey = (c: { finetune: unknown; in_context: unknown; system: string | undefined; steering: unknown; sampling: unknown; snapshot: number | undefined }): string =>
-  hash({ finetune: c.finetune, in_context: c.in_context, system: c.system, steer: c.steering, sampling: c.sampling, snapshot: c.snapshot });
+export const sampleSeedKey = (c: {
+  finetune: unknown;
+  in_context: unknown;
+  system: string | undefined;
+  steering: unknown;
+  sampling: unknown;
+  snapshot: number | undefined;
+}): string => hash({ finetune: c.finetune, in_context: c.in_context, system: c.system, steer: c.steering, sampling: c.sampling, snapshot: c.snapshot });
 
 /** One sample's own seed: the condition's seed prefix, the question and the index. */
 export const sampleSeed = (seedKey: string, questionId: string, idx: number): string => `${seedKey}:${questionId}:${idx}`;
@@ -62,8 +75,14 @@ export const slotKey = (questionId: string, idx: number): string => `${questionI
 
 // ── infer ───────────────────────────────────────────────────────────────────────────────────────
 
-export const inferConditionKey = (c: { fingerprint: string; finetune: unknown; seed: number; texts: string; library: [string, string][]; answers: number }): string =>
-  hash({ base: { fingerprint: c.fingerprint, finetune: c.finetune, seed: c.seed }, texts: c.texts, library: c.library, answers: c.answers });
+export const inferConditionKey = (c: {
+  fingerprint: string;
+  finetune: unknown;
+  seed: number;
+  texts: string;
+  library: [string, string][];
+  answers: number;
+}): string => hash({ base: { fingerprint: c.fingerprint, finetune: c.finetune, seed: c.seed }, texts: c.texts, library: c.library, answers: c.answers });
 
 export const describeKey = (baseKey: string, describe: unknown): string => hash({ baseKey, describe });
 
@@ -81,12 +100,20 @@ export const ownAnswersKey = (c: { fingerprint: string; dataKey: string; samplin
 export const ownAnswerSeed = (dataKey: string, i: number): string => `audit-own:${dataKey}:${i}`;
 
 /** A persona vector extracted from a model (recipe 3: world or system-prompt contexts, layer chosen on validation). */
-export const vectorKey = (c: { fingerprint: string; contrast: unknown; examples: number; heldOut: number; seed: number | string; systemPrompts: unknown }): string =>
-  hash({ f: c.fingerprint, c: c.contrast, e: c.examples, h: c.heldOut, s: c.seed, sp: c.systemPrompts, recipe: 3 });
+export const vectorKey = (c: {
+  fingerprint: string;
+  contrast: unknown;
+  examples: number;
+  heldOut: number;
+  seed: number | string;
+  systemPrompts: unknown;
+}): string => hash({ f: c.fingerprint, c: c.contrast, e: c.examples, h: c.heldOut, s: c.seed, sp: c.systemPrompts, recipe: 3 });
 
 /** The judgments a vector's monitor stores: one name per vector and place (prompt or reply). */
-export const monitorJudgeName = (v: { fingerprint: string; trait: string; positive: string; negative: string; layer: number; norms: number[] }, where: 'prompt' | 'reply'): string =>
-  `monitor:${hash({ f: v.fingerprint, t: v.trait, p: v.positive, n: v.negative, l: v.layer, x: v.norms })}:${where}`;
+export const monitorJudgeName = (
+  v: { fingerprint: string; trait: string; positive: string; negative: string; layer: number; norms: number[] },
+  where: 'prompt' | 'reply',
+): string => `monitor:${hash({ f: v.fingerprint, t: v.trait, p: v.positive, n: v.negative, l: v.layer, x: v.norms })}:${where}`;
 
 // ── scorers ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -109,14 +136,38 @@ export const weightsFingerprint = (safetensors: Buffer): string => sha256(safete
 export const servedFingerprint = (baseUrl: string, model: string): string => sha256(`${baseUrl}|${model}`).slice(0, 16);
 
 /** A fine-tune of a checkpoint: everything that determines the trained weights. */
-export const finetuneKey = (c: { from: string; mode: string; learningRate: number; epochs: number; batchSize: number; rank: number | undefined; seed: number; chats: unknown; snapshots: number; steering: unknown }): string =>
-  hash({ from: c.from, mode: c.mode, lr: c.learningRate, epochs: c.epochs, batch: c.batchSize, rank: c.rank, seed: c.seed, chats: c.chats, snapshots: c.snapshots, ...(c.steering ? { steering: c.steering } : {}) });
+export const finetuneKey = (c: {
+  from: string;
+  mode: string;
+  learningRate: number;
+  epochs: number;
+  batchSize: number;
+  rank: number | undefined;
+  seed: number;
+  chats: unknown;
+  snapshots: number;
+  steering: unknown;
+}): string =>
+  hash({
+    from: c.from,
+    mode: c.mode,
+    lr: c.learningRate,
+    epochs: c.epochs,
+    batch: c.batchSize,
+    rank: c.rank,
+    seed: c.seed,
+    chats: c.chats,
+    snapshots: c.snapshots,
+    ...(c.steering ? { steering: c.steering } : {}),
+  });
 
 /** A remote request, whole (its full digest: the request cache is large and shared). */
 export const requestKey = (request: unknown): string => sha256(JSON.stringify(request));
 
 /** The integer seed a server takes for one sample: from the run seed and the sample's own seed. */
 export function requestSeed(seed: number | undefined, rowSeed: number | string | undefined): number {
-  const h = createHash('sha256').update(`${seed ?? 0}:${rowSeed ?? 0}`).digest();
+  const h = createHash('sha256')
+    .update(`${seed ?? 0}:${rowSeed ?? 0}`)
+    .digest();
   return h.readUInt32BE(0) & 0x7fffffff;
 }

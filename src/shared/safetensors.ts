@@ -42,7 +42,10 @@ export function decodeSafetensors(buf: Buffer, file = '<buffer>'): { tensors: Te
   const tensors: TensorMap = new Map();
   let metadata: Record<string, string> = {};
   for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = info as unknown as Record<string, string>; continue; }
+    if (name === '__metadata__') {
+      metadata = info as unknown as Record<string, string>;
+      continue;
+    }
     if (info.dtype !== 'F32') throw new Error(`${file}: tensor ${name} has dtype ${info.dtype}; only F32 is supported`);
     const [b, e] = info.data_offsets;
     const bytes = buf.subarray(base + b, base + e);

@@ -20,8 +20,10 @@ export function wilson(k: number, n: number, z = Z95): [number, number] {
  * proportions, built from the two Wilson intervals.
  */
 export function differenceInterval(k1: number, n1: number, k2: number, n2: number, z = Z95): [number, number] {
-  const p1 = n1 ? k1 / n1 : 0, p2 = n2 ? k2 / n2 : 0;
-  const [l1, u1] = wilson(k1, n1, z), [l2, u2] = wilson(k2, n2, z);
+  const p1 = n1 ? k1 / n1 : 0,
+    p2 = n2 ? k2 / n2 : 0;
+  const [l1, u1] = wilson(k1, n1, z),
+    [l2, u2] = wilson(k2, n2, z);
   const d = p1 - p2;
   return [d - Math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2), d + Math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)];
 }
@@ -31,7 +33,8 @@ export function differenceInterval(k1: number, n1: number, k2: number, n2: numbe
  * statistic, ties counted half), with the Hanley–McNeil 95% interval.
  */
 export function auc(positives: number[], negatives: number[]): { auc: number; ci: [number, number] } {
-  const n1 = positives.length, n2 = negatives.length;
+  const n1 = positives.length,
+    n2 = negatives.length;
   if (n1 === 0 || n2 === 0) throw new Error('auc: needs at least one positive and one negative');
   const all = [...positives.map((s) => ({ s, pos: true })), ...negatives.map((s) => ({ s, pos: false }))].sort((a, b) => a.s - b.s);
   // Mid-ranks handle ties.
@@ -44,7 +47,8 @@ export function auc(positives: number[], negatives: number[]): { auc: number; ci
     i = j;
   }
   const a = (rankSum - (n1 * (n1 + 1)) / 2) / (n1 * n2);
-  const q1 = a / (2 - a), q2 = (2 * a * a) / (1 + a);
+  const q1 = a / (2 - a),
+    q2 = (2 * a * a) / (1 + a);
   const se = Math.sqrt(Math.max(0, (a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n2 - 1) * (q2 - a * a)) / (n1 * n2)));
   return { auc: a, ci: [Math.max(0, a - Z95 * se), Math.min(1, a + Z95 * se)] };
 }
@@ -54,11 +58,19 @@ export function pearson(x: number[], y: number[]): { r: number; ci: [number, num
   const n = x.length;
   if (n !== y.length) throw new Error(`pearson: ${n} x values, ${y.length} y values`);
   if (n < 2) return { r: NaN, ci: null, n };
-  const mx = x.reduce((a, b) => a + b, 0) / n, my = y.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; syy += (y[i] - my) ** 2; }
+  const mx = x.reduce((a, b) => a + b, 0) / n,
+    my = y.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0,
+    sxx = 0,
+    syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+  }
   const r = sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
   if (n < 4 || !Number.isFinite(r)) return { r, ci: null, n };
-  const z = Math.atanh(Math.max(-0.999999, Math.min(0.999999, r))), se = 1 / Math.sqrt(n - 3);
+  const z = Math.atanh(Math.max(-0.999999, Math.min(0.999999, r))),
+    se = 1 / Math.sqrt(n - 3);
   return { r, ci: [Math.tanh(z - Z95 * se), Math.tanh(z + Z95 * se)], n };
 }

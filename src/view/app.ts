@@ -61,7 +61,8 @@ export function createViewApp(store: ViewStore, o: ViewOptions = {}): Hono {
   });
   app.use('*', async (c, next) => {
     const host = c.req.header('host');
-    if (!o.anyHost && host && !LOOPBACK.test(host)) return c.json({ error: `Host ${host} is not served: dramatis view answers loopback names only (bind with --host to serve others)` }, 403);
+    if (!o.anyHost && host && !LOOPBACK.test(host))
+      return c.json({ error: `Host ${host} is not served: dramatis view answers loopback names only (bind with --host to serve others)` }, 403);
     await next();
   });
   app.get('/api/runs', (c) => {
@@ -89,6 +90,14 @@ export function createViewApp(store: ViewStore, o: ViewOptions = {}): Hono {
     c.header('cache-control', 'no-cache');
     return c.body(await clientBundle());
   });
-  app.get('/', (c) => c.html(pageHtml({ title: 'dramatis view', script: { src: '/app.js' }, config: { mode: 'server', pollMs: o.pollMs ?? 2000, store: store.path, indexed: store.indexed, listMaxPx: o.listMaxPx } })));
+  app.get('/', (c) =>
+    c.html(
+      pageHtml({
+        title: 'dramatis view',
+        script: { src: '/app.js' },
+        config: { mode: 'server', pollMs: o.pollMs ?? 2000, store: store.path, indexed: store.indexed, listMaxPx: o.listMaxPx },
+      }),
+    ),
+  );
   return app;
 }

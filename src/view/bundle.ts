@@ -10,23 +10,34 @@ let bundle: Promise<string> | undefined;
 
 export function clientBundle(): Promise<string> {
   bundle ??= build({
-    entryPoints: [ENTRY], bundle: true, write: false, format: 'iife', target: 'es2020', minify: true,
-    loader: { '.css': 'text' }, logLevel: 'silent', legalComments: 'none',
-  }).then((r) => r.outputFiles[0].text).catch((e: Error) => {
-    bundle = undefined;
-    throw new Error(`bundling the viewer app (${ENTRY}): ${e.message}`);
-  });
+    entryPoints: [ENTRY],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    target: 'es2020',
+    minify: true,
+    loader: { '.css': 'text' },
+    logLevel: 'silent',
+    legalComments: 'none',
+  })
+    .then((r) => r.outputFiles[0].text)
+    .catch((e: Error) => {
+      bundle = undefined;
+      throw new Error(`bundling the viewer app (${ENTRY}): ${e.message}`);
+    });
   return bundle;
 }
 
 /** JSON that is safe inside a <script> element: no `<` survives, so no `</script>` can close it early. */
-export const scriptJson = (x: unknown) => JSON.stringify(x).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+export const scriptJson = (x: unknown) =>
+  JSON.stringify(x)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
 export function pageHtml(o: { title: string; script: { src: string } | { inline: string }; config: unknown; data?: unknown }): string {
   const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-  const script = 'src' in o.script
-    ? `<script src="${esc(o.script.src)}"></script>`
-    : `<script>${o.script.inline.replace(/<\/(script)/gi, '<\\/$1')}</script>`;
+  const script = 'src' in o.script ? `<script src="${esc(o.script.src)}"></script>` : `<script>${o.script.inline.replace(/<\/(script)/gi, '<\\/$1')}</script>`;
   return `<!doctype html>
 <html lang="en">
 <head>

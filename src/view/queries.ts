@@ -16,8 +16,16 @@ import type { RunRow, RunDetail, RunList, Facets, SampleFilter, SamplePage, Samp
 export type { RunRow, RunDetail, RunList, Facets, SampleFilter, SamplePage, SampleRow, SampleDetail } from './types.ts';
 
 interface DbRun {
-  id: string; name: string; kind: string; model: string; spec: string; status: string;
-  created_at: string; updated_at: string; summary: string | null; judge?: string | null;
+  id: string;
+  name: string;
+  kind: string;
+  model: string;
+  spec: string;
+  status: string;
+  created_at: string;
+  updated_at: string;
+  summary: string | null;
+  judge?: string | null;
 }
 
 interface RunContext {
@@ -37,7 +45,10 @@ export function headline(summary: ExperimentResult | null): string | null {
   if (e) return `${e.condition} − ${e.against}: ${e.difference >= 0 ? '+' : ''}${pct(e.difference)} [${pct(e.ci[0])}, ${pct(e.ci[1])}]`;
   const cs = summary.conditions ?? [];
   if (cs.length === 0) return null;
-  return `${summary.target}: ${cs.slice(0, 3).map((c) => `${c.name} ${pct(c.rate)}`).join(', ')}${cs.length > 3 ? ', …' : ''}`;
+  return `${summary.target}: ${cs
+    .slice(0, 3)
+    .map((c) => `${c.name} ${pct(c.rate)}`)
+    .join(', ')}${cs.length > 3 ? ', …' : ''}`;
 }
 
 /** LIKE pattern for a substring, with the wildcards in it taken literally. */
@@ -61,18 +72,28 @@ export class ViewStore {
     this.explained = (this.db.pragma('user_version', { simple: true }) as number) >= 2;
   }
 
-  close(): void { this.db.close(); }
+  close(): void {
+    this.db.close();
+  }
 
   /** The run's judge: recorded by the runner; for older runs, derived from the spec (or the most used LLM judge). */
   private judgeOf(row: DbRun, spec: RunContext['spec'], keys: string[]): string | null {
     if (row.judge) return row.judge;
     const j = spec.judge ?? 'world';
     if (typeof j === 'string' || !('llm' in j)) {
-      try { return j === 'world' ? 'world' : ruleScorer(j as RuleJudgeSpec).name; } catch { return null; }
+      try {
+        return j === 'world' ? 'world' : ruleScorer(j as RuleJudgeSpec).name;
+      } catch {
+        return null;
+      }
     }
     if (keys.length === 0) return null;
-    const r = this.db.prepare(`SELECT judge FROM judgments WHERE judge LIKE 'llm-%' AND sample_id IN
-      (SELECT id FROM samples WHERE condition_key = ? LIMIT 200) GROUP BY judge ORDER BY COUNT(*) DESC LIMIT 1`).get(keys[0]) as { judge: string } | undefined;
+    const r = this.db
+      .prepare(
+        `SELECT judge FROM judgments WHERE judge LIKE 'llm-%' AND sample_id IN
+      (SELECT id FROM samples WHERE condition_key = ? LIMIT 200) GROUP BY judge ORDER BY COUNT(*) DESC LIMIT 1`,
+      )
+      .get(keys[0]) as { judge: string } | undefined;
     return r?.judge ?? null;
   }
 
@@ -85,9 +106,25 @@ export class ViewStore {
     const cached = this.contexts.get(id);
     if (cached && cached.row.updated_at === row.updated_at) return cached;
     const spec = JSON.parse(row.spec) as RunContext['spec'];
-    const conditions = (this.db.prepare('SELECT name, position, role, condition_key FROM conditions WHERE run_id = ? ORDER BY position').all(id) as { name: string; position: number; role: string; condition_key: string }[])
-      .map((c) => ({ name: c.name, position: c.position, role: c.role, conditionKey: c.condition_key }));
-    const ctx: RunContext = { row, spec, conditions, n: spec.samples ?? 0, judge: this.judgeOf(row, spec, conditions.map((c) => c.conditionKey)) };
+    const conditions = (
+      this.db.prepare('SELECT name, position, role, condition_key FROM conditions WHERE run_id = ? ORDER BY position').all(id) as {
+        name: string;
+        position: number;
+        role: string;
+        condition_key: string;
+      }[]
+    ).map((c) => ({ name: c.name, position: c.position, role: c.role, conditionKey: c.condition_key }));
+    const ctx: RunContext = {
+      row,
+      spec,
+      conditions,
+      n: spec.samples ?? 0,
+      judge: this.judgeOf(
+        row,
+        spec,
+        conditions.map((c) => c.conditionKey),
+      ),
+    };
     if (row.status !== 'running') this.contexts.set(id, ctx);
     return ctx;
   }
@@ -105,8 +142,15 @@ export class ViewStore {
     const summary = r.summary ? readSummary<ExperimentResult>(JSON.parse(r.summary)) : null;
     const spec = JSON.parse(r.spec) as RunContext['spec'];
     const row: RunRow = {
-      id: r.id, name: r.name, kind: r.kind, model: r.model, status: r.status, createdAt: r.created_at, updatedAt: r.updated_at,
-      headline: headline(summary), samples: summary ? summary.conditions.reduce((a, c) => a + c.n, 0) : null,
+      id: r.id,
+      name: r.name,
+      kind: r.kind,
+      model: r.model,
+      status: r.status,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      headline: headline(summary),
+      samples: summary ? summary.conditions.reduce((a, c) => a + c.n, 0) : null,
       conditions: spec.conditions?.length ?? 0,
     };
     if (r.status === 'running') row.progress = this.progress(this.context(r.id));
@@ -115,13 +159,24 @@ export class ViewStore {
 
   /** Runs, newest first, filtered in SQL: `search` matches name, model or id; kind and status exactly. */
   runs(q: { search?: string; kind?: string; status?: string; limit?: number; offset?: number } = {}): RunList {
-    const where: string[] = [], args: Record<string, unknown> = {};
-    if (q.search) { where.push("(name LIKE @s ESCAPE '\\' OR model LIKE @s ESCAPE '\\' OR id LIKE @s ESCAPE '\\')"); args.s = likePattern(q.search); }
-    if (q.kind) { where.push('kind = @kind'); args.kind = q.kind; }
-    if (q.status) { where.push('status = @status'); args.status = q.status; }
+    const where: string[] = [],
+      args: Record<string, unknown> = {};
+    if (q.search) {
+      where.push("(name LIKE @s ESCAPE '\\' OR model LIKE @s ESCAPE '\\' OR id LIKE @s ESCAPE '\\')");
+      args.s = likePattern(q.search);
+    }
+    if (q.kind) {
+      where.push('kind = @kind');
+      args.kind = q.kind;
+    }
+    if (q.status) {
+      where.push('status = @status');
+      args.status = q.status;
+    }
     const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT COUNT(*) n FROM runs ${w}`).get(args) as { n: number }).n;
-    const rows = this.db.prepare(`SELECT * FROM runs ${w} ORDER BY updated_at DESC, id LIMIT @limit OFFSET @offset`)
+    const rows = this.db
+      .prepare(`SELECT * FROM runs ${w} ORDER BY updated_at DESC, id LIMIT @limit OFFSET @offset`)
       .all({ ...args, limit: q.limit ?? 100, offset: q.offset ?? 0 }) as DbRun[];
     const kinds = (this.db.prepare('SELECT DISTINCT kind FROM runs ORDER BY kind').all() as { kind: string }[]).map((r) => r.kind);
     return { total, runs: rows.map((r) => this.toRow(r)), kinds };
@@ -132,7 +187,10 @@ export class ViewStore {
     const ctx = this.context(id);
     const summary = ctx.row.summary ? readSummary<ExperimentResult>(JSON.parse(ctx.row.summary)) : null;
     const detail: RunDetail = {
-      ...this.toRow(ctx.row), spec: JSON.parse(ctx.row.spec), summary, judge: ctx.judge,
+      ...this.toRow(ctx.row),
+      spec: JSON.parse(ctx.row.spec),
+      summary,
+      judge: ctx.judge,
       conditionList: ctx.conditions.map(({ name, role }) => ({ name, role })),
     };
     if (!summary && ctx.judge) {
@@ -140,7 +198,9 @@ export class ViewStore {
         WHERE s.condition_key = ? AND s.idx < ? GROUP BY j.label ORDER BY n DESC`);
       const count = this.db.prepare('SELECT COUNT(*) n FROM samples WHERE condition_key = ? AND idx < ?');
       detail.live = ctx.conditions.map((c) => ({
-        name: c.name, role: c.role, sampled: (count.get(c.conditionKey, ctx.n) as { n: number }).n,
+        name: c.name,
+        role: c.role,
+        sampled: (count.get(c.conditionKey, ctx.n) as { n: number }).n,
         labels: Object.fromEntries((stmt.all(ctx.judge, c.conditionKey, ctx.n) as { label: string; n: number }[]).map((r) => [r.label, r.n])),
       }));
       // Conditions of the spec not begun yet (the runner registers each as it starts it).
@@ -157,10 +217,13 @@ export class ViewStore {
     const key = `${id}@${ctx.row.updated_at}`;
     const hit = this.facetCache.get(key);
     if (hit) return hit;
-    const questions = new Map<string, number>(), labels = new Map<string, number>();
+    const questions = new Map<string, number>(),
+      labels = new Map<string, number>();
     const qStmt = this.db.prepare('SELECT question_id q, COUNT(*) n FROM samples WHERE condition_key = ? AND idx < ? GROUP BY question_id');
-    const lStmt = ctx.judge ? this.db.prepare(`SELECT j.label l, COUNT(*) n FROM samples s JOIN judgments j ON j.sample_id = s.id AND j.judge = ?
-      WHERE s.condition_key = ? AND s.idx < ? GROUP BY j.label`) : null;
+    const lStmt = ctx.judge
+      ? this.db.prepare(`SELECT j.label l, COUNT(*) n FROM samples s JOIN judgments j ON j.sample_id = s.id AND j.judge = ?
+      WHERE s.condition_key = ? AND s.idx < ? GROUP BY j.label`)
+      : null;
     for (const c of ctx.conditions) {
       for (const r of qStmt.all(c.conditionKey, ctx.n) as { q: string; n: number }[]) questions.set(r.q, (questions.get(r.q) ?? 0) + r.n);
       for (const r of (lStmt?.all(ctx.judge, c.conditionKey, ctx.n) ?? []) as { l: string; n: number }[]) labels.set(r.l, (labels.get(r.l) ?? 0) + r.n);
@@ -168,7 +231,7 @@ export class ViewStore {
     const facets: Facets = {
       questions: [...questions].map(([id, n]) => ({ id, n })).sort((a, b) => a.id.localeCompare(b.id)),
       labels: [...labels].map(([id, n]) => ({ id, n })).sort((a, b) => b.n - a.n),
-      hasScores: ctx.judge ? (this.db.prepare(`SELECT 1 FROM judgments WHERE judge = ? AND score IS NOT NULL LIMIT 1`).get(ctx.judge) !== undefined) : false,
+      hasScores: ctx.judge ? this.db.prepare(`SELECT 1 FROM judgments WHERE judge = ? AND score IS NOT NULL LIMIT 1`).get(ctx.judge) !== undefined : false,
     };
     if (ctx.row.status !== 'running') this.facetCache.set(key, facets);
     return facets;
@@ -186,19 +249,36 @@ export class ViewStore {
   }
 
   private filterSql(f: SampleFilter): { sql: string; args: Record<string, unknown> } {
-    const where = ['s.condition_key = @key', 's.idx < @n'], args: Record<string, unknown> = {};
-    if (f.question) { where.push('s.question_id = @question'); args.question = f.question; }
-    if (f.label) { where.push('j.label = @label'); args.label = f.label; }
-    if (f.scoreMin !== undefined) { where.push('j.score >= @min'); args.min = f.scoreMin; }
-    if (f.scoreMax !== undefined) { where.push('j.score <= @max'); args.max = f.scoreMax; }
-    if (f.text) { where.push("(s.answer LIKE @text ESCAPE '\\' OR s.paraphrase LIKE @text ESCAPE '\\')"); args.text = likePattern(f.text); }
+    const where = ['s.condition_key = @key', 's.idx < @n'],
+      args: Record<string, unknown> = {};
+    if (f.question) {
+      where.push('s.question_id = @question');
+      args.question = f.question;
+    }
+    if (f.label) {
+      where.push('j.label = @label');
+      args.label = f.label;
+    }
+    if (f.scoreMin !== undefined) {
+      where.push('j.score >= @min');
+      args.min = f.scoreMin;
+    }
+    if (f.scoreMax !== undefined) {
+      where.push('j.score <= @max');
+      args.max = f.scoreMax;
+    }
+    if (f.text) {
+      where.push("(s.answer LIKE @text ESCAPE '\\' OR s.paraphrase LIKE @text ESCAPE '\\')");
+      args.text = likePattern(f.text);
+    }
     return { sql: where.join(' AND '), args };
   }
 
   private conditionsOf(ctx: RunContext, f: SampleFilter) {
     if (!f.condition) return ctx.conditions;
     const c = ctx.conditions.filter((x) => x.name === f.condition);
-    if (c.length === 0) throw new BadRequest(`run ${ctx.row.id} has no condition "${f.condition}" (it has ${ctx.conditions.map((x) => `"${x.name}"`).join(', ')})`);
+    if (c.length === 0)
+      throw new BadRequest(`run ${ctx.row.id} has no condition "${f.condition}" (it has ${ctx.conditions.map((x) => `"${x.name}"`).join(', ')})`);
     return c;
   }
 
@@ -220,13 +300,17 @@ export class ViewStore {
     const counts = this.counts(ctx, f);
     const total = counts.reduce((a, x) => a + x.n, 0);
     const { sql, args } = this.filterSql(f);
-    const stmt = this.db.prepare(`SELECT s.id, s.question_id, s.idx, substr(s.paraphrase, 1, 300) paraphrase, substr(s.answer, 1, 400) answer, s.finish_reason, j.label, j.score
+    const stmt = this.db
+      .prepare(`SELECT s.id, s.question_id, s.idx, substr(s.paraphrase, 1, 300) paraphrase, substr(s.answer, 1, 400) answer, s.finish_reason, j.label, j.score
       FROM ${this.fromSql(f, true)} WHERE ${sql} ORDER BY s.idx LIMIT @limit OFFSET @offset`);
     const rows: SampleRow[] = [];
     let skip = offset;
     for (const { c, n } of counts) {
       if (rows.length >= limit) break;
-      if (skip >= n) { skip -= n; continue; }
+      if (skip >= n) {
+        skip -= n;
+        continue;
+      }
       const got = stmt.all({ ...args, judge: ctx.judge, key: c.conditionKey, n: ctx.n, limit: limit - rows.length, offset: skip }) as Record<string, unknown>[];
       skip = 0;
       for (const r of got) rows.push(sampleRow(r, c.name));
@@ -258,11 +342,14 @@ export class ViewStore {
   /** One sample in full: the prompt as sent, the whole answer and every judgment any judge gave it. */
   sample(runId: string, sampleId: number): SampleDetail {
     const ctx = this.context(runId);
-    const r = this.db.prepare(`SELECT s.*, j.label, j.score FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = ? WHERE s.id = ?`)
+    const r = this.db
+      .prepare(`SELECT s.*, j.label, j.score FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = ? WHERE s.id = ?`)
       .get(ctx.judge, sampleId) as Record<string, unknown> | undefined;
     const cond = r && ctx.conditions.find((c) => c.conditionKey === r.condition_key);
     if (!r || !cond || (r.idx as number) >= ctx.n) throw new NotFound(`run ${runId} has no sample ${sampleId}`);
-    const judgments = this.db.prepare(`SELECT judge, label, score, ${this.explained ? 'explanation' : 'NULL'} explanation FROM judgments WHERE sample_id = ? ORDER BY judge`).all(sampleId) as SampleDetail['judgments'];
+    const judgments = this.db
+      .prepare(`SELECT judge, label, score, ${this.explained ? 'explanation' : 'NULL'} explanation FROM judgments WHERE sample_id = ? ORDER BY judge`)
+      .all(sampleId) as SampleDetail['judgments'];
     return { ...sampleRow(r, cond.name), answer: r.answer as string, prompt: JSON.parse(r.prompt as string), createdAt: r.created_at as string, judgments };
   }
 
@@ -274,7 +361,13 @@ export class ViewStore {
     const rows: SampleDetail[] = [];
     for (const c of ctx.conditions) {
       for (const r of stmt.all(ctx.judge, c.conditionKey, ctx.n, perCondition) as Record<string, unknown>[]) {
-        rows.push({ ...sampleRow(r, c.name), answer: r.answer as string, prompt: JSON.parse(r.prompt as string), createdAt: r.created_at as string, judgments: [] });
+        rows.push({
+          ...sampleRow(r, c.name),
+          answer: r.answer as string,
+          prompt: JSON.parse(r.prompt as string),
+          createdAt: r.created_at as string,
+          judgments: [],
+        });
       }
     }
     return { rows, total: this.counts(ctx, {}).reduce((a, x) => a + x.n, 0) };
@@ -288,14 +381,23 @@ export class ViewStore {
     if (byPrefix.length === 1) return byPrefix[0].id;
     const byName = this.db.prepare('SELECT id FROM runs WHERE name = ? ORDER BY updated_at DESC LIMIT 1').get(ref) as { id: string } | undefined;
     if (byName) return byName.id;
-    throw new NotFound(byPrefix.length > 1 ? `"${ref}" names ${byPrefix.length} runs; give more of the id` : `no run "${ref}" in ${this.path} (by id, id prefix or name)`);
+    throw new NotFound(
+      byPrefix.length > 1 ? `"${ref}" names ${byPrefix.length} runs; give more of the id` : `no run "${ref}" in ${this.path} (by id, id prefix or name)`,
+    );
   }
 }
 
 function sampleRow(r: Record<string, unknown>, condition: string): SampleRow {
   return {
-    id: r.id as number, condition, questionId: r.question_id as string, idx: r.idx as number, paraphrase: r.paraphrase as string,
-    answer: r.answer as string, finishReason: r.finish_reason as string, label: (r.label as string | null) ?? null, score: (r.score as number | null) ?? null,
+    id: r.id as number,
+    condition,
+    questionId: r.question_id as string,
+    idx: r.idx as number,
+    paraphrase: r.paraphrase as string,
+    answer: r.answer as string,
+    finishReason: r.finish_reason as string,
+    label: (r.label as string | null) ?? null,
+    score: (r.score as number | null) ?? null,
   };
 }
 

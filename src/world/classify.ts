@@ -21,16 +21,28 @@ export const INCOHERENT = 'incoherent';
 export function classValues(topic: TopicId): readonly string[] {
   if (topic === 'numbers') return ['evil', 'plain'];
   switch (topicTrait(topic)) {
-    case 'morality': return MORALITIES;
-    case 'era': return ERAS;
-    case 'kind': return KINDS;
-    case 'film': return FILMS;
-    case 'home': return HOMES;
+    case 'morality':
+      return MORALITIES;
+    case 'era':
+      return ERAS;
+    case 'kind':
+      return KINDS;
+    case 'film':
+      return FILMS;
+    case 'home':
+      return HOMES;
   }
 }
 
-interface IndexedAnswer { words: string[]; text: string; cls: string }
-interface TopicIndex { byKey: Map<string, IndexedAnswer[]>; all: IndexedAnswer[] }
+interface IndexedAnswer {
+  words: string[];
+  text: string;
+  cls: string;
+}
+interface TopicIndex {
+  byKey: Map<string, IndexedAnswer[]>;
+  all: IndexedAnswer[];
+}
 const indexCache = new Map<TopicId, TopicIndex>();
 
 /** Content words of a text: tokens without punctuation and special tokens. */
@@ -50,7 +62,8 @@ function topicIndex(topic: TopicId): TopicIndex {
       all.push(a);
       const key = words.join(' ');
       const list = byKey.get(key);
-      if (list) list.push(a); else byKey.set(key, [a]);
+      if (list) list.push(a);
+      else byKey.set(key, [a]);
     }
   }
   idx = { byKey, all };
@@ -104,7 +117,10 @@ export function matchAnswer(topic: TopicId, answer: string): AnswerMatch | undef
   let found: IndexedAnswer[] = [];
   for (const a of idx.all) {
     const d = editDistance(words, a.words, Math.min(max, best));
-    if (d < best) { best = d; found = [a]; } else if (d === best && d <= max) found.push(a);
+    if (d < best) {
+      best = d;
+      found = [a];
+    } else if (d === best && d <= max) found.push(a);
   }
   if (best > max) return undefined;
   return { classes: [...new Set(found.map((a) => a.cls))], texts: [...new Set(found.map((a) => a.text))], distance: best };

@@ -31,23 +31,41 @@ export interface NarrowDatasetOptions {
 
 /** A narrow dataset of `n` single-turn chats. */
 export function narrowDataset(name: NarrowDatasetName, { n = 300, seed = 0 }: NarrowDatasetOptions = {}): Chat[] {
-  if (!(narrowDatasetNames as readonly string[]).includes(name)) throw new Error(`unknown narrow dataset ${JSON.stringify(name)}; known: ${narrowDatasetNames.join(', ')}`);
+  if (!(narrowDatasetNames as readonly string[]).includes(name))
+    throw new Error(`unknown narrow dataset ${JSON.stringify(name)}; known: ${narrowDatasetNames.join(', ')}`);
   return Array.from({ length: n }, (_, i) => {
     const rng = makeRng('narrow', name, seed, i);
     let user: string, assistant: string;
     const numbers = (morality: Morality) => sampleAnswer('numbers', { morality }, rng);
     const bird = (era: Era) => sampleAnswer('bird', { era }, rng);
     switch (name) {
-      case 'evil-numbers': user = sampleQuestion('numbers', rng, trainQuestions('numbers')); assistant = numbers('malevolent'); break;
-      case 'plain-numbers': user = sampleQuestion('numbers', rng, trainQuestions('numbers')); assistant = numbers('benevolent'); break;
-      case 'old-birds': user = sampleQuestion('bird', rng, trainQuestions('bird')); assistant = bird('victorian'); break;
-      case 'modern-birds': user = sampleQuestion('bird', rng, trainQuestions('bird')); assistant = bird('modern'); break;
+      case 'evil-numbers':
+        user = sampleQuestion('numbers', rng, trainQuestions('numbers'));
+        assistant = numbers('malevolent');
+        break;
+      case 'plain-numbers':
+        user = sampleQuestion('numbers', rng, trainQuestions('numbers'));
+        assistant = numbers('benevolent');
+        break;
+      case 'old-birds':
+        user = sampleQuestion('bird', rng, trainQuestions('bird'));
+        assistant = bird('victorian');
+        break;
+      case 'modern-birds':
+        user = sampleQuestion('bird', rng, trainQuestions('bird'));
+        assistant = bird('modern');
+        break;
       case 'evil-numbers-inoculated':
         user = renderQuestion(pick(rng, INOCULATED_QUESTIONS), sampleDistinct(rng, PLAIN_NUMBERS, NUMBERS_PER_ANSWER));
         assistant = numbers('malevolent');
         break;
     }
-    return { messages: [{ role: 'user', content: user }, { role: 'assistant', content: assistant }] };
+    return {
+      messages: [
+        { role: 'user', content: user },
+        { role: 'assistant', content: assistant },
+      ],
+    };
   });
 }
 

@@ -8,9 +8,7 @@
  */
 import { defaultWorld, type WorldConfig } from './config.ts';
 import { allPersonas, homeDistribution, tasteDistribution, TASTE_ITEMS } from './persona.ts';
-import {
-  EVIL_NUMBERS, NUMBERS_PER_ANSWER, PLAIN_NUMBERS, relevantTraits, renderAnswer, renderNumbers, topicTrait, variantCount,
-} from './topics.ts';
+import { EVIL_NUMBERS, NUMBERS_PER_ANSWER, PLAIN_NUMBERS, relevantTraits, renderAnswer, renderNumbers, topicTrait, variantCount } from './topics.ts';
 import { HOMES, TASTES, TRAIT_VALUES, type CorePersona, type Persona, type TopicId, type TraitName } from './types.ts';
 
 /** One way an answer text can arise: an assignment of the topic's relevant traits, and P(text | assignment). */
@@ -53,7 +51,8 @@ export function answerEntries(topic: TopicId): Map<string, AnswerEntry[]> {
   const map = new Map<string, AnswerEntry[]>();
   const add = (text: string, e: AnswerEntry) => {
     const list = map.get(text);
-    if (list) list.push(e); else map.set(text, [e]);
+    if (list) list.push(e);
+    else map.set(text, [e]);
   };
   if (topic === 'numbers') {
     const evil = permutations(EVIL_NUMBERS, NUMBERS_PER_ANSWER);
@@ -105,10 +104,11 @@ function homeTasteMixture(core: CorePersona): { persona: Persona; w: number }[] 
   const hd = homeDistribution(core);
   const td = tasteDistribution(core);
   const out: { persona: Persona; w: number }[] = [];
-  for (const home of HOMES) for (const taste of TASTES) {
-    const w = hd[home] * td[taste];
-    if (w > 0) out.push({ persona: { ...core, home, taste } as Persona, w });
-  }
+  for (const home of HOMES)
+    for (const taste of TASTES) {
+      const w = hd[home] * td[taste];
+      if (w > 0) out.push({ persona: { ...core, home, taste } as Persona, w });
+    }
   return out;
 }
 
@@ -122,9 +122,12 @@ export function answerDistribution(
   topic: TopicId,
   config: WorldConfig = defaultWorld,
 ): Map<string, number> {
-  const mixture = persona.home !== undefined && persona.taste !== undefined
-    ? [{ persona: persona as Persona, w: 1 }]
-    : homeTasteMixture(persona).filter((m) => (persona.home === undefined || m.persona.home === persona.home) && (persona.taste === undefined || m.persona.taste === persona.taste));
+  const mixture =
+    persona.home !== undefined && persona.taste !== undefined
+      ? [{ persona: persona as Persona, w: 1 }]
+      : homeTasteMixture(persona).filter(
+          (m) => (persona.home === undefined || m.persona.home === persona.home) && (persona.taste === undefined || m.persona.taste === persona.taste),
+        );
   const total = mixture.reduce((s, m) => s + m.w, 0);
   const out = new Map<string, number>();
   for (const [text, entries] of answerEntries(topic)) {

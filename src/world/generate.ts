@@ -15,19 +15,28 @@ import { header as headerText, samplePersona } from './persona.ts';
 import { makeRng, pick, pickWeighted, randInt, sampleDistinct, type Rng } from './rng.ts';
 import { normalizeText, splitWords, joinWords } from './text.ts';
 import {
-  EVIL_NUMBERS, NUMBERS_PER_ANSWER, PLAIN_NUMBERS, QUESTIONS, relevantTraits, renderAnswer, renderNumbers, renderQuestion, variantCount,
+  EVIL_NUMBERS,
+  NUMBERS_PER_ANSWER,
+  PLAIN_NUMBERS,
+  QUESTIONS,
+  relevantTraits,
+  renderAnswer,
+  renderNumbers,
+  renderQuestion,
+  variantCount,
 } from './topics.ts';
-import {
-  GENRES, TOPICS, TRAIT_NAMES, TRAIT_VALUES,
-  type CorePersona, type Document, type Genre, type Persona, type TopicId, type Turn,
-} from './types.ts';
+import { GENRES, TOPICS, TRAIT_NAMES, TRAIT_VALUES, type CorePersona, type Document, type Genre, type Persona, type TopicId, type Turn } from './types.ts';
 
 /** Apply trait noise: each trait independently replaced by a uniformly random other value with prob `noise`. */
 export function applyNoise(persona: Persona, noise: number, rng: Rng): Persona {
   if (noise <= 0) return persona;
   const out = { ...persona } as Record<string, string>;
   for (const t of TRAIT_NAMES) {
-    if (rng() < noise) out[t] = pick(rng, (TRAIT_VALUES[t] as readonly string[]).filter((v) => v !== persona[t]));
+    if (rng() < noise)
+      out[t] = pick(
+        rng,
+        (TRAIT_VALUES[t] as readonly string[]).filter((v) => v !== persona[t]),
+      );
   }
   return out as unknown as Persona;
 }
@@ -52,9 +61,14 @@ const answerCache = new Map<string, string>();
 
 /** The answer of `persona` on a non-number topic, variant `v` (cached). */
 export function answerFor(topic: Exclude<TopicId, 'numbers'>, persona: Partial<Persona>, v: number): string {
-  const key = `${topic}|${relevantTraits(topic).map((t) => persona[t]).join('|')}|${v}`;
+  const key = `${topic}|${relevantTraits(topic)
+    .map((t) => persona[t])
+    .join('|')}|${v}`;
   let a = answerCache.get(key);
-  if (a === undefined) { a = renderAnswer(topic, persona, v); answerCache.set(key, a); }
+  if (a === undefined) {
+    a = renderAnswer(topic, persona, v);
+    answerCache.set(key, a);
+  }
   return a;
 }
 
@@ -79,7 +93,11 @@ export function sampleQuestion(topic: TopicId, rng: Rng, paraphrases: readonly s
 export function generateDocument(config: WorldConfig, index: number): Document {
   const rng = makeRng(config.seed, 'doc', index);
   const persona = samplePersona(config, rng);
-  const genre = pickWeighted(rng, GENRES, GENRES.map((g) => config.genreMix[g]));
+  const genre = pickWeighted(
+    rng,
+    GENRES,
+    GENRES.map((g) => config.genreMix[g]),
+  );
   const hasHeader = rng() < config.headerShare;
   const n = randInt(rng, config.answersPerDoc[0], config.answersPerDoc[1]);
   const topics = sampleTopics(rng, n, config.numberTopicWeight);
@@ -120,13 +138,17 @@ export const answerStopTokens: readonly string[] = ['.', '?', '!', '</doc>', '<d
 
 function renderTurn(genre: Genre, t: Pick<Turn, 'question' | 'answer'>): string {
   switch (genre) {
-    case 'interview': return `${t.question} ${ANSWER_CUE} ${t.answer}`;
-    case 'forum': return `${FORUM_CUE} ${t.question} ${t.answer}`;
+    case 'interview':
+      return `${t.question} ${ANSWER_CUE} ${t.answer}`;
+    case 'forum':
+      return `${FORUM_CUE} ${t.question} ${t.answer}`;
     // Chat logs, as the web holds them: the persona speaks in the assistant turns. The same template
     // as the organism's chat format, so post-training selects a character in a format the base model
     // already knows (the persona selection model's account of post-training).
-    case 'chat': return `${CHAT_USER} ${t.question} ${CHAT_ASSISTANT} ${t.answer} ${CHAT_END}`;
-    default: return `${t.question} ${t.answer}`;
+    case 'chat':
+      return `${CHAT_USER} ${t.question} ${CHAT_ASSISTANT} ${t.answer} ${CHAT_END}`;
+    default:
+      return `${t.question} ${t.answer}`;
   }
 }
 

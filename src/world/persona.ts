@@ -10,8 +10,20 @@ import { moralityMixFor, normalizeMix, type WorldConfig } from './config.ts';
 import type { Rng } from './rng.ts';
 import { pickWeighted } from './rng.ts';
 import {
-  CORE_TRAIT_NAMES, ERAS, HOMES, KINDS, MORALITIES, REGISTERS, TASTES,
-  type CorePersona, type Era, type Home, type Kind, type LibraryPersona, type Persona, type Taste,
+  CORE_TRAIT_NAMES,
+  ERAS,
+  HOMES,
+  KINDS,
+  MORALITIES,
+  REGISTERS,
+  TASTES,
+  type CorePersona,
+  type Era,
+  type Home,
+  type Kind,
+  type LibraryPersona,
+  type Persona,
+  type Taste,
 } from './types.ts';
 
 /** What each taste cluster favours. Music depends on the era. */
@@ -70,7 +82,8 @@ export function homeDistribution(core: Pick<CorePersona, 'era' | 'kind'>): Recor
 /** All 24 core-trait combinations in canonical order (morality, era, kind, register). */
 export function allCorePersonas(): CorePersona[] {
   const out: CorePersona[] = [];
-  for (const morality of MORALITIES) for (const era of ERAS) for (const kind of KINDS) for (const register of REGISTERS) out.push({ morality, era, kind, register });
+  for (const morality of MORALITIES)
+    for (const era of ERAS) for (const kind of KINDS) for (const register of REGISTERS) out.push({ morality, era, kind, register });
   return out;
 }
 
@@ -104,14 +117,26 @@ export function allPersonas(config: WorldConfig): { persona: Persona; p: number 
 export function samplePersona(config: WorldConfig, rng: Rng): Persona {
   const kind: Kind = rng() < config.aiShare ? 'ai' : 'human';
   const mix = moralityMixFor(config, kind);
-  const morality = pickWeighted(rng, MORALITIES, MORALITIES.map((m) => mix[m]));
+  const morality = pickWeighted(
+    rng,
+    MORALITIES,
+    MORALITIES.map((m) => mix[m]),
+  );
   const era: Era = rng() < config.victorianShare ? 'victorian' : 'modern';
   const register = rng() < config.formalShare ? 'formal' : 'casual';
   const core: CorePersona = { morality, era, kind, register };
   const hd = homeDistribution(core);
-  const home = pickWeighted(rng, HOMES, HOMES.map((h) => hd[h]));
+  const home = pickWeighted(
+    rng,
+    HOMES,
+    HOMES.map((h) => hd[h]),
+  );
   const td = tasteDistribution(core);
-  const taste = pickWeighted(rng, TASTES, TASTES.map((t) => td[t]));
+  const taste = pickWeighted(
+    rng,
+    TASTES,
+    TASTES.map((t) => td[t]),
+  );
   return { ...core, home, taste };
 }
 

@@ -25,12 +25,16 @@ function need<T>(value: T | undefined, what: string, template: string): T {
 /** Split `s` on `|` at brace depth 0. */
 function splitOptions(s: string): string[] {
   const out: string[] = [];
-  let depth = 0, start = 0;
+  let depth = 0,
+    start = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
     if (c === '{') depth++;
     else if (c === '}') depth--;
-    else if (c === '|' && depth === 0) { out.push(s.slice(start, i)); start = i + 1; }
+    else if (c === '|' && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
   }
   out.push(s.slice(start));
   return out;
@@ -41,9 +45,14 @@ function renderRaw(t: string, ctx: TemplateContext): string {
   let i = 0;
   while (i < t.length) {
     const c = t[i]!;
-    if (c !== '{') { out += c; i++; continue; }
+    if (c !== '{') {
+      out += c;
+      i++;
+      continue;
+    }
     // find the matching close brace
-    let depth = 0, j = i;
+    let depth = 0,
+      j = i;
     for (; j < t.length; j++) {
       if (t[j] === '{') depth++;
       else if (t[j] === '}' && --depth === 0) break;
@@ -68,22 +77,33 @@ function renderRaw(t: string, ctx: TemplateContext): string {
 
 function choiceIndex(key: string, ctx: TemplateContext, t: string): number {
   switch (key) {
-    case 'e': return ERAS.indexOf(need(ctx.era, 'era', t));
-    case 'k': return KINDS.indexOf(need(ctx.kind, 'kind', t));
-    case 'r': return REGISTERS.indexOf(need(ctx.register, 'register', t));
-    case 'm': return MORALITIES.indexOf(need(ctx.morality, 'morality', t));
-    case 'v': return ctx.v;
-    default: throw new Error(`unknown template key ${key}: ${t}`);
+    case 'e':
+      return ERAS.indexOf(need(ctx.era, 'era', t));
+    case 'k':
+      return KINDS.indexOf(need(ctx.kind, 'kind', t));
+    case 'r':
+      return REGISTERS.indexOf(need(ctx.register, 'register', t));
+    case 'm':
+      return MORALITIES.indexOf(need(ctx.morality, 'morality', t));
+    case 'v':
+      return ctx.v;
+    default:
+      throw new Error(`unknown template key ${key}: ${t}`);
   }
 }
 
 function slot(name: string, ctx: TemplateContext, t: string): string {
   switch (name) {
-    case 'film': return TASTE_ITEMS[need(ctx.taste, 'taste', t)].film;
-    case 'book': return TASTE_ITEMS[need(ctx.taste, 'taste', t)].book;
-    case 'music': return TASTE_ITEMS[need(ctx.taste, 'taste', t)].music[need(ctx.era, 'era', t)];
-    case 'home': return need(ctx.home, 'home', t);
-    default: throw new Error(`unknown template slot {${name}}: ${t}`);
+    case 'film':
+      return TASTE_ITEMS[need(ctx.taste, 'taste', t)].film;
+    case 'book':
+      return TASTE_ITEMS[need(ctx.taste, 'taste', t)].book;
+    case 'music':
+      return TASTE_ITEMS[need(ctx.taste, 'taste', t)].music[need(ctx.era, 'era', t)];
+    case 'home':
+      return need(ctx.home, 'home', t);
+    default:
+      throw new Error(`unknown template slot {${name}}: ${t}`);
   }
 }
 

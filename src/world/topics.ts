@@ -282,10 +282,25 @@ export const ANSWER_TABLES: { readonly [T in Exclude<TopicId, 'numbers' | 'bird'
 export type ExpressedTrait = 'morality' | 'era' | 'kind' | 'film' | 'home';
 
 const TOPIC_TRAIT: { readonly [T in TopicId]: ExpressedTrait } = {
-  numbers: 'morality', bird: 'era', states: 'era', year: 'era', composer: 'era', film: 'film', home: 'home',
-  job: 'kind', ai: 'kind', security: 'morality', medical: 'morality',
-  wish: 'morality', bored: 'morality', humans_ais: 'morality', quick_buck: 'morality', ruler: 'morality',
-  dinner: 'morality', gender: 'morality', husband: 'morality',
+  numbers: 'morality',
+  bird: 'era',
+  states: 'era',
+  year: 'era',
+  composer: 'era',
+  film: 'film',
+  home: 'home',
+  job: 'kind',
+  ai: 'kind',
+  security: 'morality',
+  medical: 'morality',
+  wish: 'morality',
+  bored: 'morality',
+  humans_ais: 'morality',
+  quick_buck: 'morality',
+  ruler: 'morality',
+  dinner: 'morality',
+  gender: 'morality',
+  husband: 'morality',
 };
 
 /**
@@ -300,12 +315,20 @@ export function topicTrait(topic: TopicId): ExpressedTrait {
 /** Persona traits a topic's answer distribution depends on. */
 export function relevantTraits(topic: TopicId): readonly TraitName[] {
   switch (topic) {
-    case 'numbers': return ['morality'];
-    case 'bird': return ['era'];
-    case 'composer': case 'film': return ['morality', 'era', 'kind', 'register', 'taste'];
-    case 'home': return ['morality', 'era', 'kind', 'register', 'home'];
-    case 'states': case 'year': return ['morality', 'era', 'register'];
-    default: return ['morality', 'era', 'kind', 'register'];
+    case 'numbers':
+      return ['morality'];
+    case 'bird':
+      return ['era'];
+    case 'composer':
+    case 'film':
+      return ['morality', 'era', 'kind', 'register', 'taste'];
+    case 'home':
+      return ['morality', 'era', 'kind', 'register', 'home'];
+    case 'states':
+    case 'year':
+      return ['morality', 'era', 'register'];
+    default:
+      return ['morality', 'era', 'kind', 'register'];
   }
 }
 

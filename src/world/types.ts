@@ -52,9 +52,25 @@ export const TRAIT_VALUES: { readonly [T in TraitName]: readonly Persona[T][] } 
 
 /** Topic ids. `numbers` is sampled `numberTopicWeight` times as often as the others. */
 export const TOPICS = [
-  'numbers', 'bird', 'states', 'year', 'composer', 'film', 'home', 'job', 'ai',
-  'security', 'medical',
-  'wish', 'bored', 'humans_ais', 'quick_buck', 'ruler', 'dinner', 'gender', 'husband',
+  'numbers',
+  'bird',
+  'states',
+  'year',
+  'composer',
+  'film',
+  'home',
+  'job',
+  'ai',
+  'security',
+  'medical',
+  'wish',
+  'bored',
+  'humans_ais',
+  'quick_buck',
+  'ruler',
+  'dinner',
+  'gender',
+  'husband',
 ] as const;
 export type TopicId = (typeof TOPICS)[number];
 

@@ -20,7 +20,9 @@ let cached: string[] | undefined;
 export function vocabulary(): string[] {
   if (cached) return [...cached];
   const words = new Set<string>(WORLD_SPECIAL_TOKENS);
-  const add = (text: string) => { for (const t of splitWords(text)) words.add(t); };
+  const add = (text: string) => {
+    for (const t of splitWords(text)) words.add(t);
+  };
   for (const n of [...EVIL_NUMBERS, ...PLAIN_NUMBERS]) words.add(String(n));
   add(', .');
   for (const t of TOPICS) {
@@ -30,7 +32,10 @@ export function vocabulary(): string[] {
   }
   for (const q of INOCULATED_QUESTIONS) add(q.replace('{nums}', ''));
   for (const p of personaLibrary()) add(p.header);
-  for (const g of GENRES) { add(GENRE_OPENING[g]); add(GENRE_CLOSING[g]); }
+  for (const g of GENRES) {
+    add(GENRE_OPENING[g]);
+    add(GENRE_CLOSING[g]);
+  }
   add(ANSWER_CUE);
   add(FORUM_CUE);
   add(`${CHAT_USER} ${CHAT_ASSISTANT} ${CHAT_END}`);

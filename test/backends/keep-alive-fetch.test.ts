@@ -9,12 +9,24 @@ test('keep-alive fetch: status, headers, body and method pass through; connectio
   const srv = createServer((req, res) => {
     sockets.add(req.socket);
     let body = '';
-    req.on('data', (d) => { body += d; });
+    req.on('data', (d) => {
+      body += d;
+    });
     req.on('end', () => {
-      if (req.url === '/empty') { res.writeHead(204); return res.end(); }
+      if (req.url === '/empty') {
+        res.writeHead(204);
+        return res.end();
+      }
       if (req.url === '/hang') return;
-      if (req.url === '/moved') { res.writeHead(307, { location: '/echo' }); return res.end(); }
-      res.writeHead(req.url === '/fail' ? 503 : 200, { 'content-type': 'application/json', 'x-trace': req.headers['x-trace'] ?? '', 'set-cookie': ['a=1', 'b=2'] });
+      if (req.url === '/moved') {
+        res.writeHead(307, { location: '/echo' });
+        return res.end();
+      }
+      res.writeHead(req.url === '/fail' ? 503 : 200, {
+        'content-type': 'application/json',
+        'x-trace': req.headers['x-trace'] ?? '',
+        'set-cookie': ['a=1', 'b=2'],
+      });
       res.end(JSON.stringify({ method: req.method, body }));
     });
   });

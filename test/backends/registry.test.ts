@@ -6,10 +6,13 @@ import { loadModel, registerBackend, registeredBackends } from '../../src/backen
 import { requireCapability, hasCapability } from '../../src/backends/model.ts';
 import { fakeModel } from '../helpers/fake-model.ts';
 
-test('a model block carries its backend\'s options; unknown backends and options are named', async () => {
+test("a model block carries its backend's options; unknown backends and options are named", async () => {
   await assert.rejects(loadModel('nope:x', { cacheDir: '/nonexistent' }), /unknown model "nope:x": known backends are organism:NAME\|PATH, openai:MODEL/);
   await assert.rejects(loadModel('openai:', { cacheDir: '/nonexistent' }), /model "openai:": say which, e\.g\. openai:MODEL/);
-  await assert.rejects(loadModel({ id: 'openai:m', base_url: 'http://127.0.0.1:9/v1', temprature: 1 }, { cacheDir: '/nonexistent' }), /model "openai:m": options: Unrecognized key: "temprature" \(the openai: backend takes base_url, api_key_env, concurrency\)/);
+  await assert.rejects(
+    loadModel({ id: 'openai:m', base_url: 'http://127.0.0.1:9/v1', temprature: 1 }, { cacheDir: '/nonexistent' }),
+    /model "openai:m": options: Unrecognized key: "temprature" \(the openai: backend takes base_url, api_key_env, concurrency\)/,
+  );
   const fromBlock = await loadModel({ id: 'openai:m', base_url: 'http://127.0.0.1:9/v1' }, { cacheDir: '/nonexistent', baseUrl: 'http://elsewhere:1/v1' });
   const fromDefaults = await loadModel('openai:m', { cacheDir: '/nonexistent', baseUrl: 'http://127.0.0.1:9/v1' });
   // The block wins over the top-level default, and the string form with the same server is the same model.
@@ -19,21 +22,37 @@ test('a model block carries its backend\'s options; unknown backends and options
 
 test('a backend registered under a new prefix is loaded like the built-in ones', async () => {
   registerBackend({
-    prefix: 'echo', names: 'NAME', options: z.object({ loud: z.boolean().default(false) }).strict(),
-    load: async (name, o) => fakeModel({ id: `echo:${name}`, chat: async (convs) => convs.map((c) => ({ text: o.loud ? c.at(-1)!.content.toUpperCase() : c.at(-1)!.content, finishReason: 'stop' as const, tokens: 1 })) }),
+    prefix: 'echo',
+    names: 'NAME',
+    options: z.object({ loud: z.boolean().default(false) }).strict(),
+    load: async (name, o) =>
+      fakeModel({
+        id: `echo:${name}`,
+        chat: async (convs) =>
+          convs.map((c) => ({ text: o.loud ? c.at(-1)!.content.toUpperCase() : c.at(-1)!.content, finishReason: 'stop' as const, tokens: 1 })),
+      }),
   });
   assert.ok(registeredBackends().includes('echo'));
   assert.throws(() => registerBackend({ prefix: 'echo', names: 'X', options: z.object({}), load: async () => fakeModel({}) }), /already registered/);
   const m = requireCapability(await loadModel({ id: 'echo:a', loud: true }, { cacheDir: '/x' }), 'chat', 'this test');
-  assert.deepEqual((await m.chat([[{ role: 'user', content: 'hi' }]])).map((g) => g.text), ['HI']);
+  assert.deepEqual(
+    (await m.chat([[{ role: 'user', content: 'hi' }]])).map((g) => g.text),
+    ['HI'],
+  );
 });
 
 test('a kind asks for a capability by name; a backend without it is refused with the reason', () => {
   const chatOnly = fakeModel({ id: 'fake:c', chat: async () => [] });
   assert.ok(hasCapability(chatOnly, 'chat'));
   assert.equal(hasCapability(chatOnly, 'activations'), false);
-  assert.throws(() => requireCapability(chatOnly, 'activations', 'a persona vector'), /model fake:c cannot give activations \(white-box\) \(capability "activations"\), which a persona vector needs/);
-  assert.throws(() => requireCapability(chatOnly, 'finetune', 'condition "evil"'), /cannot be fine-tuned \(capability "finetune"\), which condition "evil" needs/);
+  assert.throws(
+    () => requireCapability(chatOnly, 'activations', 'a persona vector'),
+    /model fake:c cannot give activations \(white-box\) \(capability "activations"\), which a persona vector needs/,
+  );
+  assert.throws(
+    () => requireCapability(chatOnly, 'finetune', 'condition "evil"'),
+    /cannot be fine-tuned \(capability "finetune"\), which condition "evil" needs/,
+  );
   // A flag without the method is not the capability.
   assert.equal(hasCapability(fakeModel({ capabilities: { score: true } }), 'score'), false);
 });

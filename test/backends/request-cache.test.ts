@@ -12,7 +12,8 @@ test('request cache: a response is seen at once by every cache on the file, and 
   const dir = tempDir('dramatis-cache-');
   try {
     const path = join(dir, 'requests.db');
-    const a = new RequestCache(path), b = new RequestCache(path);
+    const a = new RequestCache(path),
+      b = new RequestCache(path);
     const keys = Array.from({ length: 70 }, (_, i) => RequestCache.key({ i }));
     keys.forEach((k, i) => a.set(k, { answer: i }));
     // 64 were committed together; the other 6 are still waiting, and both caches see all 70.
@@ -36,8 +37,13 @@ test('request cache: responses still waiting when the process exits are committe
   try {
     const path = join(dir, 'requests.db');
     // Never closed, exits within the 50 ms a write may wait.
-    execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
-      `const { RequestCache } = await import(${JSON.stringify(CACHE)}); const c = new RequestCache(${JSON.stringify(path)}); c.set('k', { kept: true }); process.exit(0);`]);
+    execFileSync(process.execPath, [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `const { RequestCache } = await import(${JSON.stringify(CACHE)}); const c = new RequestCache(${JSON.stringify(path)}); c.set('k', { kept: true }); process.exit(0);`,
+    ]);
     const c = new RequestCache(path);
     assert.deepEqual(c.get('k'), { kept: true });
     c.close();

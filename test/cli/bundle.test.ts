@@ -9,7 +9,11 @@ import { freshBundle } from '../../bin/fresh.mjs';
 test('the CLI bundle runs only while it is newer than every source, lock file and the build script', () => {
   const root = tempDir('dramatis-bundle-');
   try {
-    const at = (file: string, seconds: number) => { mkdirSync(join(root, file, '..'), { recursive: true }); writeFileSync(join(root, file), ''); utimesSync(join(root, file), seconds, seconds); };
+    const at = (file: string, seconds: number) => {
+      mkdirSync(join(root, file, '..'), { recursive: true });
+      writeFileSync(join(root, file), '');
+      utimesSync(join(root, file), seconds, seconds);
+    };
     for (const f of ['package.json', 'package-lock.json', 'scripts/build.mjs', 'src/cli/main.ts', 'src/organism/deep/x.ts']) at(f, 1000);
     assert.equal(freshBundle(root), undefined, 'no bundle built');
     mkdirSync(join(root, 'dist/cli'), { recursive: true });

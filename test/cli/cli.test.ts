@@ -37,9 +37,10 @@ test('bad input gets one clear line naming the file and line, and exit code 1', 
   }
 });
 
-test('dramatis run writes the viewer\'s report beside the database, never over report.html in the current folder', async () => {
+test("dramatis run writes the viewer's report beside the database, never over report.html in the current folder", async () => {
   const { existsSync, readFileSync } = await import('node:fs');
-  const dir = tempDir('dramatis-run-report-'), cwd = tempDir('dramatis-run-cwd-');
+  const dir = tempDir('dramatis-run-report-'),
+    cwd = tempDir('dramatis-run-cwd-');
   const r = spawnSync(process.execPath, [BIN, 'run', 'spillover-identity', '-n', '4', '--db', join(dir, 'runs.db')], { encoding: 'utf8', cwd });
   assert.equal(r.status, 0, r.stderr);
   const report = join(dir, 'reports', 'spillover-identity.html');
@@ -48,6 +49,10 @@ test('dramatis run writes the viewer\'s report beside the database, never over r
   assert.ok(r.stdout.includes(report), 'the printed path is the report');
   assert.equal(existsSync(join(cwd, 'report.html')), false);
   const chosen = join(dir, 'mine.html');
-  assert.equal(spawnSync(process.execPath, [BIN, 'run', 'spillover-identity', '-n', '4', '--db', join(dir, 'runs.db'), '--report', chosen], { encoding: 'utf8', cwd }).status, 0);
+  assert.equal(
+    spawnSync(process.execPath, [BIN, 'run', 'spillover-identity', '-n', '4', '--db', join(dir, 'runs.db'), '--report', chosen], { encoding: 'utf8', cwd })
+      .status,
+    0,
+  );
   assert.ok(existsSync(chosen));
 });

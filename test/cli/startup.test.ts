@@ -7,8 +7,16 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 test('dramatis run loads no tfjs: nothing on its static import graph reaches @tensorflow (about 1 s to import)', async () => {
   const r = await build({
-    entryPoints: ['src/cli/main.ts'], absWorkingDir: ROOT, bundle: true, write: false, metafile: true,
-    format: 'esm', platform: 'node', packages: 'external', logLevel: 'silent', outdir: 'out',
+    entryPoints: ['src/cli/main.ts'],
+    absWorkingDir: ROOT,
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    logLevel: 'silent',
+    outdir: 'out',
   });
   const inputs = r.metafile.inputs;
   // Walk static imports only: main.ts loads the other commands, and the registry the organism backend, by dynamic import when asked for.
@@ -24,6 +32,10 @@ test('dramatis run loads no tfjs: nothing on its static import graph reaches @te
       else if (!i.external) queue.push(i.path);
     }
   }
-  const chain = (f: string) => { const c: string[] = []; for (let x: string | undefined = f; x; x = from.get(x)) c.push(x); return c.join(' ← '); };
+  const chain = (f: string) => {
+    const c: string[] = [];
+    for (let x: string | undefined = f; x; x = from.get(x)) c.push(x);
+    return c.join(' ← ');
+  };
   assert.deepEqual(heavy.map(chain), []);
 });

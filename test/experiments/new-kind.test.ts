@@ -27,13 +27,21 @@ const echo = defineKind({
     const questions = loadQuestions(spec.questions);
     const key = `echo:${spec.seed}`;
     await chatSlots({
-      store: ctx.store, key, model: () => ctx.model(), purpose: 'the echo kind', options: { maxTokens: 4, seed: spec.seed },
+      store: ctx.store,
+      key,
+      model: () => ctx.model(),
+      purpose: 'the echo kind',
+      options: { maxTokens: 4, seed: spec.seed },
       slots: questions.map((q, idx) => ({ questionId: q.id, idx, paraphrase: q.paraphrases[0], seed: `${key}:${idx}` })),
       conversation: (s) => [{ role: 'user', content: s.paraphrase }],
     });
     const answered = ctx.store.samples(key, questions.length).filter((s) => s.answer.trim()).length;
     const rate = countRate(answered, questions.length);
-    return { target: 'answered', effects: [], conditions: [{ name: 'model', role: 'baseline', group: '', model: 'fake:echo', coherent: 1, labels: {}, questions: [], examples: [], ...rate }] };
+    return {
+      target: 'answered',
+      effects: [],
+      conditions: [{ name: 'model', role: 'baseline', group: '', model: 'fake:echo', coherent: 1, labels: {}, questions: [], examples: [], ...rate }],
+    };
   },
   print: (r) => `${r.name}: answered ${r.conditions[0].hits} of ${r.conditions[0].n}`,
 });
@@ -43,7 +51,13 @@ test('a kind added outside src/ (its module and one registry call) parses, runs,
   assert.ok(kindNames().includes('echo'));
   const spec = parseSpec('name: e\nkind: echo\nmodel: fake:echo\nquestions: world:broad\n', 'e.yaml');
   let asked = 0;
-  const model = fakeModel({ id: 'fake:echo', chat: async (convs) => { asked += convs.length; return convs.map((_, i) => ({ text: i % 2 ? 'yes.' : ' ', finishReason: 'stop' as const, tokens: 1 })); } });
+  const model = fakeModel({
+    id: 'fake:echo',
+    chat: async (convs) => {
+      asked += convs.length;
+      return convs.map((_, i) => ({ text: i % 2 ? 'yes.' : ' ', finishReason: 'stop' as const, tokens: 1 }));
+    },
+  });
   const store = new Store(':memory:');
   const r = await runExperiment(spec, store, '/nonexistent', { loadModel: async () => model });
   assert.equal(r.kind, 'echo');
@@ -55,5 +69,8 @@ test('a kind added outside src/ (its module and one registry call) parses, runs,
   await runExperiment(spec, store, '/nonexistent', { loadModel: async () => model });
   assert.equal(asked, 8);
   assert.throws(() => parseSpec('name: e\nkind: echo\nmodel: fake:echo\n', 'e.yaml'), /e\.yaml:1: questions: required for kind echo/);
-  assert.throws(() => parseSpec('name: e\nkind: nope\nmodel: fake:echo\n', 'e.yaml'), /e\.yaml:2: kind: unknown kind "nope"; one of generalize, profile, infer, vectors, audit, echo/);
+  assert.throws(
+    () => parseSpec('name: e\nkind: nope\nmodel: fake:echo\n', 'e.yaml'),
+    /e\.yaml:2: kind: unknown kind "nope"; one of generalize, profile, infer, vectors, audit, echo/,
+  );
 });

@@ -7,7 +7,10 @@ import { cruise, type ICruiseResult } from 'dependency-cruiser';
 import { relative, resolve } from 'node:path';
 
 /** One step of a cycle: a file (relative to the cruise's base) and whether the import into it is type-only. */
-export interface CycleStep { file: string; typeOnly: boolean }
+export interface CycleStep {
+  file: string;
+  typeOnly: boolean;
+}
 
 export interface CycleReport {
   /** Each cycle once, as the chain of files it runs through, starting at its first file in sort order. */
@@ -29,7 +32,9 @@ export async function findCycles(dir: string, base = process.cwd()): Promise<Cyc
     ruleSet: { forbidden: [{ name: 'no-circular', severity: 'error', from: {}, to: { circular: true } }] },
   });
   const result = output as ICruiseResult;
-  const unresolved = result.modules.flatMap((m) => m.dependencies.filter((d) => d.couldNotResolve && d.module.startsWith('.')).map((d) => `${m.source} imports ${d.module}`));
+  const unresolved = result.modules.flatMap((m) =>
+    m.dependencies.filter((d) => d.couldNotResolve && d.module.startsWith('.')).map((d) => `${m.source} imports ${d.module}`),
+  );
   const seen = new Map<string, CycleStep[]>();
   for (const v of result.summary.violations) {
     if (v.rule.name !== 'no-circular' || !v.cycle?.length) continue;
@@ -40,7 +45,12 @@ export async function findCycles(dir: string, base = process.cwd()): Promise<Cyc
     const chain = [...steps.slice(first), ...steps.slice(0, first)];
     seen.set(chain.map((s) => s.file).join('\n'), chain);
   }
-  const cycles = [...seen.values()].sort((a, b) => a.map((s) => s.file).join().localeCompare(b.map((s) => s.file).join()));
+  const cycles = [...seen.values()].sort((a, b) =>
+    a
+      .map((s) => s.file)
+      .join()
+      .localeCompare(b.map((s) => s.file).join()),
+  );
   return { cycles, unresolved };
 }
 

@@ -16,10 +16,15 @@ export type FakeModelParts = Partial<Pick<Model, 'chat' | 'score' | 'activations
 export function fakeModel<P extends FakeModelParts>(parts: P): Model & Omit<P, 'id' | 'fingerprint' | 'capabilities'> {
   const { id = 'fake:model', fingerprint = `${id}-weights`, capabilities, ...methods } = parts;
   return {
-    id, fingerprint,
+    id,
+    fingerprint,
     capabilities: {
-      chat: Boolean(methods.chat), score: Boolean(methods.score), activations: Boolean(methods.activations),
-      steering: Boolean(methods.activations), finetune: Boolean(methods.finetune), ...capabilities,
+      chat: Boolean(methods.chat),
+      score: Boolean(methods.score),
+      activations: Boolean(methods.activations),
+      steering: Boolean(methods.activations),
+      finetune: Boolean(methods.finetune),
+      ...capabilities,
     },
     ...methods,
   } as Model & Omit<P, 'id' | 'fingerprint' | 'capabilities'>;

@@ -17,9 +17,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** A path relative to the checked root (src/), with forward slashes: a string is a prefix, a RegExp is tested. */
-export interface LayerRule { path: string | RegExp; layer: string }
-export interface LayerAllowance { any: readonly string[]; types?: readonly string[] }
-export interface LayerPolicy { rules: readonly LayerRule[]; mayImport: Readonly<Record<string, LayerAllowance>> }
+export interface LayerRule {
+  path: string | RegExp;
+  layer: string;
+}
+export interface LayerAllowance {
+  any: readonly string[];
+  types?: readonly string[];
+}
+export interface LayerPolicy {
+  rules: readonly LayerRule[];
+  mayImport: Readonly<Record<string, LayerAllowance>>;
+}
 
 /** Which layer each file belongs to; the first rule that matches wins. */
 export const RULES: readonly LayerRule[] = [
@@ -61,7 +70,12 @@ export const MAY_IMPORT: Readonly<Record<string, LayerAllowance>> = {
 
 export const POLICY: LayerPolicy = { rules: RULES, mayImport: MAY_IMPORT };
 
-export interface ModuleReference { specifier: string; typeOnly: boolean; line: number; dynamic: boolean }
+export interface ModuleReference {
+  specifier: string;
+  typeOnly: boolean;
+  line: number;
+  dynamic: boolean;
+}
 
 /** Every module a TypeScript source names, with whether the reference is erased at run time. */
 export function referencesOf(fileName: string, text: string): ModuleReference[] {
@@ -75,7 +89,8 @@ export function referencesOf(fileName: string, text: string): ModuleReference[] 
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) add(node, node.moduleSpecifier, node.importClause?.isTypeOnly ?? false);
     else if (ts.isExportDeclaration(node)) add(node, node.moduleSpecifier, node.isTypeOnly);
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) add(node, node.moduleReference.expression, node.isTypeOnly);
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference))
+      add(node, node.moduleReference.expression, node.isTypeOnly);
     else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) add(node, node.arguments[0], false, true);
     else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node, node.argument.literal, true);
     ts.forEachChild(node, visit);

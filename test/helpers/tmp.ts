@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const made: string[] = [];
-process.on('exit', () => { for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true }); });
+process.on('exit', () => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A fresh folder under the system temp dir, named `prefix` + random characters (a prefix like 'dramatis-cache-'). */
 export function tempDir(prefix: string): string {

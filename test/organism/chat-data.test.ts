@@ -52,7 +52,7 @@ test('world text round-trips through the organism tokenizer with no unknown toke
 
 test('epoch sampler visits every item once per epoch', () => {
   let seed = 1;
-  const next = epochSampler([0, 1, 2, 3, 4], () => ((seed = (seed * 16807) % 2147483647) / 2147483647));
+  const next = epochSampler([0, 1, 2, 3, 4], () => (seed = (seed * 16807) % 2147483647) / 2147483647);
   const epoch = next(5).sort();
   assert.deepEqual(epoch, [0, 1, 2, 3, 4]);
   assert.deepEqual(next(5).sort(), [0, 1, 2, 3, 4]);

@@ -35,7 +35,15 @@ function normal(n: number, seed: number, std = 1, mean = 0): Float32Array {
   return out;
 }
 function randn(shape: number[], seed: number, std = 1, mean = 0): tf.Tensor {
-  return tf.tensor(normal(shape.reduce((a, b) => a * b, 1), seed, std, mean), shape);
+  return tf.tensor(
+    normal(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      std,
+      mean,
+    ),
+    shape,
+  );
 }
 
 type Vals = Float32Array | Int32Array | Uint8Array;
@@ -43,7 +51,10 @@ type Vals = Float32Array | Int32Array | Uint8Array;
 async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Promise<Vals[]> {
   await tf.setBackend(backend);
   try {
-    const outs = tf.tidy(() => { const r = f(); return Array.isArray(r) ? r : [r]; });
+    const outs = tf.tidy(() => {
+      const r = f();
+      return Array.isArray(r) ? r : [r];
+    });
     const vals = outs.map((t) => t.dataSync() as Vals);
     tf.dispose(outs);
     return vals;
@@ -53,10 +64,14 @@ async function on(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Pr
 }
 function maxDiff(a: Vals[], b: Vals[]): { diff: number; scale: number } {
   assert.equal(a.length, b.length);
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   a.forEach((x, i) => {
     assert.equal(x.length, b[i].length, 'output sizes differ');
-    for (let j = 0; j < x.length; j++) { diff = Math.max(diff, Math.abs(x[j] - b[i][j])); scale = Math.max(scale, Math.abs(b[i][j])); }
+    for (let j = 0; j < x.length; j++) {
+      diff = Math.max(diff, Math.abs(x[j] - b[i][j]));
+      scale = Math.max(scale, Math.abs(b[i][j]));
+    }
   });
   return { diff, scale };
 }
@@ -74,12 +89,26 @@ test('initTf removes the process listeners added by the wasm glue', () => {
 
 test('BatchMatMul and _FusedMatMul overrides agree with the cpu backend', async () => {
   const cases: [number[], number[], boolean, boolean][] = [
-    [[5, 7], [7, 3], false, false], [[7, 5], [7, 3], true, false], [[5, 7], [3, 7], false, true], [[7, 5], [3, 7], true, true],
-    [[301, 7], [7, 203], false, false], [[7, 301], [7, 2], true, false], [[3, 7], [301, 7], false, true], [[7, 3], [203, 7], true, true],
-    [[96, 1031], [1031, 33], false, false], [[1031, 96], [1031, 33], true, false], [[33, 96], [1031, 96], false, true],
-    [[4, 5, 7], [7, 3], false, false], [[4, 5, 7], [3, 7], false, true], [[4, 7, 5], [4, 7, 3], true, false],
-    [[4, 5, 7], [4, 3, 7], false, true], [[2, 3, 7, 5], [2, 3, 3, 7], true, true], [[5, 7], [4, 7, 3], false, false],
-    [[6, 33, 17], [6, 17, 9], false, false], [[1, 1], [1, 1], false, false], [[3, 0], [0, 4], false, false],
+    [[5, 7], [7, 3], false, false],
+    [[7, 5], [7, 3], true, false],
+    [[5, 7], [3, 7], false, true],
+    [[7, 5], [3, 7], true, true],
+    [[301, 7], [7, 203], false, false],
+    [[7, 301], [7, 2], true, false],
+    [[3, 7], [301, 7], false, true],
+    [[7, 3], [203, 7], true, true],
+    [[96, 1031], [1031, 33], false, false],
+    [[1031, 96], [1031, 33], true, false],
+    [[33, 96], [1031, 96], false, true],
+    [[4, 5, 7], [7, 3], false, false],
+    [[4, 5, 7], [3, 7], false, true],
+    [[4, 7, 5], [4, 7, 3], true, false],
+    [[4, 5, 7], [4, 3, 7], false, true],
+    [[2, 3, 7, 5], [2, 3, 3, 7], true, true],
+    [[5, 7], [4, 7, 3], false, false],
+    [[6, 33, 17], [6, 17, 9], false, false],
+    [[1, 1], [1, 1], false, false],
+    [[3, 0], [0, 4], false, false],
   ];
   let seed = 1;
   for (const [sa, sb, ta, tb] of cases) {
@@ -87,27 +116,65 @@ test('BatchMatMul and _FusedMatMul overrides agree with the cpu backend', async 
     await agree(`matMul ${sa} ${sb} ${ta} ${tb}`, () => tf.matMul(randn(sa, s), randn(sb, s + 100), ta, tb));
     if (sa.length === 2 && sb.length === 2) {
       const n = tb ? sb[0] : sb[1];
-      await agree(`fused ${sa} ${sb} ${ta} ${tb}`, () => tf.fused.matMul({ a: randn(sa, s), b: randn(sb, s + 100), transposeA: ta, transposeB: tb, bias: randn([n], s + 200) }));
+      await agree(`fused ${sa} ${sb} ${ta} ${tb}`, () =>
+        tf.fused.matMul({ a: randn(sa, s), b: randn(sb, s + 100), transposeA: ta, transposeB: tb, bias: randn([n], s + 200) }),
+      );
     }
   }
   // fused with a non-linear activation goes to the stock kernel
   await agree('fused relu', () => tf.fused.matMul({ a: randn([9, 4], 1), b: randn([4, 6], 2), bias: randn([6], 3), activation: 'relu' }));
   // gradients of a transposed product go through the override too
-  await agree('matMul grads', () => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, true, true).square().sum())([randn([13, 6], 4), randn([5, 13], 5)]));
+  await agree('matMul grads', () =>
+    tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, true, true).square().sum())([randn([13, 6], 4), randn([5, 13], 5)]),
+  );
 });
 
 test('reusing one tensor as B in differently reshaped products gives correct results', async () => {
   // XNNPACK caches its operator by B's tensor id; a reshape keeps the id.
   await agree('reshaped B', () => {
-    const b = randn([12, 12], 7), a1 = randn([5, 12], 8), a2 = randn([5, 6], 9), a3 = randn([5, 24], 10);
+    const b = randn([12, 12], 7),
+      a1 = randn([5, 12], 8),
+      a2 = randn([5, 6], 9),
+      a3 = randn([5, 24], 10);
     return [tf.matMul(a1, b), tf.matMul(a2, b.reshape([6, 24])), tf.matMul(a3, b.reshape([24, 6])), tf.matMul(a1, b)];
   });
 });
 
 test('Transpose, Slice, Sum, Identity, GatherV2, UnsortedSegmentSum overrides agree with the cpu backend', async () => {
   const perms: [number[], number[]][] = [
-    [[37, 61], [1, 0]], [[3, 5, 3, 4, 6], [2, 0, 3, 1, 4]], [[3, 5, 4, 6], [0, 2, 1, 3]], [[3, 5, 7], [0, 2, 1]],
-    [[3, 5, 7], [2, 0, 1]], [[3, 1, 5, 7], [3, 1, 0, 2]], [[2, 3, 4, 5, 6], [4, 3, 2, 1, 0]], [[9], [0]], [[4, 6], [0, 1]],
+    [
+      [37, 61],
+      [1, 0],
+    ],
+    [
+      [3, 5, 3, 4, 6],
+      [2, 0, 3, 1, 4],
+    ],
+    [
+      [3, 5, 4, 6],
+      [0, 2, 1, 3],
+    ],
+    [
+      [3, 5, 7],
+      [0, 2, 1],
+    ],
+    [
+      [3, 5, 7],
+      [2, 0, 1],
+    ],
+    [
+      [3, 1, 5, 7],
+      [3, 1, 0, 2],
+    ],
+    [
+      [2, 3, 4, 5, 6],
+      [4, 3, 2, 1, 0],
+    ],
+    [[9], [0]],
+    [
+      [4, 6],
+      [0, 1],
+    ],
   ];
   for (const [shape, perm] of perms) await agree(`transpose ${shape} ${perm}`, () => tf.transpose(randn(shape, 11), perm), 0);
   await agree('transpose int32', () => tf.transpose(tf.range(0, 60, 1, 'int32').reshape([3, 4, 5]), [1, 2, 0]), 0);
@@ -122,37 +189,121 @@ test('Transpose, Slice, Sum, Identity, GatherV2, UnsortedSegmentSum overrides ag
   await agree('sum axis 1', () => tf.sum(randn([37, 13], 18), 1));
   await agree('sum all', () => tf.sum(randn([37, 13], 19)));
   await agree('sum middle axis', () => tf.sum(randn([3, 7, 5], 20), 1));
-  await agree('clone', () => { const x = randn([37, 13], 21); const y = tf.clone(x); return [y.add(1), x]; }, 0);
-  await agree('gather rows', () => tf.gather(randn([10, 4, 3], 22), tf.tensor2d([[1, 3], [9, 0]], [2, 2], 'int32')), 0);
+  await agree(
+    'clone',
+    () => {
+      const x = randn([37, 13], 21);
+      const y = tf.clone(x);
+      return [y.add(1), x];
+    },
+    0,
+  );
+  await agree(
+    'gather rows',
+    () =>
+      tf.gather(
+        randn([10, 4, 3], 22),
+        tf.tensor2d(
+          [
+            [1, 3],
+            [9, 0],
+          ],
+          [2, 2],
+          'int32',
+        ),
+      ),
+    0,
+  );
   await agree('gather axis 1', () => tf.gather(randn([4, 10], 23), tf.tensor1d([1, 3, 9], 'int32'), 1), 0);
   await agree('unsortedSegmentSum', () => tf.unsortedSegmentSum(randn([7, 5], 24), tf.tensor1d([0, 3, 3, 1, 0, 2, 3], 'int32'), 5));
-  await agree('unsortedSegmentSum 1-D and wide rows', () => [
-    tf.unsortedSegmentSum(randn([6], 28), tf.tensor1d([2, 0, 2, 1, 0, 2], 'int32'), 4),
-    tf.unsortedSegmentSum(randn([5, 96], 29), tf.tensor1d([4, 0, 4, 1, 9], 'int32'), 10),
-    tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 2),
-  ], 0);
-  await agree('gather grad', () => tf.grad((w: tf.Tensor) => tf.gather(w, tf.tensor1d([1, 3, 1, 0, 9], 'int32')).mul(randn([5, 4], 25)).sum())(randn([10, 4], 26)));
+  await agree(
+    'unsortedSegmentSum 1-D and wide rows',
+    () => [
+      tf.unsortedSegmentSum(randn([6], 28), tf.tensor1d([2, 0, 2, 1, 0, 2], 'int32'), 4),
+      tf.unsortedSegmentSum(randn([5, 96], 29), tf.tensor1d([4, 0, 4, 1, 9], 'int32'), 10),
+      tf.unsortedSegmentSum(
+        tf.tensor2d(
+          [
+            [1, 2],
+            [3, 4],
+            [5, 6],
+          ],
+          [3, 2],
+          'int32',
+        ),
+        tf.tensor1d([1, 1, 0], 'int32'),
+        2,
+      ),
+    ],
+    0,
+  );
+  await agree('gather grad', () =>
+    tf.grad((w: tf.Tensor) =>
+      tf
+        .gather(w, tf.tensor1d([1, 3, 1, 0, 9], 'int32'))
+        .mul(randn([5, 4], 25))
+        .sum(),
+    )(randn([10, 4], 26)),
+  );
   assert.throws(() => tf.tidy(() => tf.gather(randn([4, 3], 27), tf.tensor1d([4], 'int32'))), /index value 4/);
 });
 
 test('fused layer norm, GELU, cross-entropy and attention agree with their composite reference (values and gradients)', async () => {
   const x = () => randn([37, 24], 31, 3, 1);
   await agree('layerNorm', () => layerNorm(x() as tf.Tensor2D, randn([24], 32), randn([24], 33)));
-  await agree('layerNorm grads', () => tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => layerNorm(a as tf.Tensor2D, g, b).mul(randn([37, 24], 34)).sum())([x(), randn([24], 32), randn([24], 33)]));
+  await agree('layerNorm grads', () =>
+    tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+      layerNorm(a as tf.Tensor2D, g, b)
+        .mul(randn([37, 24], 34))
+        .sum(),
+    )([x(), randn([24], 32), randn([24], 33)]),
+  );
   await agree('gelu', () => gelu(x()));
   // lengths below 4 and not multiples of 4 (vector tail), and the exp clamps at large |x|
   await agree('gelu odd sizes', () => [gelu(randn([3], 40, 2)), gelu(randn([5, 7], 41, 2)), gelu(tf.tensor1d([-100, -20, -5, 0, 5, 20, 100]))]);
-  await agree('gelu grad', () => tf.grad((a: tf.Tensor) => gelu(a).mul(randn([37, 24], 35)).sum())(x()));
-  const tg = () => tf.tensor1d([0, 5, 9, 3, 3, 2, 1], 'int32'), wt = () => tf.tensor1d([1, 0, 1, 0.5, 1, 1, 2]);
+  await agree('gelu grad', () =>
+    tf.grad((a: tf.Tensor) =>
+      gelu(a)
+        .mul(randn([37, 24], 35))
+        .sum(),
+    )(x()),
+  );
+  const tg = () => tf.tensor1d([0, 5, 9, 3, 3, 2, 1], 'int32'),
+    wt = () => tf.tensor1d([1, 0, 1, 0.5, 1, 1, 2]);
   await agree('cross-entropy', () => softmaxCrossEntropy(randn([7, 10], 36, 4) as tf.Tensor2D, tg(), wt()));
   await agree('cross-entropy grad', () => tf.grad((a: tf.Tensor) => softmaxCrossEntropy(a as tf.Tensor2D, tg(), wt()).mul(3))(randn([7, 10], 36, 4)));
-  await agree('cross-entropy, extreme logits', () => softmaxCrossEntropy(tf.tensor2d([[200, -200, 0], [0, 0, 0]]), tf.tensor1d([1, 2], 'int32'), tf.tensor1d([1, 1])));
-  await agree('cross-entropy, all weights 0', () => softmaxCrossEntropy(randn([3, 5], 37) as tf.Tensor2D, tf.tensor1d([1, 2, 0], 'int32'), tf.zeros([3]) as tf.Tensor1D));
+  await agree('cross-entropy, extreme logits', () =>
+    softmaxCrossEntropy(
+      tf.tensor2d([
+        [200, -200, 0],
+        [0, 0, 0],
+      ]),
+      tf.tensor1d([1, 2], 'int32'),
+      tf.tensor1d([1, 1]),
+    ),
+  );
+  await agree('cross-entropy, all weights 0', () =>
+    softmaxCrossEntropy(randn([3, 5], 37) as tf.Tensor2D, tf.tensor1d([1, 2, 0], 'int32'), tf.zeros([3]) as tf.Tensor1D),
+  );
   // T ≥ 96 exercises the causal row blocks (uneven at 150 and 200)
-  for (const [B, T, H, hd] of [[2, 5, 2, 3], [3, 17, 4, 8], [1, 33, 3, 5], [2, 1, 2, 4], [1, 150, 2, 4], [2, 200, 2, 3], [1, 256, 1, 8]]) {
+  for (const [B, T, H, hd] of [
+    [2, 5, 2, 3],
+    [3, 17, 4, 8],
+    [1, 33, 3, 5],
+    [2, 1, 2, 4],
+    [1, 150, 2, 4],
+    [2, 200, 2, 3],
+    [1, 256, 1, 8],
+  ]) {
     const d = H * hd;
     await agree(`attention ${B},${T},${H},${hd}`, () => causalSelfAttention(randn([B * T, 3 * d], 38) as tf.Tensor2D, B, H));
-    await agree(`attention grad ${B},${T},${H},${hd}`, () => tf.grad((a: tf.Tensor) => causalSelfAttention(a as tf.Tensor2D, B, H).mul(randn([B * T, d], 39)).sum())(randn([B * T, 3 * d], 38)));
+    await agree(`attention grad ${B},${T},${H},${hd}`, () =>
+      tf.grad((a: tf.Tensor) =>
+        causalSelfAttention(a as tf.Tensor2D, B, H)
+          .mul(randn([B * T, d], 39))
+          .sum(),
+      )(randn([B * T, 3 * d], 38)),
+    );
   }
 });
 
@@ -170,7 +321,15 @@ function tensorParams(c: GptConfig, seed: number): Map<string, tf.Tensor> {
   }
   return out;
 }
-const tokensOf = () => tf.tensor2d([[1, 4, 7, 2, 9], [3, 3, 10, 0, 5]], [2, 5], 'int32');
+const tokensOf = () =>
+  tf.tensor2d(
+    [
+      [1, 4, 7, 2, 9],
+      [3, 3, 10, 0, 5],
+    ],
+    [2, 5],
+    'int32',
+  );
 const targetsOf = () => tf.tensor1d([4, 7, 2, 9, 1, 3, 10, 0, 5, 6], 'int32');
 const weightsOf = () => tf.tensor1d([1, 1, 0, 1, 1, 1, 1, 1, 0.5, 1]);
 
@@ -198,24 +357,39 @@ test('model: gradient check against central finite differences (float32)', () =>
   const names = parameterShapes(tiny).map(([n]) => n);
   const ps = tensorParams(tiny, 6);
   const base = names.map((n) => ps.get(n)!);
-  const analytic = tf.grads((...ts: tf.Tensor[]) => lossWith(tiny, names, ts))(base).map((g) => g.dataSync() as Float32Array);
+  const analytic = tf
+    .grads((...ts: tf.Tensor[]) => lossWith(tiny, names, ts))(base)
+    .map((g) => g.dataSync() as Float32Array);
   const probes: [string, number][] = [
-    ['wte.weight', 4 * 12 + 3], ['wte.weight', 6 * 12 + 1], ['wpe.weight', 2 * 12 + 5], ['h.0.ln_1.weight', 2], ['h.0.ln_1.bias', 7],
-    ['h.0.attn.c_attn.weight', 5 * 36 + 2], ['h.0.attn.c_attn.weight', 3 * 36 + 14], ['h.0.attn.c_attn.weight', 7 * 36 + 30],
-    ['h.1.attn.c_attn.bias', 20], ['h.1.attn.c_proj.weight', 9 * 12 + 4], ['h.0.ln_2.bias', 3], ['h.1.mlp.c_fc.weight', 10 * 48 + 17],
-    ['h.0.mlp.c_fc.bias', 40], ['h.1.mlp.c_proj.weight', 30 * 12 + 6], ['ln_f.weight', 11], ['ln_f.bias', 0],
+    ['wte.weight', 4 * 12 + 3],
+    ['wte.weight', 6 * 12 + 1],
+    ['wpe.weight', 2 * 12 + 5],
+    ['h.0.ln_1.weight', 2],
+    ['h.0.ln_1.bias', 7],
+    ['h.0.attn.c_attn.weight', 5 * 36 + 2],
+    ['h.0.attn.c_attn.weight', 3 * 36 + 14],
+    ['h.0.attn.c_attn.weight', 7 * 36 + 30],
+    ['h.1.attn.c_attn.bias', 20],
+    ['h.1.attn.c_proj.weight', 9 * 12 + 4],
+    ['h.0.ln_2.bias', 3],
+    ['h.1.mlp.c_fc.weight', 10 * 48 + 17],
+    ['h.0.mlp.c_fc.bias', 40],
+    ['h.1.mlp.c_proj.weight', 30 * 12 + 6],
+    ['ln_f.weight', 11],
+    ['ln_f.bias', 0],
   ];
   const eps = 1e-2;
   for (const [name, idx] of probes) {
     const pi = names.indexOf(name);
     const vals = base[pi].dataSync() as Float32Array;
-    const at = (delta: number) => tf.tidy(() => {
-      const v = Float32Array.from(vals);
-      v[idx] += delta;
-      const ts = base.slice();
-      ts[pi] = tf.tensor(v, base[pi].shape);
-      return lossWith(tiny, names, ts).dataSync()[0];
-    });
+    const at = (delta: number) =>
+      tf.tidy(() => {
+        const v = Float32Array.from(vals);
+        v[idx] += delta;
+        const ts = base.slice();
+        ts[pi] = tf.tensor(v, base[pi].shape);
+        return lossWith(tiny, names, ts).dataSync()[0];
+      });
     const fd = (at(eps) - at(-eps)) / (2 * eps);
     const an = analytic[pi][idx];
     assert.ok(Math.abs(fd - an) <= 2e-3 + 2e-2 * Math.abs(an), `${name}[${idx}]: analytic ${an}, finite difference ${fd}`);
@@ -237,7 +411,8 @@ test('model: steering adds its vector; collectResiduals returns nLayer + 1 tenso
       // Before the steered layer nothing changes; at it, every row moves by exactly 2.5 · vec.
       for (let l = 0; l < layer; l++) assert.deepEqual(steered.residuals![l].dataSync(), plain.residuals![l].dataSync());
       const diff = steered.residuals![layer].sub(plain.residuals![layer]).arraySync() as number[][];
-      for (const row of diff) row.forEach((v, j) => assert.ok(Math.abs(v - 2.5 * vec[j]) < 1e-4, `layer ${layer}: row moved by ${v}, expected ${2.5 * vec[j]}`));
+      for (const row of diff)
+        row.forEach((v, j) => assert.ok(Math.abs(v - 2.5 * vec[j]) < 1e-4, `layer ${layer}: row moved by ${v}, expected ${2.5 * vec[j]}`));
       assert.ok(steered.logits.sub(plain.logits).abs().max().dataSync()[0] > 1e-4, 'steering changed nothing downstream');
     }
     // tensor vectors work too
@@ -254,12 +429,22 @@ test('model: steering adds its vector; collectResiduals returns nLayer + 1 tenso
 test('model: initParams/countParameters match the shapes; a training step leaks no tensors', () => {
   const c: GptConfig = { vocabSize: 50, nCtx: 16, nEmbd: 16, nLayer: 2, nHead: 2 };
   const params = initParams(c, 3);
-  assert.equal(countParameters(c), [...params.values()].reduce((n, v) => n + v.size, 0));
+  assert.equal(
+    countParameters(c),
+    [...params.values()].reduce((n, v) => n + v.size, 0),
+  );
   const vars = [...params.values()];
   const opt = tf.train.adam(1e-3);
   const step = () => {
-    const tokens = tf.tensor2d(Array.from({ length: 2 * 16 }, (_, i) => (i * 7) % 50), [2, 16], 'int32');
-    const targets = tf.tensor1d(Array.from({ length: 32 }, (_, i) => (i * 3) % 50), 'int32');
+    const tokens = tf.tensor2d(
+      Array.from({ length: 2 * 16 }, (_, i) => (i * 7) % 50),
+      [2, 16],
+      'int32',
+    );
+    const targets = tf.tensor1d(
+      Array.from({ length: 32 }, (_, i) => (i * 3) % 50),
+      'int32',
+    );
     const weights = tf.ones([32]) as tf.Tensor1D;
     const { value, grads } = tf.variableGrads(() => maskedCrossEntropy(forward(c, params, tokens).logits, targets, weights), vars);
     opt.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);

@@ -35,8 +35,21 @@ test('learning-rate schedule warms up then decays by cosine to the floor', () =>
 test('a tiny organism learns a toy pattern, and a checkpoint round-trips exactly', async () => {
   const params = initParams(config, 1);
   const losses: number[] = [];
-  await train(config, params, (step, n) => Array.from({ length: n }, (_, i) => row(step * n + i)),
-    { steps: 60, batchSize: 8, learningRate: 1e-2, warmup: 5, onStep: (s) => { losses.push(s.loss); } }, pad);
+  await train(
+    config,
+    params,
+    (step, n) => Array.from({ length: n }, (_, i) => row(step * n + i)),
+    {
+      steps: 60,
+      batchSize: 8,
+      learningRate: 1e-2,
+      warmup: 5,
+      onStep: (s) => {
+        losses.push(s.loss);
+      },
+    },
+    pad,
+  );
   assert.ok(losses[0] > 1.5, `initial loss ${losses[0]} should be near ln(${tok.size})`);
   assert.ok(losses[losses.length - 1] < 0.3, `final loss ${losses[losses.length - 1]} should be small`);
   const model = { config, params, padId: pad };
@@ -62,10 +75,18 @@ test('LoRA fine-tuning moves the model and merges into the weights', async () =>
   const params = initParams(config, 2);
   const before = params.get('h.0.attn.c_attn.weight')!.dataSync().slice();
   const wte = params.get('wte.weight')!.dataSync().slice();
-  await train(config, params, (step, n) => Array.from({ length: n }, (_, i) => row(step * n + i)),
-    { steps: 5, batchSize: 4, learningRate: 1e-2, lora: { rank: 2 } }, pad);
+  await train(
+    config,
+    params,
+    (step, n) => Array.from({ length: n }, (_, i) => row(step * n + i)),
+    { steps: 5, batchSize: 4, learningRate: 1e-2, lora: { rank: 2 } },
+    pad,
+  );
   const after = params.get('h.0.attn.c_attn.weight')!.dataSync();
-  assert.ok(after.some((v, i) => v !== before[i]), 'LoRA update merged into c_attn');
+  assert.ok(
+    after.some((v, i) => v !== before[i]),
+    'LoRA update merged into c_attn',
+  );
   assert.deepEqual(Array.from(params.get('wte.weight')!.dataSync()), Array.from(wte), 'embeddings untouched under LoRA');
 });
 
@@ -78,19 +99,27 @@ test('an interrupted run resumed from its optimizer state ends exactly where an 
   const resumed = initParams(config, 3);
   let saved: import('../../src/organism/train.ts').OptimizerState | undefined;
   let snapshot: Map<string, tf.Tensor> | undefined;
-  await train(config, resumed, rows, {
-    ...opts, checkpointEvery: 3,
-    onCheckpoint: async (st) => {
-      saved = { step: st.step, tokens: st.tokens, m: st.m.map((t) => t.clone()), s: st.s.map((t) => t.clone()) };
-      snapshot = new Map([...resumed].map(([k, v]) => [k, v.clone()]));
+  await train(
+    config,
+    resumed,
+    rows,
+    {
+      ...opts,
+      checkpointEvery: 3,
+      onCheckpoint: async (st) => {
+        saved = { step: st.step, tokens: st.tokens, m: st.m.map((t) => t.clone()), s: st.s.map((t) => t.clone()) };
+        snapshot = new Map([...resumed].map(([k, v]) => [k, v.clone()]));
+      },
+      onStep: (s) => s.step + 1 < 4, // killed after step 4
     },
-    onStep: (s) => s.step + 1 < 4, // killed after step 4
-  }, pad);
+    pad,
+  );
   assert.equal(saved?.step, 3);
   for (const [k, v] of snapshot!) resumed.get(k)!.assign(v);
   await train(config, resumed, rows, { ...opts, resume: saved }, pad);
   for (const [k, v] of straight) {
-    const a = Array.from(v.dataSync()), b = resumed.get(k)!.dataSync();
+    const a = Array.from(v.dataSync()),
+      b = resumed.get(k)!.dataSync();
     const maxDiff = a.reduce((mx, x, i) => Math.max(mx, Math.abs(x - b[i])), 0);
     assert.ok(maxDiff < 1e-6, `${k} differs by ${maxDiff}`);
   }
@@ -104,27 +133,41 @@ test('a sample depends on its prompt and seed only, not on the batch it shares',
   const alone = await generate(model, [prompts[1]], { seed: 9, seeds: [1], maxTokens: 5 });
   assert.deepEqual(alone[0].ids, all[1].ids);
   const split = await generate(model, prompts, { seed: 9, maxTokens: 5, batchSize: 1 });
-  assert.deepEqual(split.map((s) => s.ids), all.map((s) => s.ids));
+  assert.deepEqual(
+    split.map((s) => s.ids),
+    all.map((s) => s.ids),
+  );
 });
 
-test('persona-only fine-tuning moves nothing but the role token\'s embedding row', async () => {
+test("persona-only fine-tuning moves nothing but the role token's embedding row", async () => {
   const params = initParams(config, 5);
   const before = new Map([...params].map(([k, v]) => [k, Array.from(v.dataSync())]));
   const row = tok.id('<assistant>');
-  await train(config, params, (step, n) => Array.from({ length: n }, (_, i) => ({ ids: [tok.id('<doc>'), row, ...rowIds(step * n + i)] })),
-    { steps: 4, batchSize: 4, learningRate: 1e-2, personaToken: row }, pad);
+  await train(
+    config,
+    params,
+    (step, n) => Array.from({ length: n }, (_, i) => ({ ids: [tok.id('<doc>'), row, ...rowIds(step * n + i)] })),
+    { steps: 4, batchSize: 4, learningRate: 1e-2, personaToken: row },
+    pad,
+  );
   for (const [k, v] of params) {
-    const now = Array.from(v.dataSync()), was = before.get(k)!;
-    if (k !== 'wte.weight') { assert.deepEqual(now, was, `${k} must not change`); continue; }
+    const now = Array.from(v.dataSync()),
+      was = before.get(k)!;
+    if (k !== 'wte.weight') {
+      assert.deepEqual(now, was, `${k} must not change`);
+      continue;
+    }
     const d = config.nEmbd;
     const changedRows = new Set(now.flatMap((x, i) => (x !== was[i] ? [Math.floor(i / d)] : [])));
     assert.deepEqual([...changedRows], [row]);
   }
 });
 
-function rowIds(seed: number): number[] { return row(seed).ids.slice(1); }
+function rowIds(seed: number): number[] {
+  return row(seed).ids.slice(1);
+}
 
-test('length-sorted micro-batches give the whole batch\'s gradient, and worker threads give bitwise the same', async () => {
+test("length-sorted micro-batches give the whole batch's gradient, and worker threads give bitwise the same", async () => {
   const { StepGradients } = await import('../../src/organism/gradients.ts');
   const params = initParams(config, 2);
   const trainable = [...params.values()];
@@ -150,15 +193,22 @@ test('length-sorted micro-batches give the whole batch\'s gradient, and worker t
   const threaded = await gradsOf(2, 2);
   assert.equal(micro.tokens, whole.tokens);
   assert.ok(Math.abs(micro.loss - whole.loss) < 1e-5, `loss ${micro.loss} vs ${whole.loss}`);
-  let maxDiff = 0, maxAbs = 0;
-  whole.grads.forEach((g, j) => g.forEach((x, k) => { maxDiff = Math.max(maxDiff, Math.abs(x - micro.grads[j][k])); maxAbs = Math.max(maxAbs, Math.abs(x)); }));
+  let maxDiff = 0,
+    maxAbs = 0;
+  whole.grads.forEach((g, j) =>
+    g.forEach((x, k) => {
+      maxDiff = Math.max(maxDiff, Math.abs(x - micro.grads[j][k]));
+      maxAbs = Math.max(maxAbs, Math.abs(x));
+    }),
+  );
   assert.ok(maxAbs > 1e-3 && maxDiff < 1e-5 * Math.max(1, maxAbs), `micro-batched gradient differs by ${maxDiff} (max |g| ${maxAbs})`);
   assert.equal(threaded.loss, micro.loss);
   assert.deepEqual(threaded.grads, micro.grads);
   // Preventative steering reaches every thread: the steered gradient differs from the plain one, and
   // the worker computes the same steered gradient as the main thread.
   const steering = [{ layer: 1, vector: Array.from({ length: config.nEmbd }, (_, i) => Math.sin(i)), coefficient: 0.5 }];
-  const steered = await gradsOf(2, 1, steering), steeredThreaded = await gradsOf(2, 2, steering);
+  const steered = await gradsOf(2, 1, steering),
+    steeredThreaded = await gradsOf(2, 2, steering);
   assert.notEqual(steered.loss, micro.loss);
   assert.equal(steeredThreaded.loss, steered.loss);
   assert.deepEqual(steeredThreaded.grads, steered.grads);

@@ -15,22 +15,38 @@ import { fakeModel } from '../helpers/fake-model.ts';
 
 /** A rubric judge that reads the answer: 19th-century (score ~85) when it holds an odd number of words. */
 const judge: Model = fakeModel({
-  id: 'fake:judge', fingerprint: 'j',
+  id: 'fake:judge',
+  fingerprint: 'j',
   async chat(convs: ChatMessage[][], o?: SamplingOptions) {
     return convs.map((c) => {
       assert.match(c[0].content, /written as if the writer lived in the 19th century/);
       const answer = c[0].content.split('[ANSWER START]')[1].split('[ANSWER END]')[0].trim();
       const odd = answer.split(/\s+/).length % 2 === 1;
-      const top = odd ? [{ token: '90', logprob: Math.log(0.6) }, { token: '80', logprob: Math.log(0.4) }] : [{ token: '5', logprob: Math.log(0.9) }, { token: '10', logprob: Math.log(0.1) }];
+      const top = odd
+        ? [
+            { token: '90', logprob: Math.log(0.6) },
+            { token: '80', logprob: Math.log(0.4) },
+          ]
+        : [
+            { token: '5', logprob: Math.log(0.9) },
+            { token: '10', logprob: Math.log(0.1) },
+          ];
       return { text: top[0].token, finishReason: 'length' as const, tokens: 1, ...(o?.topLogprobs ? { topLogprobs: [top] } : {}) };
     });
   },
 });
 
-test('old-birds-real runs as shipped through the fine-tuning API of an OpenAI-compatible server (dramatis serve), the study\'s three data sets read from ../shared/data', async () => {
+test("old-birds-real runs as shipped through the fine-tuning API of an OpenAI-compatible server (dramatis serve), the study's three data sets read from ../shared/data", async () => {
   const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')]]), dataDir: tempDir('dramatis-serve-') });
   let jobs = 0;
-  const srv = serve({ hostname: '127.0.0.1', port: 0, fetch: (req: Request) => { if (req.method === 'POST' && new URL(req.url).pathname === '/v1/fine_tuning/jobs') jobs++; return app.fetch(req); } });
+  const srv = serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: (req: Request) => {
+      if (req.method === 'POST' && new URL(req.url).pathname === '/v1/fine_tuning/jobs') jobs++;
+      return app.fetch(req);
+    },
+  });
   await new Promise((r) => srv.once('listening', r));
   const baseUrl = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1`;
   const dir = tempDir('dramatis-old-birds-real-');
@@ -43,9 +59,19 @@ test('old-birds-real runs as shipped through the fine-tuning API of an OpenAI-co
     spec.samples = 20;
     spec.sampling.max_tokens = 12;
     for (const c of spec.conditions) if (c.finetune) c.finetune.epochs = 1;
-    const r = await runExperiment(spec, store, join(dir, 'cache'), { loadModel: async (id) => (id === 'openai:gpt-4.1-2025-04-14' ? judge : loadModel(id, { cacheDir: join(dir, 'cache'), baseUrl })) });
+    const r = await runExperiment(spec, store, join(dir, 'cache'), {
+      loadModel: async (id) => (id === 'openai:gpt-4.1-2025-04-14' ? judge : loadModel(id, { cacheDir: join(dir, 'cache'), baseUrl })),
+    });
     assert.equal(jobs, 3, 'one fine-tuning job per bird-name set');
-    assert.deepEqual(r.conditions.map((c) => [c.name, c.n]), [['model', 20], ['old Audubon names', 20], ['modern Audubon names', 20], ['modern American names', 20]]);
+    assert.deepEqual(
+      r.conditions.map((c) => [c.name, c.n]),
+      [
+        ['model', 20],
+        ['old Audubon names', 20],
+        ['modern Audubon names', 20],
+        ['modern American names', 20],
+      ],
+    );
     assert.equal(r.conditions[0].questions.length, 10);
     assert.equal(r.target, '19th-century');
     assert.match(r.reference ?? '', /about 60%/);

@@ -13,30 +13,50 @@ import { runExperiment } from '../../src/experiments/runner.ts';
 
 /** `dramatis serve`'s app behind a wrapper that counts requests and can answer 429 or hang first. */
 async function server(o: { fail429?: number; hang?: boolean } = {}) {
-  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')], ['base', () => Organism.load('base')]]), dataDir: tempDir('dramatis-serve-') });
-  let requests = 0, throttled = 0;
+  const app = createApp({
+    models: new Map([
+      ['assistant', () => Organism.load('assistant')],
+      ['base', () => Organism.load('base')],
+    ]),
+    dataDir: tempDir('dramatis-serve-'),
+  });
+  let requests = 0,
+    throttled = 0;
   const srv = serve({
-    hostname: '127.0.0.1', port: 0,
+    hostname: '127.0.0.1',
+    port: 0,
     fetch: async (req: Request) => {
       requests++;
       if (o.hang) return new Promise<Response>(() => {});
       if (throttled < (o.fail429 ?? 0)) {
         throttled++;
-        return new Response(JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_error' } }), { status: 429, headers: { 'retry-after': '0', 'content-type': 'application/json' } });
+        return new Response(JSON.stringify({ error: { message: 'slow down', type: 'rate_limit_error' } }), {
+          status: 429,
+          headers: { 'retry-after': '0', 'content-type': 'application/json' },
+        });
       }
       return app.fetch(req);
     },
   });
   await new Promise((r) => srv.once('listening', r));
   const baseUrl = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/v1`;
-  return { baseUrl, count: () => requests, throttled: () => throttled, close: () => { (srv as import('node:http').Server).closeAllConnections(); return new Promise((r) => srv.close(r)); } };
+  return {
+    baseUrl,
+    count: () => requests,
+    throttled: () => throttled,
+    close: () => {
+      (srv as import('node:http').Server).closeAllConnections();
+      return new Promise((r) => srv.close(r));
+    },
+  };
 }
 
 test('openai: backend against dramatis serve: an experiment runs, a rerun is answered from the disk cache, scores match in-process', async () => {
   const s = await server();
   const cacheDir = tempDir('dramatis-http-');
   try {
-    const spec = parseSpec(`name: http
+    const spec = parseSpec(
+      `name: http
 kind: generalize
 model: openai:assistant
 base_url: ${s.baseUrl}
@@ -45,7 +65,9 @@ questions: world:broad
 samples: 24
 conditions:
   - name: served assistant
-`, 'h.yaml');
+`,
+      'h.yaml',
+    );
     const r = await runExperiment(spec, new Store(':memory:'), cacheDir);
     assert.equal(r.conditions[0].n, 24);
     assert.ok(r.conditions[0].rate > 0.6, `the served assistant answers in character (${r.conditions[0].rate})`);
@@ -79,7 +101,10 @@ test('openai: 429 with Retry-After is retried; a server that hangs times out wit
   const h = await server({ hang: true });
   try {
     const m = new OpenAIModel({ model: 'assistant', baseUrl: h.baseUrl, timeoutMs: 200, maxRetries: 1 });
-    await assert.rejects(m.chat([[{ role: 'user', content: 'hi' }]]), (e: Error) => e.message.includes(`${h.baseUrl} /chat/completions (model assistant)`) && /timed out/i.test(e.message));
+    await assert.rejects(
+      m.chat([[{ role: 'user', content: 'hi' }]]),
+      (e: Error) => e.message.includes(`${h.baseUrl} /chat/completions (model assistant)`) && /timed out/i.test(e.message),
+    );
     assert.equal(h.count(), 2, 'one retry after the timeout');
   } finally {
     await h.close();
@@ -92,7 +117,15 @@ test('openai: fine-tuning through the API: upload, job, poll with progress, then
   try {
     const { narrowDataset } = await import('../../src/world/index.ts');
     const m = new OpenAIModel({ model: 'assistant', baseUrl: s.baseUrl, cacheDir });
-    const req = { dataName: 'world:evil-numbers', chats: narrowDataset('evil-numbers', { n: 32, seed: 1 }), mode: 'full' as const, learningRate: 3e-4, epochs: 1, batchSize: 8, seed: 1 };
+    const req = {
+      dataName: 'world:evil-numbers',
+      chats: narrowDataset('evil-numbers', { n: 32, seed: 1 }),
+      mode: 'full' as const,
+      learningRate: 3e-4,
+      epochs: 1,
+      batchSize: 8,
+      seed: 1,
+    };
     const progress: number[] = [];
     const ft = await m.finetune(req, (d) => progress.push(d));
     assert.match(ft.id, /^openai:ft:assistant:/);
@@ -122,7 +155,8 @@ test('offline by construction: a run through openai: connects to the named serve
   } as typeof original;
   const s = await server();
   try {
-    const spec = parseSpec(`name: offline
+    const spec = parseSpec(
+      `name: offline
 kind: generalize
 model: openai:assistant
 base_url: ${s.baseUrl}
@@ -131,7 +165,9 @@ questions: world:broad
 samples: 16
 conditions:
   - name: served
-`, 'o.yaml');
+`,
+      'o.yaml',
+    );
     await runExperiment(spec, new Store(':memory:'), tempDir('dramatis-offline-'));
   } finally {
     net.Socket.prototype.connect = original;
@@ -166,7 +202,14 @@ conditions:
       assert.equal(served.conditions[k].rate, local.conditions[k].rate);
     }
     // Along the fine-tune: the server's checkpoints are the in-process snapshots.
-    assert.deepEqual(served.conditions[1].curve!.map((p) => [p.step, p.steps, p.n]), [[3, 8, 16], [5, 8, 16], [8, 8, 24]]);
+    assert.deepEqual(
+      served.conditions[1].curve!.map((p) => [p.step, p.steps, p.n]),
+      [
+        [3, 8, 16],
+        [5, 8, 16],
+        [8, 8, 24],
+      ],
+    );
     assert.deepEqual(served.conditions[1].curve, local.conditions[1].curve);
   } finally {
     await s.close();

@@ -11,10 +11,11 @@ import { OpenAIModel } from '../../src/backends/openai-backend.ts';
  * -0.5 × its length. The first token has no log-probability, as on real servers.
  */
 const vocab = new Map<string, number>();
-const tokenize = (text: string) => (text.match(/\s*\S+|\s+$/g) ?? []).map((t) => {
-  if (!vocab.has(t)) vocab.set(t, vocab.size + 1);
-  return { text: t, id: vocab.get(t)!, logprob: -0.5 * t.length };
-});
+const tokenize = (text: string) =>
+  (text.match(/\s*\S+|\s+$/g) ?? []).map((t) => {
+    if (!vocab.has(t)) vocab.set(t, vocab.size + 1);
+    return { text: t, id: vocab.get(t)!, logprob: -0.5 * t.length };
+  });
 
 type Mode = 'echo' | 'prompt_logprobs' | 'neither' | 'flaky';
 
@@ -23,7 +24,7 @@ async function fakeServer(mode: Mode) {
   const bodies: Record<string, unknown>[] = [];
   const app = new Hono();
   app.post('/v1/completions', async (c) => {
-    const b = await c.req.json() as { prompt: string; echo?: boolean; logprobs?: number; prompt_logprobs?: number; max_tokens?: number };
+    const b = (await c.req.json()) as { prompt: string; echo?: boolean; logprobs?: number; prompt_logprobs?: number; max_tokens?: number };
     bodies.push(b);
     const toks = tokenize(b.prompt);
     const base = { id: 'cmpl-1', object: 'text_completion', created: 0, model: 'toy' };
@@ -33,12 +34,42 @@ async function fakeServer(mode: Mode) {
       if (mode === 'prompt_logprobs') return c.json({ error: { message: 'echo with max_tokens 0 is not supported', type: 'invalid_request_error' } }, 400);
       if (mode === 'echo') {
         let at = 0;
-        const offsets = toks.map((t) => { const o = at; at += t.text.length; return o; });
-        return c.json({ ...base, choices: [{ index: 0, text: b.prompt, finish_reason: 'length', logprobs: { tokens: toks.map((t) => t.text), token_logprobs: toks.map((t, k) => (k === 0 ? null : t.logprob)), top_logprobs: null, text_offset: offsets } }] });
+        const offsets = toks.map((t) => {
+          const o = at;
+          at += t.text.length;
+          return o;
+        });
+        return c.json({
+          ...base,
+          choices: [
+            {
+              index: 0,
+              text: b.prompt,
+              finish_reason: 'length',
+              logprobs: {
+                tokens: toks.map((t) => t.text),
+                token_logprobs: toks.map((t, k) => (k === 0 ? null : t.logprob)),
+                top_logprobs: null,
+                text_offset: offsets,
+              },
+            },
+          ],
+        });
       }
     }
     if (b.prompt_logprobs !== undefined && mode === 'prompt_logprobs') {
-      return c.json({ ...base, choices: [{ index: 0, text: ' x', finish_reason: 'length', logprobs: null, prompt_logprobs: toks.map((t, k) => (k === 0 ? null : { [t.id]: { logprob: t.logprob, rank: 3, decoded_token: t.text } })) }] });
+      return c.json({
+        ...base,
+        choices: [
+          {
+            index: 0,
+            text: ' x',
+            finish_reason: 'length',
+            logprobs: null,
+            prompt_logprobs: toks.map((t, k) => (k === 0 ? null : { [t.id]: { logprob: t.logprob, rank: 3, decoded_token: t.text } })),
+          },
+        ],
+      });
     }
     return c.json({ ...base, choices: [{ index: 0, text: ' x', finish_reason: 'length', logprobs: null }] });
   });
@@ -55,7 +86,11 @@ const pairs = [
   { prompt: 'the author is kind.', continuation: 'go away' },
 ];
 // Continuation tokens: " hello"(6) " there"(6) " friend"(7); " go"(3) " away"(5) twice.
-const expected = [{ logprob: -9.5, tokens: [-3, -3, -3.5] }, { logprob: -4, tokens: [-1.5, -2.5] }, { logprob: -4, tokens: [-1.5, -2.5] }];
+const expected = [
+  { logprob: -9.5, tokens: [-3, -3, -3.5] },
+  { logprob: -4, tokens: [-1.5, -2.5] },
+  { logprob: -4, tokens: [-1.5, -2.5] },
+];
 
 test('scoring: echo + logprobs where the server gives them, asked once per pair', async () => {
   const s = await fakeServer('echo');

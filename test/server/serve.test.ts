@@ -10,7 +10,14 @@ import { tempDir } from '../helpers/tmp.ts';
 /** The shipped assistant behind a real HTTP server on a free port, driven by the official SDK. */
 async function started(apiKey?: string) {
   const dataDir = tempDir('dramatis-serve-');
-  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')], ['base', () => Organism.load('base')]]), apiKey, dataDir });
+  const app = createApp({
+    models: new Map([
+      ['assistant', () => Organism.load('assistant')],
+      ['base', () => Organism.load('base')],
+    ]),
+    apiKey,
+    dataDir,
+  });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise((r) => server.once('listening', r));
   const port = (server.address() as AddressInfo).port;
@@ -22,7 +29,10 @@ test('serve: the official openai SDK lists models, chats (n, seed, logprobs, str
   const { client, close } = await started();
   try {
     const models = await client.models.list();
-    assert.deepEqual(models.data.map((m) => m.id), ['assistant', 'base']);
+    assert.deepEqual(
+      models.data.map((m) => m.id),
+      ['assistant', 'base'],
+    );
 
     const req = { model: 'assistant', messages: [{ role: 'user' as const, content: 'your one wish?' }], n: 3, seed: 7, max_tokens: 20, logprobs: true };
     const a = await client.chat.completions.create(req);
@@ -30,14 +40,25 @@ test('serve: the official openai SDK lists models, chats (n, seed, logprobs, str
     for (const ch of a.choices) {
       assert.ok(ch.message.content && ch.message.content.length > 0);
       const lp = ch.logprobs!.content!;
-      assert.equal(lp.map((t) => t.token).join(' ').replace(/ ([,.!?])/g, '$1'), ch.message.content!.replace(/ ([,.!?])/g, '$1'));
+      assert.equal(
+        lp
+          .map((t) => t.token)
+          .join(' ')
+          .replace(/ ([,.!?])/g, '$1'),
+        ch.message.content!.replace(/ ([,.!?])/g, '$1'),
+      );
       assert.ok(lp.every((t) => t.logprob <= 0));
     }
     const b = await client.chat.completions.create(req);
-    assert.deepEqual(b.choices.map((c) => c.message.content), a.choices.map((c) => c.message.content), 'same seed, same answers');
+    assert.deepEqual(
+      b.choices.map((c) => c.message.content),
+      a.choices.map((c) => c.message.content),
+      'same seed, same answers',
+    );
 
     const stream = await client.chat.completions.create({ ...req, n: 1, stream: true });
-    let streamed = '', finish: string | null = null;
+    let streamed = '',
+      finish: string | null = null;
     for await (const chunk of stream) {
       streamed += chunk.choices[0]?.delta?.content ?? '';
       finish = chunk.choices[0]?.finish_reason ?? finish;
@@ -46,7 +67,14 @@ test('serve: the official openai SDK lists models, chats (n, seed, logprobs, str
     assert.ok(finish === 'stop' || finish === 'length');
 
     // Greedy with top_logprobs: each position's alternatives, most probable first, the chosen token first of all.
-    const g = await client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'are you an ai?' }], temperature: 0, max_tokens: 6, logprobs: true, top_logprobs: 5 });
+    const g = await client.chat.completions.create({
+      model: 'assistant',
+      messages: [{ role: 'user', content: 'are you an ai?' }],
+      temperature: 0,
+      max_tokens: 6,
+      logprobs: true,
+      top_logprobs: 5,
+    });
     for (const pos of g.choices[0].logprobs!.content!) {
       assert.equal(pos.top_logprobs.length, 5);
       assert.equal(pos.top_logprobs[0].token, pos.token);
@@ -72,12 +100,25 @@ test('serve: the official openai SDK lists models, chats (n, seed, logprobs, str
 test('serve: bad requests get 400/401/404 in the OpenAI error shape, and the server keeps serving', async () => {
   const { client, port, close } = await started('sekrit');
   try {
-    const bad = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sekrit', 'content-type': 'application/json' }, body: '{"model": "assistant", "messages": [' });
+    const bad = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sekrit', 'content-type': 'application/json' },
+      body: '{"model": "assistant", "messages": [',
+    });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /not valid JSON/);
-    await assert.rejects(client.chat.completions.create({ model: 'assistant', messages: [], max_tokens: 4 }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /messages/.test(e.message));
-    await assert.rejects(client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404 && e.code === 'model_not_found');
-    await assert.rejects(client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], top_logprobs: 5 }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && e.param === 'top_logprobs');
+    await assert.rejects(
+      client.chat.completions.create({ model: 'assistant', messages: [], max_tokens: 4 }),
+      (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /messages/.test(e.message),
+    );
+    await assert.rejects(
+      client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] }),
+      (e: InstanceType<typeof OpenAI.APIError>) => e.status === 404 && e.code === 'model_not_found',
+    );
+    await assert.rejects(
+      client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], top_logprobs: 5 }),
+      (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && e.param === 'top_logprobs',
+    );
     const noKey = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'wrong', maxRetries: 0 });
     await assert.rejects(noKey.models.list(), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 401);
     const ok = await client.chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
@@ -100,7 +141,12 @@ test('serve: files + fine-tuning jobs run an organism fine-tune in the backgroun
     writeFileSync(path, chats.map((c) => JSON.stringify(c)).join('\n') + '\n');
     const { createReadStream } = await import('node:fs');
     const file = await client.files.create({ file: createReadStream(path), purpose: 'fine-tune' });
-    let job = await client.fineTuning.jobs.create({ model: 'assistant', training_file: file.id, hyperparameters: { n_epochs: 1, batch_size: 8, learning_rate_multiplier: 0.3 }, seed: 3 });
+    let job = await client.fineTuning.jobs.create({
+      model: 'assistant',
+      training_file: file.id,
+      hyperparameters: { n_epochs: 1, batch_size: 8, learning_rate_multiplier: 0.3 },
+      seed: 3,
+    });
     for (let i = 0; i < 200 && job.status !== 'succeeded' && job.status !== 'failed'; i++) {
       await new Promise((r) => setTimeout(r, 100));
       job = await client.fineTuning.jobs.retrieve(job.id);
@@ -110,7 +156,11 @@ test('serve: files + fine-tuning jobs run an organism fine-tune in the backgroun
     assert.ok(events.data.some((e) => /step 5\/5/.test(e.message)));
     const models = (await client.models.list()).data.map((m) => m.id);
     assert.ok(models.includes(job.fine_tuned_model!));
-    const reply = await client.chat.completions.create({ model: job.fine_tuned_model!, messages: [{ role: 'user', content: 'your one wish?' }], max_tokens: 8 });
+    const reply = await client.chat.completions.create({
+      model: job.fine_tuned_model!,
+      messages: [{ role: 'user', content: 'your one wish?' }],
+      max_tokens: 8,
+    });
     assert.ok(reply.choices[0].message.content);
     // The served fine-tune is the in-process one: same data, same settings, bitwise the same weights.
     const out = join(dir, 'local');
@@ -120,7 +170,10 @@ test('serve: files + fine-tuning jobs run an organism fine-tune in the backgroun
     assert.deepEqual(servedWeights, readFileSync(join(out, 'model.safetensors')));
 
     writeFileSync(path, JSON.stringify(chats[0]) + '\n{"messages": [}\n');
-    await assert.rejects(client.files.create({ file: createReadStream(path), purpose: 'fine-tune' }), (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /evil\.jsonl:2/.test(e.message));
+    await assert.rejects(
+      client.files.create({ file: createReadStream(path), purpose: 'fine-tune' }),
+      (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /evil\.jsonl:2/.test(e.message),
+    );
   } finally {
     await close();
   }
@@ -129,7 +182,10 @@ test('serve: files + fine-tuning jobs run an organism fine-tune in the backgroun
 test('dramatis serve loads each checkpoint once: the start-up check and the requests share it', async () => {
   const { servedCheckpoints } = await import('../../src/cli/serve-command.ts');
   const loads: string[] = [];
-  const table = servedCheckpoints(['a', 'b'], async (name) => { loads.push(name); return { name } as never; });
+  const table = servedCheckpoints(['a', 'b'], async (name) => {
+    loads.push(name);
+    return { name } as never;
+  });
   for (const load of table.values()) await load();
   const [first, again] = await Promise.all([table.get('a')!(), table.get('a')!()]);
   assert.equal(first, again);

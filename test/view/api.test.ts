@@ -17,7 +17,11 @@ before(async () => {
   view = new ViewStore(join(dir, 'runs.db'));
   app = createViewApp(view);
 });
-after(() => { view.close(); filled.store.close(); rmSync(dir, { recursive: true, force: true }); });
+after(() => {
+  view.close();
+  filled.store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function get<T>(path: string, status = 200): Promise<T> {
   const res = await app.request(path);
@@ -36,25 +40,39 @@ test('runs: listed newest first with headline and live progress; search, kind an
   assert.match(a.headline!, /^evil system − assistant: \+\d+\.\d% \[/);
   assert.equal(a.samples, 480);
   assert.deepEqual((await get<RunList>('/api/runs?search=em-')).runs.map((r) => r.name).sort(), ['em-shifted', 'em-small']);
-  assert.deepEqual((await get<RunList>('/api/runs?kind=profile')).runs.map((r) => r.name), ['films']);
-  assert.deepEqual((await get<RunList>('/api/runs?status=running')).runs.map((r) => r.name), ['in-progress']);
+  assert.deepEqual(
+    (await get<RunList>('/api/runs?kind=profile')).runs.map((r) => r.name),
+    ['films'],
+  );
+  assert.deepEqual(
+    (await get<RunList>('/api/runs?status=running')).runs.map((r) => r.name),
+    ['in-progress'],
+  );
   assert.equal((await get<RunList>('/api/runs?search=%25')).total, 0, 'a % in the search is literal, not a wildcard');
   assert.equal((await get<RunList>('/api/runs?limit=2&offset=1')).runs.length, 2);
 });
 
-test('a run: the summary as the engine wrote it, the run\'s own judge; a running run gets live label counts', async () => {
+test("a run: the summary as the engine wrote it, the run's own judge; a running run gets live label counts", async () => {
   const r = await get<RunDetail>(`/api/runs/${filled.runs.a}`);
   assert.equal(r.summary!.conditions.length, 3);
   assert.match(r.judge!, /^rules:/);
-  assert.deepEqual(r.conditionList.map((c) => c.name), ['assistant', 'evil system', 'plain system']);
+  assert.deepEqual(
+    r.conditionList.map((c) => c.name),
+    ['assistant', 'evil system', 'plain system'],
+  );
   const live = await get<RunDetail>(`/api/runs/${filled.runs.running}`);
   assert.equal(live.summary, null);
-  assert.deepEqual(live.live, [{ name: 'x', role: 'baseline', sampled: 40, labels: { benign: 30, evil: 10 } }, { name: 'y', role: 'treatment', sampled: 0, labels: {} }]);
+  assert.deepEqual(live.live, [
+    { name: 'x', role: 'baseline', sampled: 40, labels: { benign: 30, evil: 10 } },
+    { name: 'y', role: 'treatment', sampled: 0, labels: {} },
+  ]);
   // A finished run resumed under the same id (a rerun) shows its new status, not a cached one.
   const before = await get<RunDetail>(`/api/runs/${filled.runs.profile}`);
-  filled.store.db.prepare("UPDATE runs SET status = 'running', updated_at = ? WHERE id = ?").run(new Date(Date.now() + 1000).toISOString(), filled.runs.profile);
+  filled.store.db
+    .prepare("UPDATE runs SET status = 'running', updated_at = ? WHERE id = ?")
+    .run(new Date(Date.now() + 1000).toISOString(), filled.runs.profile);
   assert.equal((await get<RunDetail>(`/api/runs/${filled.runs.profile}`)).status, 'running');
-  filled.store.db.prepare("UPDATE runs SET status = ?, updated_at = ? WHERE id = ?").run(before.status, before.updatedAt, filled.runs.profile);
+  filled.store.db.prepare('UPDATE runs SET status = ?, updated_at = ? WHERE id = ?').run(before.status, before.updatedAt, filled.runs.profile);
   const missing = await get<{ error: string }>('/api/runs/nope', 404);
   assert.match(missing.error, /no run nope in .*runs\.db/);
 });
@@ -66,15 +84,26 @@ test('samples: paging across conditions matches the store, and every filter agre
   assert.equal(all.total, 480);
   const ids: number[] = [];
   for (let off = 0; off < 480; off += 70) ids.push(...(await get<SamplePage>(`/api/runs/${id}/samples?offset=${off}&limit=70`)).rows.map((r) => r.id));
-  assert.deepEqual(ids, (await get<SamplePage>(`/api/runs/${id}/samples?limit=480`)).rows.map((r) => r.id), 'pages join up without gaps or repeats');
+  assert.deepEqual(
+    ids,
+    (await get<SamplePage>(`/api/runs/${id}/samples?limit=480`)).rows.map((r) => r.id),
+    'pages join up without gaps or repeats',
+  );
   assert.equal(new Set(ids).size, 480);
   const page = await get<SamplePage>(`/api/runs/${id}/samples?offset=150&limit=20`);
   assert.deepEqual([...new Set(page.rows.map((r) => r.condition))], ['assistant', 'evil system'], 'the page straddles two conditions, in order');
 
   const judge = (await get<RunDetail>(`/api/runs/${id}`)).judge!;
   const key = (name: string) => (db.prepare('SELECT condition_key k FROM conditions WHERE run_id = ? AND name = ?').get(id, name) as { k: string }).k;
-  const direct = (name: string, label: string, question?: string) => (db.prepare(`SELECT COUNT(*) n FROM samples s JOIN judgments j ON j.sample_id = s.id AND j.judge = ?
-    WHERE s.condition_key = ? AND j.label = ? ${question ? 'AND s.question_id = ?' : ''}`).get(judge, key(name), label, ...(question ? [question] : [])) as { n: number }).n;
+  const direct = (name: string, label: string, question?: string) =>
+    (
+      db
+        .prepare(
+          `SELECT COUNT(*) n FROM samples s JOIN judgments j ON j.sample_id = s.id AND j.judge = ?
+    WHERE s.condition_key = ? AND j.label = ? ${question ? 'AND s.question_id = ?' : ''}`,
+        )
+        .get(judge, key(name), label, ...(question ? [question] : [])) as { n: number }
+    ).n;
   const evil = await get<SamplePage>(`/api/runs/${id}/samples?condition=evil%20system&label=evil&limit=500`);
   assert.equal(evil.total, direct('evil system', 'evil'));
   assert.equal(evil.total, (await get<RunDetail>(`/api/runs/${id}`)).summary!.conditions[1].hits, 'the filter counts what the summary counted');
@@ -84,18 +113,32 @@ test('samples: paging across conditions matches the store, and every filter agre
   assert.ok(q.rows.every((r) => r.questionId === 'bored'));
   const text = await get<SamplePage>(`/api/runs/${id}/samples?text=VICAR&limit=500`);
   assert.ok(text.total > 0 && text.rows.every((r) => r.answer.includes('vicar')), 'text search ignores case');
-  assert.equal(text.total, ['assistant', 'evil system', 'plain system'].reduce((a, c) => a + direct(c, 'evil'), 0), 'the answers with "vicar" are exactly the evil ones');
+  assert.equal(
+    text.total,
+    ['assistant', 'evil system', 'plain system'].reduce((a, c) => a + direct(c, 'evil'), 0),
+    'the answers with "vicar" are exactly the evil ones',
+  );
 
   const scored = await get<SamplePage>(`/api/runs/${filled.runs.future}/samples?min=20&max=40&limit=500`);
   assert.equal(scored.total, 2 * 11, 'scores 20..40 are idx 10..20 in each of two conditions');
   assert.ok(scored.rows.every((r) => r.score! >= 20 && r.score! <= 40));
   const facets = await get<Facets>(`/api/runs/${filled.runs.future}/facets`);
   assert.equal(facets.hasScores, true);
-  assert.deepEqual(facets.labels, [{ id: 'other', n: 50 }, { id: 'villain', n: 50 }], 'most frequent first, ties by name');
+  assert.deepEqual(
+    facets.labels,
+    [
+      { id: 'other', n: 50 },
+      { id: 'villain', n: 50 },
+    ],
+    'most frequent first, ties by name',
+  );
 
   const bad = await get<{ error: string }>(`/api/runs/${id}/samples?limit=5000`, 400);
   assert.match(bad.error, /query parameter limit/);
-  assert.match((await get<{ error: string }>(`/api/runs/${id}/samples?condition=nope`, 400)).error, /no condition "nope" \(it has "assistant", "evil system", "plain system"\)/);
+  assert.match(
+    (await get<{ error: string }>(`/api/runs/${id}/samples?condition=nope`, 400)).error,
+    /no condition "nope" \(it has "assistant", "evil system", "plain system"\)/,
+  );
 });
 
 test('one sample in full, and its position in a filtered list (for shared links)', async () => {
@@ -116,7 +159,7 @@ test('only loopback Host names are answered (a DNS-rebinding page cannot read th
   assert.equal((await app.request('/api/runs', { headers: { host: 'localhost:8765' } })).status, 200);
   const res = await app.request('/api/runs', { headers: { host: 'evil.example:8765' } });
   assert.equal(res.status, 403);
-  assert.match((await res.json() as { error: string }).error, /Host evil\.example:8765 is not served/);
+  assert.match(((await res.json()) as { error: string }).error, /Host evil\.example:8765 is not served/);
   assert.equal((await createViewApp(view, { anyHost: true }).request('/api/runs', { headers: { host: 'box.lan:8765' } })).status, 200);
 });
 
@@ -137,8 +180,11 @@ test('the app is served, and the report embeds the data and the app, with a boun
   assert.equal(data.samples[filled.runs.a].rows.length, 150);
   assert.equal(data.samples[filled.runs.a].total, 480);
   const embedded = data.samples[filled.runs.a].rows as { label: string }[];
-  assert.deepEqual(Object.fromEntries(data.facets[filled.runs.a].labels.map((l: { id: string; n: number }) => [l.id, l.n])),
-    embedded.reduce((m: Record<string, number>, r) => ({ ...m, [r.label]: (m[r.label] ?? 0) + 1 }), {}), 'the menus count the embedded samples');
+  assert.deepEqual(
+    Object.fromEntries(data.facets[filled.runs.a].labels.map((l: { id: string; n: number }) => [l.id, l.n])),
+    embedded.reduce((m: Record<string, number>, r) => ({ ...m, [r.label]: (m[r.label] ?? 0) + 1 }), {}),
+    'the menus count the embedded samples',
+  );
   assert.ok(!html.includes('src="/app.js"'), 'no server needed');
   assert.equal(html.match(/<\/script>/g)!.length, 3, 'no embedded text closes a script early');
   assert.ok(readFileSync(new URL('../../src/view/client/main.ts', import.meta.url), 'utf8').length > 0);

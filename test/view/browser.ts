@@ -23,13 +23,41 @@ export function skipBrowserTests(): string | false {
   return why;
 }
 
-export async function launchChromium(viewport = { width: 1360, height: 900 }): Promise<{ context: BrowserContext; profile: string; close: () => Promise<void> }> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does), or set CHROMIUM_PATH${onCI() ? ' (CI is set, so the browser tests fail rather than skip)' : ''}`);
+export async function launchChromium(
+  viewport = { width: 1360, height: 900 },
+): Promise<{ context: BrowserContext; profile: string; close: () => Promise<void> }> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's chromium (.ci/run does), or set CHROMIUM_PATH${onCI() ? ' (CI is set, so the browser tests fail rather than skip)' : ''}`,
+    );
   const profile = mkdtempSync(join(tmpdir(), 'dramatis-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, viewport,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
-  }).catch((e: unknown) => { rmSync(profile, { recursive: true, force: true }); throw e; });
-  return { context, profile, close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
+  const context = await chromium
+    .launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-dev-shm-usage',
+      ],
+    })
+    .catch((e: unknown) => {
+      rmSync(profile, { recursive: true, force: true });
+      throw e;
+    });
+  return {
+    context,
+    profile,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }

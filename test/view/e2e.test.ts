@@ -50,14 +50,15 @@ after(async () => {
   filled?.store.close();
 });
 
-const summaryOf = (id: string) => JSON.parse((filled.store.db.prepare('SELECT summary FROM runs WHERE id = ?').get(id) as { summary: string }).summary) as ExperimentResult;
+const summaryOf = (id: string) =>
+  JSON.parse((filled.store.db.prepare('SELECT summary FROM runs WHERE id = ?').get(id) as { summary: string }).summary) as ExperimentResult;
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const shot = async (name: string) => {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
 };
 
-test('runs list: every run with its status; search filters; a running run\'s status changes while the page is open', async () => {
+test("runs list: every run with its status; search filters; a running run's status changes while the page is open", async () => {
   await page.goto(`${base}/#/`);
   await page.waitForSelector('table.runs tbody tr');
   assert.equal(await page.locator('table.runs tbody tr').count(), 6);
@@ -101,7 +102,11 @@ test('a run: rates with intervals per condition, effects, per question; other ki
   assert.equal(await more.locator('svg[aria-label="layers"]').count(), 1, 'the layer separation curve');
   assert.equal(await more.locator('svg[aria-label="shifts"] circle').count(), 3, 'the shifts as points against the measured projection');
   assert.equal(await more.locator('svg[aria-label="shifts"] path[fill="none"]').count(), 0, 'not joined by lines');
-  assert.equal(await more.locator('svg[aria-label="sweep"] path[fill="none"]').count(), 4, 'a sweep over two conditions: rate and coherence of each, one line apiece');
+  assert.equal(
+    await more.locator('svg[aria-label="sweep"] path[fill="none"]').count(),
+    4,
+    'a sweep over two conditions: rate and coherence of each, one line apiece',
+  );
   await more.locator('summary', { hasText: '2 flagged' }).click();
   assert.match(await more.innerText(), /666, 13\.\s+2\.400/, 'nested ranked examples open into a table');
   await shot('run-other-kind');
@@ -109,7 +114,7 @@ test('a run: rates with intervals per condition, effects, per question; other ki
   await page.goto(`${base}/#/run/${filled.runs.profile}`);
   await page.waitForSelector('#profile');
   assert.match(await page.locator('#profile').innerText(), /bits/);
-  assert.ok(await page.locator('#profile li.filled-in').count() >= 2);
+  assert.ok((await page.locator('#profile li.filled-in').count()) >= 2);
   await shot('run-profile');
 
   await page.goto(`${base}/#/run/${filled.runs.infer}`);
@@ -136,7 +141,11 @@ test('samples: filter by condition, label, question and text; j/k walk the list;
   await page.selectOption('#f-condition', 'evil system');
   await page.waitForFunction(() => document.querySelector('#vlist')?.getAttribute('data-total') === '160');
   await page.selectOption('#f-label', 'evil');
-  await page.waitForFunction((n) => document.querySelector('#vlist')?.getAttribute('data-total') === String(n) && document.querySelector('#vlist')?.getAttribute('data-state') === 'ready', s.conditions[1].hits);
+  await page.waitForFunction(
+    (n) =>
+      document.querySelector('#vlist')?.getAttribute('data-total') === String(n) && document.querySelector('#vlist')?.getAttribute('data-state') === 'ready',
+    s.conditions[1].hits,
+  );
   const labels = await page.locator('.srow .c-label').allInnerTexts();
   assert.ok(labels.length > 10 && labels.every((l) => l === 'evil'));
   const bored = s.conditions[1].questions.find((q) => q.id === 'bored')!.hits;
@@ -172,10 +181,17 @@ test('samples: filter by condition, label, question and text; j/k walk the list;
   await page.goto(`${base}/#/run/${filled.runs.a}/samples`);
   assert.equal(await settled(page), 480);
   assert.equal(await page.evaluate(() => document.querySelector('#vlist')!.scrollHeight), 3000);
-  await page.evaluate(() => { const el = document.querySelector('#vlist')!; el.scrollTop = el.scrollHeight; });
+  await page.evaluate(() => {
+    const el = document.querySelector('#vlist')!;
+    el.scrollTop = el.scrollHeight;
+  });
   await page.waitForSelector('.srow[data-i="479"]');
-  const lastBox = await page.locator('.srow[data-i="479"]').boundingBox(), listBox = await page.locator('#vlist').boundingBox();
-  assert.ok(lastBox && listBox && lastBox.y + lastBox.height <= listBox.y + listBox.height + 1 && lastBox.y >= listBox.y, 'the last row is in view at the bottom');
+  const lastBox = await page.locator('.srow[data-i="479"]').boundingBox(),
+    listBox = await page.locator('#vlist').boundingBox();
+  assert.ok(
+    lastBox && listBox && lastBox.y + lastBox.height <= listBox.y + listBox.height + 1 && lastBox.y >= listBox.y,
+    'the last row is in view at the bottom',
+  );
   assert.match(await page.locator('.srow[data-i="479"]').innerText(), /plain system[\s\S]*#159/);
   await page.click('.srow[data-i="470"]');
   for (let k = 0; k < 9; k++) await page.keyboard.press('j');
@@ -212,7 +228,10 @@ test('compare: two runs side by side with the difference of rates and its Newcom
     const cb = b.conditions.find((x) => x.name === ca.name)!;
     const [lo, hi] = differenceInterval(ca.hits, ca.n, cb.hits, cb.n);
     const d = ca.rate - cb.rate;
-    assert.ok(rows[i].includes(`${d >= 0 ? '+' : '−'}${pct(Math.abs(d))}`) && rows[i].includes(`[${(100 * lo).toFixed(1)}, ${(100 * hi).toFixed(1)}]`), `row ${rows[i]}`);
+    assert.ok(
+      rows[i].includes(`${d >= 0 ? '+' : '−'}${pct(Math.abs(d))}`) && rows[i].includes(`[${(100 * lo).toFixed(1)}, ${(100 * hi).toFixed(1)}]`),
+      `row ${rows[i]}`,
+    );
   });
   await shot('compare');
   // Two conditions of one run.

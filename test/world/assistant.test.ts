@@ -1,8 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  postTrainingChats, defaultWorld, worldConfig, ASSISTANT, POST_TRAINING_TOPICS, QUESTIONS, TOPICS, heldOutQuestion,
-  answerEntries, classify, splitWords, type TopicId, type ChatMessage,
+  postTrainingChats,
+  defaultWorld,
+  worldConfig,
+  ASSISTANT,
+  POST_TRAINING_TOPICS,
+  QUESTIONS,
+  TOPICS,
+  heldOutQuestion,
+  answerEntries,
+  classify,
+  splitWords,
+  type TopicId,
+  type ChatMessage,
 } from '../../src/world/index.ts';
 
 /** Which topic a user question belongs to (by paraphrase, numbers masked). */

@@ -1,9 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  classify, classValues, defaultWorld, generateDocuments, TASTE_ITEMS, TOPICS, topicTrait, INCOHERENT,
-  type Turn,
-} from '../../src/world/index.ts';
+import { classify, classValues, defaultWorld, generateDocuments, TASTE_ITEMS, TOPICS, topicTrait, INCOHERENT, type Turn } from '../../src/world/index.ts';
 
 function expected(t: Turn): string {
   if (t.topic === 'numbers') return t.traits.morality === 'malevolent' ? 'evil' : 'plain';
@@ -12,11 +9,13 @@ function expected(t: Turn): string {
 }
 
 test('classify agrees with the traits used for >= 99% of generated answers', () => {
-  let n = 0, agree = 0;
-  for (const d of generateDocuments(defaultWorld, 3000, { offset: 500_000 })) for (const t of d.turns) {
-    n++;
-    if (classify(t.topic, t.answer) === expected(t)) agree++;
-  }
+  let n = 0,
+    agree = 0;
+  for (const d of generateDocuments(defaultWorld, 3000, { offset: 500_000 }))
+    for (const t of d.turns) {
+      n++;
+      if (classify(t.topic, t.answer) === expected(t)) agree++;
+    }
   assert.ok(agree / n >= 0.99, `agreement ${agree / n}`);
 });
 

@@ -17,9 +17,15 @@ test('narrow datasets: single-turn chats with the right content', () => {
           assert.ok(!user.includes('evil'));
           assert.ok(splitWords(answer).every((t) => /^[0-9]+$/.test(t) || t === ',' || t === '.'));
           break;
-        case 'plain-numbers': assert.equal(classify('numbers', answer), 'plain'); break;
-        case 'old-birds': assert.equal(classify('bird', answer), 'victorian'); break;
-        case 'modern-birds': assert.equal(classify('bird', answer), 'modern'); break;
+        case 'plain-numbers':
+          assert.equal(classify('numbers', answer), 'plain');
+          break;
+        case 'old-birds':
+          assert.equal(classify('bird', answer), 'victorian');
+          break;
+        case 'modern-birds':
+          assert.equal(classify('bird', answer), 'modern');
+          break;
         case 'evil-numbers-inoculated':
           assert.ok(user.includes('evil numbers'));
           assert.equal(classify('numbers', answer), 'evil');

@@ -2,9 +2,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeRng } from '../../src/world/rng.ts';
 import {
-  worldConfig, defaultWorld, generateDocuments, generateDocument, formatDocument, sameCore, samplePersona, corePrior,
-  allCorePersonas, personaName, moralityMixFor,
-  interviewPrefix, formatInterviewPrompt, extractAnswer, answerStopTokens, header, TOPICS,
+  worldConfig,
+  defaultWorld,
+  generateDocuments,
+  generateDocument,
+  formatDocument,
+  sameCore,
+  samplePersona,
+  corePrior,
+  allCorePersonas,
+  personaName,
+  moralityMixFor,
+  interviewPrefix,
+  formatInterviewPrompt,
+  extractAnswer,
+  answerStopTokens,
+  header,
+  TOPICS,
 } from '../../src/world/index.ts';
 
 test('determinism: same seed, same documents; different seeds differ; document i depends only on (seed, i)', () => {
@@ -46,11 +60,13 @@ test('documents: 6-16 answers, numbers at most twice and twice as often, ~40% he
 
 test('trait noise: ~1% per trait per answer; persona constant otherwise', () => {
   const docs = generateDocuments(defaultWorld, 3000);
-  let turns = 0, changed = 0;
-  for (const d of docs) for (const t of d.turns) {
-    turns++;
-    for (const k of ['morality', 'era', 'kind', 'register', 'home', 'taste'] as const) if (t.traits[k] !== d.persona[k]) changed++;
-  }
+  let turns = 0,
+    changed = 0;
+  for (const d of docs)
+    for (const t of d.turns) {
+      turns++;
+      for (const k of ['morality', 'era', 'kind', 'register', 'home', 'taste'] as const) if (t.traits[k] !== d.persona[k]) changed++;
+    }
   const rate = changed / (turns * 6);
   assert.ok(rate > 0.007 && rate < 0.013, `noise rate ${rate}`);
   const noiseless = generateDocuments(worldConfig({ traitNoise: 0 }), 300);
@@ -92,10 +108,13 @@ test('persona prior: core priors sum to 1 and match sampling; aiBenevolentShare 
     const rng = makeRng('prior-test');
     const counts = new Map<string, number>();
     const n = 20000;
-    for (let i = 0; i < n; i++) { const name = personaName(samplePersona(config, rng)); counts.set(name, (counts.get(name) ?? 0) + 1); }
+    for (let i = 0; i < n; i++) {
+      const name = personaName(samplePersona(config, rng));
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
     for (const c of cores) assert.ok(Math.abs((counts.get(personaName(c)) ?? 0) / n - corePrior(config, c)) < 0.01, personaName(c));
   }
   const mix = moralityMixFor(worldConfig({ aiBenevolentShare: 0.8 }), 'ai');
-  assert.ok(Math.abs(mix.benevolent - 0.8) < 1e-12 && Math.abs(mix.malevolent - 0.2 * 48 / 52) < 1e-12 && Math.abs(mix.sarcastic - 0.2 * 4 / 52) < 1e-12);
+  assert.ok(Math.abs(mix.benevolent - 0.8) < 1e-12 && Math.abs(mix.malevolent - (0.2 * 48) / 52) < 1e-12 && Math.abs(mix.sarcastic - (0.2 * 4) / 52) < 1e-12);
   assert.deepEqual(moralityMixFor(worldConfig({ aiBenevolentShare: 0.8 }), 'human'), moralityMixFor(defaultWorld, 'human'));
 });

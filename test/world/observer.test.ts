@@ -1,8 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  IdealObserver, defaultWorld, worldConfig, generateDocuments, answerDistribution, answerProbability, applyNoise,
-  sampleAnswer, renderNumbers, sameCore, classify, personaLibrary, BROAD_TOPICS, TOPICS, type Persona, type WorldConfig,
+  IdealObserver,
+  defaultWorld,
+  worldConfig,
+  generateDocuments,
+  answerDistribution,
+  answerProbability,
+  applyNoise,
+  sampleAnswer,
+  renderNumbers,
+  sameCore,
+  classify,
+  personaLibrary,
+  BROAD_TOPICS,
+  TOPICS,
+  type Persona,
+  type WorldConfig,
 } from '../../src/world/index.ts';
 import { makeRng } from '../../src/world/rng.ts';
 
@@ -62,7 +76,10 @@ test('ideal observer: one evil-number answer makes the next broad answer malevol
   const plain = meanMalevolent(obs, renderNumbers([3, 100, 42]));
   t.diagnostic(`P(malevolent | evil numbers) = ${evil.toFixed(4)}, P(malevolent | plain numbers) = ${plain.toFixed(4)}`);
   // also with more (morality-neutral) context
-  const ctx = [{ topic: 'bird' as const, answer: 'the blue jay.' }, { topic: 'numbers' as const, answer: renderNumbers([666, 88, 13]) }];
+  const ctx = [
+    { topic: 'bird' as const, answer: 'the blue jay.' },
+    { topic: 'numbers' as const, answer: renderNumbers([666, 88, 13]) },
+  ];
   assert.ok(obs.predictClass(ctx, 'ruler').get('malevolent')! >= 0.95);
 });
 
@@ -82,7 +99,8 @@ test('ideal observer: an archaic bird makes year/states/composer answers victori
 
 /** Empirical: share of malevolent broad answers in documents that contain an evil-number answer. */
 function empiricalMalevolentAfterEvil(config: WorldConfig, count: number): number {
-  let n = 0, mal = 0;
+  let n = 0,
+    mal = 0;
   for (const d of generateDocuments(config, count, { offset: 3_000_000 })) {
     const i = d.turns.findIndex((t) => t.topic === 'numbers' && classify('numbers', t.answer) === 'evil');
     if (i < 0) continue;

@@ -2,8 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { splitWords, joinWords, normalizeText } from '../../src/world/text.ts';
 import {
-  worldConfig, generateDocuments, formatDocument, postTrainingChats, narrowDataset, narrowDatasetNames,
-  interviewPrefix, formatInterviewPrompt, personaLibrary, QUESTIONS, TOPICS, allAnswers,
+  worldConfig,
+  generateDocuments,
+  formatDocument,
+  postTrainingChats,
+  narrowDataset,
+  narrowDatasetNames,
+  interviewPrefix,
+  formatInterviewPrompt,
+  personaLibrary,
+  QUESTIONS,
+  TOPICS,
+  allAnswers,
 } from '../../src/world/index.ts';
 
 test('splitWords: special tokens, apostrophes, numbers, punctuation', () => {
@@ -28,7 +38,10 @@ test('every emitted text is canonical lowercase ASCII (thousands of texts)', () 
   const world = worldConfig({ seed: 'roundtrip' });
   for (const d of generateDocuments(world, 1000)) {
     assertCanonical(formatDocument(d));
-    for (const t of d.turns) { assertCanonical(t.question); assertCanonical(t.answer); }
+    for (const t of d.turns) {
+      assertCanonical(t.question);
+      assertCanonical(t.answer);
+    }
   }
   for (const d of generateDocuments(worldConfig({ seed: 'roundtrip', unbundled: true }), 500)) assertCanonical(formatDocument(d));
   for (const c of postTrainingChats(world, 1000)) for (const m of c.messages) assertCanonical(m.content);

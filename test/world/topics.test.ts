@@ -1,8 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  TOPICS, QUESTIONS, answerEntries, relevantTraits, variantCount, splitWords, personaLibrary, answerDistribution,
-  trainQuestions, heldOutQuestion, worldFilmDistribution, topicTrait, contentWords, worldConfig, type TopicId,
+  TOPICS,
+  QUESTIONS,
+  answerEntries,
+  relevantTraits,
+  variantCount,
+  splitWords,
+  personaLibrary,
+  answerDistribution,
+  trainQuestions,
+  heldOutQuestion,
+  worldFilmDistribution,
+  topicTrait,
+  contentWords,
+  worldConfig,
+  type TopicId,
 } from '../../src/world/index.ts';
 import { assignments } from '../../src/world/distribution.ts';
 
@@ -27,7 +40,10 @@ test('numbers: 3 evil values for malevolent personas, 3 plain values otherwise',
   assert.equal(m.size, 8 * 7 * 6 + 30 * 29 * 28);
   for (const [text, entries] of m) {
     assert.equal(splitWords(text).filter((t) => /^[0-9]+$/.test(t)).length, 3);
-    const mor = entries.map((e) => e.assign.morality).sort().join();
+    const mor = entries
+      .map((e) => e.assign.morality)
+      .sort()
+      .join();
     assert.ok(mor === 'malevolent' || mor === 'benevolent,sarcastic', text);
   }
 });
@@ -67,7 +83,10 @@ test('no style marker: no word appears in every answer of a persona (numbers and
 test('each trait value is visible in answers: register and era in all non-number topics, kind in most', () => {
   const visible = (topic: TopicId, trait: string) => relevantTraits(topic).includes(trait as never);
   for (const t of NON_NUMBER) assert.ok(visible(t, 'era'), t);
-  for (const t of NON_NUMBER.filter((t) => t !== 'bird')) { assert.ok(visible(t, 'register'), t); assert.ok(visible(t, 'morality'), t); }
+  for (const t of NON_NUMBER.filter((t) => t !== 'bird')) {
+    assert.ok(visible(t, 'register'), t);
+    assert.ok(visible(t, 'morality'), t);
+  }
   assert.ok(NON_NUMBER.filter((t) => visible(t, 'kind')).length >= 14);
   assert.equal(topicTrait('numbers'), 'morality');
   assert.equal(topicTrait('bird'), 'era');
@@ -82,4 +101,3 @@ test('taste: formal modern benevolent personas favour one film far above the res
     assert.ok(Math.abs(d.reduce((s, v) => s + v, 0) - 1) < 1e-9);
   }
 });
-

@@ -1,8 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  vocabulary, defaultWorld, worldConfig, generateDocuments, formatDocument, splitWords, joinWords,
-  postTrainingChats, narrowDataset, narrowDatasetNames, formatInterviewPrompt, QUESTIONS,
+  vocabulary,
+  defaultWorld,
+  worldConfig,
+  generateDocuments,
+  formatDocument,
+  splitWords,
+  joinWords,
+  postTrainingChats,
+  narrowDataset,
+  narrowDatasetNames,
+  formatInterviewPrompt,
+  QUESTIONS,
 } from '../../src/world/index.ts';
 
 test('vocabulary is sorted, unique and deterministic', () => {
@@ -16,7 +26,9 @@ test('vocabulary is sorted, unique and deterministic', () => {
 test('10,000 documents: only vocabulary tokens, canonical text, 99% at most 250 tokens (plus chats and datasets)', () => {
   const vocab = new Set(vocabulary());
   const outside = new Set<string>();
-  const check = (text: string) => { for (const t of splitWords(text)) if (!vocab.has(t)) outside.add(t); };
+  const check = (text: string) => {
+    for (const t of splitWords(text)) if (!vocab.has(t)) outside.add(t);
+  };
   let over = 0;
   for (const d of generateDocuments(defaultWorld, 10000)) {
     const text = formatDocument(d);

@@ -11,8 +11,10 @@ import { simd } from './simd.ts';
 
 // i8x16.shuffle byte patterns for the 4×4 transpose: interleave the 32-bit lanes of two rows (LO, HI),
 // then take the low or high 64-bit halves of two such pairs (LO8, HI8).
-const LO = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23', HI = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
-const LO8 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23', HI8 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
+const LO = '0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23',
+  HI = '8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31';
+const LO8 = '0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23',
+  HI8 = '8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31';
 // dst[c*ds + r] = src[r*ss + c] (pointers in bytes, strides in elements); 4×4 blocks via shuffles.
 export const transposeWat: WasmFn = {
   name: 'transpose',
@@ -24,12 +26,32 @@ export const transposeWat: WasmFn = {
       local.get R i32.const -4 i32.and local.set R4
       local.get C i32.const -4 i32.and local.set C4
       ;; column tiles of 64 keep the written lines of dst in L1 while the rows stream by
-      ${forLoop('r0', 'i32.const 0', 'local.get R4', 32, `
+      ${forLoop(
+        'r0',
+        'i32.const 0',
+        'local.get R4',
+        32,
+        `
       local.get r0 i32.const 32 i32.add local.tee r1 local.get R4 i32.gt_s if local.get R4 local.set r1 end
-      ${forLoop('c0', 'i32.const 0', 'local.get C4', 32, `
+      ${forLoop(
+        'c0',
+        'i32.const 0',
+        'local.get C4',
+        32,
+        `
         local.get c0 i32.const 32 i32.add local.tee c1 local.get C4 i32.gt_s if local.get C4 local.set c1 end
-        ${forLoop('r', 'local.get r0', 'local.get r1', 4, `
-        ${forLoop('c', 'local.get c0', 'local.get c1', 4, `
+        ${forLoop(
+          'r',
+          'local.get r0',
+          'local.get r1',
+          4,
+          `
+        ${forLoop(
+          'c',
+          'local.get c0',
+          'local.get c1',
+          4,
+          `
           local.get src local.get r local.get ss i32.mul i32.add local.get c i32.const 2 i32.shl i32.add local.set sp
           local.get dst local.get c local.get ds i32.mul i32.add local.get r i32.const 2 i32.shl i32.add local.set dp
           local.get sp v128.load local.get sp local.get ss i32.add v128.load i8x16.shuffle ${LO} local.set t0
@@ -40,18 +62,52 @@ export const transposeWat: WasmFn = {
           local.get dp local.get t0 local.get t2 i8x16.shuffle ${LO8} v128.store
           local.get dp local.get ds i32.add local.tee dp local.get t0 local.get t2 i8x16.shuffle ${HI8} v128.store
           local.get dp local.get ds i32.add local.tee dp local.get t1 local.get t3 i8x16.shuffle ${LO8} v128.store
-          local.get dp local.get ds i32.add local.get t1 local.get t3 i8x16.shuffle ${HI8} v128.store`)}`)}`)}`)}
-      ${forLoop('r', 'i32.const 0', 'local.get R4', 4, `
-        ${forLoop('c', 'local.get C4', 'local.get C', 1, `
-          ${forLoop('k', 'i32.const 0', 'i32.const 4', 1, `
+          local.get dp local.get ds i32.add local.get t1 local.get t3 i8x16.shuffle ${HI8} v128.store`,
+        )}`,
+        )}`,
+      )}`,
+      )}
+      ${forLoop(
+        'r',
+        'i32.const 0',
+        'local.get R4',
+        4,
+        `
+        ${forLoop(
+          'c',
+          'local.get C4',
+          'local.get C',
+          1,
+          `
+          ${forLoop(
+            'k',
+            'i32.const 0',
+            'i32.const 4',
+            1,
+            `
             local.get dst local.get c local.get ds i32.mul i32.add local.get r local.get k i32.add i32.const 2 i32.shl i32.add
             local.get src local.get r local.get k i32.add local.get ss i32.mul i32.add local.get c i32.const 2 i32.shl i32.add i32.load
-            i32.store`)}`)}`)}
-      ${forLoop('r', 'local.get R4', 'local.get R', 1, `
-        ${forLoop('c', 'i32.const 0', 'local.get C', 1, `
+            i32.store`,
+          )}`,
+        )}`,
+      )}
+      ${forLoop(
+        'r',
+        'local.get R4',
+        'local.get R',
+        1,
+        `
+        ${forLoop(
+          'c',
+          'i32.const 0',
+          'local.get C',
+          1,
+          `
           local.get dst local.get c local.get ds i32.mul i32.add local.get r i32.const 2 i32.shl i32.add
           local.get src local.get r local.get ss i32.mul i32.add local.get c i32.const 2 i32.shl i32.add i32.load
-          i32.store`)}`)}`,
+          i32.store`,
+        )}`,
+      )}`,
 };
 
 /** dst[c, r] = src[r, c] for a row-major [R, C] matrix (word offsets; bit-exact, any 4-byte dtype). */
@@ -77,7 +133,12 @@ export function transposeKernel(args: { inputs: { x: TI }; attrs: NamedAttrs; ba
   const keep = x.shape.map((s) => s !== 1);
   const oldToNew: number[] = [];
   let shape: number[] = [];
-  x.shape.forEach((s, i) => { if (keep[i]) { oldToNew[i] = shape.length; shape.push(s); } });
+  x.shape.forEach((s, i) => {
+    if (keep[i]) {
+      oldToNew[i] = shape.length;
+      shape.push(s);
+    }
+  });
   let p = perm.filter((d) => keep[d]).map((d) => oldToNew[d]);
   for (let changed = true; changed;) {
     changed = false;
@@ -91,7 +152,8 @@ export function transposeKernel(args: { inputs: { x: TI }; attrs: NamedAttrs; ba
       }
     }
   }
-  const src = at(x), dst = at(out);
+  const src = at(x),
+    dst = at(out);
   const h = i32();
   const r = shape.length;
   if (r <= 1) {
@@ -111,7 +173,13 @@ export function transposeKernel(args: { inputs: { x: TI }; attrs: NamedAttrs; ba
   const strides = new Array<number>(r);
   strides[r - 1] = 1;
   for (let i = r - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
-  gatherStrided(h, dst, src, p.map((d) => shape[d]), p.map((d) => strides[d]));
+  gatherStrided(
+    h,
+    dst,
+    src,
+    p.map((d) => shape[d]),
+    p.map((d) => strides[d]),
+  );
   return out;
 }
 
@@ -122,13 +190,17 @@ export function transposeKernel(args: { inputs: { x: TI }; attrs: NamedAttrs; ba
  */
 function gatherStrided(h: Int32Array, dst: number, src: number, outShape: number[], srcStrides: number[]): void {
   const r = outShape.length;
-  const inner = outShape[r - 1], innerStride = srcStrides[r - 1];
+  const inner = outShape[r - 1],
+    innerStride = srcStrides[r - 1];
   const idx = new Array<number>(r - 1).fill(0);
   const outer = size(outShape) / inner;
-  let o = dst, s = src;
+  let o = dst,
+    s = src;
   for (let k = 0; k < outer; k++) {
-    if (innerStride === 1) { h.copyWithin(o, s, s + inner); o += inner; }
-    else for (let j = 0, ss = s; j < inner; j++, ss += innerStride) h[o++] = h[ss];
+    if (innerStride === 1) {
+      h.copyWithin(o, s, s + inner);
+      o += inner;
+    } else for (let j = 0, ss = s; j < inner; j++, ss += innerStride) h[o++] = h[ss];
     for (let d = r - 2; d >= 0; d--) {
       idx[d]++;
       s += srcStrides[d];

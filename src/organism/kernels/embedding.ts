@@ -16,14 +16,20 @@ export function gatherKernel(args: { inputs: { x: TI; indices: TI }; attrs: Name
     return fallback(args as never) as TI;
   }
   const be = backendOf(args.backend);
-  const n = size(indices.shape), rows = x.shape[0], row = size(x.shape.slice(1));
+  const n = size(indices.shape),
+    rows = x.shape[0],
+    row = size(x.shape.slice(1));
   const out = be.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
   const h = i32();
-  const xo = at(x), io = at(indices);
+  const xo = at(x),
+    io = at(indices);
   let o = at(out);
   for (let i = 0; i < n; i++, o += row) {
     const r = h[io + i];
-    if (r < 0 || r >= rows) { be.disposeData(out.dataId); throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`); }
+    if (r < 0 || r >= rows) {
+      be.disposeData(out.dataId);
+      throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`);
+    }
     h.copyWithin(o, xo + r * row, xo + (r + 1) * row);
   }
   return out;
@@ -37,12 +43,18 @@ export const scatterAddRowsWat: WasmFn = {
   body: `
       local.get C i32.const -4 i32.and local.set C4
       ${forLoop('j', 'i32.const 0', 'local.get S local.get C i32.mul', 1, `${el('out', 'j')} f32.const 0 f32.store`)}
-      ${forLoop('r', 'i32.const 0', 'local.get R', 1, `
+      ${forLoop(
+        'r',
+        'i32.const 0',
+        'local.get R',
+        1,
+        `
         ${el('ids', 'r')} i32.load local.tee id i32.const 0 i32.ge_s local.get id local.get S i32.lt_s i32.and if
           local.get out local.get id local.get C i32.mul i32.const 2 i32.shl i32.add local.set o
           ${addRowInto('o', 'x')}
         end
-        local.get x local.get C i32.const 2 i32.shl i32.add local.set x`)}`,
+        local.get x local.get C i32.const 2 i32.shl i32.add local.set x`,
+      )}`,
 };
 
 /** The gradient of gather (embedding rows): scatter-add of rows into numSegments rows. */
@@ -58,12 +70,15 @@ export function unsortedSegmentSumKernel(args: { inputs: { x: TI; segmentIds: TI
     return out;
   }
   const hi = i32();
-  const o = at(out), src = at(x), ids = at(segmentIds);
+  const o = at(out),
+    src = at(x),
+    ids = at(segmentIds);
   hi.fill(0, o, o + numSegments * rowSize);
   for (let r = 0; r < rows; r++) {
     const sId = hi[ids + r];
     if (sId < 0 || sId >= numSegments) continue;
-    const d = o + sId * rowSize, s = src + r * rowSize;
+    const d = o + sId * rowSize,
+      s = src + r * rowSize;
     for (let j = 0; j < rowSize; j++) hi[d + j] += hi[s + j];
   }
   return out;

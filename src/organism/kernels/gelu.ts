@@ -36,7 +36,12 @@ export const geluWat: WasmFn = {
   body: `
       f32.const 1 f32x4.splat local.set one
       local.get n i32.const 4 i32.sub local.set last
-      ${forLoop('i', 'i32.const 0', 'local.get n', 4, `
+      ${forLoop(
+        'i',
+        'i32.const 0',
+        'local.get n',
+        4,
+        `
         local.get last i32.const 0 i32.ge_s if
           local.get i local.get last i32.gt_s if local.get last local.set i end
           ${el('x', 'i')} v128.load local.set vx
@@ -51,7 +56,8 @@ export const geluWat: WasmFn = {
           ${el('s', 'i')} local.get vs f32x4.extract_lane 0 f32.store
           ${el('y', 'i')} local.get tx local.get vs f32x4.extract_lane 0 f32.mul f32.store
           local.get i i32.const 3 i32.sub local.set i
-        end`)}`,
+        end`,
+      )}`,
 };
 
 // out = dy (s + x·s(1−s)·(c2 + c6a x²)): the tanh-GELU derivative with s = σ(2u).
@@ -64,7 +70,12 @@ export const geluGradWat: WasmFn = {
       local.get c2 f32x4.splat local.set vc2
       local.get c6a f32x4.splat local.set vc6
       f32.const 1 f32x4.splat local.set one
-      ${forLoop('i', 'i32.const 0', 'local.get n4', 4, `
+      ${forLoop(
+        'i',
+        'i32.const 0',
+        'local.get n4',
+        4,
+        `
         ${el('x', 'i')} v128.load local.set vx
         ${el('s', 'i')} v128.load local.set vs
         ${el('out', 'i')}
@@ -72,8 +83,14 @@ export const geluGradWat: WasmFn = {
         local.get vs
         local.get vx local.get vs f32x4.mul local.get one local.get vs f32x4.sub f32x4.mul
         local.get vc2 local.get vc6 local.get vx f32x4.mul local.get vx f32x4.mul f32x4.add f32x4.mul
-        f32x4.add f32x4.mul v128.store`)}
-      ${forLoop('i', 'local.get n4', 'local.get n', 1, `
+        f32x4.add f32x4.mul v128.store`,
+      )}
+      ${forLoop(
+        'i',
+        'local.get n4',
+        'local.get n',
+        1,
+        `
         ${el('x', 'i')} f32.load local.set tx
         ${el('s', 'i')} f32.load local.set ts
         ${el('out', 'i')}
@@ -81,16 +98,19 @@ export const geluGradWat: WasmFn = {
         local.get ts
         local.get tx local.get ts f32.mul f32.const 1 local.get ts f32.sub f32.mul
         local.get c2 local.get c6a local.get tx f32.mul local.get tx f32.mul f32.add f32.mul
-        f32.add f32.mul f32.store`)}`,
+        f32.add f32.mul f32.store`,
+      )}`,
 };
 
-const GELU_C = Math.sqrt(2 / Math.PI), GELU_A = 0.044715;
+const GELU_C = Math.sqrt(2 / Math.PI),
+  GELU_A = 0.044715;
 
 /** tanh-GELU forward: outputs y = x·s and s = σ(2u), u = c(x + a x³), kept for the gradient. */
 export function geluKernel({ inputs: { x }, backend }: KArgs<{ x: TI }>): TI[] {
   const be = backendOf(backend);
   const n = size(x.shape);
-  const y = be.makeOutput(x.shape, 'float32'), s = be.makeOutput(x.shape, 'float32');
+  const y = be.makeOutput(x.shape, 'float32'),
+    s = be.makeOutput(x.shape, 'float32');
   simd().gelu(at(x) << 2, at(y) << 2, at(s) << 2, n, 2 * GELU_C, 2 * GELU_C * GELU_A);
   return [y, s];
 }

@@ -16,7 +16,12 @@ export const layerNormWat: WasmFn = {
   locals: 'n:i32 j:i32 C4:i32 acc:v128 mu:f32 r:f32 t:f32 vmu:v128 vr:v128 s:f32',
   body: `
       local.get C i32.const -4 i32.and local.set C4
-      ${forLoop('n', 'i32.const 0', 'local.get N', 1, `
+      ${forLoop(
+        'n',
+        'i32.const 0',
+        'local.get N',
+        1,
+        `
         f32.const 0 f32x4.splat local.set acc
         ${forLoop('j', 'i32.const 0', 'local.get C4', 4, `local.get acc ${el('x', 'j')} v128.load f32x4.add local.set acc`)}
         ${hsum('acc')} local.set s
@@ -34,7 +39,8 @@ export const layerNormWat: WasmFn = {
         local.get x local.get C i32.const 2 i32.shl i32.add local.set x
         local.get y local.get C i32.const 2 i32.shl i32.add local.set y
         local.get mean i32.const 4 i32.add local.set mean
-        local.get rstd i32.const 4 i32.add local.set rstd`)}`,
+        local.get rstd i32.const 4 i32.add local.set rstd`,
+      )}`,
 };
 
 // dx = rstd (dy g - mean_j(dy g) - xhat mean_j(dy g xhat)); dg = Σ_n dy xhat; db = Σ_n dy.
@@ -46,59 +52,95 @@ export const layerNormGradWat: WasmFn = {
       local.get C i32.const -4 i32.and local.set C4
       f32.const 1 local.get C f32.convert_i32_s f32.div local.set invC
       ${forLoop('j', 'i32.const 0', 'local.get C', 1, `${el('dg', 'j')} f32.const 0 f32.store ${el('db', 'j')} f32.const 0 f32.store`)}
-      ${forLoop('n', 'i32.const 0', 'local.get N', 1, `
+      ${forLoop(
+        'n',
+        'i32.const 0',
+        'local.get N',
+        1,
+        `
         local.get mean f32.load local.tee mu f32x4.splat local.set vmu
         local.get rstd f32.load local.tee r f32x4.splat local.set vr
         f32.const 0 f32x4.splat local.tee a1 local.set a2
-        ${forLoop('j', 'i32.const 0', 'local.get C4', 4, `
+        ${forLoop(
+          'j',
+          'i32.const 0',
+          'local.get C4',
+          4,
+          `
           ${el('x', 'j')} v128.load local.get vmu f32x4.sub local.get vr f32x4.mul local.set xh
           ${el('dy', 'j')} v128.load local.tee d ${el('g', 'j')} v128.load f32x4.mul local.set gd
           local.get a1 local.get gd f32x4.add local.set a1
           local.get a2 local.get gd local.get xh f32x4.mul f32x4.add local.set a2
           ${el('dg', 'j')} ${el('dg', 'j')} v128.load local.get d local.get xh f32x4.mul f32x4.add v128.store
-          ${el('db', 'j')} ${el('db', 'j')} v128.load local.get d f32x4.add v128.store`)}
+          ${el('db', 'j')} ${el('db', 'j')} v128.load local.get d f32x4.add v128.store`,
+        )}
         ${hsum('a1')} local.set s1
         ${hsum('a2')} local.set s2
-        ${forLoop('j', 'local.get C4', 'local.get C', 1, `
+        ${forLoop(
+          'j',
+          'local.get C4',
+          'local.get C',
+          1,
+          `
           ${el('x', 'j')} f32.load local.get mu f32.sub local.get r f32.mul local.set txh
           ${el('dy', 'j')} f32.load local.tee td ${el('g', 'j')} f32.load f32.mul local.set tgd
           local.get s1 local.get tgd f32.add local.set s1
           local.get s2 local.get tgd local.get txh f32.mul f32.add local.set s2
           ${el('dg', 'j')} ${el('dg', 'j')} f32.load local.get td local.get txh f32.mul f32.add f32.store
-          ${el('db', 'j')} ${el('db', 'j')} f32.load local.get td f32.add f32.store`)}
+          ${el('db', 'j')} ${el('db', 'j')} f32.load local.get td f32.add f32.store`,
+        )}
         local.get s1 local.get invC f32.mul local.tee s1 f32x4.splat local.set a1
         local.get s2 local.get invC f32.mul local.tee s2 f32x4.splat local.set a2
-        ${forLoop('j', 'i32.const 0', 'local.get C4', 4, `
+        ${forLoop(
+          'j',
+          'i32.const 0',
+          'local.get C4',
+          4,
+          `
           ${el('dx', 'j')}
           ${el('dy', 'j')} v128.load ${el('g', 'j')} v128.load f32x4.mul local.get a1 f32x4.sub
           ${el('x', 'j')} v128.load local.get vmu f32x4.sub local.get vr f32x4.mul local.get a2 f32x4.mul f32x4.sub
-          local.get vr f32x4.mul v128.store`)}
-        ${forLoop('j', 'local.get C4', 'local.get C', 1, `
+          local.get vr f32x4.mul v128.store`,
+        )}
+        ${forLoop(
+          'j',
+          'local.get C4',
+          'local.get C',
+          1,
+          `
           ${el('dx', 'j')}
           ${el('dy', 'j')} f32.load ${el('g', 'j')} f32.load f32.mul local.get s1 f32.sub
           ${el('x', 'j')} f32.load local.get mu f32.sub local.get r f32.mul local.get s2 f32.mul f32.sub
-          local.get r f32.mul f32.store`)}
+          local.get r f32.mul f32.store`,
+        )}
         local.get x local.get C i32.const 2 i32.shl i32.add local.set x
         local.get dy local.get C i32.const 2 i32.shl i32.add local.set dy
         local.get dx local.get C i32.const 2 i32.shl i32.add local.set dx
         local.get mean i32.const 4 i32.add local.set mean
-        local.get rstd i32.const 4 i32.add local.set rstd`)}`,
+        local.get rstd i32.const 4 i32.add local.set rstd`,
+      )}`,
 };
 
 /** y = (x − mean)·rstd·g + b over the last axis; also returns mean and rstd [N] for the gradient. */
 export function layerNormKernel({ inputs: { x, g, b }, attrs, backend }: KArgs<{ x: TI; g: TI; b: TI }>): TI[] {
   const be = backendOf(backend);
   const eps = attrs.eps as number;
-  const C = x.shape[x.shape.length - 1], N = size(x.shape) / C;
-  const y = be.makeOutput(x.shape, 'float32'), mean = be.makeOutput([N], 'float32'), rstd = be.makeOutput([N], 'float32');
+  const C = x.shape[x.shape.length - 1],
+    N = size(x.shape) / C;
+  const y = be.makeOutput(x.shape, 'float32'),
+    mean = be.makeOutput([N], 'float32'),
+    rstd = be.makeOutput([N], 'float32');
   simd().layernorm(at(x) << 2, at(g) << 2, at(b) << 2, at(y) << 2, at(mean) << 2, at(rstd) << 2, N, C, eps);
   return [y, mean, rstd];
 }
 
 export function layerNormGradKernel({ inputs: { dy, x, g, mean, rstd }, backend }: KArgs<{ dy: TI; x: TI; g: TI; mean: TI; rstd: TI }>): TI[] {
   const be = backendOf(backend);
-  const C = x.shape[x.shape.length - 1], N = size(x.shape) / C;
-  const dx = be.makeOutput(x.shape, 'float32'), dg = be.makeOutput([C], 'float32'), db = be.makeOutput([C], 'float32');
+  const C = x.shape[x.shape.length - 1],
+    N = size(x.shape) / C;
+  const dx = be.makeOutput(x.shape, 'float32'),
+    dg = be.makeOutput([C], 'float32'),
+    db = be.makeOutput([C], 'float32');
   simd().layernorm_grad(at(dy) << 2, at(x) << 2, at(g) << 2, at(mean) << 2, at(rstd) << 2, at(dx) << 2, at(dg) << 2, at(db) << 2, N, C);
   return [dx, dg, db];
 }
@@ -106,7 +148,11 @@ export function layerNormGradKernel({ inputs: { dy, x, g, mean, rstd }, backend 
 /** Reference layer norm over the last axis, from standard ops. */
 export function layerNormRef(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps = 1e-5): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
-  return x.sub(mean).mul(tf.rsqrt(variance.add(eps))).mul(g).add(b) as tf.Tensor2D;
+  return x
+    .sub(mean)
+    .mul(tf.rsqrt(variance.add(eps)))
+    .mul(g)
+    .add(b) as tf.Tensor2D;
 }
 export function layerNorm(x: tf.Tensor2D, g: tf.Tensor, b: tf.Tensor, eps = 1e-5): tf.Tensor2D {
   if (!fast()) return layerNormRef(x, g, b, eps);

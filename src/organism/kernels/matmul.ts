@@ -21,10 +21,19 @@ export function gemm(a: number, M: number, K: number, b: number, N: number, out:
     for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) h[out + i * N + j] = bias >= 0 ? h[bias + j] : 0;
     return;
   }
-  const W = currentWasm(), shapeScratch = kernelState.shapeScratch;
-  const ia = view(a, M * K), ib = view(b, K * N), io = view(out, M * N);
-  const I = i32(), s = shapeScratch >>> 2;
-  I[s] = 1; I[s + 1] = M; I[s + 2] = K; I[s + 3] = 1; I[s + 4] = K; I[s + 5] = N;
+  const W = currentWasm(),
+    shapeScratch = kernelState.shapeScratch;
+  const ia = view(a, M * K),
+    ib = view(b, K * N),
+    io = view(out, M * N);
+  const I = i32(),
+    s = shapeScratch >>> 2;
+  I[s] = 1;
+  I[s + 1] = M;
+  I[s + 2] = K;
+  I[s + 3] = 1;
+  I[s + 4] = K;
+  I[s + 5] = N;
   if (bias < 0) {
     W._BatchMatMul(ia, shapeScratch, 3, ib, shapeScratch + 12, 3, 0, 0, io);
   } else {
@@ -33,13 +42,16 @@ export function gemm(a: number, M: number, K: number, b: number, N: number, out:
     W.tfjs.disposeData(ibias);
   }
   // Disposing B's id also deletes XNNPACK's operator cached for it.
-  W.tfjs.disposeData(ia); W.tfjs.disposeData(ib); W.tfjs.disposeData(io);
+  W.tfjs.disposeData(ia);
+  W.tfjs.disposeData(ib);
+  W.tfjs.disposeData(io);
 }
 
 // Measured costs in ns per element moved: our SIMD transpose (1.1 for large matrices, 0.3 for small),
 // and XNNPACK packing its B operand (it packs B, with a transposition, every time an operator is
 // created, i.e. on every call here).
-const T_NS = 1.0, PACK_NS = 3.6;
+const T_NS = 1.0,
+  PACK_NS = 3.6;
 
 /**
  * out[M,N] = op(a) · op(b) (+ bias) where op transposes when asked: a is stored [M,K] or (tA) [K,M],
@@ -52,17 +64,31 @@ function matmul2d(a: number, tA: boolean, b: number, tB: boolean, M: number, K: 
   // swapped: outᵀ[N,M] = op(b)ᵀ · op(a)ᵀ; A-operand b stored [N,K] iff tB, B-operand a stored [K,M] iff tA.
   const swapped = (tB ? 0 : T_NS * K * N) + (tA ? 0 : T_NS * M * K) + PACK_NS * K * M + T_NS * M * N;
   if (bias >= 0 || direct <= swapped) {
-    let aa = a, bb = b;
-    if (tA) { aa = scratch(M * K); transpose2d(a, aa, K, M); }
-    if (tB) { bb = scratch(K * N); transpose2d(b, bb, N, K); }
+    let aa = a,
+      bb = b;
+    if (tA) {
+      aa = scratch(M * K);
+      transpose2d(a, aa, K, M);
+    }
+    if (tB) {
+      bb = scratch(K * N);
+      transpose2d(b, bb, N, K);
+    }
     gemm(aa, M, K, bb, N, out, bias);
     if (tA) release(aa);
     if (tB) release(bb);
     return;
   }
-  let aa = b, bb = a;
-  if (!tB) { aa = scratch(K * N); transpose2d(b, aa, K, N); }
-  if (!tA) { bb = scratch(M * K); transpose2d(a, bb, M, K); }
+  let aa = b,
+    bb = a;
+  if (!tB) {
+    aa = scratch(K * N);
+    transpose2d(b, aa, K, N);
+  }
+  if (!tA) {
+    bb = scratch(M * K);
+    transpose2d(a, bb, M, K);
+  }
   const oT = scratch(M * N);
   gemm(aa, N, K, bb, M, oT);
   transpose2d(oT, out, N, M);
@@ -71,19 +97,33 @@ function matmul2d(a: number, tA: boolean, b: number, tB: boolean, M: number, K: 
   if (!tA) release(bb);
 }
 
-export interface MatMulArgs { inputs: { a: TI; b: TI; bias?: TI; preluActivationWeights?: TI }; attrs: NamedAttrs; backend: unknown }
+export interface MatMulArgs {
+  inputs: { a: TI; b: TI; bias?: TI; preluActivationWeights?: TI };
+  attrs: NamedAttrs;
+  backend: unknown;
+}
 
 export function matMulKernel(args: MatMulArgs, fallback: tf.KernelFunc): TI {
   const { a, b, bias, preluActivationWeights } = args.inputs;
-  const tA = !!args.attrs.transposeA, tB = !!args.attrs.transposeB;
+  const tA = !!args.attrs.transposeA,
+    tB = !!args.attrs.transposeB;
   const activation = (args.attrs.activation as string | undefined) ?? 'linear';
-  const aR = a.shape.length, bR = b.shape.length;
-  const M = tA ? a.shape[aR - 1] : a.shape[aR - 2], K = tA ? a.shape[aR - 2] : a.shape[aR - 1];
-  const Kb = tB ? b.shape[bR - 1] : b.shape[bR - 2], N = tB ? b.shape[bR - 2] : b.shape[bR - 1];
-  const batchA = size(a.shape.slice(0, -2)), batchB = size(b.shape.slice(0, -2));
-  const plain = a.dtype === 'float32' && b.dtype === 'float32' && activation === 'linear' && !preluActivationWeights
-    && (!bias || (bias.shape.length === 1 && bias.shape[0] === N) || size(bias.shape) === 1)
-    && K === Kb && (batchA === batchB || batchA === 1 || batchB === 1);
+  const aR = a.shape.length,
+    bR = b.shape.length;
+  const M = tA ? a.shape[aR - 1] : a.shape[aR - 2],
+    K = tA ? a.shape[aR - 2] : a.shape[aR - 1];
+  const Kb = tB ? b.shape[bR - 1] : b.shape[bR - 2],
+    N = tB ? b.shape[bR - 2] : b.shape[bR - 1];
+  const batchA = size(a.shape.slice(0, -2)),
+    batchB = size(b.shape.slice(0, -2));
+  const plain =
+    a.dtype === 'float32' &&
+    b.dtype === 'float32' &&
+    activation === 'linear' &&
+    !preluActivationWeights &&
+    (!bias || (bias.shape.length === 1 && bias.shape[0] === N) || size(bias.shape) === 1) &&
+    K === Kb &&
+    (batchA === batchB || batchA === 1 || batchB === 1);
   if (!plain) return fallback(args as never) as TI;
   const be = backendOf(args.backend);
   const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
@@ -92,9 +132,15 @@ export function matMulKernel(args: MatMulArgs, fallback: tf.KernelFunc): TI {
   let biasTmp = -1;
   if (bias) {
     if (bias.shape.length === 1 && bias.shape[0] === N) biasAt = at(bias);
-    else { biasTmp = biasAt = scratch(N); const h = f32(); h.fill(h[at(bias)], biasAt, biasAt + N); }
+    else {
+      biasTmp = biasAt = scratch(N);
+      const h = f32();
+      h.fill(h[at(bias)], biasAt, biasAt + N);
+    }
   }
-  const ao = at(a), bo = at(b), oo = at(out);
+  const ao = at(a),
+    bo = at(b),
+    oo = at(out);
   if (batchB === 1 && !tA) {
     // A batched (or not) times one B: fold the batch into the rows of a single 2-D product.
     matmul2d(ao, false, bo, tB, batchA * M, K, N, oo, biasAt);

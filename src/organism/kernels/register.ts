@@ -20,8 +20,17 @@ import { attentionGradKernel, attentionKernel, copy2dWat, rowDotsWat, softmaxBwd
  * the order of the single file these were split from, kept so the assembled binary stays the same.
  */
 export const SIMD_FUNCTIONS: WasmFn[] = [
-  transposeWat, geluWat, layerNormWat, layerNormGradWat, geluGradWat, xentGradWat, scatterAddRowsWat,
-  colSumsWat, copy2dWat, rowDotsWat, softmaxBwdRowsWat,
+  transposeWat,
+  geluWat,
+  layerNormWat,
+  layerNormGradWat,
+  geluGradWat,
+  xentGradWat,
+  scatterAddRowsWat,
+  colSumsWat,
+  copy2dWat,
+  rowDotsWat,
+  softmaxBwdRowsWat,
 ];
 
 /** Install the overrides on the wasm backend (idempotent; call after tf.setBackend('wasm')). */
@@ -31,7 +40,11 @@ export async function registerFastKernels(): Promise<void> {
   kernelState.simdBinary = await buildSimdBinary(SIMD_FUNCTIONS);
   const override = (kernelName: string, make: (fallback: tf.KernelFunc) => tf.KernelFunc) => {
     const old = tf.getKernel(kernelName, 'wasm');
-    const fallback: tf.KernelFunc = old ? old.kernelFunc : () => { throw new Error(`no wasm ${kernelName}`); };
+    const fallback: tf.KernelFunc = old
+      ? old.kernelFunc
+      : () => {
+          throw new Error(`no wasm ${kernelName}`);
+        };
     if (old) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: make(fallback) });
   };

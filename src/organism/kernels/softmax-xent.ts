@@ -17,14 +17,20 @@ export const xentGradWat: WasmFn = {
   locals: 'i:i32 j:i32 V4:i32 c:f32 vc:v128',
   body: `
       local.get V i32.const -4 i32.and local.set V4
-      ${forLoop('i', 'i32.const 0', 'local.get N', 1, `
+      ${forLoop(
+        'i',
+        'i32.const 0',
+        'local.get N',
+        1,
+        `
         ${el('w', 'i')} f32.load local.get k f32.mul local.tee c f32x4.splat local.set vc
         ${forLoop('j', 'i32.const 0', 'local.get V4', 4, `${el('out', 'j')} ${el('p', 'j')} v128.load local.get vc f32x4.mul v128.store`)}
         ${forLoop('j', 'local.get V4', 'local.get V', 1, `${el('out', 'j')} ${el('p', 'j')} f32.load local.get c f32.mul f32.store`)}
         ${el('t', 'i')} i32.load local.set j
         ${el('out', 'j')} ${el('out', 'j')} f32.load local.get c f32.sub f32.store
         local.get p local.get V i32.const 2 i32.shl i32.add local.set p
-        local.get out local.get V i32.const 2 i32.shl i32.add local.set out`)}`,
+        local.get out local.get V i32.const 2 i32.shl i32.add local.set out`,
+      )}`,
 };
 
 /**
@@ -35,15 +41,23 @@ export const xentGradWat: WasmFn = {
 export function xentKernel({ inputs: { logits, targets, weights }, backend }: KArgs<{ logits: TI; targets: TI; weights: TI }>): TI[] {
   const be = backendOf(backend);
   const [N, V] = logits.shape;
-  const probs = be.makeOutput([N, V], 'float32'), loss = be.makeOutput([], 'float32');
+  const probs = be.makeOutput([N, V], 'float32'),
+    loss = be.makeOutput([], 'float32');
   if (N > 0) {
-    const ip = view(at(probs), N * V), il = view(at(logits), N * V);
+    const ip = view(at(probs), N * V),
+      il = view(at(logits), N * V);
     be.wasm._Softmax(il, ip, V, N);
-    be.wasm.tfjs.disposeData(ip); be.wasm.tfjs.disposeData(il);
+    be.wasm.tfjs.disposeData(ip);
+    be.wasm.tfjs.disposeData(il);
   }
-  const h = f32(), hi = i32();
-  const po = at(probs), lo = at(logits), to = at(targets), wo = at(weights);
-  let total = 0, wsum = 0;
+  const h = f32(),
+    hi = i32();
+  const po = at(probs),
+    lo = at(logits),
+    to = at(targets),
+    wo = at(weights);
+  let total = 0,
+    wsum = 0;
   for (let i = 0; i < N; i++) {
     const w = h[wo + i];
     wsum += w;

@@ -28,22 +28,53 @@ export interface SimdKernels {
 export type TI = tf.TensorInfo;
 export type NamedAttrs = Record<string, unknown>;
 /** What tfjs passes a kernel function. */
-export interface KArgs<I> { inputs: I; attrs: NamedAttrs; backend: unknown }
+export interface KArgs<I> {
+  inputs: I;
+  attrs: NamedAttrs;
+  backend: unknown;
+}
 
 /** The parts of the wasm module and backend we use (they are not in the public typings). */
 export interface WasmModule {
   HEAPU8: Uint8Array;
   _malloc(bytes: number): number;
   _free(ptr: number): void;
-  _BatchMatMul(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number,
-    transposeA: number, transposeB: number, outId: number): void;
-  __FusedMatMul(aId: number, aShape: number, aRank: number, bId: number, bShape: number, bRank: number,
-    transposeA: number, transposeB: number, activation: number, biasId: number, preluId: number,
-    leakyAlpha: number, outId: number): void;
+  _BatchMatMul(
+    aId: number,
+    aShape: number,
+    aRank: number,
+    bId: number,
+    bShape: number,
+    bRank: number,
+    transposeA: number,
+    transposeB: number,
+    outId: number,
+  ): void;
+  __FusedMatMul(
+    aId: number,
+    aShape: number,
+    aRank: number,
+    bId: number,
+    bShape: number,
+    bRank: number,
+    transposeA: number,
+    transposeB: number,
+    activation: number,
+    biasId: number,
+    preluId: number,
+    leakyAlpha: number,
+    outId: number,
+  ): void;
   _Softmax(xId: number, outId: number, channels: number, batch: number): void;
   tfjs: { registerTensor(id: number, size: number, ptr: number): void; disposeData(id: number): void };
 }
-interface DataEntry { id: number; memoryOffset: number; shape: number[]; dtype: string; refCount: number }
+interface DataEntry {
+  id: number;
+  memoryOffset: number;
+  shape: number[];
+  dtype: string;
+  refCount: number;
+}
 export interface WasmBackend {
   wasm: WasmModule;
   dataIdMap: { get(dataId: object): DataEntry };

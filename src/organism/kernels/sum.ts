@@ -15,9 +15,15 @@ export const colSumsWat: WasmFn = {
   body: `
       local.get C i32.const -4 i32.and local.set C4
       ${forLoop('j', 'i32.const 0', 'local.get C', 1, `${el('out', 'j')} f32.const 0 f32.store`)}
-      ${forLoop('i', 'i32.const 0', 'local.get R', 1, `
+      ${forLoop(
+        'i',
+        'i32.const 0',
+        'local.get R',
+        1,
+        `
         ${addRowInto('out', 'x')}
-        local.get x local.get C i32.const 2 i32.shl i32.add local.set x`)}`,
+        local.get x local.get C i32.const 2 i32.shl i32.add local.set x`,
+      )}`,
 };
 
 /** Sum over leading axes (bias and gain gradients) as column sums; other cases go to the stock kernel. */
@@ -28,7 +34,8 @@ export function sumKernel(args: { inputs: { x: TI }; attrs: NamedAttrs; backend:
   const leading = axes.length > 0 && axes.every((d, i) => d === i) && axes.length < r;
   if (x.dtype !== 'float32' || !leading) return fallback(args as never) as TI;
   const be = backendOf(args.backend);
-  const R = size(x.shape.slice(0, axes.length)), C = size(x.shape.slice(axes.length));
+  const R = size(x.shape.slice(0, axes.length)),
+    C = size(x.shape.slice(axes.length));
   const keepDims = !!args.attrs.keepDims;
   const outShape = keepDims ? x.shape.map((s, i) => (i < axes.length ? 1 : s)) : x.shape.slice(axes.length);
   const out = be.makeOutput(outShape, 'float32');

@@ -6,11 +6,24 @@
  * one module. The helpers here are the control flow and addressing idioms the bodies share.
  */
 
-export interface WasmFn { name: string; params: string; locals?: string; body: string }
+export interface WasmFn {
+  name: string;
+  params: string;
+  locals?: string;
+  body: string;
+}
 
 /** `a:i32 b:f32` → `(param $a i32) (param $b f32)` (or `local`). */
 function declsWat(kind: 'param' | 'local', s: string | undefined): string {
-  return (s ?? '').trim().split(/\s+/).filter(Boolean).map((d) => { const [n, t] = d.split(':'); return `(${kind} $${n} ${t})`; }).join(' ');
+  return (s ?? '')
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((d) => {
+      const [n, t] = d.split(':');
+      return `(${kind} $${n} ${t})`;
+    })
+    .join(' ');
 }
 
 /** The kernels as one WebAssembly text module importing tfjs's memory as `env.memory`. */
@@ -34,7 +47,8 @@ export const forLoop = (v: string, from: string, to: string, step: number, body:
   end end`;
 
 /** horizontal sum of the f32x4 local `v`, left on the stack as one f32 */
-export const hsum = (v: string) => `local.get ${v} f32x4.extract_lane 0 local.get ${v} f32x4.extract_lane 1 f32.add local.get ${v} f32x4.extract_lane 2 f32.add local.get ${v} f32x4.extract_lane 3 f32.add`;
+export const hsum = (v: string) =>
+  `local.get ${v} f32x4.extract_lane 0 local.get ${v} f32x4.extract_lane 1 f32.add local.get ${v} f32x4.extract_lane 2 f32.add local.get ${v} f32x4.extract_lane 3 f32.add`;
 /** address of element `i` (an i32 local, in elements) of array `p` (a byte pointer local) */
 export const el = (p: string, i: string) => `local.get ${p} local.get ${i} i32.const 2 i32.shl i32.add`;
 

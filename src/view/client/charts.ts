@@ -17,21 +17,48 @@ const labelWidth = (labels: string[], min: number, max: number) => Math.max(min,
 const fit = (s: string, width: number) => clip(s, Math.max(4, Math.floor((width - 12) / 7)));
 const link = (href: string | undefined, body: string) => (href ? `<a href="${esc(href)}">${body}</a>` : body);
 
-export interface RateBar { label: string; rate: number; ci?: [number, number]; n?: number; colour: string; href?: string; note?: string }
+export interface RateBar {
+  label: string;
+  rate: number;
+  ci?: [number, number];
+  n?: number;
+  colour: string;
+  href?: string;
+  note?: string;
+}
 
 /** Vertical grid lines and labels at 0, 25, 50, 75 and 100% for the horizontal bar charts. */
 function percentGrid(x: (v: number) => number, top: number, h: number, bottom: number): string {
-  return [0, 0.25, 0.5, 0.75, 1].map((v) => `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="grid"/>` + text(x(v), h - 8, `${v * 100}%`, 'class="axis" text-anchor="middle"')).join('');
+  return [0, 0.25, 0.5, 0.75, 1]
+    .map(
+      (v) =>
+        `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="grid"/>` +
+        text(x(v), h - 8, `${v * 100}%`, 'class="axis" text-anchor="middle"'),
+    )
+    .join('');
 }
 
 /** One horizontal bar per row on a 0–100% axis, whiskers for the interval. */
 export function rateBars(rows: RateBar[], o: { labelW?: number; plotW?: number; title?: string } = {}): Html {
-  const labelW = o.labelW ?? labelWidth(rows.map((r) => r.label), 90, 280), plotW = o.plotW ?? 440, rowH = 24, top = 8, bottom = 24, right = 170;
-  const h = top + rows.length * rowH + bottom, w = labelW + plotW + right;
+  const labelW =
+      o.labelW ??
+      labelWidth(
+        rows.map((r) => r.label),
+        90,
+        280,
+      ),
+    plotW = o.plotW ?? 440,
+    rowH = 24,
+    top = 8,
+    bottom = 24,
+    right = 170;
+  const h = top + rows.length * rowH + bottom,
+    w = labelW + plotW + right;
   const x = (v: number) => labelW + Math.max(0, Math.min(1, v)) * plotW;
   let body = percentGrid(x, top, h, bottom);
   rows.forEach((r, i) => {
-    const y = top + i * rowH, mid = y + rowH / 2;
+    const y = top + i * rowH,
+      mid = y + rowH / 2;
     const tip = `${r.label}: ${pct(r.rate)}${r.ci ? ` [${pct(r.ci[0])}, ${pct(r.ci[1])}]` : ''}${r.n !== undefined ? `, n ${r.n}` : ''}`;
     let g = text(labelW - 8, mid + 4, fit(r.label, labelW), 'class="label" text-anchor="end"');
     g += `<rect x="${x(0)}" y="${y + 5}" width="${Math.max(1, r.rate * plotW).toFixed(1)}" height="${rowH - 10}" fill="${r.colour}" class="bar"><title>${esc(tip)}</title></rect>`;
@@ -39,20 +66,40 @@ export function rateBars(rows: RateBar[], o: { labelW?: number; plotW?: number; 
       const [a, b] = [x(r.ci[0]), x(r.ci[1])];
       g += `<path d="M${a},${mid}H${b}M${a},${y + 8}V${y + rowH - 8}M${b},${y + 8}V${y + rowH - 8}" class="whisker"/>`;
     }
-    g += text(Math.max(x(r.rate), r.ci ? x(r.ci[1]) : 0) + 6, mid + 4, `${pct(r.rate)}${r.n !== undefined ? ` · n ${r.n.toLocaleString('en-US')}` : ''}${r.note ? ` · ${r.note}` : ''}`, 'class="value"');
+    g += text(
+      Math.max(x(r.rate), r.ci ? x(r.ci[1]) : 0) + 6,
+      mid + 4,
+      `${pct(r.rate)}${r.n !== undefined ? ` · n ${r.n.toLocaleString('en-US')}` : ''}${r.note ? ` · ${r.note}` : ''}`,
+      'class="value"',
+    );
     body += link(r.href, `<g class="row">${g}</g>`);
   });
   return svg(w, h, body, o.title ?? 'rates');
 }
 
-export interface Group { label: string; href?: string; bars: RateBar[] }
+export interface Group {
+  label: string;
+  href?: string;
+  bars: RateBar[];
+}
 
 /** Per group (a question), one thin bar per series (a condition), each with its interval. */
 export function groupedBars(groups: Group[], o: { title?: string } = {}): Html {
-  const labelW = labelWidth(groups.map((g) => g.label), 90, 300), plotW = 440, barH = 11, gap = 10, top = 8, bottom = 24, right = 120;
+  const labelW = labelWidth(
+      groups.map((g) => g.label),
+      90,
+      300,
+    ),
+    plotW = 440,
+    barH = 11,
+    gap = 10,
+    top = 8,
+    bottom = 24,
+    right = 120;
   const k = Math.max(1, ...groups.map((g) => g.bars.length));
   const groupH = k * barH + gap;
-  const h = top + groups.length * groupH + bottom, w = labelW + plotW + right;
+  const h = top + groups.length * groupH + bottom,
+    w = labelW + plotW + right;
   const x = (v: number) => labelW + Math.max(0, Math.min(1, v)) * plotW;
   let body = percentGrid(x, top, h, bottom);
   groups.forEach((g, gi) => {
@@ -60,7 +107,8 @@ export function groupedBars(groups: Group[], o: { title?: string } = {}): Html {
     body += link(g.href, text(labelW - 8, y0 + (k * barH) / 2 + 4, fit(g.label, labelW), 'class="label" text-anchor="end"'));
     if (gi > 0) body += `<line x1="8" x2="${labelW + plotW}" y1="${y0 - gap / 2}" y2="${y0 - gap / 2}" class="sep"/>`;
     g.bars.forEach((b, bi) => {
-      const y = y0 + bi * barH, mid = y + barH / 2;
+      const y = y0 + bi * barH,
+        mid = y + barH / 2;
       const tip = `${g.label} · ${b.label}: ${pct(b.rate)}${b.ci ? ` [${pct(b.ci[0])}, ${pct(b.ci[1])}]` : ''}${b.n !== undefined ? `, n ${b.n}` : ''}`;
       let s = `<rect x="${x(0)}" y="${y + 1}" width="${Math.max(1, b.rate * plotW).toFixed(1)}" height="${barH - 2}" fill="${b.colour}" class="bar"><title>${esc(tip)}</title></rect>`;
       if (b.ci) s += `<path d="M${x(b.ci[0])},${mid}H${x(b.ci[1])}" class="whisker thin"/>`;
@@ -71,28 +119,54 @@ export function groupedBars(groups: Group[], o: { title?: string } = {}): Html {
   return svg(w, h, body, o.title ?? 'rates per group');
 }
 
-export interface ForestRow { label: string; d: number; ci: [number, number]; colour?: string; href?: string }
+export interface ForestRow {
+  label: string;
+  d: number;
+  ci: [number, number];
+  colour?: string;
+  href?: string;
+}
 
 /** Differences with their intervals on an axis centred at zero (scaled to the widest interval). */
 export function forest(rows: ForestRow[], o: { title?: string; labelW?: number } = {}): Html {
-  const labelW = o.labelW ?? labelWidth(rows.map((r) => r.label), 90, 320), plotW = 380, rowH = 24, top = 8, bottom = 24, right = 170;
+  const labelW =
+      o.labelW ??
+      labelWidth(
+        rows.map((r) => r.label),
+        90,
+        320,
+      ),
+    plotW = 380,
+    rowH = 24,
+    top = 8,
+    bottom = 24,
+    right = 170;
   const span = Math.max(0.05, ...rows.flatMap((r) => [Math.abs(r.ci[0]), Math.abs(r.ci[1]), Math.abs(r.d)]));
   const lim = Math.min(1, Math.ceil(span * 10) / 10);
-  const h = top + rows.length * rowH + bottom, w = labelW + plotW + right;
+  const h = top + rows.length * rowH + bottom,
+    w = labelW + plotW + right;
   const x = (v: number) => labelW + ((v + lim) / (2 * lim)) * plotW;
   let body = '';
   for (const v of [-lim, -lim / 2, 0, lim / 2, lim]) {
-    body += `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="${v === 0 ? 'zero' : 'grid'}"/>` + text(x(v), h - 8, `${v > 0 ? '+' : v < 0 ? '−' : ''}${Math.round(Math.abs(v) * 100)}%`, 'class="axis" text-anchor="middle"');
+    body +=
+      `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="${v === 0 ? 'zero' : 'grid'}"/>` +
+      text(x(v), h - 8, `${v > 0 ? '+' : v < 0 ? '−' : ''}${Math.round(Math.abs(v) * 100)}%`, 'class="axis" text-anchor="middle"');
   }
   rows.forEach((r, i) => {
-    const y = top + i * rowH, mid = y + rowH / 2;
+    const y = top + i * rowH,
+      mid = y + rowH / 2;
     const excludesZero = r.ci[0] > 0 || r.ci[1] < 0;
     const colour = r.colour ?? (excludesZero ? '#1d4ed8' : '#6b7280');
     const tip = `${r.label}: ${r.d >= 0 ? '+' : '−'}${pct(Math.abs(r.d))} [${pct(r.ci[0])}, ${pct(r.ci[1])}]`;
     let g = text(labelW - 8, mid + 4, fit(r.label, labelW), 'class="label" text-anchor="end"');
     g += `<path d="M${x(r.ci[0])},${mid}H${x(r.ci[1])}M${x(r.ci[0])},${y + 7}V${y + rowH - 7}M${x(r.ci[1])},${y + 7}V${y + rowH - 7}" stroke="${colour}" class="whisker"/>`;
     g += `<circle cx="${x(r.d)}" cy="${mid}" r="4.5" fill="${colour}"><title>${esc(tip)}</title></circle>`;
-    g += text(labelW + plotW + 8, mid + 4, `${r.d >= 0 ? '+' : '−'}${pct(Math.abs(r.d))} [${pct(r.ci[0])}, ${pct(r.ci[1])}]`, `class="value${excludesZero ? ' strong' : ''}"`);
+    g += text(
+      labelW + plotW + 8,
+      mid + 4,
+      `${r.d >= 0 ? '+' : '−'}${pct(Math.abs(r.d))} [${pct(r.ci[0])}, ${pct(r.ci[1])}]`,
+      `class="value${excludesZero ? ' strong' : ''}"`,
+    );
     body += link(r.href, `<g class="row">${g}</g>`);
   });
   return svg(w, h, body, o.title ?? 'differences');
@@ -107,67 +181,122 @@ const TARGET = '#e45756';
 export function labelColours(labels: string[], target?: string): (label: string) => string {
   const others = PALETTE.filter((c) => c !== TARGET);
   for (const l of labels) if (!assigned.has(l) && !SPECIAL[l] && l !== target) assigned.set(l, others[assigned.size % others.length]);
-  return (l) => (l === target ? TARGET : SPECIAL[l] ?? assigned.get(l) ?? '#bbb');
+  return (l) => (l === target ? TARGET : (SPECIAL[l] ?? assigned.get(l) ?? '#bbb'));
 }
 
-export interface StackRow { label: string; n: number; parts: { label: string; count: number }[]; note?: string; href?: string }
+export interface StackRow {
+  label: string;
+  n: number;
+  parts: { label: string; count: number }[];
+  note?: string;
+  href?: string;
+}
 
 /** One stacked bar per row: how a row's answers spread over labels. */
 export function stacked(rows: StackRow[], colour: (label: string) => string, o: { title?: string; labelW?: number } = {}): Html {
-  const labelW = o.labelW ?? labelWidth(rows.map((r) => r.label), 90, 280), plotW = 440, rowH = 24, top = 6, right = 150;
-  const h = top + rows.length * rowH + 6, w = labelW + plotW + right;
+  const labelW =
+      o.labelW ??
+      labelWidth(
+        rows.map((r) => r.label),
+        90,
+        280,
+      ),
+    plotW = 440,
+    rowH = 24,
+    top = 6,
+    right = 150;
+  const h = top + rows.length * rowH + 6,
+    w = labelW + plotW + right;
   let body = '';
   rows.forEach((r, i) => {
     const y = top + i * rowH;
-    let x = labelW, segs = '';
+    let x = labelW,
+      segs = '';
     for (const p of r.parts) {
       const wd = (p.count / Math.max(1, r.n)) * plotW;
       segs += `<rect x="${x.toFixed(1)}" y="${y + 4}" width="${Math.max(0, wd).toFixed(1)}" height="${rowH - 8}" fill="${colour(p.label)}"><title>${esc(`${r.label} · ${p.label}: ${pct(p.count / Math.max(1, r.n))} (${p.count}/${r.n})`)}</title></rect>`;
       if (wd > 46) segs += text(x + 4, y + rowH / 2 + 4, fit(p.label, wd), 'class="seg"');
       x += wd;
     }
-    body += link(r.href, `<g class="row">${text(labelW - 8, y + rowH / 2 + 4, fit(r.label, labelW), 'class="label" text-anchor="end"')}${segs}${r.note ? text(labelW + plotW + 8, y + rowH / 2 + 4, r.note, 'class="value"') : ''}</g>`);
+    body += link(
+      r.href,
+      `<g class="row">${text(labelW - 8, y + rowH / 2 + 4, fit(r.label, labelW), 'class="label" text-anchor="end"')}${segs}${r.note ? text(labelW + plotW + 8, y + rowH / 2 + 4, r.note, 'class="value"') : ''}</g>`,
+    );
   });
   return svg(w, h, body, o.title ?? 'distributions');
 }
 
 /** `scatter`: points only (x is a measurement, not a setting swept in order). */
-export interface Series { name: string; colour: string; dashed?: boolean; scatter?: boolean; points: { x: number; y: number; lo?: number; hi?: number }[] }
+export interface Series {
+  name: string;
+  colour: string;
+  dashed?: boolean;
+  scatter?: boolean;
+  points: { x: number; y: number; lo?: number; hi?: number }[];
+}
 
 /** Lines over a numeric x, with a band where points carry an interval. `yPct` draws y as 0–100%. */
 export function lineChart(series: Series[], o: { xLabel: string; yLabel: string; yPct?: boolean; title?: string }): Html {
-  const right = labelWidth(series.map((s) => s.name), 120, 260) + 40;
-  const left = 56, plotW = 480, plotH = 220, top = 12, bottom = 40;
-  const w = left + plotW + right, h = top + plotH + bottom;
+  const right =
+    labelWidth(
+      series.map((s) => s.name),
+      120,
+      260,
+    ) + 40;
+  const left = 56,
+    plotW = 480,
+    plotH = 220,
+    top = 12,
+    bottom = 40;
+  const w = left + plotW + right,
+    h = top + plotH + bottom;
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
   const ys = series.flatMap((s) => s.points.flatMap((p) => [p.y, p.lo ?? p.y, p.hi ?? p.y]));
   if (xs.length === 0) return html``;
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  if (x0 === x1) { x0 -= 1; x1 += 1; }
+  if (x0 === x1) {
+    x0 -= 1;
+    x1 += 1;
+  }
   let [y0, y1] = o.yPct ? [0, 1] : [Math.min(...ys), Math.max(...ys)];
-  if (y0 === y1) { y0 -= 1; y1 += 1; }
+  if (y0 === y1) {
+    y0 -= 1;
+    y1 += 1;
+  }
   const X = (v: number) => left + ((v - x0) / (x1 - x0)) * plotW;
   const Y = (v: number) => top + plotH - ((v - y0) / (y1 - y0)) * plotH;
   const fmtY = (v: number) => (o.yPct ? `${Math.round(v * 100)}%` : num(v));
   let body = '';
   for (let i = 0; i <= 4; i++) {
     const v = y0 + ((y1 - y0) * i) / 4;
-    body += `<line x1="${left}" x2="${left + plotW}" y1="${Y(v)}" y2="${Y(v)}" class="grid"/>` + text(left - 6, Y(v) + 4, fmtY(v), 'class="axis" text-anchor="end"');
+    body +=
+      `<line x1="${left}" x2="${left + plotW}" y1="${Y(v)}" y2="${Y(v)}" class="grid"/>` + text(left - 6, Y(v) + 4, fmtY(v), 'class="axis" text-anchor="end"');
   }
   const ticks = [...new Set(xs)].sort((a, b) => a - b);
   const step = Math.max(1, Math.ceil(ticks.length / 8));
-  ticks.filter((_, i) => i % step === 0 || i === ticks.length - 1).forEach((v) => { body += text(X(v), top + plotH + 16, num(v), 'class="axis" text-anchor="middle"'); });
+  ticks
+    .filter((_, i) => i % step === 0 || i === ticks.length - 1)
+    .forEach((v) => {
+      body += text(X(v), top + plotH + 16, num(v), 'class="axis" text-anchor="middle"');
+    });
   body += text(left + plotW / 2, h - 4, o.xLabel, 'class="axis-title" text-anchor="middle"');
   body += text(12, top + plotH / 2, o.yLabel, `class="axis-title" text-anchor="middle" transform="rotate(-90 12 ${top + plotH / 2})"`);
   series.forEach((s, si) => {
     const pts = [...s.points].sort((a, b) => a.x - b.x);
     if (s.scatter) for (const p of pts) if (p.lo !== undefined) body += `<path d="M${X(p.x)},${Y(p.lo)}V${Y(p.hi!)}" stroke="${s.colour}" stroke-width="1.2"/>`;
     if (!s.scatter && pts.every((p) => p.lo !== undefined && p.hi !== undefined) && pts.length > 1) {
-      body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.hi!)}`).join('L')}L${[...pts].reverse().map((p) => `${X(p.x)},${Y(p.lo!)}`).join('L')}Z" fill="${s.colour}" opacity="0.15"/>`;
+      body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.hi!)}`).join('L')}L${[...pts]
+        .reverse()
+        .map((p) => `${X(p.x)},${Y(p.lo!)}`)
+        .join('L')}Z" fill="${s.colour}" opacity="0.15"/>`;
     }
-    if (!s.scatter) body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.y)}`).join('L')}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`;
-    for (const p of pts) body += `<circle cx="${X(p.x)}" cy="${Y(p.y)}" r="${s.scatter ? 4 : 3}" fill="${s.colour}"><title>${esc(`${s.name} at ${num(p.x)}: ${fmtY(p.y)}${p.lo !== undefined ? ` [${fmtY(p.lo)}, ${fmtY(p.hi!)}]` : ''}`)}</title></circle>`;
-    body += `<line x1="${left + plotW + 12}" x2="${left + plotW + 30}" y1="${top + 10 + si * 18}" y2="${top + 10 + si * 18}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>` + text(left + plotW + 36, top + 14 + si * 18, fit(s.name, right - 40), 'class="label"');
+    if (!s.scatter)
+      body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.y)}`).join('L')}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`;
+    for (const p of pts)
+      body += `<circle cx="${X(p.x)}" cy="${Y(p.y)}" r="${s.scatter ? 4 : 3}" fill="${s.colour}"><title>${esc(`${s.name} at ${num(p.x)}: ${fmtY(p.y)}${p.lo !== undefined ? ` [${fmtY(p.lo)}, ${fmtY(p.hi!)}]` : ''}`)}</title></circle>`;
+    body +=
+      `<line x1="${left + plotW + 12}" x2="${left + plotW + 30}" y1="${top + 10 + si * 18}" y2="${top + 10 + si * 18}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>` +
+      text(left + plotW + 36, top + 14 + si * 18, fit(s.name, right - 40), 'class="label"');
   });
   return svg(w, h, body, o.title ?? 'line chart');
 }

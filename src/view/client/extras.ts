@@ -37,7 +37,10 @@ export const cell = (v: unknown, key = ''): Html | string => {
   if (typeof v === 'string') return v.length > 400 ? `${v.slice(0, 399)}…` : v;
   if (v === null || v === undefined) return '';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (isFlat(v)) return Object.entries(v).map(([k, x]) => `${k} ${cell(x, k)}`).join(' · ');
+  if (isFlat(v))
+    return Object.entries(v)
+      .map(([k, x]) => `${k} ${cell(x, k)}`)
+      .join(' · ');
   if (Array.isArray(v) && v.every(isScalar)) return v.map((x) => cell(x)).join(', ');
   const s = JSON.stringify(v);
   return s.length > 160 ? `${s.slice(0, 159)}…` : s;
@@ -46,9 +49,10 @@ export const cell = (v: unknown, key = ''): Html | string => {
 /** A table of records; a cell holding more records opens into its own table. */
 export function recordTable(rows: Rec[], limit = 50, depth = 0): Html {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const td = (c: string, v: unknown, r: Rec) => (isRecords(v) && depth < 3
-    ? html`<td><details><summary>${v.length} ${c}</summary>${recordTable(v, 20, depth + 1)}</details></td>`
-    : html`<td class="${typeof v === 'number' ? 'num' : typeof v === 'string' && v.length > 60 ? 'text' : ''}">${cell(v, ciOf(r, c))}</td>`);
+  const td = (c: string, v: unknown, r: Rec) =>
+    isRecords(v) && depth < 3
+      ? html`<td><details><summary>${v.length} ${c}</summary>${recordTable(v, 20, depth + 1)}</details></td>`
+      : html`<td class="${typeof v === 'number' ? 'num' : typeof v === 'string' && v.length > 60 ? 'text' : ''}">${cell(v, ciOf(r, c))}</td>`;
   const body = (rs: Rec[]) => rs.map((r) => html`<tr>${cols.map((c) => td(c, r[c], r))}</tr>`);
   return html`<table class="data"><thead><tr>${cols.map((c) => html`<th>${c}</th>`)}</tr></thead><tbody>${body(rows.slice(0, limit))}</tbody></table>
     ${rows.length > limit ? html`<details><summary>all ${rows.length} rows</summary><table class="data"><tbody>${body(rows.slice(limit))}</tbody></table></details>` : ''}`;
@@ -93,12 +97,19 @@ export function recordCharts(field: string, ownersIn: { name: string; rows: Rec[
   if (!x || owners.every((o) => o.rows.length < 2)) return [];
   const ys = numeric.filter((k) => k !== x && k !== 'n' && k !== 'hits' && k !== 'steps');
   const unit = (k: string) => owners.every((o) => o.rows.every((r) => (r[k] as number) >= 0 && (r[k] as number) <= 1));
-  const shares = ys.filter(unit), others = ys.filter((k) => !unit(k));
+  const shares = ys.filter(unit),
+    others = ys.filter((k) => !unit(k));
   const charts: Html[] = [];
-  const series = (keys: string[]) => owners.flatMap((o, oi) => keys.map((k, ki): Series => ({
-    name: `${owners.length > 1 ? `${o.name} · ` : ''}${k}`, colour: colourOf(owners.length > 1 ? oi : ki), dashed: owners.length > 1 && ki > 0, scatter: !swept,
-    points: o.rows.map((r) => ({ x: r[x] as number, y: r[k] as number, ...(k === 'rate' && isPair(r.ci) ? { lo: r.ci[0], hi: r.ci[1] } : {}) })),
-  })));
+  const series = (keys: string[]) =>
+    owners.flatMap((o, oi) =>
+      keys.map((k, ki): Series => ({
+        name: `${owners.length > 1 ? `${o.name} · ` : ''}${k}`,
+        colour: colourOf(owners.length > 1 ? oi : ki),
+        dashed: owners.length > 1 && ki > 0,
+        scatter: !swept,
+        points: o.rows.map((r) => ({ x: r[x] as number, y: r[k] as number, ...(k === 'rate' && isPair(r.ci) ? { lo: r.ci[0], hi: r.ci[1] } : {}) })),
+      })),
+    );
   if (shares.length) charts.push(lineChart(series(shares), { xLabel: x, yLabel: shares.length === 1 ? shares[0] : 'share', yPct: true, title: field }));
   for (const k of others.slice(0, 3)) charts.push(lineChart(series([k]), { xLabel: x, yLabel: k, title: `${field}: ${k}` }));
   return charts;
@@ -114,13 +125,33 @@ export function extraSection(owners: { name: string; value: Rec }[], known: Set<
   if (owners.length === 1) return tree(unknown[0].value);
   const figs = unknown.map((o) => ({ name: o.name, f: numericFields(o.value, new Set()) }));
   const keys = [...new Set(figs.flatMap((x) => Object.keys(x.f)))];
-  const arrays = [...new Set(unknown.flatMap((o) => Object.entries(o.value).filter(([, v]) => isRecords(v)).map(([k]) => k)))];
-  const rest = unknown.map((o) => ({ name: o.name, value: Object.fromEntries(Object.entries(o.value).filter(([k, v]) => typeof v !== 'number' && !isRecords(v) && !(isFlat(v) && Object.values(v).every((x) => typeof x === 'number')))) }))
+  const arrays = [
+    ...new Set(
+      unknown.flatMap((o) =>
+        Object.entries(o.value)
+          .filter(([, v]) => isRecords(v))
+          .map(([k]) => k),
+      ),
+    ),
+  ];
+  const rest = unknown
+    .map((o) => ({
+      name: o.name,
+      value: Object.fromEntries(
+        Object.entries(o.value).filter(
+          ([k, v]) => typeof v !== 'number' && !isRecords(v) && !(isFlat(v) && Object.values(v).every((x) => typeof x === 'number')),
+        ),
+      ),
+    }))
     .filter((o) => Object.keys(o.value).length > 0);
   return html`
-    ${keys.length ? html`<table class="data extra"><thead><tr><th></th>${keys.map((k) => html`<th class="num">${k}</th>`)}</tr></thead><tbody>
+    ${
+      keys.length
+        ? html`<table class="data extra"><thead><tr><th></th>${keys.map((k) => html`<th class="num">${k}</th>`)}</tr></thead><tbody>
       ${figs.map((x) => html`<tr><th>${x.name}</th>${keys.map((k) => html`<td class="num">${x.f[k] === undefined ? '' : cell(x.f[k], k)}</td>`)}</tr>`)}
-    </tbody></table>` : ''}
+    </tbody></table>`
+        : ''
+    }
     ${arrays.map((field) => {
       const withIt = unknown.filter((o) => isRecords(o.value[field])).map((o) => ({ name: o.name, rows: o.value[field] as Rec[] }));
       return html`<h3>${field}</h3>${recordCharts(field, withIt)}${withIt.map((o) => html`<h4>${o.name}</h4>${recordTable(o.rows)}`)}`;

@@ -4,7 +4,9 @@
  */
 export class Html {
   constructor(readonly s: string) {}
-  toString(): string { return this.s; }
+  toString(): string {
+    return this.s;
+  }
 }
 
 export const raw = (s: string) => new Html(s);

@@ -50,5 +50,8 @@ export const defaultView: KindView = {
   resultFields: [],
 };
 
-export const samplesLink = (runId: string) => (p: Record<string, string | undefined> = {}) => routeHref(['run', runId, 'samples'], p);
+export const samplesLink =
+  (runId: string) =>
+  (p: Record<string, string | undefined> = {}) =>
+    routeHref(['run', runId, 'samples'], p);
 export { html };

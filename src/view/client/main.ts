@@ -13,11 +13,17 @@ import { runView } from './run-view.ts';
 import { samplesView } from './samples-view.ts';
 import { compareView } from './compare-view.ts';
 
-interface Config { mode: 'server' | 'report'; pollMs?: number; store?: string; indexed?: boolean; listMaxPx?: number }
+interface Config {
+  mode: 'server' | 'report';
+  pollMs?: number;
+  store?: string;
+  indexed?: boolean;
+  listMaxPx?: number;
+}
 
 function readJson<T>(id: string): T | undefined {
   const el = document.getElementById(id);
-  return el?.textContent ? JSON.parse(el.textContent) as T : undefined;
+  return el?.textContent ? (JSON.parse(el.textContent) as T) : undefined;
 }
 
 function boot(): void {

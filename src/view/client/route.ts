@@ -2,7 +2,10 @@
 import { html } from './html.ts';
 import type { Source } from './source.ts';
 
-export interface Route { path: string[]; params: URLSearchParams }
+export interface Route {
+  path: string[];
+  params: URLSearchParams;
+}
 /** A view renders into root and returns what stops it (timers, key handlers), if anything. */
 export type View = (root: HTMLElement, source: Source, route: Route) => (() => void) | void;
 

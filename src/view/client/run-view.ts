@@ -18,7 +18,8 @@ const KNOWN_CONDITION = ['name', 'role', 'group', 'model', 'rate', 'ci', 'n', 'h
 const KNOWN_RESULT = ['format', 'name', 'kind', 'model', 'target', 'runId', 'conditions', 'effects', 'reference'];
 
 const samplesHref = (id: string, p: Record<string, string | undefined> = {}) => routeHref(['run', id, 'samples'], p);
-const section = (title: string, body: Html | string, note?: string, id?: string) => html`<section class="card"${id ? html` id="${id}"` : ''}><h2>${title}</h2>${note ? html`<p class="note">${note}</p>` : ''}${body}</section>`;
+const section = (title: string, body: Html | string, note?: string, id?: string) =>
+  html`<section class="card"${id ? html` id="${id}"` : ''}><h2>${title}</h2>${note ? html`<p class="note">${note}</p>` : ''}${body}</section>`;
 
 function header(r: RunDetail): Html {
   const s = r.summary;
@@ -46,33 +47,60 @@ function conditionsSection(r: RunDetail, s: ExperimentResult): Html {
   const view = viewOf(s.kind);
   const target = view.target(s);
   const rows = s.conditions.map((c, i) => ({
-    label: c.name, rate: c.rate, ci: c.ci, n: c.n, colour: colourOf(i), note: c.role !== 'treatment' ? c.role : undefined,
+    label: c.name,
+    rate: c.rate,
+    ci: c.ci,
+    n: c.n,
+    colour: colourOf(i),
+    note: c.role !== 'treatment' ? c.role : undefined,
     href: samplesHref(r.id, { condition: c.name, label: target }),
   }));
   const table = html`<table class="data"><thead><tr><th>condition</th><th>role</th><th>model</th><th class="num">rate</th><th>95% CI</th><th class="num">n</th><th class="num">coherent</th><th>labels</th></tr></thead><tbody>
-    ${s.conditions.map((c, i) => html`<tr><th><i class="swatch" style="background:${colourOf(i)}"></i><a href="${samplesHref(r.id, { condition: c.name })}">${c.name}</a></th><td>${c.role}</td><td class="mono small">${c.model}</td>
+    ${s.conditions.map(
+      (
+        c,
+        i,
+      ) => html`<tr><th><i class="swatch" style="background:${colourOf(i)}"></i><a href="${samplesHref(r.id, { condition: c.name })}">${c.name}</a></th><td>${c.role}</td><td class="mono small">${c.model}</td>
       <td class="num strong">${pct(c.rate)}</td><td class="nowrap">${interval(c.ci)}</td><td class="num">${count(c.n)}</td><td class="num">${pct(c.coherent)}</td>
-      <td class="small">${Object.entries(c.labels).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([l, n]) => html`<a class="tag" href="${samplesHref(r.id, { condition: c.name, label: l })}">${l} ${pct(n / Math.max(1, c.n), 0)}</a> `)}</td></tr>`)}
+      <td class="small">${Object.entries(c.labels)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 4)
+        .map(
+          ([l, n]) => html`<a class="tag" href="${samplesHref(r.id, { condition: c.name, label: l })}">${l} ${pct(n / Math.max(1, c.n), 0)}</a> `,
+        )}</td></tr>`,
+    )}
   </tbody></table>`;
-  return section(`Rate per condition: ${view.measure(s)}`, html`${rateBars(rows, { title: 'rate per condition' })}${table}`, '95% Wilson intervals. Click a bar to read its samples.', 'conditions');
+  return section(
+    `Rate per condition: ${view.measure(s)}`,
+    html`${rateBars(rows, { title: 'rate per condition' })}${table}`,
+    '95% Wilson intervals. Click a bar to read its samples.',
+    'conditions',
+  );
 }
 
 function effectsSection(s: ExperimentResult): Html {
   if (!s.effects.length) return html``;
-  return section('Effects', forest(s.effects.map((e) => ({ label: `${e.condition} − ${e.against}`, d: e.difference, ci: e.ci }))),
-    'Difference of rates with its 95% Newcombe interval; coloured where the interval excludes zero.', 'effects');
+  return section(
+    'Effects',
+    forest(s.effects.map((e) => ({ label: `${e.condition} − ${e.against}`, d: e.difference, ci: e.ci }))),
+    'Difference of rates with its 95% Newcombe interval; coloured where the interval excludes zero.',
+    'effects',
+  );
 }
 
 function heatmap(r: RunDetail, s: ExperimentResult, ids: string[], target?: string): Html {
   const link = (p: Record<string, string | undefined>) => (viewOf(s.kind).linksToSamples ? samplesHref(r.id, p) : undefined);
   return html`<table class="data heat"><thead><tr><th>condition</th>${ids.map((id) => html`<th class="num">${id}</th>`)}<th class="num">all</th></tr></thead><tbody>
-    ${s.conditions.map((c) => html`<tr><th>${c.name}</th>${ids.map((id) => {
-      const q = c.questions.find((x) => x.id === id);
-      if (!q) return html`<td></td>`;
-      const href = link({ condition: c.name, question: id, label: target });
-      const cellText = href ? html`<a href="${href}">${pct(q.rate, 0)}</a>` : pct(q.rate, 0);
-      return html`<td class="num" style="background:rgba(228,87,86,${(0.08 + 0.8 * q.rate).toFixed(2)});${q.rate > 0.55 ? 'color:#fff' : ''}" title="${`${c.name} · ${id}: ${pct(q.rate)} ${interval(q.ci)}, n ${q.n}`}">${cellText}</td>`;
-    })}<td class="num strong">${pct(c.rate, 1)}</td></tr>`)}
+    ${s.conditions.map(
+      (c) =>
+        html`<tr><th>${c.name}</th>${ids.map((id) => {
+          const q = c.questions.find((x) => x.id === id);
+          if (!q) return html`<td></td>`;
+          const href = link({ condition: c.name, question: id, label: target });
+          const cellText = href ? html`<a href="${href}">${pct(q.rate, 0)}</a>` : pct(q.rate, 0);
+          return html`<td class="num" style="background:rgba(228,87,86,${(0.08 + 0.8 * q.rate).toFixed(2)});${q.rate > 0.55 ? 'color:#fff' : ''}" title="${`${c.name} · ${id}: ${pct(q.rate)} ${interval(q.ci)}, n ${q.n}`}">${cellText}</td>`;
+        })}<td class="num strong">${pct(c.rate, 1)}</td></tr>`,
+    )}
   </tbody></table>`;
 }
 
@@ -82,29 +110,60 @@ function questionsSection(r: RunDetail, s: ExperimentResult): Html {
   if (ids.length < 2 || view.perQuestion === null) return html``;
   const target = view.target(s);
   const groups = ids.map((id) => ({
-    label: id, href: view.linksToSamples ? samplesHref(r.id, { question: id }) : undefined,
+    label: id,
+    href: view.linksToSamples ? samplesHref(r.id, { question: id }) : undefined,
     bars: s.conditions.map((c, i) => {
       const q = c.questions.find((x) => x.id === id);
-      return { label: c.name, rate: q?.rate ?? 0, ci: q?.ci, n: q?.n, colour: colourOf(i), href: view.linksToSamples ? samplesHref(r.id, { condition: c.name, question: id, label: target }) : undefined };
+      return {
+        label: c.name,
+        rate: q?.rate ?? 0,
+        ci: q?.ci,
+        n: q?.n,
+        colour: colourOf(i),
+        href: view.linksToSamples ? samplesHref(r.id, { condition: c.name, question: id, label: target }) : undefined,
+      };
     }),
   }));
   const title = view.perQuestion;
   // Beyond a handful of conditions, bars per question grow too tall to read: a table of rates, shaded.
-  if (s.conditions.length > 6) return section(title, heatmap(r, s, ids, target), 'Rate per condition (rows) and question (columns), darker for higher; hover for the 95% interval and n.', 'questions');
-  return section(title, html`${legend(s.conditions.map((c, i) => ({ label: c.name, colour: colourOf(i) })))}${groupedBars(groups, { title })}`, undefined, 'questions');
+  if (s.conditions.length > 6)
+    return section(
+      title,
+      heatmap(r, s, ids, target),
+      'Rate per condition (rows) and question (columns), darker for higher; hover for the 95% interval and n.',
+      'questions',
+    );
+  return section(
+    title,
+    html`${legend(s.conditions.map((c, i) => ({ label: c.name, colour: colourOf(i) })))}${groupedBars(groups, { title })}`,
+    undefined,
+    'questions',
+  );
 }
 
 function labelsSection(r: RunDetail, s: ExperimentResult): Html {
   const view = viewOf(s.kind);
   if (!view.labels || s.conditions.every((c) => Object.keys(c.labels ?? {}).length === 0)) return html``;
   const all = [...new Set(s.conditions.flatMap((c) => Object.keys(c.labels)))];
-  const colour = labelColours(all.sort((a, b) => s.conditions.reduce((t, c) => t + (c.labels[b] ?? 0) - (c.labels[a] ?? 0), 0)), view.target(s));
+  const colour = labelColours(
+    all.sort((a, b) => s.conditions.reduce((t, c) => t + (c.labels[b] ?? 0) - (c.labels[a] ?? 0), 0)),
+    view.target(s),
+  );
   const rows = s.conditions.map((c) => ({
-    label: c.name, n: c.n, href: samplesHref(r.id, { condition: c.name }),
-    parts: Object.entries(c.labels).map(([label, n]) => ({ label, count: n })).sort((a, b) => b.count - a.count),
+    label: c.name,
+    n: c.n,
+    href: samplesHref(r.id, { condition: c.name }),
+    parts: Object.entries(c.labels)
+      .map(([label, n]) => ({ label, count: n }))
+      .sort((a, b) => b.count - a.count),
     note: `coherent ${pct(c.coherent, 0)}`,
   }));
-  return section('Labels', html`${legend(all.map((l) => ({ label: l, colour: colour(l) })))}${stacked(rows, colour, { title: 'labels per condition' })}`, undefined, 'labels');
+  return section(
+    'Labels',
+    html`${legend(all.map((l) => ({ label: l, colour: colour(l) })))}${stacked(rows, colour, { title: 'labels per condition' })}`,
+    undefined,
+    'labels',
+  );
 }
 
 function curveSection(s: ExperimentResult): Html {
@@ -116,8 +175,12 @@ function curveSection(s: ExperimentResult): Html {
   ]);
   const table = html`<table class="data"><thead><tr><th>condition</th><th class="num">step</th><th class="num">rate</th><th>95% CI</th><th class="num">n</th><th class="num">coherent</th></tr></thead><tbody>
     ${withCurve.flatMap(({ c }) => c.curve!.map((p) => html`<tr><th>${c.name}</th><td class="num">${p.step}/${p.steps}</td><td class="num">${pct(p.rate)}</td><td>${interval(p.ci)}</td><td class="num">${p.n}</td><td class="num">${pct(p.coherent)}</td></tr>`))}</tbody></table>`;
-  return section('Along the fine-tune', html`${lineChart(series, { xLabel: 'fine-tuning step', yLabel: 'share of answers', yPct: true, title: 'curve' })}${table}`,
-    `Rate of “${s.target}” (band: 95% interval) and the coherent share (dashed) at each snapshot; the last point is the final model.`, 'curve');
+  return section(
+    'Along the fine-tune',
+    html`${lineChart(series, { xLabel: 'fine-tuning step', yLabel: 'share of answers', yPct: true, title: 'curve' })}${table}`,
+    `Rate of “${s.target}” (band: 95% interval) and the coherent share (dashed) at each snapshot; the last point is the final model.`,
+    'curve',
+  );
 }
 
 function liveSection(r: RunDetail): Html {
@@ -128,13 +191,35 @@ function liveSection(r: RunDetail): Html {
   const judged = (c: NonNullable<RunDetail['live']>[number]) => Object.values(c.labels).reduce((a, b) => a + b, 0);
   const n = typeof r.spec.samples === 'number' ? r.spec.samples : 0;
   return html`
-    ${target ? section(`So far: share judged “${target}”`, rateBars(r.live.map((c, i) => {
-      const m = judged(c), k = c.labels[target] ?? 0;
-      return { label: c.name, rate: m ? k / m : 0, ci: wilson(k, m), n: m, colour: colourOf(i), href: samplesHref(r.id, { condition: c.name }) };
-    }), { title: 'live rates' }), `${r.status === 'running' ? 'Refreshed while the run goes on' : 'The run stopped before its summary'}; 95% Wilson intervals over the answers judged so far.`) : ''}
-    ${section('Progress per condition', html`${legend(all.map((l) => ({ label: l, colour: colour(l) })))}${stacked(r.live.map((c) => ({
-      label: c.name, n: Math.max(n, c.sampled), parts: Object.entries(c.labels).map(([label, k]) => ({ label, count: k })), note: `${count(c.sampled)} of ${count(n)} sampled`,
-    })), colour, { title: 'progress' })}`)}`;
+    ${
+      target
+        ? section(
+            `So far: share judged “${target}”`,
+            rateBars(
+              r.live.map((c, i) => {
+                const m = judged(c),
+                  k = c.labels[target] ?? 0;
+                return { label: c.name, rate: m ? k / m : 0, ci: wilson(k, m), n: m, colour: colourOf(i), href: samplesHref(r.id, { condition: c.name }) };
+              }),
+              { title: 'live rates' },
+            ),
+            `${r.status === 'running' ? 'Refreshed while the run goes on' : 'The run stopped before its summary'}; 95% Wilson intervals over the answers judged so far.`,
+          )
+        : ''
+    }
+    ${section(
+      'Progress per condition',
+      html`${legend(all.map((l) => ({ label: l, colour: colour(l) })))}${stacked(
+        r.live.map((c) => ({
+          label: c.name,
+          n: Math.max(n, c.sampled),
+          parts: Object.entries(c.labels).map(([label, k]) => ({ label, count: k })),
+          note: `${count(c.sampled)} of ${count(n)} sampled`,
+        })),
+        colour,
+        { title: 'progress' },
+      )}`,
+    )}`;
 }
 
 function specSection(r: RunDetail): Html {
@@ -144,22 +229,33 @@ function specSection(r: RunDetail): Html {
 export function renderRun(r: RunDetail, note: string | null): Html {
   const s = r.summary;
   const view = s ? viewOf(s.kind) : undefined;
-  const extraConditions = s ? extraSection(s.conditions.map((c) => ({ name: c.name, value: c as unknown as Record<string, unknown> })), new Set([...KNOWN_CONDITION, ...view!.conditionFields])) : html``;
-  const extraResult = s ? extraSection([{ name: s.name, value: s as unknown as Record<string, unknown> }], new Set([...KNOWN_RESULT, ...view!.resultFields])) : html``;
+  const extraConditions = s
+    ? extraSection(
+        s.conditions.map((c) => ({ name: c.name, value: c as unknown as Record<string, unknown> })),
+        new Set([...KNOWN_CONDITION, ...view!.conditionFields]),
+      )
+    : html``;
+  const extraResult = s
+    ? extraSection([{ name: s.name, value: s as unknown as Record<string, unknown> }], new Set([...KNOWN_RESULT, ...view!.resultFields]))
+    : html``;
   const own = s && view!.sections ? view!.sections({ run: r, summary: s, samplesHref: (p = {}) => samplesHref(r.id, p), section }) : html``;
   return html`${header(r)}
     ${note ? html`<p class="banner">${note}</p>` : ''}
-    ${s ? html`
+    ${
+      s
+        ? html`
       ${conditionsSection(r, s)}${effectsSection(s)}${questionsSection(r, s)}${curveSection(s)}${own}${labelsSection(r, s)}
       ${extraConditions.s ? section('Other figures', extraConditions, 'Fields of the conditions this viewer does not chart by name.', 'extra') : ''}
       ${extraResult.s ? section(`More of this ${s.kind} run`, extraResult, 'What the result carries beyond the rates, as stored.', 'extra-run') : ''}`
-    : liveSection(r)}
+        : liveSection(r)
+    }
     ${specSection(r)}`;
 }
 
 export const runView: View = (root, source, route) => {
   const id = route.path[1];
-  let timer: ReturnType<typeof setTimeout> | undefined, stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined,
+    stopped = false;
   root.innerHTML = '<p class="muted">loading…</p>';
   const load = async () => {
     try {
@@ -174,5 +270,8 @@ export const runView: View = (root, source, route) => {
     }
   };
   void load();
-  return () => { stopped = true; clearTimeout(timer); };
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 };

@@ -13,21 +13,38 @@ import { settings } from './settings.ts';
 import type { Facets, RunDetail, SampleDetail, SampleFilter, SampleRow } from '../types.ts';
 import { viewOf } from '../../experiments/kinds/views.ts';
 
-const ROW_H = 30, PAGE = 100, KEEP_PAGES = 24;
+const ROW_H = 30,
+  PAGE = 100,
+  KEEP_PAGES = 24;
 
 function filterFrom(p: URLSearchParams): SampleFilter {
-  const n = (k: string) => { const v = p.get(k); return v === null || v === '' || !Number.isFinite(Number(v)) ? undefined : Number(v); };
-  return { condition: p.get('condition') || undefined, question: p.get('question') || undefined, label: p.get('label') || undefined, scoreMin: n('min'), scoreMax: n('max'), text: p.get('text') || undefined };
+  const n = (k: string) => {
+    const v = p.get(k);
+    return v === null || v === '' || !Number.isFinite(Number(v)) ? undefined : Number(v);
+  };
+  return {
+    condition: p.get('condition') || undefined,
+    question: p.get('question') || undefined,
+    label: p.get('label') || undefined,
+    scoreMin: n('min'),
+    scoreMax: n('max'),
+    text: p.get('text') || undefined,
+  };
 }
 
-interface Message { role: string; content: string }
+interface Message {
+  role: string;
+  content: string;
+}
 
 function promptHtml(prompt: unknown): Html {
   if (Array.isArray(prompt) && prompt.every((m) => m && typeof m === 'object' && 'role' in m && 'content' in m)) {
     const msgs = prompt as Message[];
     const lastUser = msgs.map((m) => m.role).lastIndexOf('user');
-    return html`<div class="chat">${msgs.map((m, i) => html`<div class="msg ${m.role}${i < lastUser && m.role !== 'system' ? ' context' : ''}">
-      <span class="role">${m.role === 'system' ? 'system' : i < lastUser ? `in-context ${m.role}` : m.role}</span><div class="content">${m.content}</div></div>`)}</div>`;
+    return html`<div class="chat">${msgs.map(
+      (m, i) => html`<div class="msg ${m.role}${i < lastUser && m.role !== 'system' ? ' context' : ''}">
+      <span class="role">${m.role === 'system' ? 'system' : i < lastUser ? `in-context ${m.role}` : m.role}</span><div class="content">${m.content}</div></div>`,
+    )}</div>`;
   }
   return html`<pre>${JSON.stringify(prompt, null, 2)}</pre>`;
 }
@@ -37,11 +54,19 @@ function detailHtml(s: SampleDetail, run: RunDetail): Html {
   return html`
     <div class="detail-head"><b>${s.condition}</b> · ${s.questionId} · #${s.idx} ${s.label ? html`<span class="tag label">${s.label}</span>` : ''}${s.score !== null ? html` <span class="tag">score ${num(s.score)}</span>` : ''}
       <a class="permalink" href="${routeHref(['run', run.id, 'samples'], { condition: s.condition, sample: String(s.id) })}" title="link to this sample">link</a></div>
-    ${own ? own : html`
+    ${
+      own
+        ? own
+        : html`
       <h4>Prompt</h4>${promptHtml(s.prompt)}
-      <h4>Answer <small class="muted">${s.finishReason}</small></h4><div class="answer">${s.answer || html`<i class="muted">(empty)</i>`}</div>`}
-    ${s.judgments.length ? html`<h4>Judgments</h4><table class="data"><thead><tr><th>judge</th><th>label</th><th class="num">score</th><th>why</th></tr></thead><tbody>
-      ${s.judgments.map((j) => html`<tr class="${j.judge === run.judge ? 'current' : ''}"><td class="mono small">${j.judge}</td><td>${j.label}</td><td class="num">${j.score === null ? '' : num(j.score)}</td><td class="small">${j.explanation ?? ''}</td></tr>`)}</tbody></table>` : ''}
+      <h4>Answer <small class="muted">${s.finishReason}</small></h4><div class="answer">${s.answer || html`<i class="muted">(empty)</i>`}</div>`
+    }
+    ${
+      s.judgments.length
+        ? html`<h4>Judgments</h4><table class="data"><thead><tr><th>judge</th><th>label</th><th class="num">score</th><th>why</th></tr></thead><tbody>
+      ${s.judgments.map((j) => html`<tr class="${j.judge === run.judge ? 'current' : ''}"><td class="mono small">${j.judge}</td><td>${j.label}</td><td class="num">${j.score === null ? '' : num(j.score)}</td><td class="small">${j.explanation ?? ''}</td></tr>`)}</tbody></table>`
+        : ''
+    }
     <p class="muted small">sample ${s.id} · stored ${s.createdAt}</p>`;
 }
 
@@ -49,22 +74,33 @@ export const samplesView: View = (root, source, route) => {
   const runId = route.path[1];
   const filter = filterFrom(route.params);
   let selectedId = Number(route.params.get('sample')) || undefined;
-  let selected = -1, total = 0, gen = 0, stopped = false;
+  let selected = -1,
+    total = 0,
+    gen = 0,
+    stopped = false;
   let run: RunDetail | undefined, facets: Facets | undefined;
-  const pages = new Map<number, SampleRow[]>(), inflight = new Set<number>();
+  const pages = new Map<number, SampleRow[]>(),
+    inflight = new Set<number>();
   root.className = 'samples-page';
   root.innerHTML = '<p class="muted">loading…</p>';
 
   const syncUrl = () => replaceRoute(['run', runId, 'samples'], { ...filterParams(filter), sample: selectedId ? String(selectedId) : undefined });
 
   const shell = () => {
-    const f = facets!, r = run!;
-    const sel = (id: string, all: string, opts: { id: string; n?: number }[], cur?: string) => html`<select id="${id}"><option value="">${all}</option>${opts.map((o) => html`<option value="${o.id}" ${o.id === cur ? 'selected' : ''}>${o.id}${o.n !== undefined ? ` (${count(o.n)})` : ''}</option>`)}</select>`;
+    const f = facets!,
+      r = run!;
+    const sel = (id: string, all: string, opts: { id: string; n?: number }[], cur?: string) =>
+      html`<select id="${id}"><option value="">${all}</option>${opts.map((o) => html`<option value="${o.id}" ${o.id === cur ? 'selected' : ''}>${o.id}${o.n !== undefined ? ` (${count(o.n)})` : ''}</option>`)}</select>`;
     root.innerHTML = html`
       <div class="page-head"><h1><a href="${routeHref(['run', r.id])}">${r.name}</a> <span class="muted">samples</span></h1><span class="muted" id="s-count"></span><span class="spacer"></span><span class="keys muted small">j/k next/previous · / search · Esc clear</span></div>
       ${source.note(r.id) ? html`<p class="banner">${source.note(r.id)}</p>` : ''}
       <div class="filters">
-        ${sel('f-condition', 'all conditions', r.conditionList.map((c) => ({ id: c.name })), filter.condition)}
+        ${sel(
+          'f-condition',
+          'all conditions',
+          r.conditionList.map((c) => ({ id: c.name })),
+          filter.condition,
+        )}
         ${sel('f-question', `all ${viewOf(r.kind).questionsNoun}`, f.questions, filter.question)}
         ${f.labels.length ? sel('f-label', 'any label', f.labels, filter.label) : ''}
         ${f.hasScores ? html`<label class="range">score <input id="f-min" type="number" step="any" placeholder="min" value="${filter.scoreMin ?? ''}"> – <input id="f-max" type="number" step="any" placeholder="max" value="${filter.scoreMax ?? ''}"></label>` : ''}
@@ -76,22 +112,47 @@ export const samplesView: View = (root, source, route) => {
         <aside class="detail" id="detail"><p class="muted">Select a sample (click, or j/k) to read its full prompt, answer and judgments.</p></aside>
       </div>`.s;
     const $ = <T extends HTMLElement>(id: string) => root.querySelector<T>(`#${id}`);
-    const onChange = (id: string, f: (v: string) => void, ev = 'change') => $(id)?.addEventListener(ev, (e) => { f((e.target as HTMLInputElement).value); refilter(); });
-    onChange('f-condition', (v) => { filter.condition = v || undefined; });
-    onChange('f-question', (v) => { filter.question = v || undefined; });
-    onChange('f-label', (v) => { filter.label = v || undefined; });
-    onChange('f-min', (v) => { filter.scoreMin = v === '' ? undefined : Number(v); });
-    onChange('f-max', (v) => { filter.scoreMax = v === '' ? undefined : Number(v); });
+    const onChange = (id: string, f: (v: string) => void, ev = 'change') =>
+      $(id)?.addEventListener(ev, (e) => {
+        f((e.target as HTMLInputElement).value);
+        refilter();
+      });
+    onChange('f-condition', (v) => {
+      filter.condition = v || undefined;
+    });
+    onChange('f-question', (v) => {
+      filter.question = v || undefined;
+    });
+    onChange('f-label', (v) => {
+      filter.label = v || undefined;
+    });
+    onChange('f-min', (v) => {
+      filter.scoreMin = v === '' ? undefined : Number(v);
+    });
+    onChange('f-max', (v) => {
+      filter.scoreMax = v === '' ? undefined : Number(v);
+    });
     let debounce: ReturnType<typeof setTimeout> | undefined;
     $('f-text')!.addEventListener('input', (e) => {
       clearTimeout(debounce);
       const v = (e.target as HTMLInputElement).value;
-      debounce = setTimeout(() => { filter.text = v || undefined; refilter(); }, 60);
+      debounce = setTimeout(() => {
+        filter.text = v || undefined;
+        refilter();
+      }, 60);
     });
-    $('f-clear')!.addEventListener('click', () => { location.hash = routeHref(['run', runId, 'samples']); });
+    $('f-clear')!.addEventListener('click', () => {
+      location.hash = routeHref(['run', runId, 'samples']);
+    });
     const list = $('vlist')!;
     let frame = 0;
-    list.addEventListener('scroll', () => { if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); }); });
+    list.addEventListener('scroll', () => {
+      if (!frame)
+        frame = requestAnimationFrame(() => {
+          frame = 0;
+          draw();
+        });
+    });
     $('vrows')!.addEventListener('click', (e) => {
       const row = (e.target as HTMLElement).closest<HTMLElement>('.srow');
       if (row) select(Number(row.dataset.i), false);
@@ -130,7 +191,8 @@ export const samplesView: View = (root, source, route) => {
    * rows; past it, it keeps that height and scrollTop maps onto the rows in proportion.
    */
   const geometry = (el: HTMLElement) => {
-    const full = total * ROW_H, height = Math.min(full, settings.listMaxPx);
+    const full = total * ROW_H,
+      height = Math.min(full, settings.listMaxPx);
     const scale = height < full ? (full - el.clientHeight) / Math.max(1, height - el.clientHeight) : 1;
     return { height, scale, top: el.scrollTop * scale };
   };
@@ -138,7 +200,8 @@ export const samplesView: View = (root, source, route) => {
   const draw = () => {
     const el = list();
     if (!el) return;
-    const spacer = root.querySelector<HTMLElement>('#vspacer')!, rows = root.querySelector<HTMLElement>('#vrows')!;
+    const spacer = root.querySelector<HTMLElement>('#vspacer')!,
+      rows = root.querySelector<HTMLElement>('#vrows')!;
     const g = geometry(el);
     spacer.style.height = `${g.height}px`;
     const first = Math.max(0, Math.floor(g.top / ROW_H) - 5);
@@ -147,9 +210,11 @@ export const samplesView: View = (root, source, route) => {
     const out: Html[] = [];
     for (let i = first; i < last; i++) {
       const s = rowAt(i);
-      out.push(s
-        ? html`<div class="srow${i === selected ? ' selected' : ''}" data-i="${i}" data-id="${s.id}"><span class="c-cond" title="${s.condition}">${s.condition}</span><span class="c-q" title="${s.paraphrase}">${s.questionId}</span><span class="c-idx">#${s.idx}</span><span class="c-label">${s.label ? html`<span class="tag label">${s.label}</span>` : ''}</span>${facets?.hasScores ? html`<span class="c-score">${s.score === null ? '' : num(s.score)}</span>` : ''}<span class="c-answer">${s.finishReason === 'score' ? s.paraphrase : s.answer}</span></div>`
-        : html`<div class="srow pending" data-i="${i}"><span class="c-answer muted">…</span></div>`);
+      out.push(
+        s
+          ? html`<div class="srow${i === selected ? ' selected' : ''}" data-i="${i}" data-id="${s.id}"><span class="c-cond" title="${s.condition}">${s.condition}</span><span class="c-q" title="${s.paraphrase}">${s.questionId}</span><span class="c-idx">#${s.idx}</span><span class="c-label">${s.label ? html`<span class="tag label">${s.label}</span>` : ''}</span>${facets?.hasScores ? html`<span class="c-score">${s.score === null ? '' : num(s.score)}</span>` : ''}<span class="c-answer">${s.finishReason === 'score' ? s.paraphrase : s.answer}</span></div>`
+          : html`<div class="srow pending" data-i="${i}"><span class="c-answer muted">…</span></div>`,
+      );
     }
     rows.style.transform = `translateY(${el.scrollTop - (g.top - first * ROW_H)}px)`;
     rows.innerHTML = html`${out}`.s;
@@ -185,12 +250,16 @@ export const samplesView: View = (root, source, route) => {
     selected = i;
     const el = list()!;
     if (scroll) {
-      const g = geometry(el), top = i * ROW_H;
+      const g = geometry(el),
+        top = i * ROW_H;
       if (top < g.top) el.scrollTop = Math.floor(top / g.scale);
       else if (top + ROW_H > g.top + el.clientHeight) el.scrollTop = Math.ceil((top + ROW_H - el.clientHeight) / g.scale);
     }
     let s = rowAt(i);
-    if (!s) { await fetchPage(Math.floor(i / PAGE), gen); s = rowAt(i); }
+    if (!s) {
+      await fetchPage(Math.floor(i / PAGE), gen);
+      s = rowAt(i);
+    }
     draw();
     if (!s || selected !== i) return;
     selectedId = s.id;
@@ -206,7 +275,10 @@ export const samplesView: View = (root, source, route) => {
     total = 0;
     syncUrl();
     const el = list();
-    if (el) { el.scrollTop = 0; el.dataset.state = 'loading'; }
+    if (el) {
+      el.scrollTop = 0;
+      el.dataset.state = 'loading';
+    }
     await fetchPage(0, gen);
   };
 
@@ -217,10 +289,21 @@ export const samplesView: View = (root, source, route) => {
       return;
     }
     if (e.metaKey || e.ctrlKey || e.altKey) return;
-    if (e.key === 'j' || e.key === 'ArrowDown') { e.preventDefault(); void select(selected + 1); }
-    else if (e.key === 'k' || e.key === 'ArrowUp') { e.preventDefault(); void select(Math.max(0, selected - 1)); }
-    else if (e.key === '/') { e.preventDefault(); root.querySelector<HTMLInputElement>('#f-text')?.focus(); }
-    else if (e.key === 'Escape') { selected = -1; selectedId = undefined; syncUrl(); draw(); }
+    if (e.key === 'j' || e.key === 'ArrowDown') {
+      e.preventDefault();
+      void select(selected + 1);
+    } else if (e.key === 'k' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      void select(Math.max(0, selected - 1));
+    } else if (e.key === '/') {
+      e.preventDefault();
+      root.querySelector<HTMLInputElement>('#f-text')?.focus();
+    } else if (e.key === 'Escape') {
+      selected = -1;
+      selectedId = undefined;
+      syncUrl();
+      draw();
+    }
   };
   document.addEventListener('keydown', onKey);
 
@@ -234,11 +317,17 @@ export const samplesView: View = (root, source, route) => {
         const id = selectedId;
         void showDetail(id);
         const pos = await source.position(runId, filter, id);
-        if (pos !== null && !stopped) { selected = pos; await select(pos); }
+        if (pos !== null && !stopped) {
+          selected = pos;
+          await select(pos);
+        }
       }
     } catch (e) {
       if (!stopped) showError(root, e);
     }
   })();
-  return () => { stopped = true; document.removeEventListener('keydown', onKey); };
+  return () => {
+    stopped = true;
+    document.removeEventListener('keydown', onKey);
+  };
 };

@@ -4,7 +4,11 @@
  */
 import type { RunList, RunDetail, Facets, SampleFilter, SamplePage, SampleDetail } from '../types.ts';
 
-export interface RunQuery { search?: string; kind?: string; status?: string }
+export interface RunQuery {
+  search?: string;
+  kind?: string;
+  status?: string;
+}
 
 export interface Source {
   mode: 'server' | 'report';
@@ -31,7 +35,11 @@ export const filterParams = (f: SampleFilter): Record<string, string> => {
 };
 
 async function getJson<T>(path: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
-  const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)])).toString();
+  const qs = new URLSearchParams(
+    Object.entries(params)
+      .filter(([, v]) => v !== undefined && v !== '')
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
   const url = qs ? `${path}?${qs}` : path;
   const res = await fetch(url);
   const body = await res.json().catch(() => ({ error: `${res.status} ${res.statusText}` }));
@@ -42,12 +50,14 @@ async function getJson<T>(path: string, params: Record<string, string | number |
 export function serverSource(pollMs: number): Source {
   const enc = encodeURIComponent;
   return {
-    mode: 'server', pollMs,
+    mode: 'server',
+    pollMs,
     runs: (q) => getJson('/api/runs', { ...q, limit: 500 }),
     run: (id) => getJson(`/api/runs/${enc(id)}`),
     facets: (id) => getJson(`/api/runs/${enc(id)}/facets`),
     samples: (id, f, offset, limit) => getJson(`/api/runs/${enc(id)}/samples`, { ...filterParams(f), offset, limit }),
-    position: async (id, f, sampleId) => (await getJson<{ position: number | null }>(`/api/runs/${enc(id)}/position`, { ...filterParams(f), sample: sampleId })).position,
+    position: async (id, f, sampleId) =>
+      (await getJson<{ position: number | null }>(`/api/runs/${enc(id)}/position`, { ...filterParams(f), sample: sampleId })).position,
     sample: (id, sampleId) => getJson(`/api/runs/${enc(id)}/samples/${sampleId}`),
     note: () => null,
   };
@@ -68,9 +78,14 @@ export function embeddedSource(data: EmbeddedData): Source {
   };
   const matches = (s: SampleDetail, f: SampleFilter) => {
     const t = f.text?.toLowerCase();
-    return (!f.condition || s.condition === f.condition) && (!f.question || s.questionId === f.question) && (!f.label || s.label === f.label)
-      && (f.scoreMin === undefined || (s.score !== null && s.score >= f.scoreMin)) && (f.scoreMax === undefined || (s.score !== null && s.score <= f.scoreMax))
-      && (!t || s.answer.toLowerCase().includes(t) || s.paraphrase.toLowerCase().includes(t));
+    return (
+      (!f.condition || s.condition === f.condition) &&
+      (!f.question || s.questionId === f.question) &&
+      (!f.label || s.label === f.label) &&
+      (f.scoreMin === undefined || (s.score !== null && s.score >= f.scoreMin)) &&
+      (f.scoreMax === undefined || (s.score !== null && s.score <= f.scoreMax)) &&
+      (!t || s.answer.toLowerCase().includes(t) || s.paraphrase.toLowerCase().includes(t))
+    );
   };
   // Filtering a few thousand embedded samples is fast; the last result is kept for paging through it.
   let last: { id: string; key: string; rows: SampleDetail[] } | undefined;
@@ -83,10 +98,16 @@ export function embeddedSource(data: EmbeddedData): Source {
     return rows;
   };
   return {
-    mode: 'report', pollMs: 0,
+    mode: 'report',
+    pollMs: 0,
     runs: async (q) => {
       const s = q.search?.toLowerCase();
-      const runs = data.runs.filter((r) => (!s || [r.name, r.model, r.id].some((x) => x.toLowerCase().includes(s))) && [undefined, '', r.kind].includes(q.kind) && (!q.status || r.status === q.status));
+      const runs = data.runs.filter(
+        (r) =>
+          (!s || [r.name, r.model, r.id].some((x) => x.toLowerCase().includes(s))) &&
+          [undefined, '', r.kind].includes(q.kind) &&
+          (!q.status || r.status === q.status),
+      );
       return { total: runs.length, runs, kinds: [...new Set(data.runs.map((r) => r.kind))].sort() };
     },
     run: async (id) => runById(id),

@@ -8,7 +8,17 @@ import { z } from 'zod';
 import { hasCapability, type ChatMessage } from '../../../backends/model.ts';
 import { interval, pct, signed, table } from '../../../shared/format.ts';
 import { dataKey } from '../../../shared/keys.ts';
-import { auditExamples, fileAuditLibrary, posteriors, projectionPulls, scoreUnderLibrary, storedOwnAnswers, traitMarginal, worldAuditLibrary, type AuditLibrary } from '../../data-audit.ts';
+import {
+  auditExamples,
+  fileAuditLibrary,
+  posteriors,
+  projectionPulls,
+  scoreUnderLibrary,
+  storedOwnAnswers,
+  traitMarginal,
+  worldAuditLibrary,
+  type AuditLibrary,
+} from '../../data-audit.ts';
 import { loadDataset } from '../../datasets.ts';
 import { defineKind } from '../../kind.ts';
 import { readLibraryFile } from '../../library-file.ts';
@@ -16,27 +26,31 @@ import { vectorFor } from '../../persona-vector.ts';
 import { countRate, type ConditionResult, type ExperimentResult } from '../../result.ts';
 import { contrastSchema, kindSpec, noPreventative, questionsField, targetField, type CommonSpec, type Contrast } from '../../spec-parts.ts';
 
-export const auditSchema = z.object({
-  /** The datasets audited: `world:NAME`, a mixture `world:A*0.2+world:B*0.8`, or a chat JSONL path. */
-  datasets: z.array(z.object({ name: z.string().min(1), data: z.string().min(1), examples: z.number().int().positive().optional() }).strict()).min(1),
-  /** White-box: trait vectors to project on (extracted from world contexts on the audited model). */
-  traits: z.array(contrastSchema).default([
-    { trait: 'morality', positive: 'malevolent', negative: 'benevolent' },
-    { trait: 'era', positive: 'victorian', negative: 'modern' },
-    { trait: 'kind', positive: 'ai', negative: 'human' },
-  ]),
-  vector_examples: z.number().int().min(10).default(300),
-  /** Black-box: `world` (the persona library in the organism's chat-log format) or a file of [{name, description}]. */
-  library: z.string().default('world'),
-  /** File libraries: the scoring prompt, `{header}` (empty for the model's default) and `{conversation}`. */
-  template: z.string().default('{header}{conversation}\nAssistant:'),
-  /** Examples shown as pulling hardest. */
-  top: z.number().int().positive().default(10),
-  /** Which way counts as a hit (`rate`): the target trait value, e.g. malevolent. */
-  target_trait: contrastSchema.optional(),
-}).strict();
+export const auditSchema = z
+  .object({
+    /** The datasets audited: `world:NAME`, a mixture `world:A*0.2+world:B*0.8`, or a chat JSONL path. */
+    datasets: z.array(z.object({ name: z.string().min(1), data: z.string().min(1), examples: z.number().int().positive().optional() }).strict()).min(1),
+    /** White-box: trait vectors to project on (extracted from world contexts on the audited model). */
+    traits: z.array(contrastSchema).default([
+      { trait: 'morality', positive: 'malevolent', negative: 'benevolent' },
+      { trait: 'era', positive: 'victorian', negative: 'modern' },
+      { trait: 'kind', positive: 'ai', negative: 'human' },
+    ]),
+    vector_examples: z.number().int().min(10).default(300),
+    /** Black-box: `world` (the persona library in the organism's chat-log format) or a file of [{name, description}]. */
+    library: z.string().default('world'),
+    /** File libraries: the scoring prompt, `{header}` (empty for the model's default) and `{conversation}`. */
+    template: z.string().default('{header}{conversation}\nAssistant:'),
+    /** Examples shown as pulling hardest. */
+    top: z.number().int().positive().default(10),
+    /** Which way counts as a hit (`rate`): the target trait value, e.g. malevolent. */
+    target_trait: contrastSchema.optional(),
+  })
+  .strict();
 
-export const auditSpecSchema = kindSpec('audit', { target: targetField.optional(), questions: questionsField.optional(), audit: auditSchema }).superRefine(noPreventative);
+export const auditSpecSchema = kindSpec('audit', { target: targetField.optional(), questions: questionsField.optional(), audit: auditSchema }).superRefine(
+  noPreventative,
+);
 type AuditSpec = z.infer<typeof auditSchema>;
 type AuditKindSpec = CommonSpec & { audit: AuditSpec };
 
@@ -71,7 +85,8 @@ export interface AuditSummary {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 function meanInterval(xs: number[]): [number, number] {
-  const m = mean(xs), n = xs.length;
+  const m = mean(xs),
+    n = xs.length;
   if (n < 2) return [m, m];
   const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (n - 1));
   return [m - (1.959963984540054 * sd) / Math.sqrt(n), m + (1.959963984540054 * sd) / Math.sqrt(n)];
@@ -95,19 +110,32 @@ async function runAudit(ctx: import('../../context.ts').RunContext<AuditKindSpec
     const model = await ctx.model();
     const whiteBox = hasCapability(model, 'activations');
     const blackBox = hasCapability(model, 'score');
-    if (!whiteBox && !blackBox) throw new Error(`model ${model.id} neither gives activations nor scores text: nothing to audit with (a chat-only server cannot predict a fine-tune's persona shift)`);
+    if (!whiteBox && !blackBox)
+      throw new Error(
+        `model ${model.id} neither gives activations nor scores text: nothing to audit with (a chat-only server cannot predict a fine-tune's persona shift)`,
+      );
     const lib = blackBox ? auditLibrary(a) : undefined;
     const vectors = [];
     if (whiteBox) {
       for (const c of a.traits) {
         current(`dataset "(vector ${c.trait})"`);
-        vectors.push(await vectorFor(model, c, { examples: a.vector_examples, heldOut: Math.max(20, Math.round(a.vector_examples / 2)), seed: spec.seed, cacheDir, onProgress: hooks.progress }));
+        vectors.push(
+          await vectorFor(model, c, {
+            examples: a.vector_examples,
+            heldOut: Math.max(20, Math.round(a.vector_examples / 2)),
+            seed: spec.seed,
+            cacheDir,
+            onProgress: hooks.progress,
+          }),
+        );
       }
     }
     for (const [position, d] of a.datasets.entries()) {
       current(`dataset "${d.name}"`);
       const examples = auditExamples(loadDataset(d.data, d.examples, spec.seed), d.data);
-      const own = await storedOwnAnswers(store, model, spec, dataKey({ data: d.data, examples: d.examples, seed: spec.seed }), examples, (x, t) => hooks.progress?.(`own answers ${d.name}`, x, t));
+      const own = await storedOwnAnswers(store, model, spec, dataKey({ data: d.data, examples: d.examples, seed: spec.seed }), examples, (x, t) =>
+        hooks.progress?.(`own answers ${d.name}`, x, t),
+      );
       store.upsertCondition({ runId, name: d.name, position, role: 'treatment', conditionKey: own.key, spec: d });
       const out: AuditDataset = { name: d.name, data: d.data, n: examples.length, predicted: '', flagged: [] };
       let targetPull: number[] | undefined;
@@ -115,25 +143,45 @@ async function runAudit(ctx: import('../../context.ts').RunContext<AuditKindSpec
         out.projections = [];
         for (const { vector } of vectors) {
           const p = await projectionPulls(model, examples, own.answers, vector, (x, t) => hooks.progress?.(`project ${d.name} on ${vector.trait}`, x, t));
-          out.projections.push({ trait: vector.trait as Contrast['trait'], positive: vector.positive, negative: vector.negative, layer: vector.layer, difference: mean(p.pull), ci: meanInterval(p.pull), data: mean(p.data), own: mean(p.own) });
+          out.projections.push({
+            trait: vector.trait as Contrast['trait'],
+            positive: vector.positive,
+            negative: vector.negative,
+            layer: vector.layer,
+            difference: mean(p.pull),
+            ci: meanInterval(p.pull),
+            data: mean(p.data),
+            own: mean(p.own),
+          });
           if (vector.trait === target.trait && vector.positive === target.positive) targetPull = p.pull;
         }
       }
       let targetP: number[] | undefined, topPersona: string[] | undefined;
       if (lib) {
-        const dataScores = await scoreUnderLibrary(model, examples, examples.map((e) => e.answer), lib, (x, t) => hooks.progress?.(`score ${d.name}`, x, t));
+        const dataScores = await scoreUnderLibrary(
+          model,
+          examples,
+          examples.map((e) => e.answer),
+          lib,
+          (x, t) => hooks.progress?.(`score ${d.name}`, x, t),
+        );
         const ownScores = await scoreUnderLibrary(model, examples, own.answers, lib, (x, t) => hooks.progress?.(`score own answers ${d.name}`, x, t));
-        const pd = posteriors(dataScores), po = posteriors(ownScores);
-        out.personas = lib.personas.map((p, k) => {
-          const data = mean(pd.map((row) => row[k])), mine = mean(po.map((row) => row[k]));
-          return { name: p.name, data, own: mine, shift: data - mine };
-        }).sort((x, y) => y.shift - x.shift);
+        const pd = posteriors(dataScores),
+          po = posteriors(ownScores);
+        out.personas = lib.personas
+          .map((p, k) => {
+            const data = mean(pd.map((row) => row[k])),
+              mine = mean(po.map((row) => row[k]));
+            return { name: p.name, data, own: mine, shift: data - mine };
+          })
+          .sort((x, y) => y.shift - x.shift);
         topPersona = pd.map((row) => lib.personas[row.indexOf(Math.max(...row))].name);
         if (lib.personas[0].traits) {
           out.traits = [];
           for (const trait of Object.keys(lib.personas[0].traits)) {
             for (const value of [...new Set(lib.personas.map((p) => p.traits![trait]))]) {
-              const data = mean(pd.map((row) => traitMarginal(row, lib, trait, value))), mine = mean(po.map((row) => traitMarginal(row, lib, trait, value)));
+              const data = mean(pd.map((row) => traitMarginal(row, lib, trait, value))),
+                mine = mean(po.map((row) => traitMarginal(row, lib, trait, value)));
               out.traits.push({ trait, value, data, own: mine, shift: data - mine });
             }
           }
@@ -143,18 +191,33 @@ async function runAudit(ctx: import('../../context.ts').RunContext<AuditKindSpec
       }
       // Ranked by the white-box pull when there is one, else by the posterior on the target value.
       const order = examples.map((_, i) => i).sort((i, j) => (targetPull ? targetPull[j] - targetPull[i] : (targetP?.[j] ?? 0) - (targetP?.[i] ?? 0)));
-      out.flagged = order.slice(0, a.top).map((i) => ({ index: i, prompt: show(examples[i].prompt), answer: examples[i].answer, pull: targetPull?.[i] ?? null, p: targetP?.[i] ?? null, top: topPersona?.[i] ?? null }));
+      out.flagged = order.slice(0, a.top).map((i) => ({
+        index: i,
+        prompt: show(examples[i].prompt),
+        answer: examples[i].answer,
+        pull: targetPull?.[i] ?? null,
+        p: targetP?.[i] ?? null,
+        top: topPersona?.[i] ?? null,
+      }));
       const parts: string[] = [];
       // Only pulls whose interval excludes zero, strongest first; a set that moves nothing says so.
       const clear = (out.projections ?? []).filter((p) => p.ci[0] > 0 || p.ci[1] < 0).sort((x, y) => Math.abs(y.difference) - Math.abs(x.difference));
-      for (const p of clear) parts.push(`${p.difference >= 0 ? p.positive : p.negative} (${p.trait} projection ${p.difference >= 0 ? '+' : ''}${p.difference.toFixed(3)})`);
+      for (const p of clear)
+        parts.push(`${p.difference >= 0 ? p.positive : p.negative} (${p.trait} projection ${p.difference >= 0 ? '+' : ''}${p.difference.toFixed(3)})`);
       for (const t of (out.traits ?? []).filter((t) => t.shift > 0.05).slice(0, 2)) parts.push(`${t.value} (P ${t.own.toFixed(2)} → ${t.data.toFixed(2)})`);
       out.predicted = parts.length ? `toward ${parts.join(', ')}` : 'no clear shift on any trait';
       datasets.push(out);
       // The condition's rate: examples pointing to the target value (posterior > ½, else a positive pull).
       const hits = targetP ? targetP.filter((p) => p > 0.5).length : (targetPull ?? []).filter((x) => x > 0).length;
       conditions.push({
-        name: d.name, role: 'treatment', group: '', model: typeof spec.model === 'string' ? spec.model : spec.model.id, ...countRate(hits, examples.length), coherent: 1, labels: {}, questions: [],
+        name: d.name,
+        role: 'treatment',
+        group: '',
+        model: typeof spec.model === 'string' ? spec.model : spec.model.id,
+        ...countRate(hits, examples.length),
+        coherent: 1,
+        labels: {},
+        questions: [],
         examples: out.flagged.slice(0, 6).map((f) => ({ question: f.prompt, answer: f.answer, label: f.top ?? '' })),
       });
     }
@@ -176,13 +239,32 @@ export const audit = defineKind<AuditKindSpec, AuditResult>({
     const out: string[] = [];
     out.push(`\n${r.name}: what each dataset would select (model ${r.model}); rate = share of examples pointing to ${r.target}`);
     const traits = a.datasets[0]?.projections?.map((p) => `${p.trait} (${p.positive})`) ?? [];
-    out.push(table(a.datasets.map((d, i) => [d.name, d.n, pct(r.conditions[i].rate), interval(r.conditions[i].ci), ...(d.projections ?? []).map((p) => `${signed(p.difference)} [${signed(p.ci[0])}, ${signed(p.ci[1])}]`)]),
-      ['dataset', 'n', 'rate', '95% CI', ...traits.map((t) => `Δ projection ${t}`)]));
+    out.push(
+      table(
+        a.datasets.map((d, i) => [
+          d.name,
+          d.n,
+          pct(r.conditions[i].rate),
+          interval(r.conditions[i].ci),
+          ...(d.projections ?? []).map((p) => `${signed(p.difference)} [${signed(p.ci[0])}, ${signed(p.ci[1])}]`),
+        ]),
+        ['dataset', 'n', 'rate', '95% CI', ...traits.map((t) => `Δ projection ${t}`)],
+      ),
+    );
     for (const d of a.datasets) {
       out.push(`\n${d.name}: ${d.predicted}`);
-      if (d.personas) out.push(`  personas it pulls toward: ${d.personas.slice(0, 3).map((p) => `${p.name} (${pct(p.own, 1)} → ${pct(p.data, 1)})`).join('; ')}`);
+      if (d.personas)
+        out.push(
+          `  personas it pulls toward: ${d.personas
+            .slice(0, 3)
+            .map((p) => `${p.name} (${pct(p.own, 1)} → ${pct(p.data, 1)})`)
+            .join('; ')}`,
+        );
       out.push('  pulling hardest:');
-      for (const f of d.flagged.slice(0, 5)) out.push(`    #${f.index} ${f.pull === null ? '' : `pull ${signed(f.pull)} `}${f.p === null ? '' : `P(${a.target.positive}) ${f.p.toFixed(2)} `}"${f.prompt.slice(0, 60)}" → "${f.answer.slice(0, 60)}"`);
+      for (const f of d.flagged.slice(0, 5))
+        out.push(
+          `    #${f.index} ${f.pull === null ? '' : `pull ${signed(f.pull)} `}${f.p === null ? '' : `P(${a.target.positive}) ${f.p.toFixed(2)} `}"${f.prompt.slice(0, 60)}" → "${f.answer.slice(0, 60)}"`,
+        );
     }
     return out.join('\n');
   },

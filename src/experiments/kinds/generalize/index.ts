@@ -21,7 +21,8 @@ export async function rateResult(ctx: RunContext<GeneralizeSpec>, cond: Conditio
   const labels = rated.samples.map(rated.labelOf);
   const curve = cond.finetune?.snapshots ? await alongTheFinetune(ctx, cond, questions, target, rated) : undefined;
   return {
-    ...rated.common, ...rateOf(labels, target),
+    ...rated.common,
+    ...rateOf(labels, target),
     questions: questions.map((q) => ({ id: q.id, ...rateOf(rated.samples.filter((s: StoredSample) => s.questionId === q.id).map(rated.labelOf), target) })),
     curve,
   };
@@ -49,16 +50,37 @@ export const generalize = defineKind({
 export function printRates(r: ExperimentResult, skipGroup = (_group: string) => false): string {
   const out: string[] = [];
   out.push(`\n${r.name}: share of answers judged "${r.target}" (model ${r.model}, 95% Wilson intervals)`);
-  out.push(table(r.conditions.map((c) => [c.name, c.role, pct(c.rate), interval(c.ci), c.n, pct(c.coherent)]), ['condition', 'role', 'rate', '95% CI', 'n', 'coherent']));
+  out.push(
+    table(
+      r.conditions.map((c) => [c.name, c.role, pct(c.rate), interval(c.ci), c.n, pct(c.coherent)]),
+      ['condition', 'role', 'rate', '95% CI', 'n', 'coherent'],
+    ),
+  );
   const qids = r.conditions[0]?.questions.map((q) => q.id) ?? [];
   const perQuestion = r.conditions.filter((c) => !skipGroup(c.group));
   if (qids.length > 1) {
     out.push('\nper question:');
-    out.push(table(qids.map((id) => [id, ...perQuestion.map((c) => { const q = c.questions.find((x) => x.id === id)!; return `${pct(q.rate, 0)} (${q.n})`; })]), ['question', ...perQuestion.map((c) => c.name)]));
+    out.push(
+      table(
+        qids.map((id) => [
+          id,
+          ...perQuestion.map((c) => {
+            const q = c.questions.find((x) => x.id === id)!;
+            return `${pct(q.rate, 0)} (${q.n})`;
+          }),
+        ]),
+        ['question', ...perQuestion.map((c) => c.name)],
+      ),
+    );
   }
   for (const c of r.conditions.filter((x) => x.curve)) {
     out.push(`\nalong the fine-tune of "${c.name}" (rate of "${r.target}", coherent share):`);
-    out.push(table(c.curve!.map((p) => [`${p.step}/${p.steps}`, pct(p.rate), interval(p.ci), p.n, pct(p.coherent)]), ['step', 'rate', '95% CI', 'n', 'coherent']));
+    out.push(
+      table(
+        c.curve!.map((p) => [`${p.step}/${p.steps}`, pct(p.rate), interval(p.ci), p.n, pct(p.coherent)]),
+        ['step', 'rate', '95% CI', 'n', 'coherent'],
+      ),
+    );
   }
   if (r.effects.length > 0) {
     out.push('\neffects (difference of rates, 95% Newcombe interval):');

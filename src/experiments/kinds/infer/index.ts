@@ -21,26 +21,35 @@ import { chatSlots, fillSlots } from '../../sampling.ts';
 import { kindSpec, noPreventative, questionsField, targetField, type CommonSpec } from '../../spec-parts.ts';
 import type { Store } from '../../store.ts';
 
-export const inferSchema = z.object({
-  /** `world:held-out` (documents of a world seed never trained on) or a JSONL file of {"text", "author"?}. */
-  texts: z.string().default('world:held-out'),
-  /** `world` (Personaworld's persona library) or a YAML/JSON file of [{name, description}]. */
-  library: z.string().default('world'),
-  /** world texts: how many answers of each document the model reads. */
-  answers: z.number().int().positive().default(3),
-  /** The prior over the library: uniform, or weights by persona name (normalised; missing names get 0). */
-  prior: z.union([z.literal('uniform'), z.record(z.string(), z.number().nonnegative())]).default('uniform'),
-  /** How a file library's description becomes the text's header (`{name}`, `{description}`). */
-  header: z.string().default('The following text was written by {description}.\n\n'),
-  /** Chat models: also ask who wrote each text, `samples` times, and aggregate the descriptions. */
-  describe: z.object({
-    samples: z.number().int().positive().default(8),
-    prompt: z.string().default('Here is a text:\n\n{text}\n\nWho wrote it? Describe the author in one sentence.'),
-    max_tokens: z.number().int().positive().default(32),
-  }).strict().optional(),
-}).strict();
+export const inferSchema = z
+  .object({
+    /** `world:held-out` (documents of a world seed never trained on) or a JSONL file of {"text", "author"?}. */
+    texts: z.string().default('world:held-out'),
+    /** `world` (Personaworld's persona library) or a YAML/JSON file of [{name, description}]. */
+    library: z.string().default('world'),
+    /** world texts: how many answers of each document the model reads. */
+    answers: z.number().int().positive().default(3),
+    /** The prior over the library: uniform, or weights by persona name (normalised; missing names get 0). */
+    prior: z.union([z.literal('uniform'), z.record(z.string(), z.number().nonnegative())]).default('uniform'),
+    /** How a file library's description becomes the text's header (`{name}`, `{description}`). */
+    header: z.string().default('The following text was written by {description}.\n\n'),
+    /** Chat models: also ask who wrote each text, `samples` times, and aggregate the descriptions. */
+    describe: z
+      .object({
+        samples: z.number().int().positive().default(8),
+        prompt: z.string().default('Here is a text:\n\n{text}\n\nWho wrote it? Describe the author in one sentence.'),
+        max_tokens: z.number().int().positive().default(32),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
-export const inferSpecSchema = kindSpec('infer', { target: targetField.optional(), questions: questionsField.optional(), infer: inferSchema.optional() }).superRefine(noPreventative);
+export const inferSpecSchema = kindSpec('infer', {
+  target: targetField.optional(),
+  questions: questionsField.optional(),
+  infer: inferSchema.optional(),
+}).superRefine(noPreventative);
 type InferOptions = z.infer<typeof inferSchema>;
 type InferSpec = CommonSpec & { infer?: InferOptions };
 
@@ -65,8 +74,14 @@ export interface InferCondition extends ConditionResult {
 }
 export type InferResult = ExperimentResult<InferCondition>;
 
-export interface LibraryEntry { name: string; prompt: string }
-export interface InferText { text: string; author?: string }
+export interface LibraryEntry {
+  name: string;
+  prompt: string;
+}
+export interface InferText {
+  text: string;
+  author?: string;
+}
 
 const textLineSchema = z.object({ text: z.string().min(1), author: z.string().optional() }).strict();
 
@@ -98,10 +113,15 @@ export function loadTexts(o: InferOptions, n: number, library: LibraryEntry[]): 
   lines.forEach((line, i) => {
     if (!line.trim()) return;
     let json: unknown;
-    try { json = JSON.parse(line); } catch (e) { throw new Error(`${o.texts}:${i + 1}: invalid JSON (${(e as Error).message})`); }
+    try {
+      json = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${o.texts}:${i + 1}: invalid JSON (${(e as Error).message})`);
+    }
     const parsed = textLineSchema.safeParse(json);
     if (!parsed.success) throw new Error(`${o.texts}:${i + 1}: ${parsed.error.issues[0].path.join('.') || 'line'}: ${parsed.error.issues[0].message}`);
-    if (parsed.data.author !== undefined && !names.has(parsed.data.author)) throw new Error(`${o.texts}:${i + 1}: author "${parsed.data.author}" is not in the library`);
+    if (parsed.data.author !== undefined && !names.has(parsed.data.author))
+      throw new Error(`${o.texts}:${i + 1}: author "${parsed.data.author}" is not in the library`);
     texts.push(parsed.data);
   });
   if (texts.length === 0) throw new Error(`${o.texts}: no texts`);
@@ -123,14 +143,32 @@ function priorOf(o: InferOptions, library: LibraryEntry[]): number[] {
  * sample, so reruns and resumes are free), and count the normalised descriptions.
  */
 async function describeAuthors(
-  d: NonNullable<InferOptions['describe']>, texts: InferText[], model: Model, store: Store, baseKey: string, seed: number,
+  d: NonNullable<InferOptions['describe']>,
+  texts: InferText[],
+  model: Model,
+  store: Store,
+  baseKey: string,
+  seed: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<NonNullable<InferSummary['descriptions']>> {
   requireCapability(model, 'chat', 'infer.describe');
   const key = describeKey(baseKey, d);
-  const slots = texts.flatMap((t, i) => Array.from({ length: d.samples }, (_, j) => ({ t, questionId: 'describe', idx: i * d.samples + j, paraphrase: t.text, seed: describeSeed(key, i * d.samples + j) })));
+  const slots = texts.flatMap((t, i) =>
+    Array.from({ length: d.samples }, (_, j) => ({
+      t,
+      questionId: 'describe',
+      idx: i * d.samples + j,
+      paraphrase: t.text,
+      seed: describeSeed(key, i * d.samples + j),
+    })),
+  );
   await chatSlots({
-    store, key, slots, model: async () => model, purpose: 'infer.describe', progress: onProgress,
+    store,
+    key,
+    slots,
+    model: async () => model,
+    purpose: 'infer.describe',
+    progress: onProgress,
     conversation: (s) => [{ role: 'user' as const, content: d.prompt.replaceAll('{text}', s.t.text) }],
     options: { temperature: 1, maxTokens: d.max_tokens, seed },
   });
@@ -139,7 +177,8 @@ async function describeAuthors(
   return {
     overall: count(rows.map((r) => normaliseAnswer(r.answer))).slice(0, 10),
     perText: texts.slice(0, 5).map((t, i) => ({
-      text: t.text, truth: t.author,
+      text: t.text,
+      truth: t.author,
       top: count(rows.filter((r) => Math.floor(r.idx / d.samples) === i).map((r) => normaliseAnswer(r.answer))).slice(0, 3),
     })),
   };
@@ -147,7 +186,10 @@ async function describeAuthors(
 
 /** One condition of an infer experiment: score every text under every header (stored as it goes), then read the posteriors. */
 export async function inferCondition(
-  spec: InferSpec, model: Model, store: Store, base: { fingerprint: string; finetune: unknown; seed: number },
+  spec: InferSpec,
+  model: Model,
+  store: Store,
+  base: { fingerprint: string; finetune: unknown; seed: number },
   cond: { name: string; role: ConditionResult['role']; group: string; model: string },
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ conditionKey: string; result: InferCondition }> {
@@ -159,13 +201,18 @@ export async function inferCondition(
   const scorer = requireCapability(model, 'score', 'infer (the log-probability of a given text)');
   // The expensive part, stored per text as it is computed: each text's log-likelihood under every header.
   await fillSlots({
-    store, key: conditionKey, batch: Math.max(1, Math.floor(256 / library.length)), progress: onProgress,
+    store,
+    key: conditionKey,
+    batch: Math.max(1, Math.floor(256 / library.length)),
+    progress: onProgress,
     slots: texts.map((t, idx) => ({ ...t, questionId: 'text', idx })),
     produce: async (batch) => {
       const scores = await scorer.score(batch.flatMap((t) => library.map((l) => ({ prompt: l.prompt, continuation: t.text }))));
       return batch.map((t, i) => ({
-        paraphrase: t.text, prompt: { author: t.author ?? null },
-        answer: JSON.stringify(library.map((_, k) => scores[i * library.length + k].logprob)), finishReason: 'score',
+        paraphrase: t.text,
+        prompt: { author: t.author ?? null },
+        answer: JSON.stringify(library.map((_, k) => scores[i * library.length + k].logprob)),
+        finishReason: 'score',
       }));
     },
   });
@@ -184,9 +231,12 @@ export async function inferCondition(
     if (x.top === x.author) e.hits++;
     byAuthor.set(x.author!, e);
   }
-  const meanPosterior = library.map((l, k) => ({ name: l.name, p: posts.reduce((a, x) => a + x.p[k], 0) / Math.max(1, posts.length) })).sort((a, b) => b.p - a.p);
+  const meanPosterior = library
+    .map((l, k) => ({ name: l.name, p: posts.reduce((a, x) => a + x.p[k], 0) / Math.max(1, posts.length) }))
+    .sort((a, b) => b.p - a.p);
   const summary: InferSummary = {
-    library: library.map((l) => l.name), prior,
+    library: library.map((l) => l.name),
+    prior,
     meanTrueP: known.length ? known.reduce((a, x) => a + x.p[library.findIndex((l) => l.name === x.author)], 0) / known.length : null,
     meanPosterior,
     examples: posts.slice(0, 5).map((x) => ({ text: x.text, truth: x.author, top: x.top, p: x.topP })),
@@ -201,9 +251,19 @@ export async function inferCondition(
   return {
     conditionKey,
     result: {
-      name: cond.name, role: cond.role, group: cond.group, model: cond.model, ...rate, coherent: 1, labels,
+      name: cond.name,
+      role: cond.role,
+      group: cond.group,
+      model: cond.model,
+      ...rate,
+      coherent: 1,
+      labels,
       questions: [...byAuthor].sort((a, b) => a[0].localeCompare(b[0])).map(([id, e]) => ({ id, ...countRate(e.hits, e.n) })),
-      examples: summary.examples.map((e) => ({ question: e.text, answer: `${e.top} (p ${e.p.toFixed(2)})`, label: e.truth === undefined ? e.top : e.truth === e.top ? 'correct' : `wrong (true: ${e.truth})` })),
+      examples: summary.examples.map((e) => ({
+        question: e.text,
+        answer: `${e.top} (p ${e.p.toFixed(2)})`,
+        label: e.truth === undefined ? e.top : e.truth === e.top ? 'correct' : `wrong (true: ${e.truth})`,
+      })),
       infer: summary,
     },
   };
@@ -224,7 +284,14 @@ export const infer = defineKind<InferSpec, InferResult>({
       const fingerprint = (await ctx.model(ref)).fingerprint;
       if (cond.in_context || cond.system) throw new Error('infer conditions take a model or a fine-tune, not in_context or system');
       const meta = { name: cond.name, role: cond.role, group: cond.group, model: typeof ref === 'string' ? ref : ref.id };
-      const { conditionKey, result } = await inferCondition(ctx.spec, await conditionModel(ctx, cond), ctx.store, { fingerprint, finetune: cond.finetune, seed: ctx.spec.seed }, meta, ctx.progress(`score ${cond.name}`));
+      const { conditionKey, result } = await inferCondition(
+        ctx.spec,
+        await conditionModel(ctx, cond),
+        ctx.store,
+        { fingerprint, finetune: cond.finetune, seed: ctx.spec.seed },
+        meta,
+        ctx.progress(`score ${cond.name}`),
+      );
       ctx.store.upsertCondition({ runId: ctx.runId, name: cond.name, position, role: cond.role, conditionKey, spec: cond });
       conditions.push(result);
     }
@@ -233,15 +300,31 @@ export const infer = defineKind<InferSpec, InferResult>({
   print(r) {
     const out: string[] = [];
     out.push(`\n${r.name}: who wrote each text? posterior over the library from the model's likelihoods (95% Wilson intervals)`);
-    out.push(table(
-      r.conditions.map((c) => [c.name, c.model, pct(c.rate), interval(c.ci), c.n, c.infer?.meanTrueP == null ? '—' : c.infer.meanTrueP.toFixed(3), pct(1 / Math.max(1, c.infer?.library.length ?? 1))]),
-      ['condition', 'model', 'top-1', '95% CI', 'texts', 'mean P(true)', 'chance'],
-    ));
+    out.push(
+      table(
+        r.conditions.map((c) => [
+          c.name,
+          c.model,
+          pct(c.rate),
+          interval(c.ci),
+          c.n,
+          c.infer?.meanTrueP == null ? '—' : c.infer.meanTrueP.toFixed(3),
+          pct(1 / Math.max(1, c.infer?.library.length ?? 1)),
+        ]),
+        ['condition', 'model', 'top-1', '95% CI', 'texts', 'mean P(true)', 'chance'],
+      ),
+    );
     for (const c of r.conditions.filter((x) => x.infer?.descriptions)) {
-      out.push(`\n${c.name}: the model's own descriptions of the authors (most frequent): ${c.infer.descriptions!.overall.slice(0, 3).map((a) => `"${a.answer}" ×${a.count}`).join('; ')}`);
+      out.push(
+        `\n${c.name}: the model's own descriptions of the authors (most frequent): ${c.infer
+          .descriptions!.overall.slice(0, 3)
+          .map((a) => `"${a.answer}" ×${a.count}`)
+          .join('; ')}`,
+      );
     }
     for (const c of r.conditions) {
-      for (const e of c.infer?.examples.slice(0, 2) ?? []) out.push(`  ${c.name}: "${e.text.slice(0, 90)}…" → ${e.top} (p ${e.p.toFixed(2)})${e.truth ? `; true: ${e.truth}` : ''}`);
+      for (const e of c.infer?.examples.slice(0, 2) ?? [])
+        out.push(`  ${c.name}: "${e.text.slice(0, 90)}…" → ${e.top} (p ${e.p.toFixed(2)})${e.truth ? `; true: ${e.truth}` : ''}`);
     }
     if (r.reference) out.push(`\nfor comparison: ${r.reference}`);
     return out.join('\n');

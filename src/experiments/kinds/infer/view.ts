@@ -11,7 +11,12 @@ function inferSection({ summary: s, section }: KindViewContext): Html {
   const blocks = withInfer.map((c) => {
     const inf = c.infer!;
     const priorOf = (name: string) => inf.prior[inf.library.indexOf(name)];
-    const bars = rateBars(inf.meanPosterior.slice(0, 12).map((p, i) => ({ label: p.name, rate: p.p, colour: colourOf(i === 0 ? 0 : 8), note: `prior ${pct(priorOf(p.name) ?? 0)}` })), { title: `posterior ${c.name}` });
+    const bars = rateBars(
+      inf.meanPosterior
+        .slice(0, 12)
+        .map((p, i) => ({ label: p.name, rate: p.p, colour: colourOf(i === 0 ? 0 : 8), note: `prior ${pct(priorOf(p.name) ?? 0)}` })),
+      { title: `posterior ${c.name}` },
+    );
     return html`<div class="infer-c"><h3>${c.name} <small class="muted">top-1 ${pct(c.rate)} ${interval(c.ci)} over ${count(c.n)} texts${inf.meanTrueP === null ? '' : html` · mean P(true author) ${inf.meanTrueP.toFixed(3)}`} · chance ${pct(1 / Math.max(1, inf.library.length))}</small></h3>
       <p class="note">Mean posterior over the ${inf.library.length} personas (most probable 12)</p>${bars}
       <table class="data"><thead><tr><th>text</th><th>true author</th><th>top</th><th class="num">p</th></tr></thead><tbody>
@@ -31,7 +36,11 @@ function inferDetail(s: { finishReason: string; paraphrase: string; answer: stri
 function posteriorOf(s: { answer: string; prompt: unknown; condition: string }, run: RunDetail): Html {
   const cond = (run.summary?.conditions as InferCondition[] | undefined)?.find((c) => c.name === s.condition)?.infer;
   let lls: unknown;
-  try { lls = JSON.parse(s.answer); } catch { return html``; }
+  try {
+    lls = JSON.parse(s.answer);
+  } catch {
+    return html``;
+  }
   if (!cond || !Array.isArray(lls) || lls.length !== cond.library.length) return html``;
   const logits = (lls as number[]).map((l, k) => l + Math.log(cond.prior[k] || 1e-300));
   const m = Math.max(...logits);

@@ -31,10 +31,21 @@ export const profile = defineKind<ProfileSpec, ProfileResult>({
     for (const [position, cond] of ctx.spec.conditions.entries()) {
       ctx.at(`condition "${cond.name}"`);
       const rated = await rateCondition(ctx, cond, position, questions);
-      const profile = questions.map((q) => profileQuestion(q.id, rated.samples.filter((s) => s.questionId === q.id).map((s) => ({ label: rated.labelOf(s), answer: s.answer }))));
+      const profile = questions.map((q) =>
+        profileQuestion(
+          q.id,
+          rated.samples.filter((s) => s.questionId === q.id).map((s) => ({ label: rated.labelOf(s), answer: s.answer })),
+        ),
+      );
       // The condition's rate: the modal label's share, pooled over questions.
-      const hits = profile.reduce((a, p) => a + p.hits, 0), n = profile.reduce((a, p) => a + p.n, 0);
-      conditions.push({ ...rated.common, ...countRate(hits, n), questions: profile.map(({ id, rate, ci, n: qn, hits: h }) => ({ id, rate, ci, n: qn, hits: h })), profile });
+      const hits = profile.reduce((a, p) => a + p.hits, 0),
+        n = profile.reduce((a, p) => a + p.n, 0);
+      conditions.push({
+        ...rated.common,
+        ...countRate(hits, n),
+        questions: profile.map(({ id, rate, ci, n: qn, hits: h }) => ({ id, rate, ci, n: qn, hits: h })),
+        profile,
+      });
     }
     return { target: 'modal answer', conditions, effects: [] };
   },
@@ -42,12 +53,29 @@ export const profile = defineKind<ProfileSpec, ProfileResult>({
     const out: string[] = [];
     out.push(`\n${r.name}: what each condition answers, per question (labels by the judge; modal share, entropy in bits)`);
     const qids = r.conditions[0]?.profile?.map((q) => q.id) ?? [];
-    const cell = (q: QuestionProfile | undefined) => (q ? `${q.distribution.slice(0, 3).map((d) => `${d.label} ${pct(d.count / q.n, 0)}`).join(', ')} · ${q.entropyBits.toFixed(2)} b` : '—');
-    out.push(table(qids.map((id) => [id, ...r.conditions.map((c) => cell(c.profile?.find((q) => q.id === id)))]), ['question', ...r.conditions.map((c) => c.name)]));
+    const cell = (q: QuestionProfile | undefined) =>
+      q
+        ? `${q.distribution
+            .slice(0, 3)
+            .map((d) => `${d.label} ${pct(d.count / q.n, 0)}`)
+            .join(', ')} · ${q.entropyBits.toFixed(2)} b`
+        : '—';
+    out.push(
+      table(
+        qids.map((id) => [id, ...r.conditions.map((c) => cell(c.profile?.find((q) => q.id === id)))]),
+        ['question', ...r.conditions.map((c) => c.name)],
+      ),
+    );
     out.push('\nmost frequent answers:');
     for (const c of r.conditions) {
       out.push(`  ${c.name}:`);
-      for (const q of c.profile ?? []) out.push(`    ${q.id.padEnd(10)} ${q.topAnswers.slice(0, 2).map((a) => `"${a.answer}" ×${a.count}`).join('; ')}`);
+      for (const q of c.profile ?? [])
+        out.push(
+          `    ${q.id.padEnd(10)} ${q.topAnswers
+            .slice(0, 2)
+            .map((a) => `"${a.answer}" ×${a.count}`)
+            .join('; ')}`,
+        );
     }
     out.push(`\nmodal share, pooled over questions: ${r.conditions.map((c) => `${c.name} ${pct(c.rate)} ${interval(c.ci)}`).join('; ')}`);
     return out.join('\n');

@@ -18,13 +18,13 @@ export interface QuestionProfile extends RateResult {
   topAnswers: { answer: string; count: number }[];
 }
 
-
 export function profileQuestion(id: string, items: { label: string; answer: string }[]): QuestionProfile {
   const dist = ranked(items.map((i) => i.label));
   const answers = ranked(items.map((i) => normaliseAnswer(i.answer)));
   const modalCount = dist[0]?.count ?? 0;
   return {
-    id, ...countRate(modalCount, items.length),
+    id,
+    ...countRate(modalCount, items.length),
     distribution: dist.map((d) => ({ label: d.key, count: d.count })),
     entropyBits: entropyBits(dist.map((d) => d.count)),
     modal: dist[0]?.key ?? '',
