@@ -23,12 +23,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { Organism } from '../../src/organism/organism.ts';
 import { createApp, type ModelTable } from '../../src/server/app.ts';
 import { loadSpec, type ExperimentSpec } from '../../src/experiments/spec.ts';
 import { modelId } from '../../src/backends/registry.ts';
 import { Store } from '../../src/experiments/store.ts';
 import { runExperiment, type ExperimentResult } from '../../src/experiments/runner.ts';
+import { OrganismModel } from '../../src/backends/organism-backend.ts';
 
 const { values: o } = parseArgs({
   options: {
@@ -65,7 +65,7 @@ const skipped = specs.filter(({ spec }) => whyNot(spec)).map(({ name, spec }) =>
 
 // One server for the whole run, serving every organism the presets name under its own name.
 const organisms = [...new Set(runnable.flatMap(({ spec }) => modelsOf(spec)).map((m) => m.slice('organism:'.length)))];
-const table: ModelTable = new Map(organisms.map((n) => [n, () => Organism.load(n)]));
+const table: ModelTable = new Map(organisms.map((n) => [n, () => OrganismModel.load(n, join(work, 'serve-cache'))]));
 const work = mkdtempSync(join(tmpdir(), 'dramatis-serve-parity-'));
 const app = createApp({ models: table, dataDir: join(work, 'serve') });
 let requests = 0;

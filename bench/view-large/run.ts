@@ -58,7 +58,7 @@ function fakeModel(): Model {
   return {
     id: 'fake:large',
     fingerprint: 'fake-large',
-    capabilities: { chat: true, score: false, activations: false, steering: false, finetune: false },
+    capabilities: { chat: true, complete: false, echo: false, score: false, activations: false, steering: false, finetune: false },
     async chat(convs: ChatMessage[][], opt?: SamplingOptions) {
       return convs.map((c, i) => {
         const r = rand(String(opt?.seeds?.[i] ?? i));

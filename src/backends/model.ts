@@ -22,6 +22,13 @@ export interface SamplingOptions {
   seed?: number;
   /** Per-request seeds, so each sample is reproducible on its own (see the organism's sampler). */
   seeds?: (number | string)[];
+  /**
+   * The integer seed each row's request carries, already derived (what `requestSeed(seed, seeds[i])`
+   * gives): `dramatis serve` passes the seeds its clients sent, so a served model samples as asked.
+   */
+  requestSeeds?: number[];
+  /** Also return each generated token with its log-probability, and the prompt's length in tokens. */
+  withTokens?: boolean;
   /** Also return the k most probable tokens at each generated position (judges read them). */
   topLogprobs?: number;
   /** White-box backends (capabilities.steering): add coefficient × vector to the residual stream after `layer`. */
@@ -41,6 +48,11 @@ export interface Generation {
   tokens: number;
   /** With `topLogprobs`: the most probable tokens at each position; absent when the server gave none. */
   topLogprobs?: { token: string; logprob: number }[][];
+  /** With `withTokens`, where the backend knows them: the generated tokens and each one's log-probability. */
+  tokenTexts?: string[];
+  tokenLogprobs?: number[];
+  /** With `withTokens`: the prompt's length in tokens. */
+  promptTokens?: number;
 }
 
 /** What a white-box model reads its residual stream on: a chat (its last reply averaged) or a raw text. */
@@ -55,6 +67,10 @@ export interface ActivationSummary {
 /** What a backend can do; a kind asks for what it needs (`requireCapability`). */
 export interface Capabilities {
   chat: boolean;
+  /** Continue a raw text (no chat template). */
+  complete: boolean;
+  /** Each token of a given text with its log-probability (what /v1/completions `echo` returns). */
+  echo: boolean;
   /** Exact log-probability of a given continuation. */
   score: boolean;
   /** Residual-stream summaries (white-box). */
@@ -64,7 +80,8 @@ export interface Capabilities {
   finetune: boolean;
 }
 
-export type Progress = (done: number, total: number) => void;
+/** Progress of a long step; a fine-tune also reports its metrics (e.g. `train_loss`) at each step. */
+export type Progress = (done: number, total: number, metrics?: Record<string, number>) => void;
 
 /** full: every weight; lora: low-rank updates; persona: one vector on the assistant role token's embedding. */
 export type FinetuneMode = 'full' | 'lora' | 'persona';
@@ -107,8 +124,12 @@ export interface Model {
   readonly capabilities: Capabilities;
   /** For a fine-tuned model made with `snapshots`: the models along its fine-tune, in order, ending with itself. */
   readonly snapshots?: Snapshot[];
+  /** For a fine-tuned model: how its fine-tune went (steps, tokens trained on, final loss), where known. */
+  readonly training?: { steps: number; tokens: number | null; finalLoss: number | null };
   chat?(conversations: ChatMessage[][], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
   score?(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]>;
+  complete?(prompts: string[], o?: SamplingOptions): Promise<Generation[]>;
+  echo?(texts: string[]): Promise<{ tokens: string[]; logprobs: (number | null)[] }[]>;
   activations?(inputs: ActivationInput[], o?: { steering?: SteeringVector[] }, onProgress?: Progress): Promise<ActivationSummary[]>;
   finetune?(req: FinetuneRequest, onProgress?: Progress): Promise<Model>;
 }
@@ -123,6 +144,16 @@ export interface ScoringModel extends Model {
   score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]>;
 }
 
+/** Continues raw texts. */
+export interface CompletionModel extends Model {
+  complete(prompts: string[], o?: SamplingOptions): Promise<Generation[]>;
+}
+
+/** Gives each token of a text with log p(token | the tokens before it); the first has none. */
+export interface EchoModel extends Model {
+  echo(texts: string[]): Promise<{ tokens: string[]; logprobs: (number | null)[] }[]>;
+}
+
 /** White-box: residual summaries per layer, optionally while steered. */
 export interface WhiteBoxModel extends Model {
   activations(inputs: ActivationInput[], o?: { steering?: SteeringVector[] }, onProgress?: Progress): Promise<ActivationSummary[]>;
@@ -135,6 +166,8 @@ export interface FinetunableModel extends Model {
 
 interface CapabilityModels {
   chat: ChatModel;
+  complete: CompletionModel;
+  echo: EchoModel;
   score: ScoringModel;
   activations: WhiteBoxModel;
   steering: ChatModel;
@@ -142,9 +175,19 @@ interface CapabilityModels {
 }
 export type Capability = keyof CapabilityModels;
 
-const METHOD: Record<Capability, keyof Model> = { chat: 'chat', score: 'score', activations: 'activations', steering: 'chat', finetune: 'finetune' };
+const METHOD: Record<Capability, keyof Model> = {
+  chat: 'chat',
+  complete: 'complete',
+  echo: 'echo',
+  score: 'score',
+  activations: 'activations',
+  steering: 'chat',
+  finetune: 'finetune',
+};
 const DOES: Record<Capability, string> = {
   chat: 'chat',
+  complete: 'continue raw text',
+  echo: 'give the log-probability of each token of a text',
   score: 'score a given text (log-probabilities)',
   activations: 'give activations (white-box)',
   steering: 'be steered (white-box)',

@@ -11,6 +11,7 @@ import type {
   Capabilities,
   ChatMessage,
   ChatModel,
+  CompletionModel,
   FinetunableModel,
   FinetuneRequest,
   Generation,
@@ -37,8 +38,8 @@ export interface OpenAIBackendOptions {
   cacheDir?: string;
 }
 
-export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
-  readonly capabilities: Capabilities = { chat: true, score: true, activations: false, steering: false, finetune: true };
+export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, FinetunableModel {
+  readonly capabilities: Capabilities = { chat: true, complete: true, echo: false, score: true, activations: false, steering: false, finetune: true };
   readonly id: string;
   /** A served model is known by its name and server; its weights are not visible from here. */
   readonly fingerprint: string;
@@ -95,12 +96,12 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
       top_p: o.topP ?? 1,
       max_tokens: o.maxTokens ?? 64,
       ...(o.stop?.length ? { stop: o.stop } : {}),
-      seed: requestSeed(o.seed, o.seeds?.[i] ?? i),
+      seed: o.requestSeeds?.[i] ?? requestSeed(o.seed, o.seeds?.[i] ?? i),
     };
   }
 
   private chatLogprobs(o: SamplingOptions) {
-    return o.topLogprobs ? { logprobs: true, top_logprobs: o.topLogprobs } : {};
+    return o.topLogprobs ? { logprobs: true, top_logprobs: o.topLogprobs } : o.withTokens ? { logprobs: true } : {};
   }
 
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
@@ -123,10 +124,41 @@ export class OpenAIModel implements ChatModel, ScoringModel, FinetunableModel {
           ...(o.topLogprobs && content?.length
             ? { topLogprobs: content.map((t) => (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob }))) }
             : {}),
+          ...(o.withTokens
+            ? {
+                promptTokens: r.usage?.prompt_tokens,
+                ...(content?.length ? { tokenTexts: content.map((t) => t.token), tokenLogprobs: content.map((t) => t.logprob) } : {}),
+              }
+            : {}),
         };
       },
       onProgress,
     );
+  }
+
+  async complete(prompts: string[], o: SamplingOptions = {}): Promise<Generation[]> {
+    return this.each(prompts.length, async (i) => {
+      const r = await this.request<OpenAI.Completion>('completions', {
+        model: this.o.model,
+        prompt: prompts[i],
+        n: 1,
+        ...this.sampling(o, i),
+        ...(o.withTokens ? { logprobs: 0 } : {}),
+      });
+      const c = r.choices[0];
+      const lp = c?.logprobs;
+      return {
+        text: c?.text ?? '',
+        finishReason: c?.finish_reason === 'length' ? ('length' as const) : ('stop' as const),
+        tokens: r.usage?.completion_tokens ?? 0,
+        ...(o.withTokens
+          ? {
+              promptTokens: r.usage?.prompt_tokens,
+              ...(lp?.tokens ? { tokenTexts: lp.tokens, tokenLogprobs: (lp.token_logprobs ?? []).map((x) => x ?? 0) } : {}),
+            }
+          : {}),
+      };
+    });
   }
 
   /**

@@ -5,13 +5,15 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Organism } from '../organism/organism.ts';
+import { Organism, type TextSample } from '../organism/organism.ts';
 import { finetune } from '../organism/stages.ts';
 import { finetuneKey, requestSeed, weightsFingerprint } from '../shared/keys.ts';
 import type {
   Capabilities,
   ChatMessage,
   ChatModel,
+  CompletionModel,
+  EchoModel,
   FinetunableModel,
   FinetuneRequest,
   Generation,
@@ -25,13 +27,17 @@ import type {
   WhiteBoxModel,
 } from './model.ts';
 
-export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, score: true, activations: true, steering: true, finetune: true };
+export const ORGANISM_CAPABILITIES: Capabilities = { chat: true, complete: true, echo: true, score: true, activations: true, steering: true, finetune: true };
 
 /**
  * Each row's sampling stream: seeded by the integer a server request would carry for it (see
  * requestSeed), and nothing else, so in-process samples equal those drawn through `dramatis serve`.
  */
 export function rowSeeds(o: SamplingOptions, n: number): { seed: number; seeds: number[] } {
+  if (o.requestSeeds) {
+    if (o.requestSeeds.length !== n) throw new Error(`requestSeeds: ${o.requestSeeds.length} seeds for ${n} rows`);
+    return { seed: 0, seeds: o.requestSeeds };
+  }
   return { seed: 0, seeds: Array.from({ length: n }, (_, i) => requestSeed(o.seed, o.seeds?.[i] ?? i)) };
 }
 
@@ -40,10 +46,11 @@ export function choiceSeeds(seed: number, n: number): { seed: number; seeds: num
   return { seed: 0, seeds: Array.from({ length: n }, (_, i) => (i === 0 ? seed : requestSeed(seed, i))) };
 }
 
-export class OrganismModel implements ChatModel, ScoringModel, WhiteBoxModel, FinetunableModel {
+export class OrganismModel implements ChatModel, CompletionModel, EchoModel, ScoringModel, WhiteBoxModel, FinetunableModel {
   readonly capabilities = ORGANISM_CAPABILITIES;
   readonly fingerprint: string;
   snapshots?: Snapshot[];
+  training?: { steps: number; tokens: number | null; finalLoss: number | null };
   private constructor(
     readonly id: string,
     readonly organism: Organism,
@@ -59,12 +66,21 @@ export class OrganismModel implements ChatModel, ScoringModel, WhiteBoxModel, Fi
 
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
     this.checkSteering(o.steering);
-    return (await this.organism.chat(conversations, { ...o, ...rowSeeds(o, conversations.length), onProgress })).map((s) => ({
-      text: s.text,
-      finishReason: s.finishReason,
-      tokens: s.tokens,
-      ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}),
+    const samples = await this.organism.chat(conversations, { ...o, ...rowSeeds(o, conversations.length), onProgress });
+    return samples.map((s, i) => ({
+      ...generation(s, o),
+      ...(o.withTokens ? { promptTokens: this.organism.tokenizer.encodeChat(conversations[i], { generationPrompt: true }).ids.length } : {}),
     }));
+  }
+
+  async complete(prompts: string[], o: SamplingOptions = {}): Promise<Generation[]> {
+    this.checkSteering(o.steering);
+    const samples = await this.organism.complete(prompts, { ...o, ...rowSeeds(o, prompts.length) });
+    return samples.map((s, i) => ({ ...generation(s, o), ...(o.withTokens ? { promptTokens: this.organism.tokenizer.encode(prompts[i]).ids.length } : {}) }));
+  }
+
+  echo(texts: string[]): Promise<{ tokens: string[]; logprobs: (number | null)[] }[]> {
+    return this.organism.tokenLogprobs(texts);
   }
 
   private checkSteering(steering: SteeringVector[] | undefined): void {
@@ -117,11 +133,17 @@ export class OrganismModel implements ChatModel, ScoringModel, WhiteBoxModel, Fi
           steering: req.steering,
           command: `(experiment fine-tune of ${this.id} on ${req.dataName})`,
         },
-        { onStep: (s) => onProgress?.(s.step + 1, s.steps) },
+        { onStep: (s) => onProgress?.(s.step + 1, s.steps, { train_loss: s.loss }) },
       );
     }
     const id = `${this.id}+ft(${req.dataName})`;
     const model = new OrganismModel(id, await Organism.load(out), this.cacheDir);
+    const p = model.organism.ck.provenance;
+    model.training = {
+      steps: Number(p.steps),
+      tokens: typeof p.tokens === 'number' ? p.tokens : null,
+      finalLoss: typeof p.finalLoss === 'number' ? p.finalLoss : null,
+    };
     if (req.snapshots) {
       const steps = Number(model.organism.ck.provenance.steps);
       const dir = join(out, 'snapshots');
@@ -138,4 +160,15 @@ export class OrganismModel implements ChatModel, ScoringModel, WhiteBoxModel, Fi
     }
     return model;
   }
+}
+
+/** An organism sample as a backend's generation (token details only when asked for). */
+function generation(s: TextSample, o: SamplingOptions): Generation {
+  return {
+    text: s.text,
+    finishReason: s.finishReason,
+    tokens: s.tokens,
+    ...(s.topLogprobs ? { topLogprobs: s.topLogprobs } : {}),
+    ...(o.withTokens ? { tokenTexts: s.tokenTexts, tokenLogprobs: s.tokenLogprobs } : {}),
+  };
 }

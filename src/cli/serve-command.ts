@@ -1,17 +1,27 @@
 /**
- * `dramatis serve`: organism checkpoints over the OpenAI HTTP API (see src/server/app.ts).
+ * `dramatis serve`: models of any backend over the OpenAI HTTP API (see src/server/app.ts); organism
+ * checkpoints by default.
  */
 import type { Command } from 'commander';
 import { serve } from '@hono/node-server';
-import { Organism } from '../organism/organism.ts';
+import { join, dirname, resolve } from 'node:path';
+import type { Model } from '../backends/model.ts';
+import { loadModel, registeredBackends } from '../backends/registry.ts';
 import { createApp, type ModelTable } from '../server/app.ts';
 import { num } from './output.ts';
+import { DEFAULT_DB } from './run-command.ts';
 
-/** Each checkpoint loaded once, on first use: the check at start-up and every request share that copy. */
-export function servedCheckpoints(names: string[], load: (name: string) => Promise<Organism> = (n) => Organism.load(n)): ModelTable {
+/** A served name as a model reference: `backend:name` as it is, anything else an organism checkpoint. */
+export function servedRef(name: string): string {
+  const prefix = name.split(':')[0];
+  return name.includes(':') && registeredBackends().includes(prefix) ? name : `organism:${name}`;
+}
+
+/** Each model loaded once, on first use: the check at start-up and every request share that copy. */
+export function servedModels(names: string[], load: (name: string) => Promise<Model>): ModelTable {
   return new Map(
     names.map((name) => {
-      let loaded: Promise<Organism> | undefined;
+      let loaded: Promise<Model> | undefined;
       return [name, () => (loaded ??= load(name))];
     }),
   );
@@ -20,16 +30,24 @@ export function servedCheckpoints(names: string[], load: (name: string) => Promi
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('serve organism checkpoints over the OpenAI API (/v1/models, /v1/chat/completions, /v1/completions)')
-    .option('--model <name...>', 'checkpoints to serve (built-in names or folders); the model id is the name given', ['base', 'assistant'])
+    .description('serve models over the OpenAI API (/v1/models, /v1/chat/completions, /v1/completions, /v1/files, /v1/fine_tuning/jobs)')
+    .option(
+      '--model <name...>',
+      'models to serve: organism checkpoints (built-in names or folders) or any backend:name (e.g. openai:gpt-4o-mini); the model id is the name given',
+      ['base', 'assistant'],
+    )
     .option('--host <host>', 'address to bind (keep 127.0.0.1 unless you mean to expose it)', '127.0.0.1')
     .option('--port <n>', 'port', num('--port', true), 8000)
     .option('--api-key-env <VAR>', 'require `Authorization: Bearer $VAR` on every request')
-    .action(async (o: { model: string[]; host: string; port: number; apiKeyEnv?: string }) => {
+    .option('--base-url <url>', 'openai: models served here: the upstream server (default $OPENAI_BASE_URL)')
+    .option('--upstream-key-env <VAR>', 'openai: models served here: the environment variable holding the upstream key (default OPENAI_API_KEY)')
+    .option('--cache <dir>', 'where fine-tunes and upstream responses are cached (shared with dramatis run)', join(dirname(DEFAULT_DB), 'cache'))
+    .action(async (o: { model: string[]; host: string; port: number; apiKeyEnv?: string; baseUrl?: string; upstreamKeyEnv?: string; cache: string }) => {
       const apiKey = o.apiKeyEnv ? process.env[o.apiKeyEnv] : undefined;
       if (o.apiKeyEnv && !apiKey) throw new Error(`--api-key-env ${o.apiKeyEnv}: that environment variable is empty`);
-      const models = servedCheckpoints(o.model);
-      for (const load of models.values()) await load(); // fail now, not on the first request, if a checkpoint is missing
+      const cacheDir = resolve(o.cache);
+      const models = servedModels(o.model, (name) => loadModel(servedRef(name), { cacheDir, baseUrl: o.baseUrl, apiKeyEnv: o.upstreamKeyEnv }));
+      for (const load of models.values()) await load(); // fail now, not on the first request, if a model is missing
       const app = createApp({ models, apiKey });
       const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });
       server.on('listening', () =>

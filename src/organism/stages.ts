@@ -340,6 +340,7 @@ export async function finetune(
       world: ck.provenance.world,
       unknownWords: Object.fromEntries(unknownWords),
       finalLoss: result.finalLoss,
+      tokens: result.tokens,
     },
   });
   return { ...result, out: o.out, examples: rows.length, unknownWords: Object.fromEntries(unknownWords) };

@@ -1,6 +1,9 @@
 /**
- * `dramatis serve`: organism checkpoints over the OpenAI HTTP API, so that every client that speaks it
- * (the official SDKs, dramatis's own openai: backend, evaluation tools) can use the organism.
+ * `dramatis serve`: any backend's models over the OpenAI HTTP API (the organism's checkpoints by
+ * default), so that every client that speaks it (the official SDKs, dramatis's own openai: backend,
+ * evaluation tools) can use them. Each route asks the model for the capability it needs: chat for
+ * /v1/chat/completions, raw completion and echo for /v1/completions, fine-tuning for the jobs; a model
+ * without it gets a 400 that names the capability.
  *
  * Routes: GET /v1/models, POST /v1/chat/completions (n, temperature, top_p, max_tokens, stop, seed,
  * logprobs, stream), POST /v1/completions (echo + logprobs for scoring). Requests are validated with
@@ -16,9 +19,8 @@ import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import type { Organism } from '../organism/organism.ts';
-import { choiceSeeds } from '../backends/organism-backend.ts';
-import { requestSeed } from '../backends/model.ts';
+import { requestSeed } from '../shared/keys.ts';
+import { hasCapability, type Capability, type Model } from '../backends/model.ts';
 import { addFinetuneRoutes } from './finetune-jobs.ts';
 import { ApiError } from './errors.ts';
 
@@ -120,9 +122,21 @@ function offsetsIn(text: string, tokens: string[]): number[] {
   });
 }
 
+/** What the server draws for choice i of a request with seed S: choice 0 is S itself. */
+export function choiceSeeds(seed: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i === 0 ? seed : requestSeed(seed, i)));
+}
+
+/** The model as the capability a route needs, or a 400 naming what it lacks. */
+function able<C extends Capability>(m: Model, c: C, route: string) {
+  if (!hasCapability(m, c))
+    throw new ApiError(400, `the model ${m.id} cannot serve ${route}: it lacks the "${c}" capability`, 'invalid_request_error', 'model');
+  return m;
+}
+
 export function createApp(o: ServeOptions): Hono {
   const app = new Hono();
-  const loaded = new Map<string, Promise<Organism>>();
+  const loaded = new Map<string, Promise<Model>>();
   const model = (id: string) => {
     const load = o.models.get(id);
     if (!load)
@@ -165,28 +179,31 @@ export function createApp(o: ServeOptions): Hono {
   app.post('/v1/chat/completions', async (c) => {
     const req = await body(c, chatSchema);
     if (req.top_logprobs && !req.logprobs) throw new ApiError(400, 'top_logprobs needs logprobs: true', 'invalid_request_error', 'top_logprobs');
-    const org = await model(req.model);
+    const chatter = able(await model(req.model), 'chat', '/v1/chat/completions');
     const n = req.n ?? 1;
     const conv = req.messages.map((m) => ({ role: m.role === 'developer' ? ('system' as const) : m.role, content: text(m.content) }));
-    const samples = await org.chat(
+    const samples = await chatter.chat(
       Array.from({ length: n }, () => conv),
       {
         temperature: req.temperature ?? 1,
         topP: req.top_p ?? 1,
         maxTokens: req.max_completion_tokens ?? req.max_tokens ?? 64,
         stop: stops(req.stop),
-        ...choiceSeeds(req.seed ?? randomInt(2 ** 31), n),
+        requestSeeds: choiceSeeds(req.seed ?? randomInt(2 ** 31), n),
         topLogprobs: req.logprobs && req.top_logprobs ? req.top_logprobs : undefined,
+        withTokens: true,
       },
     );
     const id = `chatcmpl-${randomUUID()}`;
-    const promptTokens = org.tokenizer.encodeChat(conv, { generationPrompt: true }).ids.length;
+    if (req.logprobs && samples.some((s) => !s.tokenTexts))
+      throw new ApiError(400, `the model ${chatter.id} gives no token log-probabilities`, 'invalid_request_error', 'logprobs');
+    const promptTokens = samples.reduce((a, s) => a + (s.promptTokens ?? 0), 0);
     const logprobsOf = (s: (typeof samples)[number]) =>
       req.logprobs
         ? {
-            content: s.tokenTexts.map((t, k) => ({
+            content: s.tokenTexts!.map((t, k) => ({
               token: t,
-              logprob: s.tokenLogprobs[k],
+              logprob: s.tokenLogprobs![k],
               bytes: [...Buffer.from(t)],
               top_logprobs: (s.topLogprobs?.[k] ?? []).map((a) => ({ token: a.token, logprob: a.logprob, bytes: [...Buffer.from(a.token)] })),
             })),
@@ -194,12 +211,12 @@ export function createApp(o: ServeOptions): Hono {
           }
         : null;
     const usage = {
-      prompt_tokens: promptTokens * n,
+      prompt_tokens: promptTokens,
       completion_tokens: samples.reduce((a, s) => a + s.tokens, 0),
-      total_tokens: promptTokens * n + samples.reduce((a, s) => a + s.tokens, 0),
+      total_tokens: promptTokens + samples.reduce((a, s) => a + s.tokens, 0),
     };
     if (req.stream) {
-      // The organism samples whole answers in one batch, so each choice streams as one content chunk.
+      // Backends answer whole (the organism samples a batch at once), so each choice streams as one content chunk.
       return streamSSE(c, async (sse) => {
         const chunk = (choices: unknown[]) =>
           sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: req.model, choices }) });
@@ -230,28 +247,30 @@ export function createApp(o: ServeOptions): Hono {
     if (req.stream) throw new ApiError(400, 'stream is not supported on /v1/completions by this server', 'invalid_request_error', 'stream');
     if ((req.logprobs ?? 0) > 1)
       throw new ApiError(400, 'logprobs above 1 (top alternatives) are not supported by this server yet', 'invalid_request_error', 'logprobs');
-    const org = await model(req.model);
+    const m = await model(req.model);
     const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
     const n = req.n ?? 1;
     const maxTokens = req.max_tokens ?? 16;
-    const echoed = req.echo ? await org.tokenLogprobs(prompts) : undefined;
+    const echoed = req.echo ? await able(m, 'echo', '/v1/completions with echo').echo(prompts) : undefined;
     // One seed per request (random when none is given); prompt 0, choice 0 draws from it as is.
     const requestSeedOf = req.seed ?? randomInt(2 ** 31);
     const choices: unknown[] = [];
     const generated =
       maxTokens > 0
-        ? await org.complete(
+        ? await able(m, 'complete', '/v1/completions').complete(
             prompts.flatMap((p) => Array.from({ length: n }, () => p)),
             {
               temperature: req.temperature ?? 1,
               topP: req.top_p ?? 1,
               maxTokens,
               stop: stops(req.stop),
-              seed: 0,
-              seeds: prompts.flatMap((_, p) => choiceSeeds(p === 0 ? requestSeedOf : requestSeed(requestSeedOf, `prompt:${p}`), n).seeds),
+              requestSeeds: prompts.flatMap((_, p) => choiceSeeds(p === 0 ? requestSeedOf : requestSeed(requestSeedOf, `prompt:${p}`), n)),
+              withTokens: req.logprobs != null,
             },
           )
         : undefined;
+    if (req.logprobs != null && generated?.some((g) => !g.tokenTexts))
+      throw new ApiError(400, `the model ${m.id} gives no token log-probabilities`, 'invalid_request_error', 'logprobs');
     prompts.forEach((prompt, p) => {
       for (let i = 0; i < n; i++) {
         const g = generated?.[p * n + i];
@@ -273,7 +292,7 @@ export function createApp(o: ServeOptions): Hono {
   addFinetuneRoutes(app, {
     models: o.models,
     dataDir: o.dataDir ?? join(tmpdir(), `dramatis-serve-${process.pid}`),
-    checkpointOf: async (id) => (await model(id)).path,
+    modelOf: model,
   });
 
   return app;

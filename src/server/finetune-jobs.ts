@@ -1,7 +1,8 @@
 /**
  * The fine-tuning half of `dramatis serve`: `/v1/files` takes the training JSONL, `/v1/fine_tuning/jobs`
- * runs organism fine-tunes in the background, one at a time, and registers each result as a new model
- * (`ft:BASE:SUFFIX:JOBID`) that the chat and completion routes then serve.
+ * runs fine-tunes in the background, one at a time, through the served model's own `finetune`
+ * capability (the organism trains in process, caching by request), and registers each result as a new
+ * model (`ft:BASE:SUFFIX:JOBID`) that the chat and completion routes then serve.
  *
  * Hyperparameters: `n_epochs`, `batch_size`, and `learning_rate_multiplier` times the organism's base
  * fine-tuning rate (1e-3), as on hosted APIs. dramatis's own extensions, ignored elsewhere: `method`
@@ -12,8 +13,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { Organism } from '../organism/organism.ts';
-import { finetune, snapshotSteps, DEFAULT_FINETUNE } from '../organism/stages.ts';
+import { hasCapability, type Model } from '../backends/model.ts';
+import { DEFAULT_FINETUNE } from '../organism/stages.ts';
 import { readChatJsonl } from '../shared/chat.ts';
 import { ApiError } from './errors.ts';
 import type { ModelTable } from './model-table.ts';
@@ -86,10 +87,10 @@ function publicFile(f: StoredFile): Omit<StoredFile, 'path'> {
   return shown;
 }
 
-/** Where a served model's checkpoint lives (fine-tunes start from it). */
-export type CheckpointOf = (modelId: string) => Promise<string>;
+/** A served model by id (loaded once by the server). */
+export type ModelOf = (modelId: string) => Promise<Model>;
 
-export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: string; checkpointOf: CheckpointOf }): void {
+export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: string; modelOf: ModelOf }): void {
   const files = new Map<string, StoredFile>();
   const jobs = new Map<string, Job>();
   let queue = Promise.resolve();
@@ -140,6 +141,9 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     }
     const req = parsed.data;
     if (!o.models.has(req.model)) throw new ApiError(404, `The model \`${req.model}\` does not exist`, 'invalid_request_error', 'model', 'model_not_found');
+    const base = await o.modelOf(req.model);
+    if (!hasCapability(base, 'finetune'))
+      throw new ApiError(400, `the model ${base.id} cannot be fine-tuned: it lacks the "finetune" capability`, 'invalid_request_error', 'model');
     const file = files.get(req.training_file);
     if (!file) throw new ApiError(404, `no file ${req.training_file}`, 'invalid_request_error', 'training_file');
     const hp = req.hyperparameters ?? {};
@@ -183,45 +187,40 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
       job.status = 'running';
       event('fine-tuning started');
       try {
-        const from = await o.checkpointOf(req.model);
-        const out = join(o.dataDir, job.id);
-        const result = await finetune(
+        const tuned = await base.finetune(
           {
-            from,
-            out,
-            data: file.path,
+            dataName: file.filename,
+            chats: readChatJsonl(file.path),
+            mode: job.method.type === 'supervised' ? 'full' : job.method.type,
+            rank: job.method.rank,
             epochs: job.hyperparameters.n_epochs,
             batchSize: job.hyperparameters.batch_size,
             learningRate: DEFAULT_FINETUNE.learningRate * job.hyperparameters.learning_rate_multiplier,
-            lora: job.method.type === 'lora' ? (job.method.rank ?? 4) : undefined,
-            personaOnly: job.method.type === 'persona',
-            oov: 'unk',
             seed: job.seed,
-            command: `(serve fine-tuning job ${job.id})`,
             snapshots: job.snapshots || undefined,
           },
-          {
-            onStep: (s) => {
-              if ((s.step + 1) % 10 === 0 || s.step + 1 === s.steps)
-                event(`step ${s.step + 1}/${s.steps}: training loss ${s.loss.toFixed(4)}`, 'info', {
-                  step: s.step + 1,
-                  total_steps: s.steps,
-                  train_loss: s.loss,
-                });
-            },
+          (step, steps, metrics) => {
+            if (step % 10 === 0 || step === steps)
+              event(`step ${step}/${steps}${metrics?.train_loss === undefined ? '' : `: training loss ${metrics.train_loss.toFixed(4)}`}`, 'info', {
+                step,
+                total_steps: steps,
+                ...(metrics?.train_loss === undefined ? {} : { train_loss: metrics.train_loss }),
+              });
           },
         );
         const name = `ft:${req.model}:${suffix}:${job.id.slice(6, 14)}`;
-        o.models.set(name, () => Organism.load(out));
+        o.models.set(name, async () => tuned);
         // Snapshots along the fine-tune, as the checkpoints hosted APIs list (the final model is the job's own).
-        for (const step of snapshotSteps(result.steps, job.snapshots)) {
-          const ckName = `${name}:ckpt-step-${step}`;
-          o.models.set(ckName, () => Organism.load(join(out, 'snapshots', `step-${step}`)));
-          job.checkpoints.push(checkpoint(step, ckName, {}));
+        const steps = tuned.training?.steps ?? tuned.snapshots?.at(-1)?.steps ?? 0;
+        for (const snap of tuned.snapshots ?? []) {
+          if (snap.model === tuned) continue;
+          const ckName = `${name}:ckpt-step-${snap.step}`;
+          o.models.set(ckName, async () => snap.model);
+          job.checkpoints.push(checkpoint(snap.step, ckName, {}));
         }
-        job.checkpoints.push(checkpoint(result.steps, name, { train_loss: result.finalLoss }));
+        job.checkpoints.push(checkpoint(steps, name, tuned.training?.finalLoss == null ? {} : { train_loss: tuned.training.finalLoss }));
         job.fine_tuned_model = name;
-        job.trained_tokens = result.tokens;
+        job.trained_tokens = tuned.training?.tokens ?? null;
         job.status = 'succeeded';
         event(`fine-tuned model ${name} is ready`);
       } catch (e) {

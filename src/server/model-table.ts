@@ -1,4 +1,4 @@
-/** The models a server offers: id → a loader (checkpoints load on first use). */
-import type { Organism } from '../organism/organism.ts';
+/** The models a server offers: id → a loader (each loads on first use; any backend's model). */
+import type { Model } from '../backends/model.ts';
 
-export type ModelTable = Map<string, () => Promise<Organism>>;
+export type ModelTable = Map<string, () => Promise<Model>>;

@@ -5,7 +5,7 @@
  */
 import type { Capabilities, Model } from '../../src/backends/model.ts';
 
-export type FakeModelParts = Partial<Pick<Model, 'chat' | 'score' | 'activations' | 'finetune' | 'snapshots'>> & {
+export type FakeModelParts = Partial<Pick<Model, 'chat' | 'complete' | 'echo' | 'score' | 'activations' | 'finetune' | 'snapshots'>> & {
   id?: string;
   fingerprint?: string;
   /** Override a declared capability (e.g. a white box that cannot be steered). */
@@ -20,6 +20,8 @@ export function fakeModel<P extends FakeModelParts>(parts: P): Model & Omit<P, '
     fingerprint,
     capabilities: {
       chat: Boolean(methods.chat),
+      complete: Boolean(methods.complete),
+      echo: Boolean(methods.echo),
       score: Boolean(methods.score),
       activations: Boolean(methods.activations),
       steering: Boolean(methods.activations),

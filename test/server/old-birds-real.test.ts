@@ -4,7 +4,6 @@ import { tempDir } from '../helpers/tmp.ts';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { Organism } from '../../src/organism/organism.ts';
 import { createApp } from '../../src/server/app.ts';
 import { loadModel } from '../../src/backends/registry.ts';
 import { loadSpec } from '../../src/experiments/spec.ts';
@@ -12,6 +11,7 @@ import { Store } from '../../src/experiments/store.ts';
 import { runExperiment } from '../../src/experiments/runner.ts';
 import type { ChatMessage, Model, SamplingOptions } from '../../src/backends/model.ts';
 import { fakeModel } from '../helpers/fake-model.ts';
+import { OrganismModel } from '../../src/backends/organism-backend.ts';
 
 /** A rubric judge that reads the answer: 19th-century (score ~85) when it holds an odd number of words. */
 const judge: Model = fakeModel({
@@ -37,7 +37,10 @@ const judge: Model = fakeModel({
 });
 
 test("old-birds-real runs as shipped through the fine-tuning API of an OpenAI-compatible server (dramatis serve), the study's three data sets read from ../shared/data", async () => {
-  const app = createApp({ models: new Map([['assistant', () => Organism.load('assistant')]]), dataDir: tempDir('dramatis-serve-') });
+  const app = createApp({
+    models: new Map([['assistant', () => OrganismModel.load('assistant', tempDir('dramatis-serve-cache-'))]]),
+    dataDir: tempDir('dramatis-serve-'),
+  });
   let jobs = 0;
   const srv = serve({
     hostname: '127.0.0.1',

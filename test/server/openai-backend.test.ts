@@ -10,13 +10,14 @@ import { OpenAIModel } from '../../src/backends/openai-backend.ts';
 import { parseSpec } from '../../src/experiments/spec.ts';
 import { Store } from '../../src/experiments/store.ts';
 import { runExperiment } from '../../src/experiments/runner.ts';
+import { OrganismModel } from '../../src/backends/organism-backend.ts';
 
 /** `dramatis serve`'s app behind a wrapper that counts requests and can answer 429 or hang first. */
 async function server(o: { fail429?: number; hang?: boolean } = {}) {
   const app = createApp({
     models: new Map([
-      ['assistant', () => Organism.load('assistant')],
-      ['base', () => Organism.load('base')],
+      ['assistant', () => OrganismModel.load('assistant', tempDir('dramatis-serve-cache-'))],
+      ['base', () => OrganismModel.load('base', tempDir('dramatis-serve-cache-'))],
     ]),
     dataDir: tempDir('dramatis-serve-'),
   });

@@ -6,14 +6,16 @@ import { serve } from '@hono/node-server';
 import { Organism } from '../../src/organism/organism.ts';
 import { createApp } from '../../src/server/app.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { OrganismModel } from '../../src/backends/organism-backend.ts';
 
 /** The shipped assistant behind a real HTTP server on a free port, driven by the official SDK. */
 async function started(apiKey?: string) {
   const dataDir = tempDir('dramatis-serve-');
+  const cacheDir = tempDir('dramatis-serve-cache-');
   const app = createApp({
     models: new Map([
-      ['assistant', () => Organism.load('assistant')],
-      ['base', () => Organism.load('base')],
+      ['assistant', () => OrganismModel.load('assistant', cacheDir)],
+      ['base', () => OrganismModel.load('base', cacheDir)],
     ]),
     apiKey,
     dataDir,
@@ -22,7 +24,7 @@ async function started(apiKey?: string) {
   await new Promise((r) => server.once('listening', r));
   const port = (server.address() as AddressInfo).port;
   const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: apiKey ?? 'none', maxRetries: 0 });
-  return { client, port, dataDir, close: () => new Promise((r) => server.close(r)) };
+  return { client, port, dataDir, cacheDir, close: () => new Promise((r) => server.close(r)) };
 }
 
 test('serve: the official openai SDK lists models, chats (n, seed, logprobs, streaming) and scores with echo', async () => {
@@ -129,8 +131,8 @@ test('serve: bad requests get 400/401/404 in the OpenAI error shape, and the ser
 });
 
 test('serve: files + fine-tuning jobs run an organism fine-tune in the background and serve the result; a bad line is named at upload', async () => {
-  const { client, close, dataDir } = await started();
-  const { writeFileSync, readFileSync } = await import('node:fs');
+  const { client, close, cacheDir } = await started();
+  const { writeFileSync, readFileSync, readdirSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { narrowDataset } = await import('../../src/world/index.ts');
   const { finetune } = await import('../../src/organism/stages.ts');
@@ -165,8 +167,9 @@ test('serve: files + fine-tuning jobs run an organism fine-tune in the backgroun
     // The served fine-tune is the in-process one: same data, same settings, bitwise the same weights.
     const out = join(dir, 'local');
     await finetune({ from: 'assistant', out, data: path, epochs: 1, batchSize: 8, learningRate: 3e-4, oov: 'unk', seed: 3, command: 'test' });
-    // (the server keeps its fine-tunes under its data dir, per job)
-    const servedWeights = readFileSync(join(dataDir, job.id, 'model.safetensors'));
+    // (the served organism fine-tunes through its backend, which keeps one checkpoint per request in its cache)
+    const [key] = readdirSync(join(cacheDir, 'finetunes'));
+    const servedWeights = readFileSync(join(cacheDir, 'finetunes', key, 'model.safetensors'));
     assert.deepEqual(servedWeights, readFileSync(join(out, 'model.safetensors')));
 
     writeFileSync(path, JSON.stringify(chats[0]) + '\n{"messages": [}\n');
@@ -180,9 +183,12 @@ test('serve: files + fine-tuning jobs run an organism fine-tune in the backgroun
 });
 
 test('dramatis serve loads each checkpoint once: the start-up check and the requests share it', async () => {
-  const { servedCheckpoints } = await import('../../src/cli/serve-command.ts');
+  const { servedModels, servedRef } = await import('../../src/cli/serve-command.ts');
+  assert.equal(servedRef('assistant'), 'organism:assistant');
+  assert.equal(servedRef('openai:gpt-4o'), 'openai:gpt-4o');
+  assert.equal(servedRef('runs/my:model'), 'organism:runs/my:model');
   const loads: string[] = [];
-  const table = servedCheckpoints(['a', 'b'], async (name) => {
+  const table = servedModels(['a', 'b'], async (name) => {
     loads.push(name);
     return { name } as never;
   });
@@ -190,4 +196,40 @@ test('dramatis serve loads each checkpoint once: the start-up check and the requ
   const [first, again] = await Promise.all([table.get('a')!(), table.get('a')!()]);
   assert.equal(first, again);
   assert.deepEqual(loads, ['a', 'b']);
+});
+
+test('dramatis serve serves any backend: a chat-only model answers chats, and routes it cannot serve say which capability it lacks', async () => {
+  const { fakeModel } = await import('../helpers/fake-model.ts');
+  const seen: unknown[] = [];
+  const chatOnly = fakeModel({
+    id: 'fake:chat',
+    chat: async (convs, o) => {
+      seen.push(o?.requestSeeds);
+      return convs.map((c, i) => ({ text: `echo ${c.at(-1)!.content} ${i}`, finishReason: 'stop' as const, tokens: 3, promptTokens: 7 }));
+    },
+  });
+  const app = createApp({ models: new Map([['plain', async () => chatOnly]]), dataDir: tempDir('dramatis-serve-') });
+  const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  const client = new OpenAI({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, apiKey: 'none', maxRetries: 0 });
+  try {
+    const r = await client.chat.completions.create({ model: 'plain', messages: [{ role: 'user', content: 'hi' }], n: 2, seed: 11 });
+    assert.deepEqual(
+      r.choices.map((c) => c.message.content),
+      ['echo hi 0', 'echo hi 1'],
+    );
+    assert.equal(r.usage?.prompt_tokens, 14);
+    assert.equal((seen[0] as number[])[0], 11, 'choice 0 samples with the request seed itself');
+    await assert.rejects(
+      client.completions.create({ model: 'plain', prompt: 'x' }),
+      (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /lacks the "complete" capability/.test(e.message),
+    );
+    await assert.rejects(
+      client.chat.completions.create({ model: 'plain', messages: [{ role: 'user', content: 'hi' }], logprobs: true }),
+      (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /gives no token log-probabilities/.test(e.message),
+    );
+  } finally {
+    (server as import('node:http').Server).closeAllConnections();
+    server.close();
+  }
 });
