@@ -1,9 +1,10 @@
 /**
  * Any OpenAI-compatible server as a backend (`openai:MODEL`): vLLM, llama.cpp server, Ollama, hosted
- * APIs, and `dramatis serve`. Built on the official `openai` SDK, which already retries 408/409/429/5xx
- * and timeouts with exponential back-off and jitter, honouring Retry-After; this class adds a
- * concurrency limit (p-limit), a disk cache keyed by the request, and the scoring of a given text
- * through /v1/completions with echo + logprobs or vLLM's prompt_logprobs.
+ * APIs, and `dramatis serve`. Built on the official `openai` SDK (its own retries off); every request
+ * goes through the remote wrapper (remote.ts: retries with back-off on 408/409/429/5xx, timeouts and lost
+ * connections, honouring Retry-After; a concurrency limit; a disk cache keyed by the request). This class
+ * adds the protocol: chat, raw completion, fine-tuning through files and jobs, and the scoring of a given
+ * text through /v1/completions with echo + logprobs or vLLM's prompt_logprobs.
  */
 import OpenAI, { toFile } from 'openai';
 import { requestSeed, servedFingerprint } from '../shared/keys.ts';
@@ -22,7 +23,7 @@ import type {
   Snapshot,
 } from './model.ts';
 import { keepAliveFetch } from './keep-alive-fetch.ts';
-import { RemoteRequests } from './remote.ts';
+import { RemoteRequests, retryAfterMs, type RetryAdvice } from './remote.ts';
 
 export interface OpenAIBackendOptions {
   model: string;
@@ -54,10 +55,11 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       baseURL: o.baseUrl,
       apiKey: o.apiKey ?? 'none',
       timeout: o.timeoutMs ?? 120_000,
-      maxRetries: o.maxRetries ?? 5,
+      // Retries are the remote wrapper's, the same for every remote backend.
+      maxRetries: 0,
       fetch: keepAliveFetch(),
     });
-    this.remote = new RemoteRequests({ concurrency: o.concurrency, cacheDir: o.cacheDir });
+    this.remote = new RemoteRequests({ concurrency: o.concurrency, cacheDir: o.cacheDir, maxRetries: o.maxRetries ?? 5, retryable: openaiRetryable });
   }
 
   /** One request through the limiter and the cache; errors name the server, the endpoint and the model. */
@@ -182,25 +184,26 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       const where = `${this.o.baseUrl} fine-tuning of ${this.o.model} on ${req.dataName}`;
       try {
         const jsonl = req.chats.map((c) => JSON.stringify({ messages: c.messages })).join('\n') + '\n';
-        const file = await this.client.files.create({
-          file: await toFile(Buffer.from(jsonl), `${req.dataName.replace(/[^\w.-]+/g, '_')}.jsonl`),
-          purpose: 'fine-tune',
-        });
-        let job = await this.client.fineTuning.jobs.create({ ...body, training_file: file.id } as OpenAI.FineTuning.JobCreateParams);
+        const retried = <T>(send: () => Promise<T>) => this.remote.withRetries(send);
+        const upload = await toFile(Buffer.from(jsonl), `${req.dataName.replace(/[^\w.-]+/g, '_')}.jsonl`);
+        const file = await retried(() => this.client.files.create({ file: upload, purpose: 'fine-tune' }));
+        let job = await retried(() => this.client.fineTuning.jobs.create({ ...body, training_file: file.id } as OpenAI.FineTuning.JobCreateParams));
         for (let wait = 500; job.status !== 'succeeded'; wait = Math.min(wait * 1.5, 30_000)) {
           if (job.status === 'failed' || job.status === 'cancelled')
             throw new Error(`job ${job.id} ${job.status}${job.error?.message ? `: ${job.error.message}` : ''}`);
           await new Promise((r) => setTimeout(r, wait));
-          job = await this.client.fineTuning.jobs.retrieve(job.id);
+          const id = job.id;
+          job = await retried(() => this.client.fineTuning.jobs.retrieve(id));
           // The newest event that carries a step count (hosts put {step, total_steps} in `data`).
-          const events = (await this.client.fineTuning.jobs.listEvents(job.id, { limit: 10 })).data;
+          const events = (await retried(() => this.client.fineTuning.jobs.listEvents(id, { limit: 10 }))).data;
           const last = events.map((e) => e.data as { step?: number; total_steps?: number } | undefined).find((d) => d?.step && d.total_steps);
           if (last) onProgress?.(last.step!, last.total_steps!);
         }
         const name = job.fine_tuned_model;
+        const jobId = job.id;
         if (!name) throw new Error(`job ${job.id} succeeded without naming its model`);
         const checkpoints = req.snapshots
-          ? (await this.client.fineTuning.jobs.checkpoints.list(job.id)).data
+          ? (await retried(() => this.client.fineTuning.jobs.checkpoints.list(jobId))).data
               .map((c) => ({ step: c.step_number, model: c.fine_tuned_model_checkpoint }))
               .sort((a, b) => a.step - b.step)
           : [];
@@ -368,3 +371,15 @@ type PromptLogprobs = (Record<string, { logprob: number; rank?: number | null; d
 class ScoringRefused extends Error {}
 /** Neither way of scoring works on this server: kept, so later calls fail at once without asking again. */
 class ScoringUnavailable extends Error {}
+
+/**
+ * What is worth another try on an OpenAI-compatible server: a lost connection or a timeout, and the
+ * statuses the API documents as transient (408, 409, 429, 5xx), after the server's Retry-After if given.
+ */
+export function openaiRetryable(e: unknown): RetryAdvice {
+  if (e instanceof OpenAI.APIConnectionError) return { retry: true };
+  if (e instanceof OpenAI.APIError && e.status !== undefined && (e.status === 408 || e.status === 409 || e.status === 429 || e.status >= 500)) {
+    return { retry: true, afterMs: retryAfterMs(e.headers as { get(name: string): string | null } | undefined) };
+  }
+  return { retry: false };
+}

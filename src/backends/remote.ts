@@ -1,26 +1,37 @@
 /**
- * The one wrapper every remote backend sends through: a concurrency limit (p-limit) and a disk cache of
- * responses keyed by the whole request (shared/keys.ts requestKey), so a rerun costs nothing. Retries
- * with back-off stay with the transport that knows the protocol: for OpenAI-compatible servers the
- * official SDK retries 408/409/429/5xx and timeouts, honouring Retry-After (see openai-backend.ts).
+ * The one wrapper every remote backend sends through: retries with back-off, a concurrency limit
+ * (p-limit), and a disk cache of responses keyed by the whole request (shared/keys.ts requestKey), so a
+ * rerun costs nothing. The backend says which failures are worth another try (it knows its protocol:
+ * status codes, Retry-After); the wrapper owns how often and how long to wait, the same for every
+ * backend. Written here rather than left to each client library because not every remote backend has a
+ * client that retries, and one policy is easier to reason about than several.
  */
 import pLimit from 'p-limit';
 import { join } from 'node:path';
 import { requestKey } from '../shared/keys.ts';
 import { RequestCache } from './request-cache.ts';
 
+/** Whether to try a failed request again, and the wait the server asked for (Retry-After), if any. */
+export type RetryAdvice = { retry: false } | { retry: true; afterMs?: number };
+
 export interface RemoteOptions {
   /** Requests in flight at once (default 16). */
   concurrency?: number;
   /** Folder for the response cache (`requests.db` in it); none when undefined. */
   cacheDir?: string;
+  /** Retries after the first attempt (default 5). */
+  maxRetries?: number;
+  /** The backend's reading of a failure (default: nothing is retried). */
+  retryable?: (error: unknown) => RetryAdvice;
+  /** First back-off wait and its cap, in ms (defaults 500 and 8,000; doubled per attempt, with jitter). */
+  backoffMs?: { initial: number; max: number };
 }
 
 export class RemoteRequests {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly cache?: RequestCache;
 
-  constructor(o: RemoteOptions) {
+  constructor(private readonly o: RemoteOptions) {
     this.limit = pLimit(o.concurrency ?? 16);
     if (o.cacheDir) this.cache = new RequestCache(join(o.cacheDir, 'requests.db'));
   }
@@ -34,9 +45,28 @@ export class RemoteRequests {
     this.cache?.set(requestKey(request), response);
   }
 
+  /** `send()` until it succeeds, a failure is not retryable, or the retries are spent (then its last error). */
+  async withRetries<T>(send: () => Promise<T>): Promise<T> {
+    const max = this.o.maxRetries ?? 5;
+    const { initial, max: cap } = this.o.backoffMs ?? { initial: 500, max: 8_000 };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await send();
+      } catch (e) {
+        const advice = this.o.retryable?.(e) ?? { retry: false };
+        if (!advice.retry || attempt >= max) throw e;
+        // The server's own wait when it gave one (up to a minute), else exponential back-off with jitter.
+        const wait =
+          advice.afterMs !== undefined && advice.afterMs <= 60_000 ? advice.afterMs : Math.min(cap, initial * 2 ** attempt) * (1 - 0.25 * Math.random());
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
   /**
-   * The response to `request`: from the cache, else `send()` within the concurrency limit (stored
-   * once it arrives). `describe` turns a failure into an error naming the server, endpoint and model.
+   * The response to `request`: from the cache, else `send()` (retried as the backend advises) within the
+   * concurrency limit, stored once it arrives. `describe` turns the final failure into an error naming
+   * the server, endpoint and model.
    */
   async run<T>(request: unknown, send: () => Promise<T>, describe: (e: unknown) => Error): Promise<T> {
     const hit = this.cached<T>(request);
@@ -44,7 +74,7 @@ export class RemoteRequests {
     return this.limit(async () => {
       let response: T;
       try {
-        response = await send();
+        response = await this.withRetries(send);
       } catch (e) {
         throw describe(e);
       }
@@ -52,4 +82,16 @@ export class RemoteRequests {
       return response;
     });
   }
+}
+
+/** Retry-After as milliseconds: `retry-after-ms`, or `retry-after` in seconds or as an HTTP date. */
+export function retryAfterMs(headers: { get(name: string): string | null } | undefined): number | undefined {
+  const ms = Number(headers?.get('retry-after-ms') ?? NaN);
+  if (Number.isFinite(ms)) return ms;
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds * 1000;
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }

@@ -56,3 +56,46 @@ test('a kind asks for a capability by name; a backend without it is refused with
   // A flag without the method is not the capability.
   assert.equal(hasCapability(fakeModel({ capabilities: { score: true } }), 'score'), false);
 });
+
+test('the remote wrapper retries what the backend calls transient, waits as the server asks, and stops at the limit', async () => {
+  const { RemoteRequests, retryAfterMs } = await import('../../src/backends/remote.ts');
+  let calls = 0;
+  const transient = new Error('503');
+  const remote = new RemoteRequests({
+    maxRetries: 2,
+    backoffMs: { initial: 1, max: 2 },
+    retryable: (e) => (e === transient ? { retry: true, afterMs: 1 } : { retry: false }),
+  });
+  const flaky = async () => {
+    if (++calls < 3) throw transient;
+    return 'ok';
+  };
+  assert.equal(await remote.run({ r: 1 }, flaky, (e) => e as Error), 'ok');
+  assert.equal(calls, 3, 'two retries, then the answer');
+  calls = 0;
+  await assert.rejects(
+    remote.run(
+      { r: 2 },
+      async () => {
+        calls++;
+        throw transient;
+      },
+      () => new Error('named'),
+    ),
+    /named/,
+  );
+  assert.equal(calls, 3, 'the first try and two retries');
+  calls = 0;
+  await assert.rejects(
+    remote.withRetries(async () => {
+      calls++;
+      throw new Error('400');
+    }),
+    /400/,
+  );
+  assert.equal(calls, 1, 'what the backend does not call transient is not retried');
+  const h = (v: Record<string, string>) => ({ get: (k: string) => v[k] ?? null });
+  assert.equal(retryAfterMs(h({ 'retry-after': '2' })), 2000);
+  assert.equal(retryAfterMs(h({ 'retry-after-ms': '150', 'retry-after': '9' })), 150);
+  assert.equal(retryAfterMs(h({})), undefined);
+});
