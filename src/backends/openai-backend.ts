@@ -23,7 +23,8 @@ import type {
   Snapshot,
 } from './model.ts';
 import { keepAliveFetch } from './keep-alive-fetch.ts';
-import { RemoteRequests, retryAfterMs, type RetryAdvice } from './remote.ts';
+import { InvalidResponse, RemoteRequests, retryAfterMs, type RetryAdvice } from './remote.ts';
+import { z } from 'zod';
 
 export interface OpenAIBackendOptions {
   model: string;
@@ -35,6 +36,8 @@ export interface OpenAIBackendOptions {
   timeoutMs?: number;
   /** Retries after the first attempt (default 5). */
   maxRetries?: number;
+  /** First back-off wait and its cap, in ms (default 500 and 8,000). */
+  backoffMs?: { initial: number; max: number };
   /** Folder for the response cache; none when undefined. */
   cacheDir?: string;
 }
@@ -59,17 +62,20 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       maxRetries: 0,
       fetch: keepAliveFetch(),
     });
-    this.remote = new RemoteRequests({ concurrency: o.concurrency, cacheDir: o.cacheDir, maxRetries: o.maxRetries ?? 5, retryable: openaiRetryable });
+    this.remote = new RemoteRequests({ concurrency: o.concurrency, cacheDir: o.cacheDir, maxRetries: o.maxRetries ?? 5, backoffMs: o.backoffMs, retryable: openaiRetryable });
   }
 
-  /** One request through the limiter and the cache; errors name the server, the endpoint and the model. */
+  /**
+   * One request through the limiter and the cache; the response is checked against the OpenAI shape
+   * before it is used or cached (see RESPONSE). Errors name the server, the endpoint and the model.
+   */
   private async request<T>(endpoint: 'chat' | 'completions', body: Record<string, unknown>): Promise<T> {
     return this.remote.run<T>(
       { baseUrl: this.o.baseUrl, endpoint, body },
       async () =>
-        (endpoint === 'chat'
+        endpoint === 'chat'
           ? await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
-          : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming)) as T,
+          : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming),
       (e) => {
         const status = (e as { status?: number }).status;
         return new Error(
@@ -77,6 +83,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
           { cause: e },
         );
       },
+      (r) => validResponse(endpoint, r) as T,
     );
   }
 
@@ -120,7 +127,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
         const c = r.choices[0];
         const content = c?.logprobs?.content;
         return {
-          text: c?.message?.content ?? '',
+          text: c.message.content ?? c.message.refusal ?? '',
           finishReason: c?.finish_reason === 'length' ? ('length' as const) : ('stop' as const),
           tokens: r.usage?.completion_tokens ?? 0,
           ...(o.topLogprobs && content?.length
@@ -377,9 +384,44 @@ class ScoringUnavailable extends Error {}
  * statuses the API documents as transient (408, 409, 429, 5xx), after the server's Retry-After if given.
  */
 export function openaiRetryable(e: unknown): RetryAdvice {
-  if (e instanceof OpenAI.APIConnectionError) return { retry: true };
+  if (e instanceof OpenAI.APIConnectionError || e instanceof InvalidResponse) return { retry: true };
   if (e instanceof OpenAI.APIError && e.status !== undefined && (e.status === 408 || e.status === 409 || e.status === 429 || e.status >= 500)) {
     return { retry: true, afterMs: retryAfterMs(e.headers as { get(name: string): string | null } | undefined) };
   }
   return { retry: false };
+}
+
+/**
+ * The parts of an OpenAI response dramatis reads, checked before a response counts as an answer: at
+ * least one choice, and its text a string (a chat refusal may carry `refusal` instead of `content`).
+ * Anything else (`choices: []`, `content: null`, an HTML page the SDK returned as text) is an
+ * InvalidResponse, which the remote wrapper retries and never caches.
+ */
+const RESPONSE = {
+  chat: z
+    .object({
+      choices: z
+        .array(
+          z
+            .object({
+              message: z.union([
+                z.object({ content: z.string() }).passthrough(),
+                z.object({ content: z.null().optional(), refusal: z.string() }).passthrough(),
+              ]),
+              finish_reason: z.string().nullish(),
+            })
+            .passthrough(),
+        )
+        .min(1),
+    })
+    .passthrough(),
+  completions: z.object({ choices: z.array(z.object({ text: z.string() }).passthrough()).min(1) }).passthrough(),
+};
+
+export function validResponse(endpoint: 'chat' | 'completions', r: unknown): unknown {
+  const parsed = RESPONSE[endpoint].safeParse(r);
+  if (parsed.success) return r;
+  const issue = parsed.error.issues[0];
+  const what = typeof r === 'string' ? `a text body (${JSON.stringify(r.slice(0, 60))}…), not JSON` : `${issue.path.join('.') || 'the body'}: ${issue.message}`;
+  throw new InvalidResponse(`invalid response: ${what}`);
 }

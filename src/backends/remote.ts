@@ -11,6 +11,14 @@ import { join } from 'node:path';
 import { requestKey } from '../shared/keys.ts';
 import { RequestCache } from './request-cache.ts';
 
+/**
+ * A response that arrived but is not one: the wrong shape (no `choices`, `content: null`, an HTML page).
+ * Never stored or cached as an answer; worth another try, like a 503.
+ */
+export class InvalidResponse extends Error {
+  override name = 'InvalidResponse';
+}
+
 /** Whether to try a failed request again, and the wait the server asked for (Retry-After), if any. */
 export type RetryAdvice = { retry: false } | { retry: true; afterMs?: number };
 
@@ -65,16 +73,30 @@ export class RemoteRequests {
 
   /**
    * The response to `request`: from the cache, else `send()` (retried as the backend advises) within the
-   * concurrency limit, stored once it arrives. `describe` turns the final failure into an error naming
-   * the server, endpoint and model.
+   * concurrency limit, stored once it arrives. `validate` checks a response's shape before anything uses
+   * or caches it (it throws `InvalidResponse`, or returns the response typed): an invalid fresh response
+   * is retried, never cached; an invalid cached one (written by an older version) is discarded and asked
+   * again. `describe` turns the final failure into an error naming the server, endpoint and model.
    */
-  async run<T>(request: unknown, send: () => Promise<T>, describe: (e: unknown) => Error): Promise<T> {
-    const hit = this.cached<T>(request);
-    if (hit !== undefined) return hit;
+  async run<T>(
+    request: unknown,
+    send: () => Promise<unknown>,
+    describe: (e: unknown) => Error,
+    validate: (response: unknown) => T = (r) => r as T,
+  ): Promise<T> {
+    const hit = this.cached<unknown>(request);
+    if (hit !== undefined) {
+      try {
+        return validate(hit);
+      } catch (e) {
+        if (!(e instanceof InvalidResponse)) throw e;
+        // Not an answer: ask again below (the valid reply replaces it in the cache).
+      }
+    }
     return this.limit(async () => {
       let response: T;
       try {
-        response = await this.withRetries(send);
+        response = await this.withRetries(async () => validate(await send()));
       } catch (e) {
         throw describe(e);
       }
