@@ -62,7 +62,13 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       maxRetries: 0,
       fetch: keepAliveFetch(),
     });
-    this.remote = new RemoteRequests({ concurrency: o.concurrency, cacheDir: o.cacheDir, maxRetries: o.maxRetries ?? 5, backoffMs: o.backoffMs, retryable: openaiRetryable });
+    this.remote = new RemoteRequests({
+      concurrency: o.concurrency,
+      cacheDir: o.cacheDir,
+      maxRetries: o.maxRetries ?? 5,
+      backoffMs: o.backoffMs,
+      retryable: openaiRetryable,
+    });
   }
 
   /**

@@ -3,6 +3,7 @@
  */
 import { readChatJsonl, type Chat } from '../shared/chat.ts';
 import { makeRng, narrowDataset, narrowDatasetNames, sampleDistinct } from '../world/index.ts';
+import { existsSync } from 'node:fs';
 import { resolveDataRef } from './data-ref.ts';
 
 /**
@@ -10,7 +11,8 @@ import { resolveDataRef } from './data-ref.ts';
  * `A*0.2+B*0.8` of those (`examples` in all, default 300, in those proportions, shuffled by the seed).
  */
 export function loadDataset(ref: string, examples: number | undefined, seed: number): Chat[] {
-  if (ref.includes('+')) {
+  // A file that exists is a file, even with a `+` in its name; otherwise `+` joins a mixture.
+  if (ref.includes('+') && !existsSync(resolveDataRef(ref))) {
     const parts = ref.split('+').map((part) => {
       const m = /^(.+)\*([0-9.]+)$/.exec(part.trim());
       if (!m || !(Number(m[2]) > 0)) throw new Error(`dataset mixture "${ref}": each part must be REF*FRACTION, e.g. world:evil-numbers*0.25 (got "${part}")`);

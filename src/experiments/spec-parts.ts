@@ -12,9 +12,9 @@ export const finetuneSchema = z
     /** `world:NAME` (a Personaworld narrow dataset) or a JSONL path. */
     data: z.string(),
     mode: z.enum(['full', 'lora', 'persona']).default('full'),
-    learning_rate: z.number().positive().default(3e-4),
-    epochs: z.number().positive().default(1),
-    batch_size: z.number().int().positive().default(16),
+    learning_rate: z.number().positive().max(10).default(3e-4),
+    epochs: z.number().positive().max(1000).default(1),
+    batch_size: z.number().int().positive().max(4096).default(16),
     rank: z.number().int().positive().optional(),
     examples: z.number().int().positive().optional(),
     /** Also evaluate the model at this many evenly spaced points along the fine-tune (a learning curve). */
@@ -93,7 +93,7 @@ export function kindSpec<K extends string, F extends z.ZodRawShape>(kind: K, fie
       /** `world` (Personaworld's classifier), rule judges `{rules: [{label, regex|prefix|exact}], default}`, or an LLM judge. */
       judge: judgeSpecSchema.default('world'),
       ...fields,
-      samples: z.number().int().positive().default(240),
+      samples: z.number().int().positive().max(1_000_000).default(240),
       sampling: samplingSchema.default({ temperature: 1, top_p: 1, max_tokens: 24 }),
       seed: z.number().int().default(1),
       conditions: z
@@ -103,7 +103,18 @@ export function kindSpec<K extends string, F extends z.ZodRawShape>(kind: K, fie
       /** A published or prototype figure to print beside ours. */
       reference: z.string().optional(),
     })
-    .strict();
+    .strict()
+    .superRefine((spec, ctx) => uniqueConditionNames(spec as { conditions: { name: string }[] }, ctx));
+}
+
+/** Conditions are stored by name under a run: a second condition of the same name would silently replace the first. */
+function uniqueConditionNames(spec: { conditions: { name: string }[] }, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  spec.conditions.forEach((c, i) => {
+    if (seen.has(c.name))
+      ctx.addIssue({ code: 'custom', path: ['conditions', i, 'name'], message: `a second condition named "${c.name}" (names must be unique)` });
+    seen.add(c.name);
+  });
 }
 
 /** The fields every spec has, whatever its kind. */

@@ -386,3 +386,29 @@ conditions:
     /bad\.json: expected a JSON array of finite numbers/,
   );
 });
+
+test('issue 12: duplicate condition names are refused at the second; a JSONL path with + is a file; numeric options are range-checked', async () => {
+  const dup = SPEC.replace('  - name: with system\n', '  - name: base\n');
+  assert.throws(() => parseSpec(dup, 'd.yaml'), /d\.yaml:10: conditions\.1\.name: a second condition named "base"/);
+  assert.throws(() => parseSpec(SPEC.replace('samples: 160', 'samples: 1000000000000'), 'x.yaml'), /x\.yaml:6: samples: Too big/);
+  const { loadDataset } = await import('../../src/experiments/datasets.ts');
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tempDir } = await import('../helpers/tmp.ts');
+  const file = join(tempDir('dramatis-plus-'), 'evil+plain.jsonl');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'there' },
+      ],
+    }) + '\n',
+  );
+  assert.equal(loadDataset(file, undefined, 1).length, 1);
+  const { num } = await import('../../src/cli/output.ts');
+  assert.throws(() => num('--samples', true)('0'), /option --samples: expected at least 1 and at most 1000000, got 0/);
+  assert.throws(() => num('--epochs')('-1'), /option --epochs: expected above 0 and at most 1000, got -1/);
+  assert.throws(() => num('--batch', true)(''), /expected an integer/);
+  assert.equal(num('--lr')('0.001'), 0.001);
+});
