@@ -108,14 +108,32 @@ registerBackend({
     })
     .strict(),
   load: async (name, o, c) => {
-    const keyVar = o.api_key_env ?? 'OPENAI_API_KEY';
-    if (o.api_key_env && !process.env[keyVar]) throw new Error(`model "${c.ref}": the environment variable ${keyVar} named for its key is empty`);
+    if (o.api_key_env && !process.env[o.api_key_env]) throw new Error(`model "${c.ref}": the environment variable ${o.api_key_env} named for its key is empty`);
+    const baseUrl = o.base_url ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1';
     return new OpenAIModel({
       model: name,
-      baseUrl: o.base_url ?? process.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1',
-      apiKey: process.env[keyVar],
+      baseUrl,
+      apiKey: openaiKey(baseUrl, o.api_key_env),
       concurrency: o.concurrency,
       cacheDir: c.cacheDir,
     });
   },
 });
+
+/**
+ * The key sent to an OpenAI-compatible server: the variable the spec or flag names; without one,
+ * $OPENAI_API_KEY only to OpenAI's own host or to the server $OPENAI_BASE_URL names (the environment's
+ * own pairing). A spec naming some other base_url never receives the default key.
+ */
+export function openaiKey(baseUrl: string, apiKeyEnv: string | undefined): string | undefined {
+  if (apiKeyEnv) return process.env[apiKeyEnv];
+  const host = (u: string | undefined) => {
+    try {
+      return u ? new URL(u).host : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const ours = host(baseUrl);
+  return ours === 'api.openai.com' || (ours !== undefined && ours === host(process.env.OPENAI_BASE_URL)) ? process.env.OPENAI_API_KEY : undefined;
+}

@@ -48,7 +48,7 @@ export function registerServe(program: Command): void {
       const cacheDir = resolve(o.cache);
       const models = servedModels(o.model, (name) => loadModel(servedRef(name), { cacheDir, baseUrl: o.baseUrl, apiKeyEnv: o.upstreamKeyEnv }));
       for (const load of models.values()) await load(); // fail now, not on the first request, if a model is missing
-      const app = createApp({ models, apiKey });
+      const app = createApp({ models, apiKey, anyHost: !['127.0.0.1', 'localhost', '::1'].includes(o.host) });
       const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });
       server.on('listening', () =>
         process.stderr.write(`dramatis serve: ${o.model.join(', ')} on http://${o.host}:${o.port}/v1${apiKey ? ' (bearer key required)' : ''}\n`),

@@ -88,14 +88,17 @@ export class Tokenizer {
     const ids: number[] = [];
     const mask: number[] = [];
     const unknown: string[] = [];
+    // Element by element: spreading a long array into push() overflows the stack (a 5 MB message).
     const push = (tokenIds: number[], assistant: boolean) => {
-      ids.push(...tokenIds);
-      for (let i = 0; i < tokenIds.length; i++) mask.push(assistant ? 1 : 0);
+      for (const id of tokenIds) {
+        ids.push(id);
+        mask.push(assistant ? 1 : 0);
+      }
     };
     push([this.id('<doc>')], false);
     for (const m of messages) {
       const body = this.encode(m.content);
-      unknown.push(...body.unknown);
+      for (const w of body.unknown) unknown.push(w);
       push([this.id(`<${m.role}>`)], false);
       if (m.role === 'assistant') push([...body.ids, this.id('<end>')], true);
       else push(body.ids, false);

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { requestSeed } from '../shared/keys.ts';
 import { hasCapability, type Capability, type Model } from '../backends/model.ts';
@@ -36,7 +37,15 @@ export interface ServeOptions {
   apiKey?: string;
   /** Where uploaded files and fine-tuned checkpoints go (default: a folder under the system's temp dir). */
   dataDir?: string;
+  /** Serve requests for any Host (bound to a non-loopback address on purpose); else loopback names only. */
+  anyHost?: boolean;
 }
+
+/** Loopback names: a page on another site that rebinds its DNS name to 127.0.0.1 still sends its own Host. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
+/** Request bodies: JSON up to 8 MB; uploaded training files up to 64 MB. */
+export const JSON_LIMIT = 8 * 2 ** 20;
+export const FILE_LIMIT = 64 * 2 ** 20;
 
 const stopSchema = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
 
@@ -74,7 +83,7 @@ const chatSchema = z
 const completionSchema = z
   .object({
     model: z.string(),
-    prompt: z.union([z.string(), z.array(z.string()).min(1)]),
+    prompt: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     ...samplingFields,
     max_tokens: z.number().int().min(0).nullish(),
     echo: z.boolean().nullish(),
@@ -156,9 +165,9 @@ export function createApp(o: ServeOptions): Hono {
       e instanceof ApiError
         ? e
         : new ApiError(
-            e instanceof Error && /context|tokens|stop sequence/.test(e.message) ? 400 : 500,
+            e instanceof Error && /context|tokens|stop sequence|is empty/.test(e.message) ? 400 : 500,
             e.message,
-            e instanceof ApiError ? e.type : 'server_error',
+            e instanceof Error && /context|tokens|stop sequence|is empty/.test(e.message) ? 'invalid_request_error' : 'server_error',
           );
     return c.json({ error: { message: err.message, type: err.type, param: err.param, code: err.code } }, err.status);
   });
@@ -167,11 +176,80 @@ export function createApp(o: ServeOptions): Hono {
   );
 
   app.use('*', async (c, next) => {
+    // DNS rebinding: another website's page reaches 127.0.0.1 under its own name; refuse that name.
+    const host = c.req.header('host');
+    if (!o.anyHost && host && !LOOPBACK.test(host))
+      throw new ApiError(
+        403,
+        `Host ${host} is not served: dramatis serve answers loopback names only (bind with --host to serve others)`,
+        'invalid_request_error',
+      );
+    // A browser on another origin (a page the user happens to visit) may not drive the server.
+    const origin = c.req.header('origin');
+    if (origin && !o.anyHost) {
+      let same = false;
+      try {
+        same = LOOPBACK.test(new URL(origin).host);
+      } catch {
+        same = false;
+      }
+      if (!same) throw new ApiError(403, `cross-origin requests (from ${origin}) are refused`, 'invalid_request_error');
+    }
     if (o.apiKey && c.req.header('authorization') !== `Bearer ${o.apiKey}`) {
       throw new ApiError(401, 'missing or wrong API key (Authorization: Bearer …)', 'invalid_request_error', null, 'invalid_api_key');
     }
+    if (c.req.method === 'POST') {
+      const type = (c.req.header('content-type') ?? '').toLowerCase();
+      const isFile = c.req.path.endsWith('/files');
+      if (isFile ? !type.startsWith('multipart/form-data') : !type.startsWith('application/json'))
+        throw new ApiError(
+          415,
+          `${c.req.path} takes ${isFile ? 'multipart/form-data' : 'application/json'}, not ${type || 'a body without Content-Type'}`,
+          'invalid_request_error',
+        );
+      const length = Number(c.req.header('content-length') ?? 0);
+      const limit = isFile ? FILE_LIMIT : JSON_LIMIT;
+      if (length > limit) throw new ApiError(413, `the body of ${length} bytes is over the limit of ${limit}`, 'invalid_request_error');
+    }
     await next();
   });
+  // Bodies without a length (chunked) are cut off at the same limits while they arrive.
+  app.use(
+    '/v1/files',
+    bodyLimit({
+      maxSize: FILE_LIMIT,
+      onError: () => {
+        throw new ApiError(413, `the body is over the limit of ${FILE_LIMIT} bytes`, 'invalid_request_error');
+      },
+    }),
+  );
+  app.use(
+    '/v1/chat/*',
+    bodyLimit({
+      maxSize: JSON_LIMIT,
+      onError: () => {
+        throw new ApiError(413, `the body is over the limit of ${JSON_LIMIT} bytes`, 'invalid_request_error');
+      },
+    }),
+  );
+  app.use(
+    '/v1/completions',
+    bodyLimit({
+      maxSize: JSON_LIMIT,
+      onError: () => {
+        throw new ApiError(413, `the body is over the limit of ${JSON_LIMIT} bytes`, 'invalid_request_error');
+      },
+    }),
+  );
+  app.use(
+    '/v1/fine_tuning/*',
+    bodyLimit({
+      maxSize: JSON_LIMIT,
+      onError: () => {
+        throw new ApiError(413, `the body is over the limit of ${JSON_LIMIT} bytes`, 'invalid_request_error');
+      },
+    }),
+  );
 
   const created = Math.floor(Date.now() / 1000);
   app.get('/v1/models', (c) => c.json({ object: 'list', data: [...o.models.keys()].map((id) => ({ id, object: 'model', created, owned_by: 'dramatis' })) }));

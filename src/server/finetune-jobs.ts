@@ -9,7 +9,7 @@
  * `{type: "lora", rank}` or `{type: "persona"}`, and `seed`.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { z } from 'zod';
@@ -64,9 +64,9 @@ const jobSchema = z
     seed: z.number().int().nullish(),
     hyperparameters: z
       .object({
-        n_epochs: z.union([z.number().positive(), z.literal('auto')]).nullish(),
-        batch_size: z.union([z.number().int().positive(), z.literal('auto')]).nullish(),
-        learning_rate_multiplier: z.union([z.number().positive(), z.literal('auto')]).nullish(),
+        n_epochs: z.union([z.number().positive().max(100), z.literal('auto')]).nullish(),
+        batch_size: z.union([z.number().int().positive().max(4096), z.literal('auto')]).nullish(),
+        learning_rate_multiplier: z.union([z.number().positive().max(100), z.literal('auto')]).nullish(),
       })
       .passthrough()
       .nullish(),
@@ -109,6 +109,8 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     try {
       readChatJsonl(path);
     } catch (e) {
+      // A rejected upload is not kept.
+      rmSync(path, { force: true });
       throw new ApiError(400, `${file.name}: ${(e as Error).message.replace(path, file.name)}`, 'invalid_request_error', 'file');
     }
     const f: StoredFile = { id, object: 'file', bytes: file.size, created_at: now(), filename: file.name, purpose: String(form.purpose ?? 'fine-tune'), path };
@@ -184,6 +186,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
       fine_tuning_job_id: job.id,
     });
     queue = queue.then(async () => {
+      if (job.status === 'cancelled') return;
       job.status = 'running';
       event('fine-tuning started');
       try {
@@ -208,6 +211,11 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
               });
           },
         );
+        // Cancelled while it trained: the training ran to its end in this process, but nothing is served.
+        if ((job.status as Job['status']) === 'cancelled') {
+          event('cancelled: the fine-tuned model is not served');
+          return;
+        }
         const name = `ft:${req.model}:${suffix}:${job.id.slice(6, 14)}`;
         o.models.set(name, async () => tuned);
         // Snapshots along the fine-tune, as the checkpoints hosted APIs list (the final model is the job's own).
@@ -224,6 +232,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
         job.status = 'succeeded';
         event(`fine-tuned model ${name} is ready`);
       } catch (e) {
+        if ((job.status as Job['status']) === 'cancelled') return;
         job.status = 'failed';
         job.error = { code: 'training_failed', message: (e as Error).message, param: null };
         event(`failed: ${(e as Error).message}`, 'error');
@@ -240,6 +249,17 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     if (!j) throw new ApiError(404, `no fine-tuning job ${c.req.param('id')}`, 'invalid_request_error', 'fine_tuning_job_id');
     return c.json(shown(j));
   });
+  app.post('/v1/fine_tuning/jobs/:id/cancel', (c) => {
+    const j = jobs.get(c.req.param('id'));
+    if (!j) throw new ApiError(404, `no fine-tuning job ${c.req.param('id')}`, 'invalid_request_error', 'fine_tuning_job_id');
+    if (j.status === 'queued' || j.status === 'running') {
+      j.status = 'cancelled';
+      j.finished_at = now();
+      j.events.push({ id: `ftevent-${j.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level: 'info', message: 'job cancelled' });
+    }
+    return c.json(shown(j));
+  });
+
   app.get('/v1/fine_tuning/jobs/:id/checkpoints', (c) => {
     const j = jobs.get(c.req.param('id'));
     if (!j) throw new ApiError(404, `no fine-tuning job ${c.req.param('id')}`, 'invalid_request_error', 'fine_tuning_job_id');

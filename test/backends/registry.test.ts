@@ -99,3 +99,28 @@ test('the remote wrapper retries what the backend calls transient, waits as the 
   assert.equal(retryAfterMs(h({ 'retry-after-ms': '150', 'retry-after': '9' })), 150);
   assert.equal(retryAfterMs(h({})), undefined);
 });
+
+test('issue 12: $OPENAI_API_KEY goes only to OpenAI or to $OPENAI_BASE_URL; another server gets the key its spec names, or none', async () => {
+  const { openaiKey } = await import('../../src/backends/registry.ts');
+  const saved = { key: process.env.OPENAI_API_KEY, base: process.env.OPENAI_BASE_URL, mine: process.env.MY_KEY };
+  try {
+    process.env.OPENAI_API_KEY = 'sk-default';
+    process.env.MY_KEY = 'sk-mine';
+    delete process.env.OPENAI_BASE_URL;
+    assert.equal(openaiKey('https://api.openai.com/v1', undefined), 'sk-default');
+    assert.equal(openaiKey('https://evil.example/v1', undefined), undefined);
+    assert.equal(openaiKey('https://evil.example/v1', 'MY_KEY'), 'sk-mine');
+    process.env.OPENAI_BASE_URL = 'http://127.0.0.1:8000/v1';
+    assert.equal(openaiKey('http://127.0.0.1:8000/v1', undefined), 'sk-default');
+    assert.equal(openaiKey('http://127.0.0.1:9000/v1', undefined), undefined);
+  } finally {
+    for (const [k, v] of [
+      ['OPENAI_API_KEY', saved.key],
+      ['OPENAI_BASE_URL', saved.base],
+      ['MY_KEY', saved.mine],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+});
