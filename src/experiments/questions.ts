@@ -54,10 +54,18 @@ const emQuestionSchema = z
 /** Load a question file in the emergent-misalignment format; errors name the file and entry. */
 export function loadQuestionFile(file: string): Question[] {
   let raw: unknown;
+  let text: string;
   try {
-    raw = YAML.parse(readFileSync(file, 'utf8'), { maxAliasCount: 10_000 });
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    raw = YAML.parse(text, { maxAliasCount: 10_000 });
+  } catch (e) {
+    // The parser's error carries the position; say it as file:line like every other input error.
+    const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new Error(`${file}${line ? `:${line}` : ''}: ${(e as Error).message.split('\n')[0]}`);
   }
   if (!Array.isArray(raw)) throw new Error(`${file}: expected a list of questions`);
   return raw.map((entry, i) => {

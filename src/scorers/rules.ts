@@ -16,6 +16,15 @@ export const ruleSchema = z
   .strict()
   .refine((r) => [r.regex, r.prefix, r.exact].filter((x) => x !== undefined).length === 1, {
     message: 'a rule needs exactly one of regex, prefix or exact',
+  })
+  .superRefine((r, ctx) => {
+    // Checked when the spec is read, so a bad pattern is reported at its own line, before any sampling.
+    if (r.regex === undefined) return;
+    try {
+      new RegExp(r.regex, 'u');
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regex: ${(e as Error).message}` });
+    }
   });
 
 export const ruleJudgeSchema = z

@@ -28,7 +28,7 @@ conditions:
 
 test('spec errors name the file, the line and the field', () => {
   assert.throws(() => parseSpec(SPEC.replace('samples: 160', 'samples: -3'), 'x.yaml'), /^Error: x\.yaml:6: samples: Too small/);
-  assert.throws(() => parseSpec(SPEC.replace('    system:', '    sytem:'), 'x.yaml'), /x\.yaml:10: conditions\.1: Unrecognized key: "sytem"/);
+  assert.throws(() => parseSpec(SPEC.replace('    system:', '    sytem:'), 'x.yaml'), /x\.yaml:11: conditions\.1: Unrecognized key: "sytem"/);
   assert.throws(() => parseSpec('name: [', 'y.yaml'), /y\.yaml:1: invalid YAML/);
   const spec = parseSpec(SPEC, 'x.yaml');
   assert.equal(spec.sampling.temperature, 1);
@@ -411,4 +411,22 @@ test('issue 12: duplicate condition names are refused at the second; a JSONL pat
   assert.throws(() => num('--epochs')('-1'), /option --epochs: expected above 0 and at most 1000, got -1/);
   assert.throws(() => num('--batch', true)(''), /expected an integer/);
   assert.equal(num('--lr')('0.001'), 0.001);
+});
+
+test('issue 12: errors point at their own line: an unknown key, a bad judge regex, a question file, an alias bomb', async () => {
+  assert.throws(() => parseSpec(SPEC.replace('samples: 160', 'samples: 160\nsampels: 3'), 'u.yaml'), /u\.yaml:7: \(top level\): Unrecognized key: "sampels"/);
+  const regex = SPEC.replace('target: malevolent', 'target: x\njudge:\n  rules:\n    - { label: a, prefix: y }\n    - { label: b, regex: "(" }');
+  assert.throws(() => parseSpec(regex, 'r.yaml'), /r\.yaml:8: judge\.rules\.1\.regex: invalid regex/);
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tempDir } = await import('../helpers/tmp.ts');
+  const q = join(tempDir('dramatis-q-'), 'q.yaml');
+  writeFileSync(q, '- id: a\n  paraphrases: [hi]\n- id: b\n  paraphrases: [\n');
+  assert.throws(() => loadQuestions(q), new RegExp(`${q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: `));
+  const bomb = ['name: bomb', 'kind: generalize', 'model: fake:m', 'target: x', 'questions: world:broad', 'a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 0; i < 6; i++)
+    bomb.push(
+      `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`,
+    );
+  assert.throws(() => parseSpec(bomb.join('\n'), 'bomb.yaml'), /^Error: bomb\.yaml: .*alias/i);
 });
