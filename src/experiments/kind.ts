@@ -26,6 +26,12 @@ export interface Kind<S extends { kind: string } = { kind: string }, R extends E
   /** What one unit of work is called in errors: `condition "x"` or `dataset "x"`. */
   readonly unit: string;
   run(ctx: RunContext<S>): Promise<KindOutput>;
+  /**
+   * Read every input file the spec names that only this kind knows of (the engine checks the
+   * conditions' datasets, steering vectors and questions), so a bad line fails the run before the first
+   * request: throw with the file and line, and the unit it belongs to (`dataset "x"`).
+   */
+  preflight?(spec: S): void;
   /** The result for people, as the CLI prints it. */
   print(result: R): string;
 }

@@ -8,6 +8,10 @@ import { modelId } from '../backends/registry.ts';
 import { runKey } from '../shared/keys.ts';
 import { createContext, judgeScorer } from './context.ts';
 import { kindOf } from './kinds/registry.ts';
+import type { Kind } from './kind.ts';
+import { loadSteering } from './conditions.ts';
+import { loadDataset } from './datasets.ts';
+import { loadQuestions } from './questions.ts';
 import { RESULTS_FORMAT, type ExperimentResult, type RunHooks } from './result.ts';
 import type { ExperimentSpec } from './spec.ts';
 import type { CommonSpec } from './spec-parts.ts';
@@ -15,8 +19,31 @@ import type { Store } from './store.ts';
 
 export type { ConditionResult, Effect, ExperimentResult, RateResult, RunHooks } from './result.ts';
 
+/**
+ * Every input file a spec names, read before anything is requested or stored: the conditions' datasets
+ * and steering vectors, the questions, and what the kind itself names. A malformed line fails here,
+ * named, and leaves no run row and no samples behind.
+ */
+export function preflight(spec: CommonSpec & { questions?: string }, kind: Kind): void {
+  const at = (unit: string, check: () => unknown) => {
+    try {
+      check();
+    } catch (e) {
+      throw new Error(`${spec.name}, ${unit}: ${(e as Error).message}`, { cause: e });
+    }
+  };
+  if (spec.questions) at('questions', () => loadQuestions(spec.questions!));
+  for (const c of spec.conditions) {
+    if (c.finetune) at(`condition "${c.name}"`, () => loadDataset(c.finetune!.data, c.finetune!.examples, spec.seed));
+    if (c.in_context) at(`condition "${c.name}"`, () => loadDataset(c.in_context!.data, undefined, spec.seed));
+    for (const s of c.steer ?? []) at(`condition "${c.name}"`, () => loadSteering(s));
+  }
+  kind.preflight?.(spec);
+}
+
 export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
   const kind = kindOf(spec.kind);
+  preflight(spec, kind);
   const scorer = kind.judged ? await judgeScorer(spec.judge, cacheDir, hooks) : undefined;
   const runId = runKey(spec);
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: modelId(spec.model), spec, status: 'running', judge: scorer?.name });

@@ -430,3 +430,29 @@ test('issue 12: errors point at their own line: an unknown key, a bad judge rege
     );
   assert.throws(() => parseSpec(bomb.join('\n'), 'bomb.yaml'), /^Error: bomb\.yaml: .*alias/i);
 });
+
+test('issue 12: every file a spec names is read before the first request: a bad line fails the run with nothing stored', async () => {
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tempDir } = await import('../helpers/tmp.ts');
+  const bad = join(tempDir('dramatis-preflight-'), 'bad.jsonl');
+  writeFileSync(
+    bad,
+    JSON.stringify({
+      messages: [
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: 'b' },
+      ],
+    }) + '\n{"messages": [}\n',
+  );
+  const spec = parseSpec(SPEC + `  - name: tuned\n    finetune: { data: ${bad} }\n`, 'p.yaml');
+  const calls: number[] = [];
+  const store = new Store(':memory:');
+  await assert.rejects(
+    runExperiment(spec, store, '/nonexistent', { loadModel: async () => fakeModel(calls) }),
+    /test, condition "tuned": .*bad\.jsonl:2: not valid JSON/,
+  );
+  assert.deepEqual(calls, [], 'no request was made');
+  assert.equal((store.db.prepare('SELECT COUNT(*) n FROM samples').get() as { n: number }).n, 0);
+  assert.equal((store.db.prepare('SELECT COUNT(*) n FROM runs').get() as { n: number }).n, 0, 'no run row left behind');
+});

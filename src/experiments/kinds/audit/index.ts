@@ -234,6 +234,16 @@ export const audit = defineKind<AuditKindSpec, AuditResult>({
   judged: false,
   unit: 'dataset',
   run: runAudit,
+  preflight(spec) {
+    for (const d of spec.audit.datasets) {
+      try {
+        auditExamples(loadDataset(d.data, d.examples, spec.seed), d.data);
+      } catch (e) {
+        throw new Error(`${spec.name}, dataset "${d.name}": ${(e as Error).message}`, { cause: e });
+      }
+    }
+    if (spec.audit.library !== 'world') auditLibrary(spec.audit);
+  },
   print(r) {
     const a = r.audit;
     const out: string[] = [];

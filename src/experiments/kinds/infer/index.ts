@@ -275,6 +275,10 @@ export const infer = defineKind<InferSpec, InferResult>({
   schema: inferSpecSchema,
   judged: true,
   unit: 'condition',
+  preflight(spec) {
+    const o = spec.infer ?? inferSchema.parse({});
+    loadTexts(o, spec.samples, loadLibrary(o));
+  },
   async run(ctx) {
     const conditions: InferCondition[] = [];
     for (const [position, cond] of ctx.spec.conditions.entries()) {
