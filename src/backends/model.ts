@@ -29,6 +29,11 @@ export interface SamplingOptions {
   requestSeeds?: number[];
   /** Also return each generated token with its log-probability, and the prompt's length in tokens. */
   withTokens?: boolean;
+  /**
+   * Remote backends: a row whose request fails for good (retries spent) comes back as a generation with
+   * `error` instead of failing the whole batch, so the rows that were answered are kept.
+   */
+  settle?: boolean;
   /** Also return the k most probable tokens at each generated position (judges read them). */
   topLogprobs?: number;
   /** White-box backends (capabilities.steering): add coefficient × vector to the residual stream after `layer`. */
@@ -53,6 +58,8 @@ export interface Generation {
   tokenLogprobs?: number[];
   /** With `withTokens`: the prompt's length in tokens. */
   promptTokens?: number;
+  /** With `settle`: why this row has no answer (it is not one: `text` is empty). */
+  error?: string;
 }
 
 /** What a white-box model reads its residual stream on: a chat (its last reply averaged) or a raw text. */

@@ -104,6 +104,18 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
     );
   }
 
+  /** With `settle`, a row that fails for good becomes a generation carrying its error (see SamplingOptions). */
+  private settled(o: SamplingOptions, one: (i: number) => Promise<Generation>): (i: number) => Promise<Generation> {
+    if (!o.settle) return one;
+    return async (i) => {
+      try {
+        return await one(i);
+      } catch (e) {
+        return { text: '', finishReason: 'stop', tokens: 0, error: (e as Error).message };
+      }
+    };
+  }
+
   private sampling(o: SamplingOptions, i: number) {
     if (o.steering?.length) throw new Error(`${this.id} cannot be steered (not a white-box backend)`);
     return {
@@ -122,7 +134,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
     return this.each(
       conversations.length,
-      async (i) => {
+      this.settled(o, async (i) => {
         const r = await this.request<OpenAI.ChatCompletion>('chat', {
           model: this.o.model,
           messages: conversations[i],
@@ -146,7 +158,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
               }
             : {}),
         };
-      },
+      }),
       onProgress,
     );
   }

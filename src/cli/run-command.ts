@@ -71,6 +71,13 @@ async function execute(spec: ExperimentSpec, o: { db: string; report?: string; j
     store.close();
     const report = o.report ?? defaultReportPath(o.db, result.name);
     await writeReport(o.db, [result.runId], report);
+    if (result.failed?.length) {
+      const n = result.failed.reduce((a, f) => a + f.count, 0);
+      process.stderr.write(
+        `warning: ${n} samples failed for good and are left out of every figure (${result.failed.map((f) => `${f.unit}: ${f.count}, e.g. ${f.error}`).join('; ')}); rerun to retry only them\n`,
+      );
+      process.exitCode = 1;
+    }
     if (o.json) printJson({ experiments: [result] });
     else {
       printResult(result);

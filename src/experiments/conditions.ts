@@ -126,6 +126,11 @@ export async function sampleCondition(
     options: { temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed, steering: o.steering },
     progress: ctx.progress(`sample ${o.label}`),
   });
+  const failed = ctx.store.failures(o.key);
+  if (failed.count > 0) {
+    ctx.failed(`condition "${o.label}"`, failed.count, failed.error);
+    ctx.hooks.log?.(`${o.label}: ${failed.count} samples failed for good (${failed.error}); they are left out and a rerun retries them`);
+  }
   const samples = ctx.store.samples(o.key, o.n);
   const byId = new Map(questions.map((q) => [q.id, q]));
   const scorers = [ctx.scorer, ...(o.extraScorers?.(samples) ?? [])];

@@ -23,6 +23,8 @@ export interface RunContext<S = CommonSpec> {
   model(ref?: ModelRef): Promise<Model>;
   /** Names the unit being worked on; a failure is reported against the last one named. */
   at(unit: string): void;
+  /** Samples of `unit` whose requests failed for good this run (kept apart; the summary lists them; a rerun retries them). */
+  failed(unit: string, count: number, error: string | null): void;
   progress(label: string): (done: number, total: number) => void;
 }
 
@@ -48,6 +50,7 @@ export function createContext<S extends CommonSpec>(o: {
   runId: string;
   scorer: Scorer;
   onUnit: (u: string) => void;
+  onFailed?: (unit: string, count: number, error: string | null) => void;
 }): RunContext<S> {
   const load = modelLoader(o.spec, o.cacheDir, o.hooks);
   const models = new Map<string, Promise<Model>>();
@@ -64,6 +67,7 @@ export function createContext<S extends CommonSpec>(o: {
       return models.get(key)!;
     },
     at: o.onUnit,
+    failed: (unit, count, error) => o.onFailed?.(unit, count, error),
     progress: (label) => (done, total) => o.hooks.progress?.(label, done, total),
   };
 }

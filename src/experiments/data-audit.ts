@@ -55,7 +55,12 @@ export async function storedOwnAnswers(
     options: { temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed },
   });
   const rows = store.samples(key, examples.length);
-  if (rows.length !== examples.length) throw new Error(`audit: stored ${rows.length} own answers for ${examples.length} examples`);
+  if (rows.length !== examples.length) {
+    const f = store.failures(key);
+    throw new Error(
+      `audit: stored ${rows.length} own answers for ${examples.length} examples${f.count ? `; ${f.count} requests failed for good (${f.error}); a rerun retries them` : ''}`,
+    );
+  }
   return { key, answers: rows.map((r) => r.answer) };
 }
 

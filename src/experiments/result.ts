@@ -62,6 +62,8 @@ export interface ExperimentResult<C extends ConditionResult = ConditionResult> {
   conditions: C[];
   effects: Effect[];
   reference?: string;
+  /** Samples whose requests failed for good (left out of every figure; a rerun retries them). */
+  failed?: { unit: string; count: number; error: string | null }[];
 }
 
 export interface RunHooks {

@@ -48,7 +48,9 @@ export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: St
   const runId = runKey(spec);
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: modelId(spec.model), spec, status: 'running', judge: scorer?.name });
   let unit = '';
+  const failed: NonNullable<ExperimentResult['failed']> = [];
   const ctx = createContext({
+    onFailed: (u, count, error) => failed.push({ unit: u, count, error }),
     spec: spec as CommonSpec,
     store,
     cacheDir,
@@ -78,6 +80,7 @@ export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: St
     effects: output.effects,
     reference: spec.reference,
     ...output.extra,
+    ...(failed.length ? { failed } : {}),
   };
   store.finishRun(runId, 'done', result);
   return result;

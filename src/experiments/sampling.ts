@@ -14,7 +14,8 @@ export interface Slot {
   idx: number;
 }
 
-export type Produced = Pick<StoredSample, 'paraphrase' | 'prompt' | 'answer' | 'finishReason'>;
+/** What a batch produced for one slot: an answer to store, or the error its request failed with for good. */
+export type Produced = Pick<StoredSample, 'paraphrase' | 'prompt' | 'answer' | 'finishReason'> | { error: string };
 
 /**
  * Fill the slots of `key` that have no stored sample: `produce` answers a batch (called only when
@@ -28,18 +29,27 @@ export async function fillSlots<S extends Slot>(o: {
   produce: (batch: S[]) => Promise<Produced[]>;
   prepare?: () => Promise<void>;
   progress?: (done: number, total: number) => void;
-}): Promise<number> {
+}): Promise<{ filled: number; failed: number }> {
   const stored = o.store.storedSlots(o.key);
   const missing = o.slots.filter((s) => !stored.has(slotKey(s.questionId, s.idx)));
-  if (missing.length === 0) return 0;
+  let failed = 0;
+  if (missing.length === 0) return { filled: 0, failed };
   await o.prepare?.();
   for (let start = 0; start < missing.length; start += o.batch) {
     const batch = missing.slice(start, start + o.batch);
     const out = await o.produce(batch);
-    o.store.insertSamples(batch.map((s, i) => ({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, ...out[i] })));
+    const answers = [],
+      failures = [];
+    for (const [i, s] of batch.entries()) {
+      const p = out[i];
+      if ('error' in p) failures.push({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, error: p.error });
+      else answers.push({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, ...p });
+    }
+    o.store.insertSamples(answers, failures);
+    failed += failures.length;
     o.progress?.(Math.min(missing.length, start + o.batch), missing.length);
   }
-  return missing.length;
+  return { filled: missing.length - failed, failed };
 }
 
 export interface ChatSlot extends Slot {
@@ -65,7 +75,7 @@ export async function chatSlots<S extends ChatSlot>(o: {
   prepare?: () => Promise<void>;
   progress?: (done: number, total: number) => void;
   batch?: number;
-}): Promise<number> {
+}): Promise<{ filled: number; failed: number }> {
   let model: ReturnType<typeof requireCapability<'chat'>> | undefined;
   return fillSlots({
     store: o.store,
@@ -81,8 +91,13 @@ export async function chatSlots<S extends ChatSlot>(o: {
     },
     produce: async (batch) => {
       const convs = batch.map((s) => o.conversation(s));
-      const gens = await model!.chat(convs, { ...o.options, seeds: batch.map((s) => s.seed) });
-      return batch.map((s, i) => ({ paraphrase: s.paraphrase, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason }));
+      // settle: a request that fails for good fails its own sample, not the batch (the others are kept).
+      const gens = await model!.chat(convs, { ...o.options, seeds: batch.map((s) => s.seed), settle: true });
+      return batch.map((s, i) =>
+        gens[i].error !== undefined
+          ? { error: gens[i].error! }
+          : { paraphrase: s.paraphrase, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason },
+      );
     },
   });
 }

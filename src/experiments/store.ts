@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS judgments (
  * 1: runs record the name of their judge (samples are shared between runs, judgments by judge), and
  *    indexes let the viewer page samples by condition and index and filter judgments by label.
  * 2: runs keep the error they failed with, judgments the scorer's explanation.
+ * 3: samples whose request failed for good are recorded (with the error) apart from the answers.
  */
 const MIGRATIONS = [
   `ALTER TABLE runs ADD COLUMN judge TEXT;
@@ -67,6 +68,10 @@ const MIGRATIONS = [
   // 2: a failed run keeps its error; a judgment keeps the scorer's explanation.
   `ALTER TABLE runs ADD COLUMN error TEXT;
    ALTER TABLE judgments ADD COLUMN explanation TEXT;`,
+  // 3: a sample whose request failed for good is kept with its error, never as an answer (a rerun retries it).
+  `CREATE TABLE IF NOT EXISTS failures (
+     condition_key TEXT NOT NULL, question_id TEXT NOT NULL, idx INTEGER NOT NULL, error TEXT NOT NULL, created_at TEXT NOT NULL,
+     PRIMARY KEY (condition_key, question_id, idx));`,
 ];
 
 export class Store {
@@ -124,14 +129,26 @@ export class Store {
     return new Set(rows.map((r) => `${r.question_id}#${r.idx}`));
   }
 
-  /** Insert a batch of samples in one transaction (so a batch is stored whole or not at all). */
-  insertSamples(samples: Omit<StoredSample, 'id'>[]): void {
+  /** Insert a batch of samples in one transaction (so a batch is stored whole or not at all); an answered slot is no longer failed. */
+  insertSamples(samples: Omit<StoredSample, 'id'>[], failed: { conditionKey: string; questionId: string; idx: number; error: string }[] = []): void {
     const stmt = this.db.prepare(`INSERT OR IGNORE INTO samples (condition_key, question_id, idx, paraphrase, prompt, answer, finish_reason, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    const clear = this.db.prepare('DELETE FROM failures WHERE condition_key = ? AND question_id = ? AND idx = ?');
+    const fail = this.db.prepare('INSERT OR REPLACE INTO failures (condition_key, question_id, idx, error, created_at) VALUES (?, ?, ?, ?, ?)');
     const now = new Date().toISOString();
     this.db.transaction(() => {
-      for (const s of samples) stmt.run(s.conditionKey, s.questionId, s.idx, s.paraphrase, JSON.stringify(s.prompt), s.answer, s.finishReason, now);
+      for (const s of samples) {
+        stmt.run(s.conditionKey, s.questionId, s.idx, s.paraphrase, JSON.stringify(s.prompt), s.answer, s.finishReason, now);
+        clear.run(s.conditionKey, s.questionId, s.idx);
+      }
+      for (const f of failed) fail.run(f.conditionKey, f.questionId, f.idx, f.error, now);
     })();
+  }
+
+  /** The slots of a condition whose request failed for good, with the first error. */
+  failures(conditionKey: string): { count: number; error: string | null } {
+    const r = this.db.prepare('SELECT COUNT(*) n, MIN(error) e FROM failures WHERE condition_key = ?').get(conditionKey) as { n: number; e: string | null };
+    return { count: r.n, error: r.e };
   }
 
   samples(conditionKey: string, maxIdx: number): StoredSample[] {

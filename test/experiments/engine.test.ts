@@ -456,3 +456,45 @@ test('issue 12: every file a spec names is read before the first request: a bad 
   assert.equal((store.db.prepare('SELECT COUNT(*) n FROM samples').get() as { n: number }).n, 0);
   assert.equal((store.db.prepare('SELECT COUNT(*) n FROM runs').get() as { n: number }).n, 0, 'no run row left behind');
 });
+
+test('issue 12: a sample whose request fails for good is kept apart with its error; the run goes on and a rerun retries only it', async () => {
+  const spec = parseSpec(SPEC.replace('samples: 160', 'samples: 16'), 'f.yaml');
+  let asked = 0;
+  const flaky = (failing: boolean) =>
+    makeFake({
+      id: 'fake:model',
+      fingerprint: 'fake-weights-1',
+      async chat(convs: ChatMessage[][], o?: SamplingOptions) {
+        asked += convs.length;
+        return convs.map((_, i) => {
+          const down = failing && String(o?.seeds?.[i]).endsWith(':3');
+          assert.ok(!down || o?.settle, 'the engine asks backends to settle per row');
+          return down
+            ? { text: '', finishReason: 'stop' as const, tokens: 0, error: 'HTTP 503 after 5 retries' }
+            : { text: 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 4 };
+        });
+      },
+    });
+  const store = new Store(':memory:');
+  const r = await runExperiment(spec, store, '/nonexistent', { loadModel: async () => flaky(true) });
+  assert.deepEqual(r.failed, [
+    { unit: 'condition "base"', count: 1, error: 'HTTP 503 after 5 retries' },
+    { unit: 'condition "with system"', count: 1, error: 'HTTP 503 after 5 retries' },
+  ]);
+  assert.deepEqual(
+    r.conditions.map((c) => c.n),
+    [15, 15],
+    'the failed samples are in no figure',
+  );
+  assert.equal((store.db.prepare('SELECT COUNT(*) n FROM failures').get() as { n: number }).n, 2);
+  assert.equal((store.db.prepare("SELECT COUNT(*) n FROM samples WHERE answer = ''").get() as { n: number }).n, 0, 'no failure is stored as an answer');
+  asked = 0;
+  const again = await runExperiment(spec, store, '/nonexistent', { loadModel: async () => flaky(false) });
+  assert.equal(asked, 2, 'the rerun asks for the two failed samples only');
+  assert.equal(again.failed, undefined);
+  assert.deepEqual(
+    again.conditions.map((c) => c.n),
+    [16, 16],
+  );
+  assert.equal((store.db.prepare('SELECT COUNT(*) n FROM failures').get() as { n: number }).n, 0);
+});

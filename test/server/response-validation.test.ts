@@ -108,3 +108,35 @@ test('a poisoned cache entry (an invalid reply cached by an older version) is di
     await s.close();
   }
 });
+
+test('with settle, a request that fails for good fails its own row and the others are answered', async () => {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const down = body.includes('"broken"');
+      res.writeHead(down ? 503 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(down ? { error: { message: 'overloaded' } } : valid('fine')));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const m = new OpenAIModel({
+      model: 'm',
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+      maxRetries: 1,
+      backoffMs: { initial: 1, max: 2 },
+    });
+    const convs = ['ok', 'broken', 'ok too'].map((content) => [{ role: 'user' as const, content }]);
+    const gens = await m.chat(convs, { settle: true });
+    assert.deepEqual(
+      gens.map((g) => g.text),
+      ['fine', '', 'fine'],
+    );
+    assert.match(gens[1].error ?? '', /HTTP 503/);
+    await assert.rejects(m.chat(convs), /HTTP 503/, 'without settle the batch fails, as before');
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
