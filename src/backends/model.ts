@@ -34,6 +34,8 @@ export interface SamplingOptions {
    * `error` instead of failing the whole batch, so the rows that were answered are kept.
    */
   settle?: boolean;
+  /** Called as each row completes (remote backends answer out of order), before the whole call returns. */
+  onRow?: (index: number, generation: Generation) => void;
   /** Also return the k most probable tokens at each generated position (judges read them). */
   topLogprobs?: number;
   /** White-box backends (capabilities.steering): add coefficient × vector to the residual stream after `layer`. */
@@ -131,6 +133,8 @@ export interface Model {
   readonly capabilities: Capabilities;
   /** For a fine-tuned model made with `snapshots`: the models along its fine-tune, in order, ending with itself. */
   readonly snapshots?: Snapshot[];
+  /** How many rows one call should carry: remote backends take many and keep their requests in flight (default 64). */
+  readonly rowsPerCall?: number;
   /** For a fine-tuned model: how its fine-tune went (steps, tokens trained on, final loss), where known. */
   readonly training?: { steps: number; tokens: number | null; finalLoss: number | null };
   chat?(conversations: ChatMessage[][], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;

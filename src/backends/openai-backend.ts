@@ -38,6 +38,10 @@ export interface OpenAIBackendOptions {
   maxRetries?: number;
   /** First back-off wait and its cap, in ms (default 500 and 8,000). */
   backoffMs?: { initial: number; max: number };
+  /** The longest Retry-After obeyed, in ms (default 60,000). */
+  retryAfterMaxMs?: number;
+  /** A request's whole budget, all attempts and waits, in ms (default: none). */
+  deadlineMs?: number;
   /** Folder for the response cache; none when undefined. */
   cacheDir?: string;
 }
@@ -48,6 +52,8 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
   /** A served model is known by its name and server; its weights are not visible from here. */
   readonly fingerprint: string;
   snapshots?: Snapshot[];
+  /** Many rows per call: the concurrency limit, not the caller's batches, decides what is in flight. */
+  readonly rowsPerCall = 1024;
   private client: OpenAI;
   private remote: RemoteRequests;
 
@@ -67,6 +73,8 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       cacheDir: o.cacheDir,
       maxRetries: o.maxRetries ?? 5,
       backoffMs: o.backoffMs,
+      retryAfterMaxMs: o.retryAfterMaxMs,
+      deadlineMs: o.deadlineMs,
       retryable: openaiRetryable,
     });
   }
@@ -93,11 +101,12 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
     );
   }
 
-  private async each<T>(n: number, one: (i: number) => Promise<T>, onProgress?: Progress): Promise<T[]> {
+  private async each<T>(n: number, one: (i: number) => Promise<T>, onProgress?: Progress, onRow?: (i: number, r: T) => void): Promise<T[]> {
     let done = 0;
     return Promise.all(
       Array.from({ length: n }, async (_, i) => {
         const r = await one(i);
+        onRow?.(i, r);
         onProgress?.(++done, n);
         return r;
       }),
@@ -160,6 +169,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
         };
       }),
       onProgress,
+      o.onRow,
     );
   }
 

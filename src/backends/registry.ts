@@ -104,7 +104,15 @@ registerBackend({
       /** The environment variable holding the key (default OPENAI_API_KEY; unset is allowed for local servers). */
       api_key_env: z.string().min(1).optional(),
       /** Requests in flight at once (default 16). */
-      concurrency: z.number().int().positive().optional(),
+      concurrency: z.number().int().positive().max(1024).optional(),
+      /** Seconds one attempt may take (default 120). */
+      timeout_s: z.number().positive().max(3600).optional(),
+      /** Retries after the first attempt (default 5). */
+      max_retries: z.number().int().min(0).max(50).optional(),
+      /** The longest Retry-After obeyed, in seconds (default 60); a longer one falls back to the back-off. */
+      retry_after_max_s: z.number().min(0).max(3600).optional(),
+      /** A request's whole budget, all attempts and waits together, in seconds (default: none). */
+      deadline_s: z.number().positive().max(86_400).optional(),
     })
     .strict(),
   load: async (name, o, c) => {
@@ -115,6 +123,10 @@ registerBackend({
       baseUrl,
       apiKey: openaiKey(baseUrl, o.api_key_env),
       concurrency: o.concurrency,
+      ...(o.timeout_s !== undefined ? { timeoutMs: o.timeout_s * 1000 } : {}),
+      ...(o.max_retries !== undefined ? { maxRetries: o.max_retries } : {}),
+      ...(o.retry_after_max_s !== undefined ? { retryAfterMaxMs: o.retry_after_max_s * 1000 } : {}),
+      ...(o.deadline_s !== undefined ? { deadlineMs: o.deadline_s * 1000 } : {}),
       cacheDir: c.cacheDir,
     });
   },

@@ -33,6 +33,10 @@ export interface RemoteOptions {
   retryable?: (error: unknown) => RetryAdvice;
   /** First back-off wait and its cap, in ms (defaults 500 and 8,000; doubled per attempt, with jitter). */
   backoffMs?: { initial: number; max: number };
+  /** The longest Retry-After obeyed, in ms (default 60,000; a longer one falls back to the back-off). */
+  retryAfterMaxMs?: number;
+  /** A request's whole budget, all attempts and waits together, in ms (default: none beyond the retries). */
+  deadlineMs?: number;
 }
 
 export class RemoteRequests {
@@ -57,15 +61,22 @@ export class RemoteRequests {
   async withRetries<T>(send: () => Promise<T>): Promise<T> {
     const max = this.o.maxRetries ?? 5;
     const { initial, max: cap } = this.o.backoffMs ?? { initial: 500, max: 8_000 };
+    const afterCap = this.o.retryAfterMaxMs ?? 60_000;
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         return await send();
       } catch (e) {
         const advice = this.o.retryable?.(e) ?? { retry: false };
         if (!advice.retry || attempt >= max) throw e;
-        // The server's own wait when it gave one (up to a minute), else exponential back-off with jitter.
+        // The server's own wait when it gave one (up to the cap), else exponential back-off with jitter.
         const wait =
-          advice.afterMs !== undefined && advice.afterMs <= 60_000 ? advice.afterMs : Math.min(cap, initial * 2 ** attempt) * (1 - 0.25 * Math.random());
+          advice.afterMs !== undefined && advice.afterMs <= afterCap ? advice.afterMs : Math.min(cap, initial * 2 ** attempt) * (1 - 0.25 * Math.random());
+        if (this.o.deadlineMs !== undefined && Date.now() - started + wait > this.o.deadlineMs) {
+          throw new Error(`${(e as Error).message} (gave up: the request's deadline of ${this.o.deadlineMs / 1000} s would pass before another try)`, {
+            cause: e,
+          });
+        }
         await new Promise((r) => setTimeout(r, wait));
       }
     }

@@ -32,6 +32,9 @@ const RANGES: Record<string, { min?: number; max?: number; above?: number }> = {
   '--ai-benevolent': { min: 0, max: 1 },
   '--pretrain-mix': { min: 0, max: 1 },
   '--temperature': { min: 0, max: 10 },
+  '--request-timeout': { above: 0, max: 3600 },
+  '--max-retries': { min: 0, max: 50 },
+  '--deadline': { above: 0, max: 86_400 },
 };
 
 /** Parse a numeric CLI option with a clear error naming the option and, where it has one, its range. */

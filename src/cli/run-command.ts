@@ -100,6 +100,9 @@ export function registerRunCommands(program: Command): void {
     .option('--base-url <url>', 'openai: models: the server (e.g. http://127.0.0.1:8000/v1)')
     .option('--api-key-env <VAR>', 'openai: models: the environment variable holding the key')
     .option('--judge-model <spec>', 'LLM-judged specs: the judge model')
+    .option('--request-timeout <s>', 'openai: models: seconds one attempt of a request may take (default 120)', num('--request-timeout'))
+    .option('--max-retries <n>', 'openai: models: retries after the first attempt (default 5)', num('--max-retries', true))
+    .option('--deadline <s>', 'openai: models: seconds a request may take in all, its retries and waits included', num('--deadline'))
     .option('--json', 'one JSON object on stdout (progress stays on stderr)')
     .action(async (ref: string, o) => {
       const spec = loadSpec(resolveSpecPath(ref));
@@ -107,6 +110,12 @@ export function registerRunCommands(program: Command): void {
       if (o.model) spec.model = o.model;
       if (o.baseUrl) spec.base_url = o.baseUrl;
       if (o.apiKeyEnv) spec.api_key_env = o.apiKeyEnv;
+      const limits = {
+        ...(o.requestTimeout !== undefined ? { timeout_s: o.requestTimeout } : {}),
+        ...(o.maxRetries !== undefined ? { max_retries: o.maxRetries } : {}),
+        ...(o.deadline !== undefined ? { deadline_s: o.deadline } : {}),
+      };
+      if (Object.keys(limits).length) spec.model = { ...(typeof spec.model === 'string' ? { id: spec.model } : spec.model), ...limits };
       if (o.judgeModel) {
         if (typeof spec.judge !== 'object' || !('llm' in spec.judge)) throw new Error(`--judge-model: ${ref} does not use an LLM judge`);
         spec.judge = { ...spec.judge, llm: o.judgeModel, ...(o.baseUrl && !spec.judge.base_url ? { base_url: o.baseUrl } : {}) };

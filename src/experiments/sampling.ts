@@ -4,7 +4,7 @@
  * (so a killed run loses at most one batch and a rerun resumes) → score what has no judgment yet.
  * Producing is usually chat sampling (`chatSlots`); infer produces log-likelihoods the same way.
  */
-import { requireCapability, type ChatMessage, type Model, type SamplingOptions } from '../backends/model.ts';
+import { requireCapability, type ChatMessage, type Generation, type Model, type SamplingOptions } from '../backends/model.ts';
 import { slotKey } from '../shared/keys.ts';
 import type { Scorer, ScoredSample } from '../scorers/scorer.ts';
 import type { StoredJudgment, StoredSample, Store } from './store.ts';
@@ -25,8 +25,10 @@ export async function fillSlots<S extends Slot>(o: {
   store: Store;
   key: string;
   slots: S[];
-  batch: number;
-  produce: (batch: S[]) => Promise<Produced[]>;
+  /** Slots per call to `produce` (a function: decided after `prepare`, e.g. by the loaded model). */
+  batch: number | (() => number);
+  /** `before`: how many of the missing slots earlier batches produced, of `total`. */
+  produce: (batch: S[], at: { before: number; total: number }) => Promise<Produced[]>;
   prepare?: () => Promise<void>;
   progress?: (done: number, total: number) => void;
 }): Promise<{ filled: number; failed: number }> {
@@ -35,9 +37,10 @@ export async function fillSlots<S extends Slot>(o: {
   let failed = 0;
   if (missing.length === 0) return { filled: 0, failed };
   await o.prepare?.();
-  for (let start = 0; start < missing.length; start += o.batch) {
-    const batch = missing.slice(start, start + o.batch);
-    const out = await o.produce(batch);
+  const size = Math.max(1, typeof o.batch === 'function' ? o.batch() : o.batch);
+  for (let start = 0; start < missing.length; start += size) {
+    const batch = missing.slice(start, start + size);
+    const out = await o.produce(batch, { before: start, total: missing.length });
     const answers = [],
       failures = [];
     for (const [i, s] of batch.entries()) {
@@ -47,7 +50,7 @@ export async function fillSlots<S extends Slot>(o: {
     }
     o.store.insertSamples(answers, failures);
     failed += failures.length;
-    o.progress?.(Math.min(missing.length, start + o.batch), missing.length);
+    o.progress?.(Math.min(missing.length, start + size), missing.length);
   }
   return { filled: missing.length - failed, failed };
 }
@@ -81,7 +84,9 @@ export async function chatSlots<S extends ChatSlot>(o: {
     store: o.store,
     key: o.key,
     slots: o.slots,
-    batch: o.batch ?? 64,
+    // A remote backend takes many rows per call and keeps `concurrency` requests in flight throughout
+    // (a pool, not chunks that wait for their slowest member); the organism computes 64 at a time.
+    batch: () => o.batch ?? model!.rowsPerCall ?? 64,
     progress: o.progress,
     prepare: async () => {
       const m = await o.model();
@@ -89,15 +94,48 @@ export async function chatSlots<S extends ChatSlot>(o: {
       model = requireCapability(m, 'chat', o.purpose);
       await o.prepare?.();
     },
-    produce: async (batch) => {
+    produce: async (batch, at) => {
       const convs = batch.map((s) => o.conversation(s));
+      const row = (i: number, g: { text: string; finishReason: StoredSample['finishReason']; error?: string }): Produced =>
+        g.error !== undefined ? { error: g.error } : { paraphrase: batch[i].paraphrase, prompt: convs[i], answer: g.text, finishReason: g.finishReason };
+      // Rows a backend hands back as they complete are stored at once, a few at a time: a killed run
+      // loses only what was in flight. (The batch is stored again at its end; stored rows are kept as they are.)
+      let arrived: { i: number; p: Produced }[] = [];
+      let done = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const flush = () => {
+        clearTimeout(timer);
+        timer = undefined;
+        const answers = [],
+          failures = [];
+        for (const { i, p } of arrived) {
+          const s = batch[i];
+          if ('error' in p) failures.push({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, error: p.error });
+          else answers.push({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, ...p });
+        }
+        o.store.insertSamples(answers, failures);
+        arrived = [];
+      };
       // settle: a request that fails for good fails its own sample, not the batch (the others are kept).
-      const gens = await model!.chat(convs, { ...o.options, seeds: batch.map((s) => s.seed), settle: true });
-      return batch.map((s, i) =>
-        gens[i].error !== undefined
-          ? { error: gens[i].error! }
-          : { paraphrase: s.paraphrase, prompt: convs[i], answer: gens[i].text, finishReason: gens[i].finishReason },
-      );
+      let gens: Generation[];
+      try {
+        gens = await model!.chat(convs, {
+          ...o.options,
+          seeds: batch.map((s) => s.seed),
+          settle: true,
+          onRow: (i, g) => {
+            arrived.push({ i, p: row(i, g) });
+            // 16 at a time, or what has come within 100 ms (a slow tail is not held back).
+            if (arrived.length >= 16) flush();
+            else timer ??= setTimeout(flush, 100);
+            o.progress?.(at.before + ++done, at.total);
+          },
+        });
+      } finally {
+        // What arrived is kept, even when the call as a whole fails.
+        flush();
+      }
+      return batch.map((_, i) => row(i, gens[i]));
     },
   });
 }

@@ -140,3 +140,66 @@ test('with settle, a request that fails for good fails its own row and the other
     server.close();
   }
 });
+
+test('a slow request holds only its own sample: the others are requested, answered and stored while it waits', async () => {
+  const { parseSpec } = await import('../../src/experiments/spec.ts');
+  const { Store } = await import('../../src/experiments/store.ts');
+  const { runExperiment } = await import('../../src/experiments/runner.ts');
+  let first = true;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const slow = first;
+      first = false;
+      setTimeout(
+        () => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(valid('an answer')));
+        },
+        slow ? 1500 : 0,
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  const spec = parseSpec(
+    `name: pool\nkind: generalize\nmodel: { id: "openai:m", base_url: "${url}", concurrency: 4 }\njudge: { rules: [{ label: a, prefix: an }] }\ntarget: a\nquestions: world:broad\nsamples: 80\n`,
+    'pool.yaml',
+  );
+  const store = new Store(':memory:');
+  try {
+    const running = runExperiment(spec, store, tempDir('dramatis-pool-'));
+    await new Promise((r) => setTimeout(r, 900));
+    const storedWhileWaiting = (store.db.prepare('SELECT COUNT(*) n FROM samples').get() as { n: number }).n;
+    const r = await running;
+    assert.equal(r.conditions[0].n, 80);
+    assert.ok(storedWhileWaiting >= 70, `while one request hung, ${storedWhileWaiting} of the other 79 were already stored`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('a server that never answers fails a request within its deadline, not after minutes of retries', async () => {
+  const server = createServer(() => {
+    /* never answers */
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const m = new OpenAIModel({
+      model: 'm',
+      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+      timeoutMs: 200,
+      maxRetries: 20,
+      deadlineMs: 1000,
+      backoffMs: { initial: 50, max: 100 },
+    });
+    const t0 = performance.now();
+    await assert.rejects(m.chat([[{ role: 'user', content: 'hi' }]]), /timed out.*deadline of 1 s/is);
+    const seconds = (performance.now() - t0) / 1000;
+    assert.ok(seconds < 1.6, `gave up after ${seconds.toFixed(2)} s`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
