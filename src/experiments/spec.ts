@@ -30,7 +30,7 @@ export function validateSpec(
   if (parsed.success) return { success: true, data: parsed.data as CommonSpec & Record<string, unknown> };
   const issue = parsed.error.issues[0];
   // A field the kind needs, absent: say so rather than "expected string, received undefined".
-  const missing = issue.code === 'invalid_type' && issue.path.length === 1 && (raw as Record<string, unknown>)[issue.path[0] as string] === undefined;
+  const missing = issue.path.length === 1 && (raw as Record<string, unknown>)[issue.path[0] as string] === undefined;
   return {
     success: false,
     issue: { path: issue.path, keys: 'keys' in issue ? (issue.keys as string[]) : undefined, message: missing ? `required for kind ${kind}` : issue.message },
