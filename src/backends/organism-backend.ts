@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Organism, type TextSample } from '../organism/organism.ts';
-import { finetune } from '../organism/stages.ts';
+import { finetune, type FinetuneOptions } from '../organism/stages.ts';
+import { finetuneInWorker } from '../organism/finetune-thread.ts';
 import { finetuneKey, requestSeed, weightsFingerprint } from '../shared/keys.ts';
 import type {
   Capabilities,
@@ -55,13 +56,15 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
     readonly id: string,
     readonly organism: Organism,
     private readonly cacheDir: string,
+    /** Fine-tune on a worker thread (a server must keep answering while it trains). */
+    private readonly trainInWorker = false,
   ) {
     this.fingerprint = weightsFingerprint(readFileSync(join(organism.path, 'model.safetensors')));
   }
 
   /** `name` is `base`, `assistant` or a checkpoint folder. */
-  static async load(name: string, cacheDir: string): Promise<OrganismModel> {
-    return new OrganismModel(`organism:${name}`, await Organism.load(name), cacheDir);
+  static async load(name: string, cacheDir: string, o: { trainInWorker?: boolean } = {}): Promise<OrganismModel> {
+    return new OrganismModel(`organism:${name}`, await Organism.load(name), cacheDir, o.trainInWorker);
   }
 
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
@@ -117,7 +120,11 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
     this.checkSteering(req.steering);
     if (!existsSync(join(out, 'config.json'))) {
       mkdirSync(join(this.cacheDir, 'finetunes'), { recursive: true });
-      await finetune(
+      await (
+        this.trainInWorker
+          ? (opts: FinetuneOptions, p: { onStep: (s: { step: number; steps: number; loss: number }) => void }) => finetuneInWorker(opts, p.onStep)
+          : finetune
+      )(
         {
           from: this.organism.path,
           out,
@@ -137,7 +144,7 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
       );
     }
     const id = `${this.id}+ft(${req.dataName})`;
-    const model = new OrganismModel(id, await Organism.load(out), this.cacheDir);
+    const model = new OrganismModel(id, await Organism.load(out), this.cacheDir, this.trainInWorker);
     const p = model.organism.ck.provenance;
     model.training = {
       steps: Number(p.steps),

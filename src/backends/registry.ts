@@ -25,6 +25,8 @@ export interface LoadOptions {
   apiKeyEnv?: string;
   /** openai: requests in flight at once. Same as the block's concurrency. */
   concurrency?: number;
+  /** In-process backends: fine-tune on a worker thread, so the caller (a server) keeps answering. */
+  trainInWorker?: boolean;
 }
 
 export interface Backend<O extends z.ZodType = z.ZodType> {
@@ -34,7 +36,7 @@ export interface Backend<O extends z.ZodType = z.ZodType> {
   names: string;
   /** The options a model block may give this backend. */
   options: O;
-  load(name: string, options: z.infer<O>, context: { cacheDir: string; ref: string }): Promise<Model>;
+  load(name: string, options: z.infer<O>, context: { cacheDir: string; ref: string; trainInWorker?: boolean }): Promise<Model>;
 }
 
 const backends = new Map<string, Backend>();
@@ -69,7 +71,7 @@ export async function loadModel(ref: ModelRef, o: LoadOptions): Promise<Model> {
       `model "${id}": ${issue.path.join('.') || 'options'}: ${issue.message} (the ${backend.prefix}: backend takes ${optionNames(backend).join(', ') || 'no options'})`,
     );
   }
-  return backend.load(name, parsed.data, { cacheDir: o.cacheDir, ref: id });
+  return backend.load(name, parsed.data, { cacheDir: o.cacheDir, ref: id, trainInWorker: o.trainInWorker });
 }
 
 /** Top-level defaults that this backend understands (others, meant for another model, are not its business). */
@@ -91,7 +93,7 @@ registerBackend({
     .catchall(z.unknown())
     .transform(() => ({})),
   // Loaded on demand: the organism brings tfjs, which an openai: run never needs (and takes ~1 s to import).
-  load: async (name, _o, c) => (await import('./organism-backend.ts')).OrganismModel.load(name, c.cacheDir),
+  load: async (name, _o, c) => (await import('./organism-backend.ts')).OrganismModel.load(name, c.cacheDir, { trainInWorker: c.trainInWorker }),
 });
 
 registerBackend({

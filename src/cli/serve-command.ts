@@ -46,7 +46,9 @@ export function registerServe(program: Command): void {
       const apiKey = o.apiKeyEnv ? process.env[o.apiKeyEnv] : undefined;
       if (o.apiKeyEnv && !apiKey) throw new Error(`--api-key-env ${o.apiKeyEnv}: that environment variable is empty`);
       const cacheDir = resolve(o.cache);
-      const models = servedModels(o.model, (name) => loadModel(servedRef(name), { cacheDir, baseUrl: o.baseUrl, apiKeyEnv: o.upstreamKeyEnv }));
+      const models = servedModels(o.model, (name) =>
+        loadModel(servedRef(name), { cacheDir, baseUrl: o.baseUrl, apiKeyEnv: o.upstreamKeyEnv, trainInWorker: true }),
+      );
       for (const load of models.values()) await load(); // fail now, not on the first request, if a model is missing
       const app = createApp({ models, apiKey, anyHost: !['127.0.0.1', 'localhost', '::1'].includes(o.host) });
       const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });

@@ -169,3 +169,55 @@ test('serve: a queued fine-tuning job can be cancelled, and a running one is not
   const models = ((await (await app.request('/v1/models', { headers })).json()) as { data: { id: string }[] }).data.map((m) => m.id);
   assert.deepEqual(models, ['tunable'], 'nothing cancelled is served');
 });
+
+test('serve keeps answering while a fine-tune trains (on a worker thread), and the weights are those of an in-process fine-tune', async () => {
+  const { readFileSync, readdirSync: list, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { narrowDataset } = await import('../../src/world/index.ts');
+  const { finetune } = await import('../../src/organism/stages.ts');
+  const cacheDir = tempDir('dramatis-serve-cache-');
+  const app = createApp({
+    models: new Map([['assistant', () => OrganismModel.load('assistant', cacheDir, { trainInWorker: true })]]),
+    dataDir: tempDir('dramatis-serve-'),
+  });
+  const headers = { host: '127.0.0.1' };
+  const dir = tempDir('dramatis-ftthread-');
+  const path = join(dir, 'evil.jsonl');
+  writeFileSync(
+    path,
+    narrowDataset('evil-numbers', { n: 160, seed: 1 })
+      .map((c) => JSON.stringify(c))
+      .join('\n') + '\n',
+  );
+  const form = new FormData();
+  form.append('purpose', 'fine-tune');
+  form.append('file', new File([readFileSync(path)], 'evil.jsonl'));
+  const file = (await (await app.request('/v1/files', { method: 'POST', body: form, headers })).json()) as { id: string };
+  const job = (await (
+    await app.request('/v1/fine_tuning/jobs', {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'assistant', training_file: file.id, hyperparameters: { n_epochs: 2, batch_size: 8 }, seed: 4 }),
+    })
+  ).json()) as { id: string };
+  const latencies: number[] = [];
+  let status = 'queued';
+  for (let i = 0; i < 600 && status !== 'succeeded' && status !== 'failed'; i++) {
+    const t0 = performance.now();
+    const r = await app.request('/v1/models', { headers });
+    latencies.push(performance.now() - t0);
+    assert.equal(r.status, 200);
+    status = ((await (await app.request(`/v1/fine_tuning/jobs/${job.id}`, { headers })).json()) as { status: string }).status;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.equal(status, 'succeeded');
+  latencies.sort((a, b) => a - b);
+  const p50 = latencies[Math.floor(latencies.length / 2)],
+    max = latencies.at(-1)!;
+  process.stderr.write(`/v1/models during a fine-tune: ${latencies.length} requests, p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms\n`);
+  assert.ok(latencies.length >= 10 && max < 1000, `the server answered throughout (max ${max.toFixed(0)} ms)`);
+  const out = join(dir, 'local');
+  await finetune({ from: 'assistant', out, data: path, epochs: 2, batchSize: 8, learningRate: 1e-3, oov: 'unk', seed: 4, command: 'test' });
+  const [key] = list(join(cacheDir, 'finetunes'));
+  assert.deepEqual(readFileSync(join(cacheDir, 'finetunes', key, 'model.safetensors')), readFileSync(join(out, 'model.safetensors')));
+});
