@@ -75,6 +75,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       backoffMs: o.backoffMs,
       retryAfterMaxMs: o.retryAfterMaxMs,
       deadlineMs: o.deadlineMs,
+      waitingFor: `${o.baseUrl} (model ${o.model}; each attempt times out after ${(o.timeoutMs ?? 120_000) / 1000} s)`,
       retryable: openaiRetryable,
     });
   }

@@ -37,11 +37,19 @@ export interface RemoteOptions {
   retryAfterMaxMs?: number;
   /** A request's whole budget, all attempts and waits together, in ms (default: none beyond the retries). */
   deadlineMs?: number;
+  /** What the requests go to, for the note printed while they are slow (e.g. the server and model). */
+  waitingFor?: string;
+  /** Where that note goes (default: stderr), every `noticeMs` (default 10 s) while a request is older than that. */
+  onWait?: (note: string) => void;
+  noticeMs?: number;
 }
 
 export class RemoteRequests {
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly cache?: RequestCache;
+  /** Start times of the attempts in flight, for the note about slow requests. */
+  private readonly inFlight = new Set<{ started: number }>();
+  private watchdog?: NodeJS.Timeout;
 
   constructor(private readonly o: RemoteOptions) {
     this.limit = pLimit(o.concurrency ?? 16);
@@ -64,6 +72,8 @@ export class RemoteRequests {
     const afterCap = this.o.retryAfterMaxMs ?? 60_000;
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
+      const attemptOf = { started: Date.now() };
+      this.track(attemptOf);
       try {
         return await send();
       } catch (e) {
@@ -78,7 +88,31 @@ export class RemoteRequests {
           });
         }
         await new Promise((r) => setTimeout(r, wait));
+      } finally {
+        this.untrack(attemptOf);
       }
+    }
+  }
+
+  /** While any request is slower than the notice interval, say what is being waited for, once per interval. */
+  private track(a: { started: number }): void {
+    this.inFlight.add(a);
+    const every = this.o.noticeMs ?? 10_000;
+    this.watchdog ??= setInterval(() => {
+      const now = Date.now();
+      const slow = [...this.inFlight].filter((x) => now - x.started >= every);
+      if (!slow.length) return;
+      const oldest = Math.max(...slow.map((x) => now - x.started));
+      const note = `waiting for ${slow.length} request${slow.length > 1 ? 's' : ''}${this.o.waitingFor ? ` to ${this.o.waitingFor}` : ''} (the oldest for ${Math.round(oldest / 1000)} s)`;
+      (this.o.onWait ?? ((n: string) => process.stderr.write(`${n}\n`)))(note);
+    }, every).unref();
+  }
+
+  private untrack(a: { started: number }): void {
+    this.inFlight.delete(a);
+    if (this.inFlight.size === 0 && this.watchdog) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
     }
   }
 

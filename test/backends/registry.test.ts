@@ -124,3 +124,19 @@ test('issue 12: $OPENAI_API_KEY goes only to OpenAI or to $OPENAI_BASE_URL; anot
     }
   }
 });
+
+test('the remote wrapper says what it is waiting for while a request is slow, and stops once it answers', async () => {
+  const { RemoteRequests } = await import('../../src/backends/remote.ts');
+  const notes: string[] = [];
+  const remote = new RemoteRequests({ waitingFor: 'http://slow.example/v1 (model m)', noticeMs: 40, onWait: (n) => notes.push(n) });
+  await remote.run(
+    { r: 'slow' },
+    () => new Promise((r) => setTimeout(() => r('ok'), 150)),
+    (e) => e as Error,
+  );
+  assert.ok(notes.length >= 1, 'a note while it waited');
+  assert.match(notes[0], /^waiting for 1 request to http:\/\/slow\.example\/v1 \(model m\) \(the oldest for \d+ s\)$/);
+  const seen = notes.length;
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(notes.length, seen, 'no note once nothing is in flight');
+});
