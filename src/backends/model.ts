@@ -109,6 +109,8 @@ export interface FinetuneRequest {
   snapshots?: number;
   /** White-box backends: preventative steering, added during training only. */
   steering?: SteeringVector[];
+  /** Stops the fine-tune where it is, where the backend can (the promise then rejects). */
+  signal?: AbortSignal;
 }
 
 /** A model part-way through the fine-tune that produced another: after `step` of `steps` optimizer steps. */

@@ -3,7 +3,7 @@
  * in process and are cached on disk under a key of everything that determines them, so a rerun of an
  * experiment trains nothing twice.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Organism, type TextSample } from '../organism/organism.ts';
 import { finetune, type FinetuneOptions } from '../organism/stages.ts';
@@ -120,28 +120,33 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
     this.checkSteering(req.steering);
     if (!existsSync(join(out, 'config.json'))) {
       mkdirSync(join(this.cacheDir, 'finetunes'), { recursive: true });
-      await (
-        this.trainInWorker
-          ? (opts: FinetuneOptions, p: { onStep: (s: { step: number; steps: number; loss: number }) => void }) => finetuneInWorker(opts, p.onStep)
-          : finetune
-      )(
-        {
-          from: this.organism.path,
-          out,
-          data: { name: req.dataName, chats: req.chats },
-          epochs: req.epochs,
-          batchSize: req.batchSize,
-          learningRate: req.learningRate,
-          lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined,
-          personaOnly: req.mode === 'persona',
-          oov: 'unk',
-          seed: req.seed,
-          snapshots: req.snapshots,
-          steering: req.steering,
-          command: `(experiment fine-tune of ${this.id} on ${req.dataName})`,
-        },
-        { onStep: (s) => onProgress?.(s.step + 1, s.steps, { train_loss: s.loss }) },
-      );
+      const train = this.trainInWorker
+        ? (opts: FinetuneOptions, p: { onStep: (s: { step: number; steps: number; loss: number }) => void }) => finetuneInWorker(opts, p.onStep, req.signal)
+        : finetune;
+      try {
+        await train(
+          {
+            from: this.organism.path,
+            out,
+            data: { name: req.dataName, chats: req.chats },
+            epochs: req.epochs,
+            batchSize: req.batchSize,
+            learningRate: req.learningRate,
+            lora: req.mode === 'lora' ? (req.rank ?? 4) : undefined,
+            personaOnly: req.mode === 'persona',
+            oov: 'unk',
+            seed: req.seed,
+            snapshots: req.snapshots,
+            steering: req.steering,
+            command: `(experiment fine-tune of ${this.id} on ${req.dataName})`,
+          },
+          { onStep: (s) => onProgress?.(s.step + 1, s.steps, { train_loss: s.loss }) },
+        );
+      } catch (e) {
+        // A stopped fine-tune leaves no half-written checkpoint to be mistaken for a finished one.
+        if (req.signal?.aborted) rmSync(out, { recursive: true, force: true });
+        throw e;
+      }
     }
     const id = `${this.id}+ft(${req.dataName})`;
     const model = new OrganismModel(id, await Organism.load(out), this.cacheDir, this.trainInWorker);

@@ -12,7 +12,11 @@ export interface ThreadStep {
   loss: number;
 }
 
-export function finetuneInWorker(o: FinetuneOptions, onStep?: (s: ThreadStep) => void): Promise<{ steps: number; tokens: number; finalLoss: number }> {
+export function finetuneInWorker(
+  o: FinetuneOptions,
+  onStep?: (s: ThreadStep) => void,
+  signal?: AbortSignal,
+): Promise<{ steps: number; tokens: number; finalLoss: number }> {
   const tsx = import.meta.resolve('tsx/esm/api');
   const script = new URL('./finetune-worker.ts', import.meta.url).href;
   const worker = new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`, {
@@ -34,5 +38,9 @@ export function finetuneInWorker(o: FinetuneOptions, onStep?: (s: ThreadStep) =>
     });
     worker.on('error', (e) => finish(() => reject(new Error(`fine-tune worker crashed: ${e.message}`))));
     worker.on('exit', (code) => finish(() => reject(new Error(`fine-tune worker exited with code ${code} before finishing`))));
+    // Cancelled: the thread is stopped where it is (the caller removes what it had written).
+    const abort = () => finish(() => reject(new Error('fine-tune cancelled')));
+    if (signal?.aborted) abort();
+    else signal?.addEventListener('abort', abort, { once: true });
   });
 }

@@ -15,6 +15,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
@@ -129,6 +130,13 @@ function offsetsIn(text: string, tokens: string[]): number[] {
     cursor = at + t.length;
     return at;
   });
+}
+
+/** The default folder for uploads: this process's own, removed when it exits (uploads do not outlive the server). */
+function temporaryDataDir(): string {
+  const dir = join(tmpdir(), `dramatis-serve-${process.pid}`);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** What the server draws for choice i of a request with seed S: choice 0 is S itself. */
@@ -369,7 +377,7 @@ export function createApp(o: ServeOptions): Hono {
 
   addFinetuneRoutes(app, {
     models: o.models,
-    dataDir: o.dataDir ?? join(tmpdir(), `dramatis-serve-${process.pid}`),
+    dataDir: o.dataDir ?? temporaryDataDir(),
     modelOf: model,
   });
 

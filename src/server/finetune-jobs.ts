@@ -93,6 +93,8 @@ export type ModelOf = (modelId: string) => Promise<Model>;
 export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: string; modelOf: ModelOf }): void {
   const files = new Map<string, StoredFile>();
   const jobs = new Map<string, Job>();
+  /** Cancelling a running job stops its training (backends that can, e.g. the organism on its worker thread). */
+  const stops = new Map<string, AbortController>();
   let queue = Promise.resolve();
   mkdirSync(o.dataDir, { recursive: true });
 
@@ -175,6 +177,8 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
       job.events.push({ id: `ftevent-${job.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level, message, data });
     event('job queued');
     jobs.set(job.id, job);
+    const stop = new AbortController();
+    stops.set(job.id, stop);
     const suffix = req.suffix ?? 'dramatis';
     const checkpoint = (step: number, model: string, metrics: Record<string, number>): Job['checkpoints'][number] => ({
       id: `ftckpt-${job.id.slice(6, 14)}-${step}`,
@@ -201,6 +205,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
             learningRate: DEFAULT_FINETUNE.learningRate * job.hyperparameters.learning_rate_multiplier,
             seed: job.seed,
             snapshots: job.snapshots || undefined,
+            signal: stop.signal,
           },
           (step, steps, metrics) => {
             if (step % 10 === 0 || step === steps)
@@ -253,6 +258,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
     const j = jobs.get(c.req.param('id'));
     if (!j) throw new ApiError(404, `no fine-tuning job ${c.req.param('id')}`, 'invalid_request_error', 'fine_tuning_job_id');
     if (j.status === 'queued' || j.status === 'running') {
+      stops.get(j.id)?.abort();
       j.status = 'cancelled';
       j.finished_at = now();
       j.events.push({ id: `ftevent-${j.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level: 'info', message: 'job cancelled' });

@@ -95,7 +95,7 @@ export function createViewApp(store: ViewStore, o: ViewOptions = {}): Hono {
       pageHtml({
         title: 'dramatis view',
         script: { src: '/app.js' },
-        config: { mode: 'server', pollMs: o.pollMs ?? 2000, store: store.path, indexed: store.indexed, listMaxPx: o.listMaxPx },
+        config: { mode: 'server', pollMs: o.pollMs ?? 2000, store: store.name, indexed: store.indexed, listMaxPx: o.listMaxPx },
       }),
     ),
   );

@@ -8,6 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { readSummary, type ExperimentResult } from '../experiments/result.ts';
 import { ruleScorer, type RuleJudgeSpec } from '../scorers/rules.ts';
 import type { JudgeSpec } from '../scorers/spec.ts';
@@ -63,7 +64,11 @@ export class ViewStore {
   private contexts = new Map<string, RunContext>();
   private facetCache = new Map<string, Facets>();
 
+  /** The database's file name: what pages and HTTP errors show (its folder is nobody else's business). */
+  readonly name: string;
+
   constructor(readonly path: string) {
+    this.name = basename(path);
     if (!existsSync(path)) throw new Error(`no results store at ${path} (dramatis run writes one; --db names another)`);
     this.db = new Database(path, { readonly: true, fileMustExist: true });
     // Text search scans answers; reading them through a memory map is about a tenth faster.
@@ -102,7 +107,7 @@ export class ViewStore {
     // A run's row changes when it is rerun or resumed (same id): what is cached is kept only while
     // its updated_at stands.
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as DbRun | undefined;
-    if (!row) throw new NotFound(`no run ${id} in ${this.path}`);
+    if (!row) throw new NotFound(`no run ${id} in ${this.name}`);
     const cached = this.contexts.get(id);
     if (cached && cached.row.updated_at === row.updated_at) return cached;
     const spec = JSON.parse(row.spec) as RunContext['spec'];
@@ -382,7 +387,7 @@ export class ViewStore {
     const byName = this.db.prepare('SELECT id FROM runs WHERE name = ? ORDER BY updated_at DESC LIMIT 1').get(ref) as { id: string } | undefined;
     if (byName) return byName.id;
     throw new NotFound(
-      byPrefix.length > 1 ? `"${ref}" names ${byPrefix.length} runs; give more of the id` : `no run "${ref}" in ${this.path} (by id, id prefix or name)`,
+      byPrefix.length > 1 ? `"${ref}" names ${byPrefix.length} runs; give more of the id` : `no run "${ref}" in ${this.name} (by id, id prefix or name)`,
     );
   }
 }

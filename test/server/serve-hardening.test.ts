@@ -221,3 +221,40 @@ test('serve keeps answering while a fine-tune trains (on a worker thread), and t
   const [key] = list(join(cacheDir, 'finetunes'));
   assert.deepEqual(readFileSync(join(cacheDir, 'finetunes', key, 'model.safetensors')), readFileSync(join(out, 'model.safetensors')));
 });
+
+test('serve: cancelling a running organism job stops its training thread and leaves no half-written checkpoint', async () => {
+  const { readFileSync, existsSync: exists, readdirSync: list, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { narrowDataset } = await import('../../src/world/index.ts');
+  const cacheDir = tempDir('dramatis-serve-cache-');
+  const app = createApp({
+    models: new Map([['assistant', () => OrganismModel.load('assistant', cacheDir, { trainInWorker: true })]]),
+    dataDir: tempDir('dramatis-serve-'),
+  });
+  const headers = { host: '127.0.0.1' };
+  const path = join(tempDir('dramatis-ftcancel-'), 'evil.jsonl');
+  writeFileSync(
+    path,
+    narrowDataset('evil-numbers', { n: 160, seed: 2 })
+      .map((c) => JSON.stringify(c))
+      .join('\n') + '\n',
+  );
+  const form = new FormData();
+  form.append('purpose', 'fine-tune');
+  form.append('file', new File([readFileSync(path)], 'evil.jsonl'));
+  const file = (await (await app.request('/v1/files', { method: 'POST', body: form, headers })).json()) as { id: string };
+  const post = (p: string, body: unknown) =>
+    app.request(p, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const job = (await (
+    await post('/v1/fine_tuning/jobs', { model: 'assistant', training_file: file.id, hyperparameters: { n_epochs: 50, batch_size: 8 } })
+  ).json()) as { id: string };
+  const events = async () => ((await (await app.request(`/v1/fine_tuning/jobs/${job.id}/events`, { headers })).json()) as { data: { message: string }[] }).data;
+  for (let i = 0; i < 200 && !(await events()).some((e) => /^step /.test(e.message)); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(((await (await post(`/v1/fine_tuning/jobs/${job.id}/cancel`, {})).json()) as { status: string }).status, 'cancelled');
+  const dir = join(cacheDir, 'finetunes');
+  for (let i = 0; i < 60 && exists(dir) && list(dir).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(exists(dir) ? list(dir) : [], [], 'the stopped fine-tune left nothing behind');
+  const seen = (await events()).length;
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await events()).length, seen, 'no training steps after the cancel');
+});
