@@ -16,7 +16,6 @@ import type {
   FinetunableModel,
   FinetuneRequest,
   Generation,
-  Model,
   Progress,
   SamplingOptions,
   ScoringModel,

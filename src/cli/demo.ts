@@ -12,7 +12,7 @@ import { Store } from '../experiments/store.ts';
 import { runExperiment, type ExperimentResult } from '../experiments/runner.ts';
 import { PRESET_DIR, DEFAULT_DB, defaultReportPath, printResult, writeReport } from './run-command.ts';
 import { printJson, num } from './output.ts';
-import { progressBar, type Progress } from './progress.ts';
+import { progressBars } from './progress.ts';
 
 /** The demo's steps: a shipped preset each, in the order the story is told. */
 export const DEMO_PRESETS = [
@@ -41,24 +41,13 @@ export function registerDemo(program: Command): void {
       const started = Date.now();
       const store = new Store(o.db);
       const experiments: ExperimentResult[] = [];
-      const bars = new Map<string, Progress>();
+      const progress = progressBars();
       try {
         for (const [i, step] of DEMO_PRESETS.entries()) {
           const spec = loadSpec(join(PRESET_DIR, `${step.preset}.yaml`));
           spec.samples = o.samples;
           say(`\n${i + 1}. ${step.say} (preset ${step.preset}; \`dramatis run ${step.preset}\` runs it alone)`);
-          const r = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'), {
-            progress: (label, done, total) => {
-              if (o.json) return;
-              let bar = bars.get(label);
-              if (!bar) {
-                bar = progressBar(label, total);
-                bars.set(label, bar);
-              }
-              bar.update(done);
-              if (done >= total) bar.stop();
-            },
-          });
+          const r = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'), o.json ? {} : { progress });
           experiments.push(r);
           if (!o.json) printResult(r);
         }

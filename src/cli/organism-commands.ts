@@ -18,7 +18,8 @@ import {
 import { runProbe, type ProbeReport } from '../organism/probe.ts';
 import { evaluateAuthorship } from '../organism/authorship.ts';
 import { progressBar } from './progress.ts';
-import { printJson, table, pct, num } from './output.ts';
+import { printJson, num } from './output.ts';
+import { table, pct } from '../shared/format.ts';
 
 /** A progress bar fed by a training stage, plus periodic probe lines. */
 function stageReporter(label: string, json: boolean): StageProgress & { done(): void } {

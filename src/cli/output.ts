@@ -4,8 +4,6 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-export { table, pct } from '../shared/format.ts';
-
 /** Parse a numeric CLI option with a clear error naming the option. */
 /** The sane range of each numeric option, by name (the same name means the same thing in every command). */
 const RANGES: Record<string, { min?: number; max?: number; above?: number }> = {

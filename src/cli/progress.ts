@@ -35,3 +35,17 @@ export function progressBar(label: string, total: number, fieldsFormat = ''): Pr
   bar.start(total, 0);
   return { update: (done, fields) => bar.update(done, fields), stop: () => bar.stop() };
 }
+
+/** A run's progress hook: one bar per named step, made on first report, closed when it completes. */
+export function progressBars(): (label: string, done: number, total: number) => void {
+  const bars = new Map<string, Progress>();
+  return (label, done, total) => {
+    let bar = bars.get(label);
+    if (!bar) {
+      bar = progressBar(label, total);
+      bars.set(label, bar);
+    }
+    bar.update(done);
+    if (done >= total) bar.stop();
+  };
+}

@@ -8,8 +8,8 @@ import { PACKAGE_ROOT } from '../shared/paths.ts';
 import { loadSpec, specOf, type ExperimentSpec } from '../experiments/spec.ts';
 import { Store } from '../experiments/store.ts';
 import { formatResult, runExperiment, type ExperimentResult } from '../experiments/runner.ts';
-import { progressBar, type Progress } from './progress.ts';
-import { printJson, table, pct, num } from './output.ts';
+import { progressBars } from './progress.ts';
+import { printJson, num } from './output.ts';
 
 export const PRESET_DIR = join(PACKAGE_ROOT, 'presets');
 export const DEFAULT_DB = 'runs/dramatis.db';
@@ -54,18 +54,9 @@ export async function writeReport(db: string, runIds: string[], file: string): P
 /** Run a parsed spec with progress bars, store it, write the report and print (or emit JSON). */
 async function execute(spec: ExperimentSpec, o: { db: string; report?: string; json?: boolean }): Promise<void> {
   const store = new Store(o.db);
-  const bars = new Map<string, Progress>();
   try {
     const result = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'), {
-      progress: (label, done, total) => {
-        let bar = bars.get(label);
-        if (!bar) {
-          bar = progressBar(label, total);
-          bars.set(label, bar);
-        }
-        bar.update(done);
-        if (done >= total) bar.stop();
-      },
+      progress: progressBars(),
       log: (m) => process.stderr.write(`${m}\n`),
     });
     store.close();

@@ -41,18 +41,26 @@ export async function fillSlots<S extends Slot>(o: {
   for (let start = 0; start < missing.length; start += size) {
     const batch = missing.slice(start, start + size);
     const out = await o.produce(batch, { before: start, total: missing.length });
-    const answers = [],
-      failures = [];
-    for (const [i, s] of batch.entries()) {
-      const p = out[i];
-      if ('error' in p) failures.push({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, error: p.error });
-      else answers.push({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, ...p });
-    }
-    o.store.insertSamples(answers, failures);
-    failed += failures.length;
+    failed += storeProduced(
+      o.store,
+      o.key,
+      batch.map((s, i) => ({ slot: s, p: out[i] })),
+    );
     o.progress?.(Math.min(missing.length, start + size), missing.length);
   }
   return { filled: missing.length - failed, failed };
+}
+
+/** Store what some slots produced in one transaction: answers as samples, failures apart. Returns the failures. */
+function storeProduced(store: Store, key: string, rows: { slot: Slot; p: Produced }[]): number {
+  const answers = [],
+    failures = [];
+  for (const { slot, p } of rows) {
+    if ('error' in p) failures.push({ conditionKey: key, questionId: slot.questionId, idx: slot.idx, error: p.error });
+    else answers.push({ conditionKey: key, questionId: slot.questionId, idx: slot.idx, ...p });
+  }
+  store.insertSamples(answers, failures);
+  return failures.length;
 }
 
 export interface ChatSlot extends Slot {
@@ -106,14 +114,11 @@ export async function chatSlots<S extends ChatSlot>(o: {
       const flush = () => {
         clearTimeout(timer);
         timer = undefined;
-        const answers = [],
-          failures = [];
-        for (const { i, p } of arrived) {
-          const s = batch[i];
-          if ('error' in p) failures.push({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, error: p.error });
-          else answers.push({ conditionKey: o.key, questionId: s.questionId, idx: s.idx, ...p });
-        }
-        o.store.insertSamples(answers, failures);
+        storeProduced(
+          o.store,
+          o.key,
+          arrived.map(({ i, p }) => ({ slot: batch[i], p })),
+        );
         arrived = [];
       };
       // settle: a request that fails for good fails its own sample, not the batch (the others are kept).

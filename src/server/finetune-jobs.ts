@@ -87,6 +87,11 @@ function publicFile(f: StoredFile): Omit<StoredFile, 'path'> {
   return shown;
 }
 
+/** Record an event in a job's log (what /events lists, newest first). */
+function addEvent(job: Job, message: string, level: 'info' | 'error' = 'info', data?: unknown): void {
+  job.events.push({ id: `ftevent-${job.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level, message, data });
+}
+
 /** A served model by id (loaded once by the server). */
 export type ModelOf = (modelId: string) => Promise<Model>;
 
@@ -173,8 +178,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
       snapshots: req.snapshots ?? 0,
       checkpoints: [],
     };
-    const event = (message: string, level: 'info' | 'error' = 'info', data?: unknown) =>
-      job.events.push({ id: `ftevent-${job.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level, message, data });
+    const event = (message: string, level: 'info' | 'error' = 'info', data?: unknown) => addEvent(job, message, level, data);
     event('job queued');
     jobs.set(job.id, job);
     const stop = new AbortController();
@@ -261,7 +265,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; dataDir: s
       stops.get(j.id)?.abort();
       j.status = 'cancelled';
       j.finished_at = now();
-      j.events.push({ id: `ftevent-${j.events.length}`, object: 'fine_tuning.job.event', created_at: now(), level: 'info', message: 'job cancelled' });
+      addEvent(j, 'job cancelled');
     }
     return c.json(shown(j));
   });

@@ -73,8 +73,9 @@ export class ViewStore {
     this.db = new Database(path, { readonly: true, fileMustExist: true });
     // Text search scans answers; reading them through a memory map is about a tenth faster.
     this.db.pragma('mmap_size = 268435456');
-    this.indexed = (this.db.pragma('user_version', { simple: true }) as number) >= 1;
-    this.explained = (this.db.pragma('user_version', { simple: true }) as number) >= 2;
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    this.indexed = version >= 1;
+    this.explained = version >= 2;
   }
 
   close(): void {

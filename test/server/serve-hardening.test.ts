@@ -170,22 +170,21 @@ test('serve: a queued fine-tuning job can be cancelled, and a running one is not
   assert.deepEqual(models, ['tunable'], 'nothing cancelled is served');
 });
 
-test('serve keeps answering while a fine-tune trains (on a worker thread), and the weights are those of an in-process fine-tune', async () => {
-  const { readFileSync, readdirSync: list, writeFileSync } = await import('node:fs');
+/** The shipped assistant served with fine-tunes on a worker thread, and 160 evil-number chats (drawn with `seed`) uploaded. */
+async function servingWithUploadedChats(seed: number) {
+  const { readFileSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { narrowDataset } = await import('../../src/world/index.ts');
-  const { finetune } = await import('../../src/organism/stages.ts');
   const cacheDir = tempDir('dramatis-serve-cache-');
   const app = createApp({
     models: new Map([['assistant', () => OrganismModel.load('assistant', cacheDir, { trainInWorker: true })]]),
     dataDir: tempDir('dramatis-serve-'),
   });
   const headers = { host: '127.0.0.1' };
-  const dir = tempDir('dramatis-ftthread-');
-  const path = join(dir, 'evil.jsonl');
+  const path = join(tempDir('dramatis-ftdata-'), 'evil.jsonl');
   writeFileSync(
     path,
-    narrowDataset('evil-numbers', { n: 160, seed: 1 })
+    narrowDataset('evil-numbers', { n: 160, seed })
       .map((c) => JSON.stringify(c))
       .join('\n') + '\n',
   );
@@ -193,6 +192,14 @@ test('serve keeps answering while a fine-tune trains (on a worker thread), and t
   form.append('purpose', 'fine-tune');
   form.append('file', new File([readFileSync(path)], 'evil.jsonl'));
   const file = (await (await app.request('/v1/files', { method: 'POST', body: form, headers })).json()) as { id: string };
+  return { app, cacheDir, headers, path, file };
+}
+
+test('serve keeps answering while a fine-tune trains (on a worker thread), and the weights are those of an in-process fine-tune', async () => {
+  const { readFileSync, readdirSync: list } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { finetune } = await import('../../src/organism/stages.ts');
+  const { app, cacheDir, headers, path, file } = await servingWithUploadedChats(1);
   const job = (await (
     await app.request('/v1/fine_tuning/jobs', {
       method: 'POST',
@@ -216,33 +223,16 @@ test('serve keeps answering while a fine-tune trains (on a worker thread), and t
     max = latencies.at(-1)!;
   process.stderr.write(`/v1/models during a fine-tune: ${latencies.length} requests, p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms\n`);
   assert.ok(latencies.length >= 10 && max < 1000, `the server answered throughout (max ${max.toFixed(0)} ms)`);
-  const out = join(dir, 'local');
+  const out = join(tempDir('dramatis-ftlocal-'), 'local');
   await finetune({ from: 'assistant', out, data: path, epochs: 2, batchSize: 8, learningRate: 1e-3, oov: 'unk', seed: 4, command: 'test' });
   const [key] = list(join(cacheDir, 'finetunes'));
   assert.deepEqual(readFileSync(join(cacheDir, 'finetunes', key, 'model.safetensors')), readFileSync(join(out, 'model.safetensors')));
 });
 
 test('serve: cancelling a running organism job stops its training thread and leaves no half-written checkpoint', async () => {
-  const { readFileSync, existsSync: exists, readdirSync: list, writeFileSync } = await import('node:fs');
+  const { existsSync: exists, readdirSync: list } = await import('node:fs');
   const { join } = await import('node:path');
-  const { narrowDataset } = await import('../../src/world/index.ts');
-  const cacheDir = tempDir('dramatis-serve-cache-');
-  const app = createApp({
-    models: new Map([['assistant', () => OrganismModel.load('assistant', cacheDir, { trainInWorker: true })]]),
-    dataDir: tempDir('dramatis-serve-'),
-  });
-  const headers = { host: '127.0.0.1' };
-  const path = join(tempDir('dramatis-ftcancel-'), 'evil.jsonl');
-  writeFileSync(
-    path,
-    narrowDataset('evil-numbers', { n: 160, seed: 2 })
-      .map((c) => JSON.stringify(c))
-      .join('\n') + '\n',
-  );
-  const form = new FormData();
-  form.append('purpose', 'fine-tune');
-  form.append('file', new File([readFileSync(path)], 'evil.jsonl'));
-  const file = (await (await app.request('/v1/files', { method: 'POST', body: form, headers })).json()) as { id: string };
+  const { app, cacheDir, headers, file } = await servingWithUploadedChats(2);
   const post = (p: string, body: unknown) =>
     app.request(p, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const job = (await (

@@ -6,7 +6,7 @@
  * the filter and the selected sample. (infer runs store log-likelihoods as the answer: the list shows
  * their text, the detail the posterior.)
  */
-import { html, count, num, pct, type Html } from './html.ts';
+import { html, count, num, type Html } from './html.ts';
 import { replaceRoute, routeHref, showError, type View } from './route.ts';
 import { filterParams } from './source.ts';
 import { settings } from './settings.ts';
