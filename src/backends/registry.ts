@@ -134,6 +134,66 @@ registerBackend({
   },
 });
 
+/** A LoRA adapter as a model block names it: a path, or a path with its scale. */
+const loraSchema = z.union([z.string().min(1).transform((path) => ({ path, scale: 1 })), z.object({ path: z.string().min(1), scale: z.number().default(1) }).strict()]);
+
+registerBackend({
+  prefix: 'gguf',
+  names: 'PATH',
+  options: z
+    .object({
+      /** Tokens each sequence holds (default: the model's training context, at most 4096). */
+      context_size: z.number().int().min(16).max(1_048_576).optional(),
+      /** Rows evaluated in parallel (default 8). */
+      sequences: z.number().int().min(1).max(256).optional(),
+      /** CPU threads (default: the cores available). */
+      threads: z.number().int().min(1).max(1024).optional(),
+      /** Tokens per decode batch (default 512). */
+      batch_size: z.number().int().min(1).max(65_536).optional(),
+      /** LoRA adapters in GGUF form: a path, {path, scale}, or a list of them. */
+      lora: z.union([loraSchema, z.array(loraSchema)]).optional(),
+    })
+    .strict(),
+  // Loaded on demand: node-llama-cpp is an optional dependency that only gguf: runs need.
+  load: async (name, o, c) =>
+    (await import('./gguf-backend.ts')).GgufModel.load(
+      name,
+      {
+        contextSize: o.context_size,
+        sequences: o.sequences,
+        threads: o.threads,
+        batchSize: o.batch_size,
+        lora: o.lora === undefined ? undefined : Array.isArray(o.lora) ? o.lora : [o.lora],
+      },
+      c.ref,
+    ),
+});
+
+registerBackend({
+  prefix: 'hf',
+  names: 'PATH',
+  options: z
+    .object({
+      /** A running worker to use instead of starting one (the same worker on a GPU node). */
+      url: z.string().url().optional(),
+      /** The Python with the worker installed (default $DRAMATIS_WORKER_PYTHON, else worker/.venv). */
+      python: z.string().min(1).optional(),
+      device: z.enum(['cpu', 'cuda', 'auto']).optional(),
+      dtype: z.enum(['float32', 'bfloat16', 'float16']).optional(),
+      threads: z.number().int().min(1).max(1024).optional(),
+      /** Rows per request to the worker (default 16). */
+      rows_per_request: z.number().int().min(1).max(4096).optional(),
+    })
+    .strict(),
+  // Loaded on demand: the worker is a Python process that only hf: runs start.
+  load: async (name, o, c) =>
+    (await import('./hf-backend.ts')).HfModel.load(
+      name,
+      { url: o.url, python: o.python, device: o.device, dtype: o.dtype, threads: o.threads, rowsPerRequest: o.rows_per_request },
+      { cacheDir: c.cacheDir, ref: c.ref },
+    ),
+});
+
 /**
  * The key sent to an OpenAI-compatible server: the variable the spec or flag names; without one,
  * $OPENAI_API_KEY only to OpenAI's own host or to the server $OPENAI_BASE_URL names (the environment's

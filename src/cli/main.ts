@@ -17,6 +17,7 @@ if (!['run', 'presets', 'audit', 'view', 'report'].includes(process.argv[2] ?? '
   (await import('./organism-commands.ts')).registerOrganismCommands(program);
   (await import('./world-commands.ts')).registerWorldCommands(program);
   (await import('./serve-command.ts')).registerServe(program);
+  (await import('./worker-command.ts')).registerWorker(program);
 }
 
 try {

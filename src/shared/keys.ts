@@ -132,6 +132,17 @@ export const llmJudgeName = (c: { protocol: 'em' | 'rubric'; rubric?: string; mo
 /** A checkpoint is its weights. */
 export const weightsFingerprint = (safetensors: Buffer): string => sha256(safetensors).slice(0, 16);
 
+/**
+ * A model file too large to hash whole on every load (GGUF files run to many GB): its size and a
+ * digest of evenly spaced pieces (`pieces`, taken by the caller: first, last and 14 between). Two
+ * different weight files share it only if they agree in size and in all those bytes.
+ */
+export const sampledFileFingerprint = (size: number, pieces: Buffer[], extra: unknown = null): string => {
+  const h = createHash('sha256').update(`${size}|${JSON.stringify(extra)}|`);
+  for (const p of pieces) h.update(p);
+  return h.digest('hex').slice(0, 16);
+};
+
 /** A served model is its server and its name. */
 export const servedFingerprint = (baseUrl: string, model: string): string => sha256(`${baseUrl}|${model}`).slice(0, 16);
 
