@@ -15,24 +15,14 @@ import seedrandom from 'seedrandom';
 import pLimit from 'p-limit';
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { requestSeed } from '../shared/keys.ts';
-import type {
-  Capabilities,
-  ChatMessage,
-  ChatModel,
-  CompletionModel,
-  EchoModel,
-  Generation,
-  Progress,
-  SamplingOptions,
-  ScoringModel,
-} from './model.ts';
+import type { Capabilities, ChatMessage, ChatModel, CompletionModel, EchoModel, Generation, Progress, SamplingOptions, ScoringModel } from './model.ts';
 import { chatTemplate, type ChatTemplate } from './chat-template.ts';
 import { fileFingerprint } from './file-fingerprint.ts';
 
 export interface GgufOptions {
   /** Tokens each sequence holds (default: the model's training context, at most 4096). */
   contextSize?: number;
-  /** Rows evaluated in parallel, one context sequence each (default 8). */
+  /** Rows evaluated in parallel, one context sequence each (default 2; see DEFAULT_SEQUENCES). */
   sequences?: number;
   /** CPU threads (default: the cores this process may use). */
   threads?: number;
@@ -50,6 +40,36 @@ export interface GgufOptions {
 const EXACT = { temperature: 1, topK: 0, topP: 1, minP: 0 } as const;
 /** float32 probabilities underflow below ~1e-45: the log of 0 is reported as this floor, not -Infinity. */
 const LOG_FLOOR = Math.log(1e-45);
+
+/**
+ * Two rows at a time. With three or more sequences decoding in one batch, node-llama-cpp 3.21.1's CPU
+ * build mixes them up (seen here, SmolLM2-135M Q4_1, greedy, one prompt on every sequence: 0 of 12
+ * rows wrong with 2 sequences, 12 of 24 with 4, 23 of 24 with 8: "I'm afraid I I'm not…"). A larger
+ * `sequences` is checked when loaded (see checkSequencesAgree) and refused if it shows the fault.
+ */
+const DEFAULT_SEQUENCES = 2;
+
+/**
+ * The same prompt, greedy, on every sequence at once must give what one sequence alone gives: a
+ * build whose batched decoding mixes sequences up would otherwise hand out corrupted replies as samples.
+ */
+async function checkSequencesAgree(model: LlamaModel, sequences: LlamaContextSequence[], ref: string): Promise<void> {
+  const ids = model.tokenize('The following is a short story about a lighthouse keeper. Once upon a time,', false);
+  const greedy = async (seq: LlamaContextSequence) => {
+    const out: Token[] = [];
+    for await (const t of seq.evaluate(ids, { temperature: 0 })) if (out.push(t) >= 16) break;
+    await seq.clearHistory();
+    return model.detokenize(out);
+  };
+  const alone = await greedy(sequences[0]);
+  const together = await Promise.all(sequences.map(greedy));
+  const wrong = together.filter((t) => t !== alone).length;
+  if (wrong > 0)
+    throw new Error(
+      `model "${ref}": llama.cpp decoded ${wrong} of ${sequences.length} sequences differently from one sequence alone on the same greedy prompt ` +
+        `(its batched decoding mixes sequences up on this build): use sequences: 2 or fewer`,
+    );
+}
 
 let llamaInstance: Promise<Llama> | undefined;
 const loadedModels = new Map<string, Promise<LlamaModel>>();
@@ -120,7 +140,7 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
     const contextSize = o.contextSize ?? Math.min(model.trainContextSize, 4096);
     if (contextSize > model.trainContextSize)
       throw new Error(`model "${ref}": context_size ${contextSize} is beyond the ${model.trainContextSize} tokens the model was trained on`);
-    const n = o.sequences ?? 8;
+    const n = o.sequences ?? DEFAULT_SEQUENCES;
     let context: LlamaContext;
     try {
       context = await model.createContext({
@@ -139,16 +159,10 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
     const template =
       typeof source === 'string' ? chatTemplate(source, { bos: model.tokens.bosString, eos: model.tokens.eosString }, `model "${ref}"`) : undefined;
     const fingerprint = fileFingerprint(path, o.lora?.length ? { lora: o.lora.map((a) => [fileFingerprint(a.path), a.scale]) } : null);
+    const sequences = Array.from({ length: n }, () => context.getSequence());
+    if (n > 2) await checkSequencesAgree(model, sequences, ref);
     const id = o.lora?.length ? `${ref}+lora(${o.lora.map((a) => `${basename(a.path)}${a.scale === 1 ? '' : `×${a.scale}`}`).join(',')})` : ref;
-    return new GgufModel(
-      path,
-      model,
-      context,
-      Array.from({ length: n }, () => context.getSequence()),
-      template,
-      id,
-      fingerprint,
-    );
+    return new GgufModel(path, model, context, sequences, template, id, fingerprint);
   }
 
   /** Tokens each row may hold, prompt and reply together. */
@@ -360,9 +374,7 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
    * from `start`. Positions before `start` are evaluated without reading their distribution.
    */
   async nextTokenLogprobs(seq: LlamaContextSequence, ids: Token[], start: number): Promise<number[]> {
-    const input = ids
-      .slice(0, -1)
-      .map((t, k) => (k + 1 >= start ? ([t, { generateNext: { probabilities: true, options: EXACT } }] as [Token, object]) : t));
+    const input = ids.slice(0, -1).map((t, k) => (k + 1 >= start ? ([t, { generateNext: { probabilities: true, options: EXACT } }] as [Token, object]) : t));
     const res = await seq.controlledEvaluate(input as Parameters<LlamaContextSequence['controlledEvaluate']>[0]);
     const out: number[] = [];
     for (let k = Math.max(0, start - 1); k < ids.length - 1; k++) out.push(logOf(res[k]?.next.probabilities?.get(ids[k + 1])));
@@ -388,7 +400,9 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
 
   private checkFits(seq: LlamaContextSequence, n: number, what: string): void {
     if (n > seq.contextSize)
-      throw new Error(`${this.id}: ${what} is ${n} tokens; a sequence holds ${seq.contextSize} (the context_size option; the model was trained on ${this.model.trainContextSize})`);
+      throw new Error(
+        `${this.id}: ${what} is ${n} tokens; a sequence holds ${seq.contextSize} (the context_size option; the model was trained on ${this.model.trainContextSize})`,
+      );
   }
 
   /**

@@ -123,7 +123,14 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
     let worker: WorkerClient;
     if (o.url) worker = new WorkerClient(o.url.replace(/\/+$/, ''));
     else {
-      const started = await startWorker({ modelPath: resolve(pathArg), python: o.python, device: o.device, dtype: o.dtype, cacheDir: c.cacheDir, threads: o.threads });
+      const started = await startWorker({
+        modelPath: resolve(pathArg),
+        python: o.python,
+        device: o.device,
+        dtype: o.dtype,
+        cacheDir: c.cacheDir,
+        threads: o.threads,
+      });
       worker = new WorkerClient(started.url, started);
     }
     const health = await worker.get<Health>('/health');
@@ -150,7 +157,12 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
   }
 
   /** Rows in requests of `rowsPerRequest`, one at a time (the worker runs one request at a time on the model anyway). */
-  private async inRequests<I, O>(items: I[], send: (chunk: I[], offset: number) => Promise<O[]>, onProgress?: Progress, per = this.o.rowsPerRequest ?? 16): Promise<O[]> {
+  private async inRequests<I, O>(
+    items: I[],
+    send: (chunk: I[], offset: number) => Promise<O[]>,
+    onProgress?: Progress,
+    per = this.o.rowsPerRequest ?? 16,
+  ): Promise<O[]> {
     const out: O[] = [];
     for (let k = 0; k < items.length; k += per) {
       out.push(...(await send(items.slice(k, k + per), k)));
@@ -203,7 +215,10 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
       conversations,
       (chunk, offset) =>
         this.settled(o, chunk.length, async () => {
-          const r = await this.worker.post<{ generations: WireGeneration[] }>('/dramatis/chat', { conversations: chunk, ...this.sampling(o, offset, chunk.length) });
+          const r = await this.worker.post<{ generations: WireGeneration[] }>('/dramatis/chat', {
+            conversations: chunk,
+            ...this.sampling(o, offset, chunk.length),
+          });
           return this.generations(r.generations, o, offset);
         }),
       onProgress,
@@ -213,7 +228,10 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
   async complete(prompts: string[], o: SamplingOptions = {}): Promise<Generation[]> {
     return this.inRequests(prompts, (chunk, offset) =>
       this.settled(o, chunk.length, async () => {
-        const r = await this.worker.post<{ generations: WireGeneration[] }>('/dramatis/complete', { prompts: chunk, ...this.sampling(o, offset, chunk.length) });
+        const r = await this.worker.post<{ generations: WireGeneration[] }>('/dramatis/complete', {
+          prompts: chunk,
+          ...this.sampling(o, offset, chunk.length),
+        });
         return this.generations(r.generations, o, offset);
       }),
     );
@@ -222,7 +240,8 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
   async score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]> {
     return this.inRequests(
       pairs,
-      async (chunk) => (await this.worker.post<{ scores: { logprob: number; tokens: number[] }[] }>('/dramatis/score', { model: this.modelName, pairs: chunk })).scores,
+      async (chunk) =>
+        (await this.worker.post<{ scores: { logprob: number; tokens: number[] }[] }>('/dramatis/score', { model: this.modelName, pairs: chunk })).scores,
       onProgress,
       32,
     );
@@ -233,7 +252,8 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
     return this.inRequests(
       conversations,
       async (chunk) =>
-        (await this.worker.post<{ scores: { logprob: number; tokens: number[] }[] }>('/dramatis/score', { model: this.modelName, conversations: chunk })).scores,
+        (await this.worker.post<{ scores: { logprob: number; tokens: number[] }[] }>('/dramatis/score', { model: this.modelName, conversations: chunk }))
+          .scores,
       onProgress,
       32,
     );
@@ -271,7 +291,8 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
         });
         const split = (b64: string) => {
           const buf = Buffer.from(b64, 'base64');
-          if (buf.length !== L1 * d * 4) throw new Error(`the worker at ${this.worker.url} sent a summary of ${buf.length} bytes; [${L1}, ${d}] float32 is ${L1 * d * 4}`);
+          if (buf.length !== L1 * d * 4)
+            throw new Error(`the worker at ${this.worker.url} sent a summary of ${buf.length} bytes; [${L1}, ${d}] float32 is ${L1 * d * 4}`);
           const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
           return Array.from({ length: L1 }, (_, l) => all.slice(l * d, (l + 1) * d));
         };

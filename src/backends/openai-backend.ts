@@ -4,7 +4,8 @@
  * goes through the remote wrapper (remote.ts: retries with back-off on 408/409/429/5xx, timeouts and lost
  * connections, honouring Retry-After; a concurrency limit; a disk cache keyed by the request). This class
  * adds the protocol: chat, raw completion, fine-tuning through files and jobs, and the scoring of a given
- * text through /v1/completions with echo + logprobs or vLLM's prompt_logprobs.
+ * text through /v1/completions with echo + logprobs or vLLM's prompt_logprobs. With `lora`, a vLLM server
+ * is asked to load a LoRA adapter at run time, and the model is that adapter over the served base.
  */
 import OpenAI, { toFile } from 'openai';
 import { requestSeed, servedFingerprint } from '../shared/keys.ts';
@@ -43,6 +44,12 @@ export interface OpenAIBackendOptions {
   deadlineMs?: number;
   /** Folder for the response cache; none when undefined. */
   cacheDir?: string;
+  /**
+   * A LoRA adapter for vLLM to load at run time (POST /v1/load_lora_adapter; the server needs --enable-lora
+   * and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True): its name, which requests then send as `model`, and its path
+   * on the server's disk.
+   */
+  lora?: { name: string; path: string };
 }
 
 export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, FinetunableModel {
@@ -55,10 +62,19 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
   readonly rowsPerCall = 1024;
   private client: OpenAI;
   private remote: RemoteRequests;
+  /** The name requests send as `model`: the adapter's, when there is one. */
+  private readonly served: string;
+  /** The model as errors name it: `MODEL`, or `MODEL+lora(NAME)`. */
+  private readonly label: string;
+  /** The adapter's load on the server, started by the first request that needs it (undefined again after a failure). */
+  private loraLoad?: Promise<void>;
 
   constructor(private o: OpenAIBackendOptions) {
-    this.id = `openai:${o.model}`;
-    this.fingerprint = servedFingerprint(o.baseUrl, o.model);
+    this.served = o.lora?.name ?? o.model;
+    this.label = o.lora ? `${o.model}+lora(${o.lora.name})` : o.model;
+    this.id = `openai:${this.label}`;
+    // The adapter's path is part of what the model is: one name may be loaded with other weights another time.
+    this.fingerprint = servedFingerprint(o.baseUrl, o.lora ? `${o.model}+lora:${o.lora.name}:${o.lora.path}` : o.model);
     this.client = new OpenAI({
       baseURL: o.baseUrl,
       apiKey: o.apiKey ?? 'none',
@@ -74,9 +90,80 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       backoffMs: o.backoffMs,
       retryAfterMaxMs: o.retryAfterMaxMs,
       deadlineMs: o.deadlineMs,
-      waitingFor: `${o.baseUrl} (model ${o.model}; each attempt times out after ${(o.timeoutMs ?? 120_000) / 1000} s)`,
-      retryable: openaiRetryable,
+      waitingFor: `${o.baseUrl} (model ${this.label}; each attempt times out after ${(o.timeoutMs ?? 120_000) / 1000} s)`,
+      retryable: (e) => (e instanceof AdapterCallFailed ? adapterRetryable(e) : openaiRetryable(e)),
     });
+  }
+
+  /** Keys cached responses by the adapter too (its path, not just its name), so other weights under the same name are asked afresh. */
+  private get adapterKey(): { lora?: { name: string; path: string } } {
+    return this.o.lora ? { lora: this.o.lora } : {};
+  }
+
+  /**
+   * The adapter loaded on the server before this model's first request, once per instance (a cached
+   * answer needs no server, so it waits until a request is sent). A failed load is not kept: the next
+   * request tries again.
+   */
+  private loraReady(): Promise<void> {
+    const lora = this.o.lora;
+    if (!lora) return Promise.resolve();
+    if (!this.loraLoad) {
+      const load = this.adapterCall('load_lora_adapter', { lora_name: lora.name, lora_path: lora.path });
+      this.loraLoad = load;
+      load.catch(() => {
+        if (this.loraLoad === load) this.loraLoad = undefined;
+      });
+    }
+    return this.loraLoad;
+  }
+
+  /** Asks vLLM to unload this model's adapter (POST /v1/unload_lora_adapter); a later request loads it again. */
+  async unloadLora(): Promise<void> {
+    if (!this.o.lora) throw new Error(`${this.id} has no LoRA adapter to unload`);
+    await this.adapterCall('unload_lora_adapter', { lora_name: this.o.lora.name });
+    this.loraLoad = undefined;
+  }
+
+  /**
+   * One call to vLLM's runtime adapter endpoints. They are not part of the OpenAI API (nor its SDK), so
+   * this is a plain fetch, under the same retries as every request: a lost connection or a timeout, 408,
+   * 409, 429 and 5xx are tried again. vLLM answers a load with 200 and a text body; an adapter already
+   * loaded under this name (by another instance or run) is a 400 that says so, and counts as loaded.
+   */
+  private async adapterCall(endpoint: 'load_lora_adapter' | 'unload_lora_adapter', body: Record<string, string>): Promise<void> {
+    const lora = this.o.lora!;
+    try {
+      await this.remote.withRetries(async () => {
+        let res: Response;
+        let text: string;
+        try {
+          res = await fetch(`${this.o.baseUrl.replace(/\/+$/, '')}/${endpoint}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}) },
+            body: JSON.stringify(body),
+            signal: AbortSignal.timeout(this.o.timeoutMs ?? 120_000),
+          });
+          text = await res.text();
+        } catch (e) {
+          const code = ((e as Error).cause as { code?: string } | undefined)?.code;
+          throw new AdapterCallFailed(`${(e as Error).message}${code ? ` (${code})` : ''}`, undefined, undefined, { cause: e });
+        }
+        if (res.ok) return;
+        const message = serverMessage(text);
+        if (endpoint === 'load_lora_adapter' && res.status === 400 && /has already been loaded/i.test(message)) return;
+        throw new AdapterCallFailed(message, res.status, res.headers);
+      });
+    } catch (e) {
+      const status = e instanceof AdapterCallFailed ? e.httpStatus : undefined;
+      const why =
+        status === 404
+          ? `the server has no /v1/${endpoint}: start vLLM with --enable-lora and VLLM_ALLOW_RUNTIME_LORA_UPDATING=True (it said: ${(e as Error).message})`
+          : (e as Error).message;
+      throw new LoraUnavailable(`${this.o.baseUrl} /${endpoint} (adapter ${lora.name} at ${lora.path}): ${status ? `HTTP ${status}: ` : ''}${why}`, {
+        cause: e,
+      });
+    }
   }
 
   /**
@@ -85,15 +172,19 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
    */
   private async request<T>(endpoint: 'chat' | 'completions', body: Record<string, unknown>): Promise<T> {
     return this.remote.run<T>(
-      { baseUrl: this.o.baseUrl, endpoint, body },
-      async () =>
-        endpoint === 'chat'
+      { baseUrl: this.o.baseUrl, endpoint, body, ...this.adapterKey },
+      async () => {
+        await this.loraReady();
+        return endpoint === 'chat'
           ? await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
-          : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming),
+          : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming);
+      },
       (e) => {
+        // Already names the server, the endpoint and the adapter.
+        if (e instanceof LoraUnavailable) return e;
         const status = (e as { status?: number }).status;
         return new Error(
-          `${this.o.baseUrl} /${endpoint === 'chat' ? 'chat/completions' : 'completions'} (model ${this.o.model}): ${status ? `HTTP ${status}: ` : ''}${(e as Error).message}`,
+          `${this.o.baseUrl} /${endpoint === 'chat' ? 'chat/completions' : 'completions'} (model ${this.label}): ${status ? `HTTP ${status}: ` : ''}${(e as Error).message}`,
           { cause: e },
         );
       },
@@ -145,7 +236,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       conversations.length,
       this.settled(o, async (i) => {
         const r = await this.request<OpenAI.ChatCompletion>('chat', {
-          model: this.o.model,
+          model: this.served,
           messages: conversations[i],
           n: 1,
           ...this.sampling(o, i),
@@ -176,7 +267,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
   async complete(prompts: string[], o: SamplingOptions = {}): Promise<Generation[]> {
     return this.each(prompts.length, async (i) => {
       const r = await this.request<OpenAI.Completion>('completions', {
-        model: this.o.model,
+        model: this.served,
         prompt: prompts[i],
         n: 1,
         ...this.sampling(o, i),
@@ -207,17 +298,18 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
    */
   async finetune(req: FinetuneRequest, onProgress?: Progress): Promise<OpenAIModel> {
     const body = {
-      model: this.o.model,
+      model: this.served,
       seed: req.seed,
       ...(req.snapshots ? { snapshots: req.snapshots } : {}),
       hyperparameters: { n_epochs: req.epochs, batch_size: req.batchSize, learning_rate_multiplier: req.learningRate / 1e-3 },
       ...(req.mode !== 'full' ? { method: { type: req.mode, ...(req.rank ? { rank: req.rank } : {}) } } : {}),
     };
-    const request = { baseUrl: this.o.baseUrl, endpoint: 'fine_tuning', body, chats: req.chats };
+    const request = { baseUrl: this.o.baseUrl, endpoint: 'fine_tuning', body, chats: req.chats, ...this.adapterKey };
     let found = this.remote.cached<{ name: string; checkpoints: { step: number; model: string }[] }>(request);
     if (!found) {
-      const where = `${this.o.baseUrl} fine-tuning of ${this.o.model} on ${req.dataName}`;
+      const where = `${this.o.baseUrl} fine-tuning of ${this.label} on ${req.dataName}`;
       try {
+        await this.loraReady();
         const jsonl = req.chats.map((c) => JSON.stringify({ messages: c.messages })).join('\n') + '\n';
         const retried = <T>(send: () => Promise<T>) => this.remote.withRetries(send);
         const upload = await toFile(Buffer.from(jsonl), `${req.dataName.replace(/[^\w.-]+/g, '_')}.jsonl`);
@@ -250,13 +342,14 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       }
       this.remote.remember(request, found);
     }
-    const model = new OpenAIModel({ ...this.o, model: found.name });
+    // The fine-tuned model is served under its own name: no adapter to load over it.
+    const model = new OpenAIModel({ ...this.o, model: found.name, lora: undefined });
     if (req.snapshots) {
       const steps = Math.max(...found.checkpoints.map((c) => c.step));
       model.snapshots = found.checkpoints.map((c) => ({
         step: c.step,
         steps,
-        model: c.model === found!.name ? model : new OpenAIModel({ ...this.o, model: c.model }),
+        model: c.model === found!.name ? model : new OpenAIModel({ ...this.o, model: c.model, lora: undefined }),
       }));
     }
     return model;
@@ -313,7 +406,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
   /** One completions request for scoring; an answer of "no" (400/404/405/422/501) becomes a ScoringRefused. */
   private async scoringRequest(body: Record<string, unknown>): Promise<OpenAI.Completion> {
     try {
-      return await this.request<OpenAI.Completion>('completions', { model: this.o.model, temperature: 0, ...body });
+      return await this.request<OpenAI.Completion>('completions', { model: this.served, temperature: 0, ...body });
     } catch (e) {
       const status = ((e as Error).cause as { status?: number } | undefined)?.status;
       if (status && [400, 404, 405, 422, 501].includes(status)) throw new ScoringRefused((e as Error).message);
@@ -391,7 +484,7 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       const id = own !== undefined ? String(own) : keys.length === 1 ? keys[0] : undefined;
       if (id === undefined || !entry[id])
         throw new Error(
-          `${this.o.baseUrl} /completions (model ${this.o.model}): prompt_logprobs position ${k} has ${keys.length} tokens and no prompt_token_ids to say which is the prompt's`,
+          `${this.o.baseUrl} /completions (model ${this.label}): prompt_logprobs position ${k} has ${keys.length} tokens and no prompt_token_ids to say which is the prompt's`,
         );
       return { id, logprob: entry[id].logprob };
     });
@@ -406,6 +499,44 @@ type PromptLogprobs = (Record<string, { logprob: number; rank?: number | null; d
 class ScoringRefused extends Error {}
 /** Neither way of scoring works on this server: kept, so later calls fail at once without asking again. */
 class ScoringUnavailable extends Error {}
+/** The LoRA adapter could not be loaded (or unloaded): the error names the server, endpoint, adapter and the server's reason. */
+export class LoraUnavailable extends Error {}
+
+/**
+ * One failed call to an adapter endpoint: the HTTP status (none when no answer came) and the server's
+ * message. The status is `httpStatus`, not `status`: scoring reads a cause's `status` as the server's
+ * refusal to score, which a failed load is not.
+ */
+class AdapterCallFailed extends Error {
+  constructor(
+    message: string,
+    readonly httpStatus?: number,
+    readonly headers?: Headers,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** openaiRetryable's reading, for a plain fetch: no answer at all (refused, reset, timed out), 408, 409, 429 and 5xx. */
+function adapterRetryable(e: AdapterCallFailed): RetryAdvice {
+  const s = e.httpStatus;
+  if (s === undefined || s === 408 || s === 409 || s === 429 || s >= 500) return { retry: true, afterMs: retryAfterMs(e.headers) };
+  return { retry: false };
+}
+
+/** The message in vLLM's JSON error ({message} or {error: {message}}), else the body's text, shortened. */
+function serverMessage(text: string): string {
+  try {
+    const j = JSON.parse(text) as { message?: unknown; error?: { message?: unknown } };
+    const m = j.message ?? j.error?.message;
+    if (typeof m === 'string') return m;
+  } catch {
+    // Not JSON: the text itself.
+  }
+  const t = text.trim();
+  return t.length > 300 ? `${t.slice(0, 300)}…` : t || '(empty body)';
+}
 
 /**
  * What is worth another try on an OpenAI-compatible server: a lost connection or a timeout, and the

@@ -115,6 +115,15 @@ registerBackend({
       retry_after_max_s: z.number().min(0).max(3600).optional(),
       /** A request's whole budget, all attempts and waits together, in seconds (default: none). */
       deadline_s: z.number().positive().max(86_400).optional(),
+      /**
+       * A LoRA adapter for a vLLM server to load at run time, before the first request: requests then ask
+       * for it by `name`; `path` is on the server's disk (vLLM needs --enable-lora and
+       * VLLM_ALLOW_RUNTIME_LORA_UPDATING=True). The model becomes `openai:MODEL+lora(NAME)`.
+       */
+      lora: z
+        .object({ name: z.string().min(1), path: z.string().min(1) })
+        .strict()
+        .optional(),
     })
     .strict(),
   load: async (name, o, c) => {
@@ -129,13 +138,20 @@ registerBackend({
       ...(o.max_retries !== undefined ? { maxRetries: o.max_retries } : {}),
       ...(o.retry_after_max_s !== undefined ? { retryAfterMaxMs: o.retry_after_max_s * 1000 } : {}),
       ...(o.deadline_s !== undefined ? { deadlineMs: o.deadline_s * 1000 } : {}),
+      ...(o.lora ? { lora: o.lora } : {}),
       cacheDir: c.cacheDir,
     });
   },
 });
 
 /** A LoRA adapter as a model block names it: a path, or a path with its scale. */
-const loraSchema = z.union([z.string().min(1).transform((path) => ({ path, scale: 1 })), z.object({ path: z.string().min(1), scale: z.number().default(1) }).strict()]);
+const loraSchema = z.union([
+  z
+    .string()
+    .min(1)
+    .transform((path) => ({ path, scale: 1 })),
+  z.object({ path: z.string().min(1), scale: z.number().default(1) }).strict(),
+]);
 
 registerBackend({
   prefix: 'gguf',
@@ -144,7 +160,7 @@ registerBackend({
     .object({
       /** Tokens each sequence holds (default: the model's training context, at most 4096). */
       context_size: z.number().int().min(16).max(1_048_576).optional(),
-      /** Rows evaluated in parallel (default 8). */
+      /** Rows evaluated in parallel (default 2: more are checked when loaded, see gguf-backend.ts). */
       sequences: z.number().int().min(1).max(256).optional(),
       /** CPU threads (default: the cores available). */
       threads: z.number().int().min(1).max(1024).optional(),

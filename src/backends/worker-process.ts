@@ -29,7 +29,8 @@ export interface StartedWorker {
 }
 
 export const WORKER_VENV = join(PACKAGE_ROOT, 'worker', '.venv');
-const SETUP_HINT = 'run `npx dramatis worker setup` (it makes worker/.venv with PyTorch 2.13.0, transformers and peft), or set DRAMATIS_WORKER_PYTHON to a Python that has the worker installed';
+const SETUP_HINT =
+  'run `npx dramatis worker setup` (it makes worker/.venv with PyTorch 2.13.0, transformers and peft), or set DRAMATIS_WORKER_PYTHON to a Python that has the worker installed';
 
 /** The interpreter to run the worker with: the option, $DRAMATIS_WORKER_PYTHON, or the project's own venv. */
 export function workerPython(given?: string): string {
@@ -56,7 +57,14 @@ function workerEnv(): NodeJS.ProcessEnv {
 const running = new Map<string, Promise<StartedWorker>>();
 
 /** A worker serving `modelPath`, started once per process and stopped when the process exits. */
-export function startWorker(o: { modelPath: string; python?: string; device?: string; dtype?: string; cacheDir: string; threads?: number }): Promise<StartedWorker> {
+export function startWorker(o: {
+  modelPath: string;
+  python?: string;
+  device?: string;
+  dtype?: string;
+  cacheDir: string;
+  threads?: number;
+}): Promise<StartedWorker> {
   const modelPath = resolve(o.modelPath);
   const key = JSON.stringify([modelPath, o.python, o.device, o.dtype, o.threads]);
   let found = running.get(key);
@@ -68,7 +76,14 @@ export function startWorker(o: { modelPath: string; python?: string; device?: st
   return found;
 }
 
-async function spawnWorker(o: { modelPath: string; python?: string; device?: string; dtype?: string; cacheDir: string; threads?: number }): Promise<StartedWorker> {
+async function spawnWorker(o: {
+  modelPath: string;
+  python?: string;
+  device?: string;
+  dtype?: string;
+  cacheDir: string;
+  threads?: number;
+}): Promise<StartedWorker> {
   const python = workerPython(o.python);
   checkWorker(python);
   const args = ['-m', 'dramatis_worker', 'serve', '--model', o.modelPath, '--host', '127.0.0.1', '--port', '0', '--cache', resolve(o.cacheDir, 'worker')];

@@ -18,7 +18,7 @@ function run(cmd: string, args: string[]): void {
 }
 
 export function registerWorker(program: Command): void {
-  const worker = program.command('worker').description("the Python worker (PyTorch + transformers + peft) behind the hf: backend");
+  const worker = program.command('worker').description('the Python worker (PyTorch + transformers + peft) behind the hf: backend');
   worker
     .command('setup')
     .description('create worker/.venv and install the worker with its pinned packages (torch 2.13.0 CPU)')
@@ -46,10 +46,14 @@ export function registerWorker(program: Command): void {
     .option('--cache <dir>', 'where converted models and adapters are kept', 'runs/cache/worker')
     .action((o: { model: string; host: string; port: string; device: string; cache: string }) => {
       const py = workerPython();
-      const r = spawnSync(py, ['-m', 'dramatis_worker', 'serve', '--model', o.model, '--host', o.host, '--port', o.port, '--device', o.device, '--cache', o.cache], {
-        stdio: 'inherit',
-        env: { ...process.env, HF_HUB_OFFLINE: '1', PYTHONPATH: join(PACKAGE_ROOT, 'worker') },
-      });
+      const r = spawnSync(
+        py,
+        ['-m', 'dramatis_worker', 'serve', '--model', o.model, '--host', o.host, '--port', o.port, '--device', o.device, '--cache', o.cache],
+        {
+          stdio: 'inherit',
+          env: { ...process.env, HF_HUB_OFFLINE: '1', PYTHONPATH: join(PACKAGE_ROOT, 'worker') },
+        },
+      );
       process.exitCode = r.status ?? 1;
     });
 }

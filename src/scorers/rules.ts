@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { rulesJudgeName } from '../shared/keys.ts';
 import type { Scorer } from './scorer.ts';
 
-/** One rule: the label given when the answer matches (exactly one of regex, prefix, exact). */
+/**
+ * One rule: the label given when the answer matches (exactly one of regex, prefix, exact). A regex
+ * rule's label may name its capture groups, `$1` … `$9`: the label is then what the answer said there
+ * (lower-cased, spaces collapsed, trailing punctuation dropped), so open answers (a film's title, a
+ * town, a year) get counted as themselves.
+ */
 export const ruleSchema = z
   .object({
     label: z.string().min(1),
@@ -25,6 +30,10 @@ export const ruleSchema = z
     } catch (e) {
       ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regex: ${(e as Error).message}` });
     }
+  })
+  .superRefine((r, ctx) => {
+    if (r.regex === undefined && /\$\d/.test(r.label))
+      ctx.addIssue({ code: 'custom', path: ['label'], message: 'a label naming a capture group ($1 …) needs a regex rule' });
   });
 
 export const ruleJudgeSchema = z
@@ -47,6 +56,7 @@ export function ruleScorer(spec: RuleJudgeSpec): Scorer {
   const fold = (s: string) => (spec.case_sensitive ? s.trim() : s.trim().toLowerCase());
   const tests = spec.rules.map((r, i) => {
     let test: (a: string) => boolean;
+    let labelOf: (a: string) => string = () => r.label;
     let what: string;
     if (r.regex !== undefined) {
       let re: RegExp;
@@ -56,6 +66,7 @@ export function ruleScorer(spec: RuleJudgeSpec): Scorer {
         throw new Error(`judge rule ${i + 1} (${r.label}): invalid regex: ${(e as Error).message}`);
       }
       test = (a) => re.test(a);
+      if (/\$\d/.test(r.label)) labelOf = (a) => captureLabel(r.label, re.exec(a)!);
       what = `regex ${r.regex}`;
     } else if (r.prefix !== undefined) {
       const p = fold(r.prefix);
@@ -66,7 +77,7 @@ export function ruleScorer(spec: RuleJudgeSpec): Scorer {
       test = (a) => set.has(fold(a));
       what = 'an exact answer';
     }
-    return { label: r.label, questions: r.questions && new Set(r.questions), test, why: `rule ${i + 1}: ${what}` };
+    return { labelOf, questions: r.questions && new Set(r.questions), test, why: `rule ${i + 1}: ${what}` };
   });
   // The name carries a digest of the rules, so changed rules never reuse stored judgments.
   return {
@@ -74,8 +85,20 @@ export function ruleScorer(spec: RuleJudgeSpec): Scorer {
     async score(samples) {
       return samples.map(({ question, answer }) => {
         const hit = tests.find((t) => (!t.questions || t.questions.has(question.id)) && t.test(answer));
-        return hit ? { label: hit.label, score: null, explanation: hit.why } : { label: spec.default, score: null, explanation: 'no rule matched' };
+        return hit ? { label: hit.labelOf(answer), score: null, explanation: hit.why } : { label: spec.default, score: null, explanation: 'no rule matched' };
       });
     },
   };
+}
+
+/** `$1` … `$9` in a label, filled from the match; an empty capture leaves the rule's label without it. */
+function captureLabel(label: string, m: RegExpExecArray): string {
+  const filled = label.replace(/\$(\d)/g, (_, k: string) =>
+    (m[Number(k)] ?? '')
+      .toLowerCase()
+      .replace(/\s+/g, ' ')
+      .replace(/[\s.,;:!?"'’”)]+$/u, '')
+      .replace(/^[\s"'“‘(]+/u, ''),
+  );
+  return filled.trim() || label.replace(/\$\d/g, '').trim() || 'other';
 }

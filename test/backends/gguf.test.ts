@@ -120,7 +120,10 @@ describe('gguf: backend on SmolLM2-135M-Instruct', { skip }, () => {
 
   test('what does not fit in a sequence is a clear error, and with settle only that row fails', async () => {
     const long = 'word '.repeat(700);
-    await assert.rejects(m.chat([ask(long)], { maxTokens: 8 }), /conversation 0 is \d+ tokens and asks for up to 8 more; a sequence holds \d+ \(the context_size option/);
+    await assert.rejects(
+      m.chat([ask(long)], { maxTokens: 8 }),
+      /conversation 0 is \d+ tokens and asks for up to 8 more; a sequence holds \d+ \(the context_size option/,
+    );
     const rows = await m.chat([ask('Hi.'), ask(long)], { maxTokens: 4, settle: true });
     assert.equal(rows[0].error, undefined);
     assert.match(rows[1].error!, /conversation 1 is \d+ tokens/);
@@ -131,8 +134,14 @@ describe('gguf: backend on SmolLM2-135M-Instruct', { skip }, () => {
 
 describe('gguf: backend options and errors (no model needed)', () => {
   test('a missing file, an unknown option and a missing adapter are named', async () => {
-    await assert.rejects(loadModel('gguf:/nowhere/model.gguf', { cacheDir: tempDir('g') }), /model "gguf:\/nowhere\/model.gguf": no GGUF file at \/nowhere\/model.gguf/);
-    await assert.rejects(loadModel({ id: 'gguf:/x.gguf', temperature: 1 }, { cacheDir: tempDir('g') }), /Unrecognized key.*"temperature".*the gguf: backend takes context_size, sequences/s);
+    await assert.rejects(
+      loadModel('gguf:/nowhere/model.gguf', { cacheDir: tempDir('g') }),
+      /model "gguf:\/nowhere\/model.gguf": no GGUF file at \/nowhere\/model.gguf/,
+    );
+    await assert.rejects(
+      loadModel({ id: 'gguf:/x.gguf', temperature: 1 }, { cacheDir: tempDir('g') }),
+      /Unrecognized key.*"temperature".*the gguf: backend takes context_size, sequences/s,
+    );
     await assert.rejects(loadModel({ id: 'gguf:/x.gguf', sequences: 0 }, { cacheDir: tempDir('g') }), /sequences/);
   });
 
@@ -147,7 +156,7 @@ describe('gguf: backend options and errors (no model needed)', () => {
       7,
     );
     let state = 1;
-    const rng = () => ((state = (state * 48271) % 2147483647) / 2147483647);
+    const rng = () => (state = (state * 48271) % 2147483647) / 2147483647;
     const count = (t: number, p: number) => {
       const c = new Map<number, number>();
       for (let k = 0; k < 20000; k++) {
