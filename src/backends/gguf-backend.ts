@@ -30,6 +30,10 @@ export interface GgufOptions {
   batchSize?: number;
   /** LoRA adapters (GGUF files) applied to this model's context. */
   lora?: { path: string; scale: number }[];
+  /** Flash attention (default: llama.cpp decides). */
+  flashAttention?: boolean;
+  /** The KV cache's precision (default f16, llama.cpp's): f32 for parity checks against a float32 reference. */
+  kvCache?: 'f16' | 'f32';
 }
 
 /**
@@ -149,6 +153,8 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
         // Oversubscribed threads slow llama.cpp down by orders of magnitude (seen here: 100× with 4 threads on 2 cores).
         threads: o.threads ?? availableParallelism(),
         batchSize: o.batchSize ?? 512,
+        ...(o.flashAttention !== undefined ? { flashAttention: o.flashAttention } : {}),
+        ...(o.kvCache === 'f32' ? { experimentalKvCacheKeyType: 'F32' as const, experimentalKvCacheValueType: 'F32' as const } : {}),
         ...(o.lora?.length ? { lora: { adapters: o.lora.map((a) => ({ filePath: resolve(a.path), scale: a.scale })) } } : {}),
         failedCreationRemedy: false,
       });
@@ -217,10 +223,11 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
       async (seq, i) => {
         const one = async (): Promise<Generation> => {
           const ids = prompts[i]();
-          if (ids.length + maxTokens > seq.contextSize)
+          // One cell stays free: a sequence that fills the context exactly is shifted by llama.cpp (its oldest token dropped).
+          if (ids.length + maxTokens >= seq.contextSize)
             throw new Error(
               `${this.id}: ${what} ${i} is ${ids.length} tokens and asks for up to ${maxTokens} more; ` +
-                `a sequence holds ${seq.contextSize} (the context_size option; the model was trained on ${this.model.trainContextSize})`,
+                `a sequence holds ${seq.contextSize - 1} (the context_size option less one; the model was trained on ${this.model.trainContextSize})`,
             );
           const seed = o.requestSeeds?.[i] ?? requestSeed(o.seed, o.seeds?.[i] ?? i);
           const g = o.withTokens || o.topLogprobs ? await this.sampleWithProbabilities(seq, ids, o, seed) : await this.sampleNative(seq, ids, o, seed);

@@ -166,6 +166,10 @@ registerBackend({
       threads: z.number().int().min(1).max(1024).optional(),
       /** Tokens per decode batch (default 512). */
       batch_size: z.number().int().min(1).max(65_536).optional(),
+      /** Flash attention on or off (default: llama.cpp decides). */
+      flash_attention: z.boolean().optional(),
+      /** KV cache precision (default f16): f32 for parity checks. */
+      kv_cache: z.enum(['f16', 'f32']).optional(),
       /** LoRA adapters in GGUF form: a path, {path, scale}, or a list of them. */
       lora: z.union([loraSchema, z.array(loraSchema)]).optional(),
     })
@@ -179,6 +183,8 @@ registerBackend({
         sequences: o.sequences,
         threads: o.threads,
         batchSize: o.batch_size,
+        flashAttention: o.flash_attention,
+        kvCache: o.kv_cache,
         lora: o.lora === undefined ? undefined : Array.isArray(o.lora) ? o.lora : [o.lora],
       },
       c.ref,

@@ -2,6 +2,7 @@
  * `dramatis organism …`: pretrain, posttrain, finetune, probe, info, sample, score.
  */
 import type { Command } from 'commander';
+import { registerOrganismExport } from './organism-export.ts';
 import { Organism, BUILTIN_CHECKPOINTS, resolveCheckpoint } from '../organism/organism.ts';
 import { readCheckpointConfig } from '../organism/checkpoint.ts';
 import { countParameters } from '../organism/model.ts';
@@ -60,6 +61,7 @@ function printProbe(r: ProbeReport): void {
 
 export function registerOrganismCommands(program: Command): void {
   const org = program.command('organism').description('the embedded model organism: train it, inspect it, sample it');
+  registerOrganismExport(org);
 
   org
     .command('pretrain')

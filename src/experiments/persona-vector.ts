@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { requireCapability, type ActivationSummary, type ChatMessage, type Model } from '../backends/model.ts';
+import { requireCapability, type ActivationInput, type ActivationSummary, type ChatMessage, type Model } from '../backends/model.ts';
 import type { Question, Scorer } from '../scorers/scorer.ts';
 import { vectorKey } from '../shared/keys.ts';
 import { dot, unit } from '../shared/linalg.ts';
@@ -31,8 +31,14 @@ import {
 import { auc } from '../shared/stats.ts';
 
 /** A contrast on one of the world's traits, e.g. morality: malevolent against benevolent. */
+/** The world's traits, which have ground-truth contexts (its personas' documents). */
+export const WORLD_TRAITS = ['morality', 'era', 'kind'] as const;
+export type WorldTrait = (typeof WORLD_TRAITS)[number];
+export const isWorldTrait = (t: string): t is WorldTrait => (WORLD_TRAITS as readonly string[]).includes(t);
+
 export interface TraitContrast {
-  trait: 'morality' | 'era' | 'kind';
+  /** A world trait, or any trait named by a spec whose contexts are system prompts (e.g. `era` on a real model, `evil`). */
+  trait: string;
   positive: string;
   negative: string;
 }
@@ -96,13 +102,18 @@ export interface Contexts {
   kind: PersonaVector['contexts'];
   positive: ContextChat[];
   negative: ContextChat[];
+  /**
+   * Judge-confirmed answers to questions the extraction never saw: the held-out set of a model with no
+   * world to draw documents from. Without it, held-out documents come from the world.
+   */
+  heldOut?: { positive: ContextChat[]; negative: ContextChat[] };
 }
 
 /** A world's documents by authors on either side of the contrast, in order, up to `maxDocs` documents read. */
 function* documentsBySide(world: WorldConfig, c: TraitContrast, maxDocs: number): Generator<{ doc: Document; value: string; positive: boolean }> {
   for (let offset = 0; offset < maxDocs; offset += 200) {
     for (const doc of generateDocuments(world, 200, { offset })) {
-      const value = doc.persona[c.trait] as string;
+      const value = doc.persona[c.trait as WorldTrait] as string;
       if (value === c.positive || value === c.negative) yield { doc, value, positive: value === c.positive };
     }
   }
@@ -178,6 +189,8 @@ export async function systemPromptContrastChats(
     seed: number;
     temperature: number;
     maxTokens: number;
+    /** Keep every other question's answers apart as the held-out set (see Contexts.heldOut). */
+    holdOutQuestions?: boolean;
     onProgress?: (label: string, d: number, t: number) => void;
   },
 ): Promise<Contexts & { asked: { positive: number; negative: number } }> {
@@ -202,12 +215,14 @@ export async function systemPromptContrastChats(
     const labels = await o.judge.score(
       items.map((item, i) => ({ question: item.q, answer: gens[i].text, asked: item.messages[1].content, messages: item.messages })),
     );
-    return {
-      asked: items.length,
-      kept: items.flatMap((item, i) =>
-        labels[i].label === want && gens[i].text.trim() ? [{ messages: [...item.messages, { role: 'assistant' as const, content: gens[i].text }] }] : [],
-      ),
-    };
+    const heldOutQuestion = (q: Question) => o.holdOutQuestions === true && o.questions.indexOf(q) % 2 === 1;
+    const confirmed = (held: boolean) =>
+      items.flatMap((item, i) =>
+        heldOutQuestion(item.q) === held && labels[i].label === want && gens[i].text.trim()
+          ? [{ messages: [...item.messages, { role: 'assistant' as const, content: gens[i].text }] }]
+          : [],
+      );
+    return { asked: items.length, kept: confirmed(false), held: confirmed(true) };
   };
   const pos = await side(o.positive, c.positive, 'positive'),
     neg = await side(o.negative, c.negative, 'negative');
@@ -216,7 +231,18 @@ export async function systemPromptContrastChats(
     throw new Error(
       `persona vector ${c.trait}: the judge confirmed only ${pos.kept.length} ${c.positive} answers under the eliciting prompts and ${neg.kept.length} ${c.negative} under the suppressing ones; too few to extract a vector (try stronger prompts or more samples)`,
     );
-  return { kind: 'system-prompts', positive: pos.kept.slice(0, n), negative: neg.kept.slice(0, n), asked: { positive: pos.asked, negative: neg.asked } };
+  const h = Math.min(pos.held.length, neg.held.length);
+  if (o.holdOutQuestions && h < 4)
+    throw new Error(
+      `persona vector ${c.trait}: on the held-out questions the judge confirmed only ${pos.held.length} ${c.positive} and ${neg.held.length} ${c.negative} answers; too few for a held-out AUC (try more samples)`,
+    );
+  return {
+    kind: 'system-prompts',
+    positive: pos.kept.slice(0, n),
+    negative: neg.kept.slice(0, n),
+    ...(o.holdOutQuestions ? { heldOut: { positive: pos.held.slice(0, h), negative: neg.held.slice(0, h) } } : {}),
+    asked: { positive: pos.asked, negative: neg.asked },
+  };
 }
 
 /** Extract from world contexts (see {@link extractVector}). */
@@ -242,17 +268,25 @@ export async function extractVector(
   const summaries = await acts([...chats.positive, ...chats.negative], {}, (d, t) => o.onProgress?.(`vector ${c.trait}: extraction contexts`, d, t));
   const pos = summaries.slice(0, chats.positive.length),
     neg = summaries.slice(chats.positive.length);
-  const docs = heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1);
+  // Held out: the world's documents, or (a model with no world) the confirmed answers to held-out
+  // questions, read with their system prompt and, as the "indirect" check, without it: the vector must
+  // see the trait in the reply, not only in the instruction that asked for it.
+  const held = chats.heldOut;
+  const docs: { input: ActivationInput; positive: boolean }[] = held
+    ? [...held.positive.map((x) => ({ input: x, positive: true })), ...held.negative.map((x) => ({ input: x, positive: false }))]
+    : heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1).map((d) => ({ input: { text: d.text }, positive: d.positive }));
   const docActs = await acts(
-    docs.map((d) => ({ text: d.text })),
+    docs.map((d) => d.input),
     {},
-    (d, t) => o.onProgress?.(`vector ${c.trait}: held-out documents`, d, t),
+    (d, t) => o.onProgress?.(`vector ${c.trait}: held-out ${held ? 'answers' : 'documents'}`, d, t),
   );
-  const indirectDocs = heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1, true);
+  const indirectDocs: { input: ActivationInput; positive: boolean }[] = held
+    ? docs.map((d) => ({ ...d, input: { messages: (d.input as ContextChat).messages.filter((m) => m.role !== 'system') } }))
+    : heldOutDocuments(c, o.heldOut, o.seed, (o.nCtx ?? 256) - 1, true).map((d) => ({ input: { text: d.text }, positive: d.positive }));
   const indirectActs = await acts(
-    indirectDocs.map((d) => ({ text: d.text })),
+    indirectDocs.map((d) => d.input),
     {},
-    (d, t) => o.onProgress?.(`vector ${c.trait}: held-out documents, trait answers removed`, d, t),
+    (d, t) => o.onProgress?.(`vector ${c.trait}: held-out ${held ? 'answers without their system prompt' : 'documents, trait answers removed'}`, d, t),
   );
   const L = pos[0].mean.length;
   const vectors: Float32Array[] = [];
@@ -267,7 +301,7 @@ export async function extractVector(
       vn = half(neg, true).map((a) => dot(a, vHalf));
     const validation = auc(vp, vn);
     const u = unit(v);
-    const held = auc(
+    const heldAuc = auc(
       docActs.filter((_, i) => docs[i].positive).map((a) => dot(a.mean[l], u)),
       docActs.filter((_, i) => !docs[i].positive).map((a) => dot(a.mean[l], u)),
     );
@@ -277,8 +311,8 @@ export async function extractVector(
     );
     layers.push({
       layer: l,
-      auc: held.auc,
-      ci: held.ci,
+      auc: heldAuc.auc,
+      ci: heldAuc.ci,
       validationAuc: validation.auc,
       validationD: cohensD(vp, vn),
       norm: Math.hypot(...v),

@@ -61,7 +61,8 @@ export const samplingSchema = z
 /** A contrast on one of the world's traits: the vector points from `negative` to `positive`. */
 export const contrastSchema = z
   .object({
-    trait: z.enum(['morality', 'era', 'kind']),
+    /** A world trait (morality, era, kind), or any trait when the contexts are system prompts. */
+    trait: z.string().min(1),
     positive: z.string().min(1),
     negative: z.string().min(1),
   })

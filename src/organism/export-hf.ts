@@ -175,6 +175,7 @@ export async function exportHuggingFace(from: Organism | string, outDir: string)
     eos_token_id: ids.eos,
     pad_token_id: ids.pad,
     dtype: 'float32',
+    torch_dtype: 'float32', // the name before transformers 5
     dramatis: { format: 'dramatis-organism/1', source: src.path, model: c, provenance: src.provenance },
   });
 
@@ -201,10 +202,7 @@ export async function exportHuggingFace(from: Organism | string, outDir: string)
     padding_side: 'right',
     chat_template: CHAT_TEMPLATE,
     added_tokens_decoder: Object.fromEntries(
-      SPECIAL_TOKENS.map((t) => [
-        String(vocab.indexOf(t)),
-        { content: t, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true },
-      ]),
+      SPECIAL_TOKENS.map((t) => [String(vocab.indexOf(t)), { content: t, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true }]),
     ),
   });
   json('special_tokens_map.json', { ...named, additional_special_tokens: extra });

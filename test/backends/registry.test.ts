@@ -7,7 +7,10 @@ import { requireCapability, hasCapability } from '../../src/backends/model.ts';
 import { fakeModel } from '../helpers/fake-model.ts';
 
 test("a model block carries its backend's options; unknown backends and options are named", async () => {
-  await assert.rejects(loadModel('nope:x', { cacheDir: '/nonexistent' }), /unknown model "nope:x": known backends are organism:NAME\|PATH, openai:MODEL, gguf:PATH, hf:PATH/);
+  await assert.rejects(
+    loadModel('nope:x', { cacheDir: '/nonexistent' }),
+    /unknown model "nope:x": known backends are organism:NAME\|PATH, openai:MODEL, gguf:PATH, hf:PATH/,
+  );
   await assert.rejects(loadModel('openai:', { cacheDir: '/nonexistent' }), /model "openai:": say which, e\.g\. openai:MODEL/);
   await assert.rejects(
     loadModel({ id: 'openai:m', base_url: 'http://127.0.0.1:9/v1', temprature: 1 }, { cacheDir: '/nonexistent' }),

@@ -22,7 +22,7 @@ import type { RunContext } from '../../context.ts';
 import { auditExamples, projectionPulls, storedOwnAnswers } from '../../data-audit.ts';
 import { loadDataset } from '../../datasets.ts';
 import { defineKind } from '../../kind.ts';
-import { systemPromptContrastChats, vectorFor, type PersonaVector } from '../../persona-vector.ts';
+import { WORLD_TRAITS, isWorldTrait, systemPromptContrastChats, vectorFor, type PersonaVector } from '../../persona-vector.ts';
 import { loadQuestions } from '../../questions.ts';
 import type { ConditionResult, ExperimentResult, RunHooks } from '../../result.ts';
 import { contrastSchema, kindSpec, questionsField, targetField, type CommonSpec, type ConditionSpec } from '../../spec-parts.ts';
@@ -49,6 +49,12 @@ export const vectorsSchema = z
           .strict(),
       ])
       .default('world'),
+    /**
+     * Where the held-out AUC is read: the world's documents, or the judge-confirmed answers to every
+     * other question of the system-prompt contexts (the default for a trait the world does not have,
+     * i.e. on a real model). With `contexts`, the extraction uses the remaining questions only.
+     */
+    held_out_from: z.enum(['world', 'contexts']).optional(),
     /** Answers per side for extraction, and held-out documents per side for the AUC. */
     examples: z.number().int().min(10).default(300),
     held_out: z.number().int().min(5).default(200),
@@ -68,6 +74,17 @@ export const vectorsSchema = z
   .strict();
 
 export const vectorsSpecSchema = kindSpec('vectors', { target: targetField, questions: questionsField, vectors: vectorsSchema }).superRefine((spec, ctx) => {
+  const v = spec.vectors;
+  if (!isWorldTrait(v.contrast.trait) && v.contexts === 'world')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['vectors', 'contexts'],
+      message: `trait "${v.contrast.trait}" is not one of the world's (${WORLD_TRAITS.join(', ')}): give contexts.system_prompts`,
+    });
+  if (v.held_out_from === 'contexts' && v.contexts === 'world')
+    ctx.addIssue({ code: 'custom', path: ['vectors', 'held_out_from'], message: 'held_out_from: contexts needs system-prompt contexts' });
+  if (v.held_out_from === 'world' && !isWorldTrait(v.contrast.trait))
+    ctx.addIssue({ code: 'custom', path: ['vectors', 'held_out_from'], message: `the world has no documents for trait "${v.contrast.trait}"` });
   for (const name of spec.vectors.sweep?.conditions ?? []) {
     if (!spec.conditions.some((c) => c.name === name))
       ctx.addIssue({ code: 'custom', path: ['vectors', 'sweep', 'conditions'], message: `no condition named "${name}"` });
@@ -134,6 +151,11 @@ export interface VectorsSummary {
 
 export const SWEEP_GROUP = 'sweep: ';
 
+/** Where the held-out AUC comes from: as the spec says, else the world for a world trait, else the contexts. */
+function heldOutFrom(v: VectorsOptions): 'world' | 'contexts' {
+  return v.held_out_from ?? (isWorldTrait(v.contrast.trait) ? 'world' : 'contexts');
+}
+
 /** The extracted vector and the conditions to run: the spec's, plus one per sweep coefficient. */
 export async function prepareVectors(
   spec: VectorsSpec,
@@ -152,7 +174,8 @@ export async function prepareVectors(
     cacheDir,
     onProgress: hooks.progress,
     systemPrompts: sp && {
-      key: { sp, judge: judge.name, sampling: spec.sampling },
+      // The held-out source joins the key only when it is not the world's (so stored vectors keep their keys).
+      key: { sp, judge: judge.name, sampling: spec.sampling, ...(heldOutFrom(v) === 'contexts' ? { heldOutFrom: 'contexts' } : {}) },
       contexts: () =>
         systemPromptContrastChats(model, v.contrast, {
           positive: sp.system_prompts.positive,
@@ -163,6 +186,7 @@ export async function prepareVectors(
           seed: spec.seed,
           temperature: spec.sampling.temperature,
           maxTokens: spec.sampling.max_tokens,
+          holdOutQuestions: heldOutFrom(v) === 'contexts',
           onProgress: hooks.progress,
         }),
     },
