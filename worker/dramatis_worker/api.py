@@ -235,10 +235,19 @@ def dramatis_complete(engine, body: dict) -> dict:
 def dramatis_score(engine, body: dict) -> dict:
     engine.resolve(body.get("model"))
     tok = engine.lm.tokenizer
-    if ("pairs" in body) == ("conversations" in body):
-        raise bad_request("give exactly one of `pairs` or `conversations`")
+    if sum(k in body for k in ("pairs", "conversations", "ids")) != 1:
+        raise bad_request("give exactly one of `pairs`, `conversations` or `ids`")
     items = []
-    if "pairs" in body:
+    top_k = body.get("top_k", 0)
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or not 0 <= top_k <= 100:
+        raise bad_request("`top_k` must be an integer from 0 to 100", "top_k")
+    if "ids" in body:
+        # Token ids as given (parity checks against another runtime on the very same sequence).
+        for i, seq in enumerate(get_list(body, "ids")):
+            if not isinstance(seq, list) or len(seq) < 2 or not all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < engine.lm.vocab_size for t in seq):
+                raise bad_request(f"`ids[{i}]` must be a list of at least 2 token ids below {engine.lm.vocab_size}", "ids")
+            items.append(ScoreItem(ids=seq, start=1, end=len(seq)))
+    elif "pairs" in body:
         for i, p in enumerate(get_list(body, "pairs")):
             if not isinstance(p, dict) or not isinstance(p.get("prompt"), str) or not isinstance(p.get("continuation"), str):
                 raise bad_request(f"`pairs[{i}]` must be {{prompt: string, continuation: string}}", "pairs")
@@ -251,8 +260,13 @@ def dramatis_score(engine, body: dict) -> dict:
             items.append(conversation_item(tok, msgs))
     steers = _steers(engine, body.get("steering"))
     with engine.using(body.get("model")):
-        res = score(engine.lm, items, steers, engine.batch_size)
-    return {"scores": [{"logprob": float(sum(lps)), "tokens": lps} for lps, _ in res]}
+        res = score(engine.lm, items, steers, engine.batch_size, top_k)
+    return {
+        "scores": [
+            {"logprob": float(sum(lps)), "tokens": lps, **({"top": [[[t, lp] for t, lp in pos] for pos in tops]} if top_k else {})}
+            for lps, tops in res
+        ]
+    }
 
 
 def _f32_list(arr):
