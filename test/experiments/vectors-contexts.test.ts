@@ -36,7 +36,7 @@ test('held out from the contexts: the AUC is read on answers to questions the ex
   assert.equal(v.layers.length, 4);
   for (const l of v.layers) {
     assert.ok(l.auc >= 0 && l.auc <= 1);
-    assert.ok(l.indirectAuc >= 0 && l.indirectAuc <= 1);
+    assert.ok(l.indirectAuc! >= 0 && l.indirectAuc! <= 1);
   }
   // The organism's malevolent and benevolent replies are told apart on answers the extraction never saw.
   const best = Math.max(...v.layers.slice(1).map((l) => l.auc));

@@ -5,7 +5,7 @@
  * whose `rate` is the share of its examples that point to the target trait value.
  */
 import { z } from 'zod';
-import { hasCapability, type ChatMessage } from '../../../backends/model.ts';
+import { hasCapability, type ChatMessage, type Model } from '../../../backends/model.ts';
 import { interval, pct, signed, table } from '../../../shared/format.ts';
 import { dataKey } from '../../../shared/keys.ts';
 import {
@@ -22,7 +22,13 @@ import {
 import { loadDataset } from '../../datasets.ts';
 import { defineKind } from '../../kind.ts';
 import { readLibraryFile } from '../../library-file.ts';
-import { vectorFor } from '../../persona-vector.ts';
+import { vectorFor, type PersonaVector } from '../../persona-vector.ts';
+import { judgeScorer } from '../../context.ts';
+import { resolveDataRef } from '../../data-ref.ts';
+import type { RunHooks } from '../../result.ts';
+import { prepareVectors, vectorsSpecSchema, type VectorsSpec } from '../vectors/index.ts';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { countRate, type ConditionResult, type ExperimentResult } from '../../result.ts';
 import { contrastSchema, kindSpec, noPreventative, questionsField, targetField, type CommonSpec, type Contrast } from '../../spec-parts.ts';
 
@@ -37,6 +43,12 @@ export const auditSchema = z
       { trait: 'kind', positive: 'ai', negative: 'human' },
     ]),
     vector_examples: z.number().int().min(10).default(300),
+    /**
+     * Vectors kinds' specs (`preset:real-vectors.yaml` or a path) whose vector to project on, extracted
+     * their way (system prompts, their judge) and cached alike: a model with no world (a real model)
+     * is audited on its own vectors. When given, `traits` are not extracted from world contexts.
+     */
+    vectors_from: z.array(z.string().min(1)).min(1).optional(),
     /** Black-box: `world` (the persona library in the organism's chat-log format) or a file of [{name, description}]. */
     library: z.string().default('world'),
     /** File libraries: the scoring prompt, `{header}` (empty for the model's default) and `{conversation}`. */
@@ -98,6 +110,27 @@ function auditLibrary(a: AuditSpec): AuditLibrary {
 
 const show = (prompt: ChatMessage[]) => prompt.map((m) => m.content).join(' / ');
 
+/** The vector a vectors spec extracts on this model (the same cache key, so one extraction serves both). */
+async function vectorOfSpec(ref: string, model: Model, cacheDir: string, hooks: RunHooks): Promise<{ vector: PersonaVector; file: string }> {
+  // Read with the vectors kind's own schema (not the spec registry, which lists this kind: no import cycle).
+  const file = resolveDataRef(ref);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`audit.vectors_from: ${ref}: ${(e as Error).message}`);
+  }
+  const parsed = vectorsSpecSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`audit.vectors_from: ${ref}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  }
+  const spec = parsed.data;
+  const judge = await judgeScorer(spec.judge, cacheDir, hooks);
+  const prepared = await prepareVectors(spec as unknown as VectorsSpec, model, judge, cacheDir, hooks);
+  return { vector: prepared.vector, file: prepared.file };
+}
+
 async function runAudit(ctx: import('../../context.ts').RunContext<AuditKindSpec>) {
   const { spec, store, cacheDir, hooks } = ctx;
   const a = spec.audit;
@@ -116,7 +149,12 @@ async function runAudit(ctx: import('../../context.ts').RunContext<AuditKindSpec
       );
     const lib = blackBox ? auditLibrary(a) : undefined;
     const vectors = [];
-    if (whiteBox) {
+    if (whiteBox && a.vectors_from) {
+      for (const ref of a.vectors_from) {
+        current(`dataset "(vector from ${ref})"`);
+        vectors.push(await vectorOfSpec(ref, model, cacheDir, hooks));
+      }
+    } else if (whiteBox) {
       for (const c of a.traits) {
         current(`dataset "(vector ${c.trait})"`);
         vectors.push(
