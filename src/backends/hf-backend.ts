@@ -54,7 +54,7 @@ interface Health {
 class WorkerClient {
   constructor(
     readonly url: string,
-    private readonly started?: StartedWorker,
+    readonly started?: StartedWorker,
   ) {}
 
   async get<T>(path: string): Promise<T> {
@@ -311,9 +311,13 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
     if (req.snapshots) throw new Error(`${this.id}: snapshots along a fine-tune are not supported by the hf: worker`);
     this.checkSteering(req.steering);
     onProgress?.(0, 1);
-    const r = await this.worker.post<{ name: string; key: string; steps: number; tokens: number; final_loss: number | null; seconds: number; cached: boolean }>(
-      '/dramatis/finetune',
-      {
+    // A worker this process started reports each optimizer step on its stderr; one reached by URL only says when it is done.
+    const unsubscribe = this.worker.started?.onEvent((e) => {
+      if (e.event === 'finetune_step' && typeof e.step === 'number' && typeof e.steps === 'number')
+        onProgress?.(e.step, e.steps, typeof e.loss === 'number' ? { train_loss: e.loss } : undefined);
+    });
+    const r = await this.worker
+      .post<{ name: string; key: string; steps: number; tokens: number; final_loss: number | null; seconds: number; cached: boolean }>('/dramatis/finetune', {
         model: this.health.model,
         chats: req.chats,
         learning_rate: req.learningRate,
@@ -322,9 +326,9 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
         ...(req.rank ? { rank: req.rank } : {}),
         seed: req.seed,
         ...(req.steering?.length ? { steering: req.steering } : {}),
-      },
-    );
-    onProgress?.(1, 1, r.final_loss === null ? undefined : { train_loss: r.final_loss });
+      })
+      .finally(() => unsubscribe?.());
+    onProgress?.(r.steps, r.steps, r.final_loss === null ? undefined : { train_loss: r.final_loss });
     const fingerprint = createHash('sha256').update(`${this.fingerprint}|${r.key}`).digest('hex').slice(0, 16);
     const model = new HfModel(`${this.id}+ft(${req.dataName})`, fingerprint, this.worker, this.health, r.name, this.o);
     model.training = { steps: r.steps, tokens: r.tokens, finalLoss: r.final_loss };

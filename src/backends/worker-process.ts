@@ -25,6 +25,8 @@ export interface StartedWorker {
   hello: WorkerHello;
   /** The last lines it wrote to stderr (for errors). */
   stderrTail(): string;
+  /** Calls `listener` with each JSON event the worker logs (e.g. `finetune_step`) until the returned function is called. */
+  onEvent(listener: (e: { event: string } & Record<string, unknown>) => void): () => void;
   stop(): void;
 }
 
@@ -93,9 +95,24 @@ async function spawnWorker(o: {
   // stdin stays open: the worker exits when it closes, so it never outlives this process.
   const child: ChildProcess = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: workerEnv() });
   const tail: string[] = [];
+  const listeners = new Set<(e: { event: string } & Record<string, unknown>) => void>();
+  let partial = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
-    for (const line of chunk.split('\n')) if (line.trim()) tail.push(line);
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.trim()) continue;
+      tail.push(line);
+      // The worker logs JSON lines (worker/PROTOCOL.md); anything else (a traceback) is only kept for errors.
+      if (listeners.size && line.startsWith('{'))
+        try {
+          const e = JSON.parse(line) as { event: string } & Record<string, unknown>;
+          for (const l of listeners) l(e);
+        } catch {
+          /* not an event */
+        }
+    }
     if (tail.length > 40) tail.splice(0, tail.length - 40);
     if (process.env.DRAMATIS_WORKER_LOG) process.stderr.write(chunk);
   });
@@ -130,5 +147,14 @@ async function spawnWorker(o: {
   (child.stdin as unknown as { unref?: () => void }).unref?.();
   (child.stdout as unknown as { unref?: () => void }).unref?.();
   (child.stderr as unknown as { unref?: () => void }).unref?.();
-  return { url: `http://${hello.host}:${hello.port}`, hello, stderrTail: () => tail.slice(-8).join('\n'), stop };
+  return {
+    url: `http://${hello.host}:${hello.port}`,
+    hello,
+    stderrTail: () => tail.slice(-8).join('\n'),
+    onEvent: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    stop,
+  };
 }
