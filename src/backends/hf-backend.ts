@@ -27,6 +27,9 @@ import type {
 } from './model.ts';
 import { requestSeed } from '../shared/keys.ts';
 import { startWorker, type StartedWorker } from './worker-process.ts';
+import { Agent, fetch as undiciFetch } from 'undici';
+
+const LONG_REQUESTS = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 
 export interface HfOptions {
   /** A running worker to use instead of starting one (e.g. http://gpu-node:8765). */
@@ -66,14 +69,16 @@ class WorkerClient {
   }
 
   private async send<T>(path: string, body: unknown): Promise<T> {
-    let res: Response;
+    let res: Awaited<ReturnType<typeof undiciFetch>>;
     try {
-      res = await fetch(this.url + path, {
+      res = await undiciFetch(this.url + path, {
         method: body === undefined ? 'GET' : 'POST',
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        // A fine-tune is one long request; the worker answers /health meanwhile.
-        signal: AbortSignal.timeout(6 * 3600_000),
+        // A fine-tune is one long request (the worker answers /health meanwhile): undici's own header
+        // and body timeouts (5 minutes) would cut it, so they are off and one overall limit stands.
+        dispatcher: LONG_REQUESTS,
+        signal: AbortSignal.timeout(12 * 3600_000),
       });
     } catch (e) {
       const tail = this.started?.stderrTail();
@@ -310,7 +315,6 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
     if (req.mode !== 'lora') throw new Error(`${this.id} fine-tunes with LoRA only (mode: lora), not "${req.mode}"`);
     if (req.snapshots) throw new Error(`${this.id}: snapshots along a fine-tune are not supported by the hf: worker`);
     this.checkSteering(req.steering);
-    onProgress?.(0, 1);
     // A worker this process started reports each optimizer step on its stderr; one reached by URL only says when it is done.
     const unsubscribe = this.worker.started?.onEvent((e) => {
       if (e.event === 'finetune_step' && typeof e.step === 'number' && typeof e.steps === 'number')

@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { PACKAGE_ROOT } from '../shared/paths.ts';
 
 /** What the worker says once it listens (its first stdout line). */
@@ -91,7 +92,10 @@ async function spawnWorker(o: {
   const args = ['-m', 'dramatis_worker', 'serve', '--model', o.modelPath, '--host', '127.0.0.1', '--port', '0', '--cache', resolve(o.cacheDir, 'worker')];
   if (o.device) args.push('--device', o.device);
   if (o.dtype) args.push('--dtype', o.dtype);
-  if (o.threads) args.push('--threads', String(o.threads));
+  // One core left to the rest of the machine: PyTorch's CPU kernels slow down by an order of magnitude
+  // when their threads compete with another busy process (seen here: a 31-token prefill 4 s with 2
+  // threads on 2 busy cores, 0.17 s with 1).
+  args.push('--threads', String(o.threads ?? Math.max(1, availableParallelism() - 1)));
   // stdin stays open: the worker exits when it closes, so it never outlives this process.
   const child: ChildProcess = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: workerEnv() });
   const tail: string[] = [];

@@ -38,14 +38,19 @@ export function progressBar(label: string, total: number, fieldsFormat = ''): Pr
 
 /** A run's progress hook: one bar per named step, made on first report, closed when it completes. */
 export function progressBars(): (label: string, done: number, total: number) => void {
-  const bars = new Map<string, Progress>();
+  const bars = new Map<string, { bar: Progress; total: number }>();
   return (label, done, total) => {
-    let bar = bars.get(label);
-    if (!bar) {
-      bar = progressBar(label, total);
-      bars.set(label, bar);
+    let entry = bars.get(label);
+    // A step that learns its size late (a remote fine-tune's step count) gets a bar of the new size.
+    if (entry && entry.total !== total) {
+      entry.bar.stop();
+      entry = undefined;
     }
-    bar.update(done);
-    if (done >= total) bar.stop();
+    if (!entry) {
+      entry = { bar: progressBar(label, total), total };
+      bars.set(label, entry);
+    }
+    entry.bar.update(done);
+    if (done >= total) entry.bar.stop();
   };
 }
