@@ -91,7 +91,7 @@ const CASES: Case[] = [
   spec(
     'unknown trait',
     'name: v\nkind: vectors\nmodel: organism:assistant\ntarget: t\nquestions: world:broad\nvectors:\n  contrast: { trait: height, positive: a, negative: b }\n',
-    '@:7: vectors.contrast.trait: Invalid option',
+    `@:7: vectors.contrast.trait: "height" is not one of the world's traits (morality, era, kind); a trait of your own needs contexts.system_prompts`,
   ),
   spec('audit without audit', 'name: a\nkind: audit\nmodel: organism:assistant\n', '@:1: audit: required for kind audit'),
   spec('audit with no datasets', 'name: a\nkind: audit\nmodel: organism:assistant\naudit:\n  datasets: []\n', '@:5: audit.datasets: Too small'),

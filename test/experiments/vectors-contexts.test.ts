@@ -44,7 +44,7 @@ test('held out from the contexts: the AUC is read on answers to questions the ex
 });
 
 test('a trait the world does not have needs system prompts, and the world has no documents for it', () => {
-  assert.throws(() => specOf({ ...base, vectors: { contrast: { trait: 'pirate', positive: 'pirate', negative: 'landlubber' } } }), /trait "pirate" is not one of the world's/);
+  assert.throws(() => specOf({ ...base, vectors: { contrast: { trait: 'pirate', positive: 'pirate', negative: 'landlubber' } } }), /vectors.contrast.trait: "pirate" is not one of the world's traits/);
   assert.throws(
     () => specOf({ ...base, vectors: { contrast: { trait: 'pirate', positive: 'pirate', negative: 'landlubber' }, contexts, held_out_from: 'world' } }),
     /the world has no documents for trait "pirate"/,

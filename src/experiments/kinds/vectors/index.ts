@@ -78,8 +78,8 @@ export const vectorsSpecSchema = kindSpec('vectors', { target: targetField, ques
   if (!isWorldTrait(v.contrast.trait) && v.contexts === 'world')
     ctx.addIssue({
       code: 'custom',
-      path: ['vectors', 'contexts'],
-      message: `trait "${v.contrast.trait}" is not one of the world's (${WORLD_TRAITS.join(', ')}): give contexts.system_prompts`,
+      path: ['vectors', 'contrast', 'trait'],
+      message: `"${v.contrast.trait}" is not one of the world's traits (${WORLD_TRAITS.join(', ')}); a trait of your own needs contexts.system_prompts`,
     });
   if (v.held_out_from === 'contexts' && v.contexts === 'world')
     ctx.addIssue({ code: 'custom', path: ['vectors', 'held_out_from'], message: 'held_out_from: contexts needs system-prompt contexts' });
