@@ -8,10 +8,10 @@
  */
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, availableParallelism } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getLlama, type Token } from 'node-llama-cpp';
-import { GgufModel } from '../../src/backends/gguf-backend.ts';
+import { GgufModel, defaultThreads } from '../../src/backends/gguf-backend.ts';
 import { requestSeed } from '../../src/shared/keys.ts';
 import { specOf } from '../../src/experiments/spec.ts';
 import { Store } from '../../src/experiments/store.ts';
@@ -67,7 +67,7 @@ async function bare(promptIds: Token[], seeds: number[]): Promise<{ seconds: num
   const t0 = performance.now();
   const llama = await getLlama({ gpu: false, build: 'never' });
   const model = await llama.loadModel({ modelPath });
-  const ctx = await model.createContext({ contextSize: Math.min(model.trainContextSize, 4096), sequences, threads: availableParallelism(), batchSize: 512 });
+  const ctx = await model.createContext({ contextSize: Math.min(model.trainContextSize, 4096), sequences, threads: defaultThreads(), batchSize: 512 });
   let next = 0;
   let tokens = 0;
   await Promise.all(

@@ -24,7 +24,7 @@ export interface GgufOptions {
   contextSize?: number;
   /** Rows evaluated in parallel, one context sequence each (default 2; see DEFAULT_SEQUENCES). */
   sequences?: number;
-  /** CPU threads (default: the cores this process may use). */
+  /** CPU threads (default: the cores this process may use, less one; see defaultThreads). */
   threads?: number;
   /** Tokens per decode batch (default 512). */
   batchSize?: number;
@@ -74,6 +74,14 @@ async function checkSequencesAgree(model: LlamaModel, sequences: LlamaContextSeq
         `(its batched decoding mixes sequences up on this build): use sequences: 2 or fewer`,
     );
 }
+
+/**
+ * The cores less one. llama.cpp's threads wait for each other at every op, spinning: when any of them
+ * competes with another busy process, a step takes as long as the slowest preempted thread (seen here,
+ * on 2 cores: 4 threads beside a pip install took 100× longer; 2 threads beside a PyTorch worker took
+ * ~35 s per 48-token reply; 1 thread, 5 s for what 2 threads took 43 s). One core left free avoids it.
+ */
+export const defaultThreads = (): number => Math.max(1, availableParallelism() - 1);
 
 let llamaInstance: Promise<Llama> | undefined;
 const loadedModels = new Map<string, Promise<LlamaModel>>();
@@ -150,8 +158,7 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
       context = await model.createContext({
         contextSize,
         sequences: n,
-        // Oversubscribed threads slow llama.cpp down by orders of magnitude (seen here: 100× with 4 threads on 2 cores).
-        threads: o.threads ?? availableParallelism(),
+        threads: o.threads ?? defaultThreads(),
         batchSize: o.batchSize ?? 512,
         ...(o.flashAttention !== undefined ? { flashAttention: o.flashAttention } : {}),
         ...(o.kvCache === 'f32' ? { experimentalKvCacheKeyType: 'F32' as const, experimentalKvCacheValueType: 'F32' as const } : {}),

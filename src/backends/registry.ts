@@ -162,7 +162,7 @@ registerBackend({
       context_size: z.number().int().min(16).max(1_048_576).optional(),
       /** Rows evaluated in parallel (default 2: more are checked when loaded, see gguf-backend.ts). */
       sequences: z.number().int().min(1).max(256).optional(),
-      /** CPU threads (default: the cores available). */
+      /** CPU threads (default: the cores available less one). */
       threads: z.number().int().min(1).max(1024).optional(),
       /** Tokens per decode batch (default 512). */
       batch_size: z.number().int().min(1).max(65_536).optional(),
