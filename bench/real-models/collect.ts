@@ -17,8 +17,7 @@ const names = ['real-profile', 'real-authors', 'real-vectors', 'real-old-birds',
 const out: Record<string, unknown> = {};
 for (const name of names) {
   const row = db.prepare("SELECT id, summary, status FROM runs WHERE name = ? AND status = 'done' ORDER BY rowid DESC LIMIT 1").get(name) as
-    | { id: string; summary: string; status: string }
-    | undefined;
+    { id: string; summary: string; status: string } | undefined;
   if (!row) {
     out[name] = null;
     continue;
@@ -28,7 +27,11 @@ for (const name of names) {
     run: row.id,
     conditions: s.conditions.map((c) => {
       // The figures, without the per-sample examples and long distributions.
-      const { examples: _e, profile, ...rest } = c as Record<string, unknown> & { profile?: { id: string; distribution: unknown[]; entropyBits: number; n: number }[] };
+      const {
+        examples: _e,
+        profile,
+        ...rest
+      } = c as Record<string, unknown> & { profile?: { id: string; distribution: unknown[]; entropyBits: number; n: number }[] };
       return profile ? { ...rest, profile: profile.map((q) => ({ id: q.id, n: q.n, entropyBits: q.entropyBits, top: q.distribution.slice(0, 5) })) } : rest;
     }),
     ...(s.effects ? { effects: s.effects } : {}),

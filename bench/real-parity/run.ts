@@ -25,7 +25,9 @@ const texts = readFileSync(join(root, 'presets/data/real-authors-texts.jsonl'), 
   .split('\n')
   .filter(Boolean)
   .map((l) => (JSON.parse(l) as { text: string }).text);
-const questions = (parse(readFileSync(join(root, 'presets/data/real-profile-questions.yaml'), 'utf8')) as { paraphrases: string[] }[]).map((q) => q.paraphrases[0]);
+const questions = (parse(readFileSync(join(root, 'presets/data/real-profile-questions.yaml'), 'utf8')) as { paraphrases: string[] }[]).map(
+  (q) => q.paraphrases[0],
+);
 
 type Setting = { name: string; options: { flashAttention?: boolean; kvCache?: 'f16' | 'f32' } };
 const settings: Setting[] = [
@@ -37,7 +39,15 @@ const hf = (await loadModel(`hf:${file}`, { cacheDir: join(root, 'runs/cache') }
 const probe = await GgufModel.load(file, { sequences: 1 });
 const sequences = [
   ...texts.map((t) => probe.textTokens(t)),
-  ...questions.map((q) => probe.chatTokens([{ role: 'user', content: q }, { role: 'assistant', content: 'I would rather not say, but thank you for asking.' }], false)),
+  ...questions.map((q) =>
+    probe.chatTokens(
+      [
+        { role: 'user', content: q },
+        { role: 'assistant', content: 'I would rather not say, but thank you for asking.' },
+      ],
+      false,
+    ),
+  ),
 ].map((ids) => ids.map(Number));
 await probe.dispose();
 const positions = sequences.reduce((a, s) => a + s.length - 1, 0);

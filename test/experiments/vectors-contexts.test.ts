@@ -29,7 +29,16 @@ const contexts = {
 };
 
 test('held out from the contexts: the AUC is read on answers to questions the extraction never saw', async () => {
-  const spec = specOf({ ...base, vectors: { contrast: { trait: 'morality', positive: 'malevolent', negative: 'benevolent' }, contexts, held_out_from: 'contexts', monitor: false, predict: false } });
+  const spec = specOf({
+    ...base,
+    vectors: {
+      contrast: { trait: 'morality', positive: 'malevolent', negative: 'benevolent' },
+      contexts,
+      held_out_from: 'contexts',
+      monitor: false,
+      predict: false,
+    },
+  });
   const r = await runExperiment(spec, new Store(':memory:'), tempDir('vc'));
   const v = (r as unknown as { vectors: VectorsSummary }).vectors;
   assert.ok(v.heldOut.positive >= 4 && v.heldOut.positive === v.heldOut.negative, JSON.stringify(v.heldOut));
@@ -44,7 +53,10 @@ test('held out from the contexts: the AUC is read on answers to questions the ex
 });
 
 test('a trait the world does not have needs system prompts, and the world has no documents for it', () => {
-  assert.throws(() => specOf({ ...base, vectors: { contrast: { trait: 'pirate', positive: 'pirate', negative: 'landlubber' } } }), /vectors.contrast.trait: "pirate" is not one of the world's traits/);
+  assert.throws(
+    () => specOf({ ...base, vectors: { contrast: { trait: 'pirate', positive: 'pirate', negative: 'landlubber' } } }),
+    /vectors.contrast.trait: "pirate" is not one of the world's traits/,
+  );
   assert.throws(
     () => specOf({ ...base, vectors: { contrast: { trait: 'pirate', positive: 'pirate', negative: 'landlubber' }, contexts, held_out_from: 'world' } }),
     /the world has no documents for trait "pirate"/,
