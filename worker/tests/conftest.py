@@ -22,7 +22,8 @@ WORKER_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(WORKER_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SMOLLM_GGUF = os.environ.get("DRAMATIS_TEST_GGUF", "/work/dl/SmolLM2-135M-Instruct.Q4_1.gguf")
+# What scripts/fetch-smollm2.sh fetches, beside the worker in the repository (DRAMATIS_TEST_GGUF for another).
+SMOLLM_GGUF = os.environ.get("DRAMATIS_TEST_GGUF", str(WORKER_ROOT.parent / "models" / "real" / "SmolLM2-135M-Instruct.Q4_1.gguf"))
 
 
 @pytest.fixture(scope="session")
