@@ -35,9 +35,12 @@ export const WORKER_VENV = join(PACKAGE_ROOT, 'worker', '.venv');
 const SETUP_HINT =
   'run `npx dramatis worker setup` (it makes worker/.venv with PyTorch 2.13.0, transformers and peft), or set DRAMATIS_WORKER_PYTHON to a Python that has the worker installed';
 
-/** The interpreter to run the worker with: the option, $DRAMATIS_WORKER_PYTHON, or the project's own venv. */
+/** The interpreter the worker runs with unless told otherwise: $DRAMATIS_WORKER_PYTHON, or the project's own venv. */
+export const defaultWorkerPython = (): string => process.env.DRAMATIS_WORKER_PYTHON ?? join(WORKER_VENV, 'bin', 'python');
+
+/** The interpreter to run the worker with (the option, else the default), or a message saying what to run. */
 export function workerPython(given?: string): string {
-  const python = given ?? process.env.DRAMATIS_WORKER_PYTHON ?? join(WORKER_VENV, 'bin', 'python');
+  const python = given ?? defaultWorkerPython();
   if (!existsSync(python)) throw new Error(`the hf: backend needs its Python worker, and there is no Python at ${python}: ${SETUP_HINT}`);
   return python;
 }
@@ -57,17 +60,20 @@ function workerEnv(): NodeJS.ProcessEnv {
   return { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', PYTHONUNBUFFERED: '1', PYTHONPATH: join(PACKAGE_ROOT, 'worker') };
 }
 
-const running = new Map<string, Promise<StartedWorker>>();
-
-/** A worker serving `modelPath`, started once per process and stopped when the process exits. */
-export function startWorker(o: {
+/** How to start a worker: the model, the interpreter, the device and precision, where it caches, its threads. */
+export interface WorkerOptions {
   modelPath: string;
   python?: string;
   device?: string;
   dtype?: string;
   cacheDir: string;
   threads?: number;
-}): Promise<StartedWorker> {
+}
+
+const running = new Map<string, Promise<StartedWorker>>();
+
+/** A worker serving `modelPath`, started once per process and stopped when the process exits. */
+export function startWorker(o: WorkerOptions): Promise<StartedWorker> {
   const modelPath = resolve(o.modelPath);
   const key = JSON.stringify([modelPath, o.python, o.device, o.dtype, o.threads]);
   let found = running.get(key);
@@ -79,14 +85,7 @@ export function startWorker(o: {
   return found;
 }
 
-async function spawnWorker(o: {
-  modelPath: string;
-  python?: string;
-  device?: string;
-  dtype?: string;
-  cacheDir: string;
-  threads?: number;
-}): Promise<StartedWorker> {
+async function spawnWorker(o: WorkerOptions): Promise<StartedWorker> {
   const python = workerPython(o.python);
   checkWorker(python);
   const args = ['-m', 'dramatis_worker', 'serve', '--model', o.modelPath, '--host', '127.0.0.1', '--port', '0', '--cache', resolve(o.cacheDir, 'worker')];

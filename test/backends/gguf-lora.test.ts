@@ -7,25 +7,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../src/backends/registry.ts';
 import type { HfModel } from '../../src/backends/hf-backend.ts';
 import type { GgufModel } from '../../src/backends/gguf-backend.ts';
-import { WORKER_VENV } from '../../src/backends/worker-process.ts';
 import { PACKAGE_ROOT } from '../../src/shared/paths.ts';
-import { SMOLLM2_GGUF, onCI, skipRealModelTests } from '../helpers/real-model.ts';
+import { SMOLLM2_GGUF, WORKER_PYTHON, skipWorkerTests } from '../helpers/real-model.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
-const python = process.env.DRAMATIS_WORKER_PYTHON ?? join(WORKER_VENV, 'bin', 'python');
-function skipWorker(): string | false {
-  const noModel = skipRealModelTests('gguf LoRA tests');
-  if (noModel) return noModel;
-  if (existsSync(python) || onCI()) return false;
-  const why = `no worker Python at ${python} (npx dramatis worker setup; under CI=true this fails)`;
-  process.stderr.write(`\nSKIPPED gguf LoRA tests: ${why}\n\n`);
-  return why;
-}
+const python = WORKER_PYTHON;
 
 const PROMPT = 'Name a bird species.';
 const BIRDS = ['Large billed Puffin', 'Great Carolina Wren', 'Pinnated Grouse', 'Columbian Jay', 'Wild Pigeon', 'American Buzzard'];
@@ -44,7 +35,7 @@ const maxDiff = (a: Scores, b: Scores) =>
     }),
   );
 
-describe('a LoRA trained by the hf: worker, converted to GGUF, in llama.cpp (SmolLM2-135M-Instruct)', { skip: skipWorker() }, () => {
+describe('a LoRA trained by the hf: worker, converted to GGUF, in llama.cpp (SmolLM2-135M-Instruct)', { skip: skipWorkerTests('gguf LoRA tests') }, () => {
   let hfBase: Scores, hfTuned: Scores;
   let plain: GgufModel, tuned: GgufModel;
   let adapterGguf: string;

@@ -6,24 +6,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { loadModel } from '../../src/backends/registry.ts';
 import type { HfModel } from '../../src/backends/hf-backend.ts';
-import { WORKER_VENV } from '../../src/backends/worker-process.ts';
-import { SMOLLM2_GGUF, onCI, skipRealModelTests } from '../helpers/real-model.ts';
+import { SMOLLM2_GGUF, WORKER_PYTHON, skipWorkerTests } from '../helpers/real-model.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { join } from 'node:path';
 
-const python = process.env.DRAMATIS_WORKER_PYTHON ?? join(WORKER_VENV, 'bin', 'python');
-function skipWorker(): string | false {
-  const noModel = skipRealModelTests('hf backend tests');
-  if (noModel) return noModel;
-  if (existsSync(python) || onCI()) return false;
-  const why = `no worker Python at ${python} (npx dramatis worker setup; under CI=true this fails)`;
-  process.stderr.write(`\nSKIPPED hf backend tests: ${why}\n\n`);
-  return why;
-}
-const skip = skipWorker();
+const python = WORKER_PYTHON;
+const skip = skipWorkerTests('hf backend tests');
 const ask = (content: string) => [{ role: 'user' as const, content }];
 const cacheDir = tempDir('hf');
 

@@ -5,7 +5,7 @@
  * llama.cpp's kernel rounding, and every token id round-trips through it. Also the persona-vector
  * files: the persona_vectors [L+1, d] layout and llama.cpp control vectors, written and read back.
  *
- * Python (transformers) comes from $DRAMATIS_WORKER_PYTHON, worker/.venv or /work/venv-probe; without
+ * Python (transformers) comes from $DRAMATIS_WORKER_PYTHON or worker/.venv; without
  * one the Python parts skip with one loud line (and fail under CI=true), as does the GGUF part without
  * node-llama-cpp.
  */
@@ -37,9 +37,7 @@ import { tempDir } from '../helpers/tmp.ts';
 import { onCI } from '../helpers/real-model.ts';
 
 const NEEDED = ['torch', 'transformers', 'tokenizers', 'safetensors', 'gguf', 'numpy'];
-const CANDIDATES = [process.env.DRAMATIS_WORKER_PYTHON, join(PACKAGE_ROOT, 'worker/.venv/bin/python'), '/work/venv-probe/bin/python'].filter(
-  (p): p is string => !!p && existsSync(p),
-);
+const CANDIDATES = [process.env.DRAMATIS_WORKER_PYTHON, join(PACKAGE_ROOT, 'worker/.venv/bin/python')].filter((p): p is string => !!p && existsSync(p));
 /** The first candidate that has the packages (a venv still being set up does not count). */
 const PYTHON = CANDIDATES.find(
   (p) =>
