@@ -81,6 +81,20 @@ def _content_logprobs(engine, g) -> dict:
     }
 
 
+def _openai_response(engine, id_prefix: str, obj: str, model, choices: list, prompt_tokens: int, gens) -> dict:
+    """The envelope both OpenAI endpoints share: id, object, created, model, fingerprint, usage."""
+    completion = sum(len(g.token_ids) for g in gens)
+    return {
+        "id": id_prefix + uuid.uuid4().hex,
+        "object": obj,
+        "created": int(time.time()),
+        "model": model or engine.lm.name,
+        "system_fingerprint": "dramatis-" + engine.lm.fingerprint[:12],
+        "choices": choices,
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion},
+    }
+
+
 def chat_completions(engine, body: dict) -> dict:
     _no_stream(body)
     model = body.get("model")
@@ -98,24 +112,16 @@ def chat_completions(engine, body: dict) -> dict:
     prompt = prompt_ids(engine.lm.tokenizer, messages)
     with engine.using(model):
         gens = generate(engine.lm, engine.table, [prompt] * n, [seed + i for i in range(n)], params, steers, engine.batch_size)
-    completion = sum(len(g.token_ids) for g in gens)
-    return {
-        "id": "chatcmpl-" + uuid.uuid4().hex,
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model or engine.lm.name,
-        "system_fingerprint": "dramatis-" + engine.lm.fingerprint[:12],
-        "choices": [
-            {
-                "index": i,
-                "message": {"role": "assistant", "content": g.text},
-                "finish_reason": g.finish_reason,
-                "logprobs": _content_logprobs(engine, g) if want_lp else None,
-            }
-            for i, g in enumerate(gens)
-        ],
-        "usage": {"prompt_tokens": len(prompt), "completion_tokens": completion, "total_tokens": len(prompt) + completion},
-    }
+    choices = [
+        {
+            "index": i,
+            "message": {"role": "assistant", "content": g.text},
+            "finish_reason": g.finish_reason,
+            "logprobs": _content_logprobs(engine, g) if want_lp else None,
+        }
+        for i, g in enumerate(gens)
+    ]
+    return _openai_response(engine, "chatcmpl-", "chat.completion", model, choices, len(prompt), gens)
 
 
 def _prompt_offsets(engine, prompt: str, ids: list[int]) -> list[int]:
@@ -173,16 +179,7 @@ def completions(engine, body: dict) -> dict:
         choices.append(
             {"text": (prompt if echo else "") + g.text, "index": i, "logprobs": lp_obj, "finish_reason": g.finish_reason}
         )
-    completion = sum(len(g.token_ids) for g in gens)
-    return {
-        "id": "cmpl-" + uuid.uuid4().hex,
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": model or engine.lm.name,
-        "system_fingerprint": "dramatis-" + engine.lm.fingerprint[:12],
-        "choices": choices,
-        "usage": {"prompt_tokens": len(ids), "completion_tokens": completion, "total_tokens": len(ids) + completion},
-    }
+    return _openai_response(engine, "cmpl-", "text_completion", model, choices, len(ids), gens)
 
 
 # -- dramatis batched endpoints ---------------------------------------------------
