@@ -17,7 +17,7 @@ export interface SamplingOptions {
   temperature?: number;
   topP?: number;
   maxTokens?: number;
-  /** Single-token stop strings. */
+  /** Stop strings: the text ends before the first one that appears (any length; matched on the decoded text). */
   stop?: string[];
   seed?: number;
   /** Per-request seeds, so each sample is reproducible on its own (see the organism's sampler). */

@@ -13,6 +13,11 @@ export interface SampleOptions {
   maxTokens?: number;
   /** Generation of a row stops after any of these token ids (the stop token is kept in `ids`). */
   stopIds?: number[];
+  /**
+   * Generation of a row also stops once this says so of its generated ids (checked after each token;
+   * the organism's stop strings longer than one token, matched on the decoded text).
+   */
+  stopWhen?: (generated: readonly number[]) => boolean;
   seed?: number;
   /**
    * Per-prompt seeds: row i draws from its own stream seeded by (seed, seeds[i] ?? i), so a sample
@@ -149,7 +154,7 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
         g.gen.push(tok);
         g.lps.push(logSoftmaxAt(row, tok));
         if (o.topLogprobs) g.top.push(topK(row, o.topLogprobs));
-        if (stop.has(tok)) {
+        if (stop.has(tok) || o.stopWhen?.(g.gen)) {
           g.done = true;
           g.reason = 'stop';
         }

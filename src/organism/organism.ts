@@ -12,6 +12,7 @@ import { generate, scoreContinuations, residuals, type SampleOptions } from './i
 import { activationSummaries, type ActivationSummary } from './activations.ts';
 import type { ChatMessage } from '../shared/chat.ts';
 import type { Steering } from './model.ts';
+import { joinWords } from '../world/text.ts';
 
 export { PACKAGE_ROOT };
 
@@ -51,7 +52,24 @@ export interface TextSample {
   topLogprobs?: { token: string; logprob: number }[][];
 }
 
-export type TextSampleOptions = Omit<SampleOptions, 'stopIds'> & { stop?: string[] };
+/** Any stop strings (see `Organism.stops`). */
+export type TextSampleOptions = Omit<SampleOptions, 'stopIds' | 'stopWhen'> & { stop?: string[] };
+
+/** Stop strings: single tokens by id, longer ones matched on the decoded text. */
+interface Stops {
+  ids: number[];
+  texts: string[];
+}
+
+/** Where the first of the stop strings begins in a text, if any occurs. */
+export function stopTextAt(text: string, stops: readonly string[]): number | undefined {
+  let at: number | undefined;
+  for (const s of stops) {
+    const k = text.indexOf(s);
+    if (k >= 0 && (at === undefined || k < at)) at = k;
+  }
+  return at;
+}
 
 export class Organism {
   private constructor(
@@ -79,35 +97,67 @@ export class Organism {
     return { config: this.ck.config, params: this.ck.params, padId: this.tokenizer.id('<pad>') };
   }
 
-  /** Stop strings are single tokens; one outside the vocabulary can never be generated, so it is dropped. */
-  private stopIds(stop: string[] | undefined): number[] {
-    return (stop ?? []).flatMap((s) => {
+  /**
+   * Stop strings. One that is a single token (by the world's splitter) stops when that token is drawn: a
+   * whole-token match checked by id, the fast path (one outside the vocabulary can never be drawn, so it
+   * is dropped). Any longer one (`<|im_end|>`, `\nUser:`) is matched on the decoded text, in the
+   * organism's canonical form (lowercase, one space between tokens: the only form its text takes), so
+   * `User:` stops at `user:`; the answer ends before it, with finish reason 'stop'. A string with no
+   * tokens at all (`\n\n`) can never appear in the organism's text and is dropped.
+   */
+  private stops(stop: readonly string[]): Stops {
+    const ids: number[] = [],
+      texts: string[] = [];
+    for (const s of stop) {
       const toks = this.tokenizer.tokens(s);
-      if (toks.length !== 1) throw new Error(`stop sequence ${JSON.stringify(s)} is ${toks.length} tokens; the organism stops on single tokens`);
-      return this.tokenizer.has(toks[0]) ? [this.tokenizer.id(toks[0])] : [];
-    });
+      if (toks.length === 1) {
+        if (this.tokenizer.has(toks[0])) ids.push(this.tokenizer.id(toks[0]));
+      } else if (toks.length > 1) texts.push(joinWords(toks));
+    }
+    return { ids, texts };
   }
 
-  /** Continue raw text prompts (pretraining format). Stop strings must be single tokens. */
+  private sampleOptions(o: TextSampleOptions, stops: Stops): SampleOptions {
+    const { stop: _, ...rest } = o;
+    return {
+      ...rest,
+      stopIds: stops.ids,
+      ...(stops.texts.length ? { stopWhen: (gen: readonly number[]) => stopTextAt(this.tokenizer.decode(gen), stops.texts) !== undefined } : {}),
+    };
+  }
+
+  /** Continue raw text prompts (pretraining format). */
   async complete(prompts: string[], o: TextSampleOptions = {}): Promise<TextSample[]> {
     const ids = prompts.map((p) => this.tokenizer.encode(p).ids);
-    return this.decodeSamples(await generate(this.ref, ids, { ...o, stopIds: this.stopIds(o.stop) }), this.stopIds(o.stop));
+    const stops = this.stops(o.stop ?? []);
+    return this.decodeSamples(await generate(this.ref, ids, this.sampleOptions(o, stops)), stops);
   }
 
   /** Reply to chats as the assistant (stops at the end-of-turn token). */
   async chat(chats: ChatMessage[][], o: TextSampleOptions = {}): Promise<TextSample[]> {
     const ids = chats.map((c) => this.tokenizer.encodeChat(c, { generationPrompt: true }).ids);
-    const stops = this.stopIds(['<end>', '<user>', ...(o.stop ?? [])]);
-    return this.decodeSamples(await generate(this.ref, ids, { ...o, stopIds: stops }), stops);
+    const stops = this.stops(['<end>', '<user>', ...(o.stop ?? [])]);
+    return this.decodeSamples(await generate(this.ref, ids, this.sampleOptions(o, stops)), stops);
   }
 
-  private decodeSamples(samples: Awaited<ReturnType<typeof generate>>, stops: number[]): TextSample[] {
+  private decodeSamples(samples: Awaited<ReturnType<typeof generate>>, stops: Stops): TextSample[] {
     return samples.map((s) => {
-      const body = s.finishReason === 'stop' && stops.includes(s.ids[s.ids.length - 1]) ? s.ids.slice(0, -1) : s.ids;
+      let body = s.finishReason === 'stop' && stops.ids.includes(s.ids[s.ids.length - 1]) ? s.ids.slice(0, -1) : s.ids;
+      let text = this.tokenizer.decode(body);
+      let finishReason = s.finishReason;
+      const at = stops.texts.length ? stopTextAt(text, stops.texts) : undefined;
+      if (at !== undefined) {
+        // The text ends before the stop string; the tokens kept are those whose text lies before it.
+        let kept = body.length;
+        while (kept > 0 && this.tokenizer.decode(body.slice(0, kept)).length > at) kept--;
+        body = body.slice(0, kept);
+        text = text.slice(0, at).trimEnd();
+        finishReason = 'stop';
+      }
       return {
-        text: this.tokenizer.decode(body),
+        text,
         tokens: s.ids.length,
-        finishReason: s.finishReason,
+        finishReason,
         logprob: s.logprobs.reduce((a, b) => a + b, 0),
         tokenTexts: body.map((id) => this.tokenizer.decode([id])),
         tokenLogprobs: s.logprobs.slice(0, body.length),
