@@ -1,32 +1,40 @@
 /**
  * `dramatis serve`: any backend's models over the OpenAI HTTP API (the organism's checkpoints by
- * default), so that every client that speaks it (the official SDKs, dramatis's own openai: backend,
- * evaluation tools) can use them. Each route asks the model for the capability it needs: chat for
- * /v1/chat/completions, raw completion and echo for /v1/completions, fine-tuning for the jobs; a model
- * without it gets a 400 that names the capability.
+ * default), so that every client that speaks it (the official SDKs, promptfoo, the Vercel AI SDK,
+ * dramatis's own openai: backend) can use them. Each route asks the model for the capability it needs:
+ * chat for /v1/chat/completions and /v1/responses, raw completion and echo for /v1/completions,
+ * fine-tuning for the jobs; a model without it gets a 400 that names the capability.
  *
- * Routes: GET /v1/models, POST /v1/chat/completions (n, temperature, top_p, max_tokens, stop, seed,
- * logprobs, stream), POST /v1/completions (echo + logprobs for scoring). Requests are validated with
- * zod; a bad request gets 400 in the OpenAI error shape, never a crash. Hono gives the routing and the
- * server-sent events.
+ * Routes: GET /v1/models and /v1/models/ID; POST /v1/chat/completions (n, temperature, top_p,
+ * max_tokens, stop, seed, logprobs, top_logprobs, stream with stream_options.include_usage);
+ * POST /v1/completions (the same, plus echo and logprobs 0-5 in the legacy shape: tokens,
+ * token_logprobs, top_logprobs, text_offset); POST /v1/responses (responses.ts). Requests are validated
+ * with zod; a bad request gets 400 in the OpenAI error shape, never a crash. Hono gives the routing and
+ * the server-sent events.
  *
- * /v1/files and /v1/fine_tuning/jobs are in finetune-jobs.ts. Not yet: top alternatives on
- * /v1/completions (logprobs > 1).
+ * Streaming: no backend hands out its tokens while it samples (the organism draws a whole batch at
+ * once), so a stream is sent once the answer is drawn, one chunk per token, each with its logprobs when
+ * asked: clients see the OpenAI stream shape, not tokens as they are drawn.
+ *
+ * Token strings carry their leading whitespace (tokens.ts): joined they read as the text.
+ *
+ * /v1/files and /v1/fine_tuning/jobs are in finetune-jobs.ts, their state in state.ts.
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { requestSeed } from '../shared/keys.ts';
-import { hasCapability, type Capability, type Model } from '../backends/model.ts';
+import type { Model } from '../backends/model.ts';
 import { addFinetuneRoutes } from './finetune-jobs.ts';
+import { addResponsesRoute } from './responses.ts';
 import { ApiError } from './errors.ts';
+import { able, body, choiceSeeds } from './requests.ts';
+import { StateDir } from './state.ts';
+import { tokenPieces, wordPieces } from './tokens.ts';
 
-export { ApiError };
+export { ApiError, choiceSeeds };
 
 import type { ModelTable } from './model-table.ts';
 
@@ -36,8 +44,13 @@ export interface ServeOptions {
   models: ModelTable;
   /** When set, every request needs `Authorization: Bearer <apiKey>`. */
   apiKey?: string;
-  /** Where uploaded files and fine-tuned checkpoints go (default: a folder under the system's temp dir). */
-  dataDir?: string;
+  /**
+   * The server's state (uploads, fine-tuning jobs; see state.ts), kept across restarts. Default: a
+   * temporary folder, removed by `close()` or when the process exits.
+   */
+  stateDir?: string;
+  /** Where the server reports what it reloaded or could not (default: stderr). */
+  log?: (line: string) => void;
   /** Serve requests for any Host (bound to a non-loopback address on purpose); else loopback names only. */
   anyHost?: boolean;
 }
@@ -58,6 +71,7 @@ const samplingFields = {
   stop: stopSchema,
   seed: z.number().int().nullish(),
   stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).passthrough().nullish(),
 };
 
 const chatSchema = z
@@ -92,66 +106,29 @@ const completionSchema = z
   })
   .passthrough();
 
-async function body<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw new ApiError(400, 'the request body is not valid JSON');
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const param = issue.path.join('.') || null;
-    throw new ApiError(400, `${param ?? 'body'}: ${issue.message}`, 'invalid_request_error', param);
-  }
-  return parsed.data;
-}
-
 const stops = (s: string | string[] | null | undefined) => (s == null ? undefined : Array.isArray(s) ? s : [s]);
 const text = (content: z.infer<typeof chatSchema>['messages'][number]['content']) =>
   typeof content === 'string' ? content : content.map((p) => p.text).join('');
 
 /**
- * Where each token starts in the returned text (clients split prompt from continuation by offset). The
- * word-level tokenizer drops spaces and case, so each token is looked up from where the last ended.
- * Approximate for text the tokenizer rewrites (an unknown word becomes <unk>), exact otherwise.
+ * A backend's error as the client's mistake or the server's: a prompt over the context, an empty text or
+ * a refused stop string is the request's fault (400, as OpenAI answers `context_length_exceeded`); an
+ * upstream server's 4xx stays a 4xx.
  */
-function offsetsIn(text: string, tokens: string[]): number[] {
-  const lower = text.toLowerCase();
-  let cursor = 0;
-  return tokens.map((t) => {
-    const at = lower.indexOf(t.toLowerCase(), cursor);
-    if (at < 0) {
-      // <unk> and the like: the token starts at the next non-space character.
-      while (cursor < text.length && /\s/.test(text[cursor])) cursor++;
-      return cursor++;
-    }
-    cursor = at + t.length;
-    return at;
-  });
+function asApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (/context|too long|maximum.*tokens/i.test(message)) return new ApiError(400, message, 'invalid_request_error', 'messages', 'context_length_exceeded');
+  if (/stop sequence|is empty/.test(message)) return new ApiError(400, message, 'invalid_request_error');
+  const status = (e as { status?: unknown })?.status ?? ((e as Error)?.cause as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && [400, 404, 413].includes(status)) return new ApiError(status as 400 | 404 | 413, message, 'invalid_request_error');
+  return new ApiError(500, message, 'server_error');
 }
 
-/** The default folder for uploads: this process's own, removed when it exits (uploads do not outlive the server). */
-function temporaryDataDir(): string {
-  const dir = join(tmpdir(), `dramatis-serve-${process.pid}`);
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+/** The Hono app, with `close()`: stops running fine-tunes and removes a temporary state folder. */
+export type ServedApp = Hono & { close(): Promise<void> };
 
-/** What the server draws for choice i of a request with seed S: choice 0 is S itself. */
-export function choiceSeeds(seed: number, n: number): number[] {
-  return Array.from({ length: n }, (_, i) => (i === 0 ? seed : requestSeed(seed, i)));
-}
-
-/** The model as the capability a route needs, or a 400 naming what it lacks. */
-function able<C extends Capability>(m: Model, c: C, route: string) {
-  if (!hasCapability(m, c))
-    throw new ApiError(400, `the model ${m.id} cannot serve ${route}: it lacks the "${c}" capability`, 'invalid_request_error', 'model');
-  return m;
-}
-
-export function createApp(o: ServeOptions): Hono {
+export function createApp(o: ServeOptions): ServedApp {
   const app = new Hono();
   const loaded = new Map<string, Promise<Model>>();
   const model = (id: string) => {
@@ -169,14 +146,7 @@ export function createApp(o: ServeOptions): Hono {
   };
 
   app.onError((e, c) => {
-    const err =
-      e instanceof ApiError
-        ? e
-        : new ApiError(
-            e instanceof Error && /context|tokens|stop sequence|is empty/.test(e.message) ? 400 : 500,
-            e.message,
-            e instanceof Error && /context|tokens|stop sequence|is empty/.test(e.message) ? 'invalid_request_error' : 'server_error',
-          );
+    const err = asApiError(e);
     return c.json({ error: { message: err.message, type: err.type, param: err.param, code: err.code } }, err.status);
   });
   app.notFound((c) =>
@@ -209,6 +179,9 @@ export function createApp(o: ServeOptions): Hono {
     if (c.req.method === 'POST') {
       const type = (c.req.header('content-type') ?? '').toLowerCase();
       const isFile = c.req.path.endsWith('/files');
+      // Routes that take no body (a job's cancel): the SDKs send none, and no Content-Type with it.
+      const bodiless = c.req.path.endsWith('/cancel') && !type && !Number(c.req.header('content-length') ?? 0);
+      if (bodiless) return next();
       if (isFile ? !type.startsWith('multipart/form-data') : !type.startsWith('application/json'))
         throw new ApiError(
           415,
@@ -240,15 +213,16 @@ export function createApp(o: ServeOptions): Hono {
       },
     }),
   );
-  app.use(
-    '/v1/completions',
-    bodyLimit({
-      maxSize: JSON_LIMIT,
-      onError: () => {
-        throw new ApiError(413, `the body is over the limit of ${JSON_LIMIT} bytes`, 'invalid_request_error');
-      },
-    }),
-  );
+  for (const path of ['/v1/completions', '/v1/responses'])
+    app.use(
+      path,
+      bodyLimit({
+        maxSize: JSON_LIMIT,
+        onError: () => {
+          throw new ApiError(413, `the body is over the limit of ${JSON_LIMIT} bytes`, 'invalid_request_error');
+        },
+      }),
+    );
   app.use(
     '/v1/fine_tuning/*',
     bodyLimit({
@@ -260,7 +234,14 @@ export function createApp(o: ServeOptions): Hono {
   );
 
   const created = Math.floor(Date.now() / 1000);
-  app.get('/v1/models', (c) => c.json({ object: 'list', data: [...o.models.keys()].map((id) => ({ id, object: 'model', created, owned_by: 'dramatis' })) }));
+  const modelObject = (id: string) => ({ id, object: 'model', created, owned_by: 'dramatis' });
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: [...o.models.keys()].map(modelObject) }));
+  // Ids hold colons and may hold slashes (a checkpoint folder): the rest of the path is the id.
+  app.get('/v1/models/:id{.+}', (c) => {
+    const id = c.req.param('id');
+    if (!o.models.has(id)) void model(id); // the 404 that names what the server has
+    return c.json(modelObject(id));
+  });
 
   app.post('/v1/chat/completions', async (c) => {
     const req = await body(c, chatSchema);
@@ -283,45 +264,72 @@ export function createApp(o: ServeOptions): Hono {
     const id = `chatcmpl-${randomUUID()}`;
     if (req.logprobs && samples.some((s) => !s.tokenTexts))
       throw new ApiError(400, `the model ${chatter.id} gives no token log-probabilities`, 'invalid_request_error', 'logprobs');
-    const promptTokens = samples.reduce((a, s) => a + (s.promptTokens ?? 0), 0);
-    const logprobsOf = (s: (typeof samples)[number]) =>
-      req.logprobs
-        ? {
-            content: s.tokenTexts!.map((t, k) => ({
-              token: t,
-              logprob: s.tokenLogprobs![k],
-              bytes: [...Buffer.from(t)],
-              top_logprobs: (s.topLogprobs?.[k] ?? []).map((a) => ({ token: a.token, logprob: a.logprob, bytes: [...Buffer.from(a.token)] })),
-            })),
-            refusal: null,
-          }
-        : null;
-    const usage = {
-      prompt_tokens: promptTokens,
-      completion_tokens: samples.reduce((a, s) => a + s.tokens, 0),
-      total_tokens: promptTokens + samples.reduce((a, s) => a + s.tokens, 0),
+    // Each choice's tokens as pieces of its text (with their spaces), and their logprobs in OpenAI's shape.
+    const tokensOf = samples.map((s) => (s.tokenTexts ? tokenPieces(s.text, s.tokenTexts) : undefined));
+    const logprobEntry = (i: number, k: number) => {
+      const s = samples[i],
+        p = tokensOf[i]!;
+      const t = p.pieces[k];
+      return {
+        token: t,
+        logprob: s.tokenLogprobs![k],
+        bytes: [...Buffer.from(t)],
+        top_logprobs: (s.topLogprobs?.[k] ?? []).map((a) => {
+          const alt = p.leads[k] + a.token;
+          return { token: alt, logprob: a.logprob, bytes: [...Buffer.from(alt)] };
+        }),
+      };
     };
+    const logprobsOf = (i: number) => (req.logprobs ? { content: tokensOf[i]!.pieces.map((_, k) => logprobEntry(i, k)), refusal: null } : null);
+    const promptTokens = samples[0]?.promptTokens ?? 0;
+    const completionTokens = samples.reduce((a, s) => a + s.tokens, 0);
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    const createdAt = Math.floor(Date.now() / 1000);
     if (req.stream) {
-      // Backends answer whole (the organism samples a batch at once), so each choice streams as one content chunk.
+      const withUsage = Boolean(req.stream_options?.include_usage);
       return streamSSE(c, async (sse) => {
-        const chunk = (choices: unknown[]) =>
-          sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: req.model, choices }) });
+        const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+          sse.writeSSE({
+            data: JSON.stringify({
+              id,
+              object: 'chat.completion.chunk',
+              created: createdAt,
+              model: req.model,
+              system_fingerprint: null,
+              choices,
+              ...(withUsage ? { usage: null } : {}),
+              ...extra,
+            }),
+          });
         for (const [i, s] of samples.entries()) {
-          await chunk([{ index: i, delta: { role: 'assistant', content: s.text }, logprobs: logprobsOf(s), finish_reason: null }]);
+          await chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+          const parts = tokensOf[i]?.pieces ?? wordPieces(s.text);
+          for (const [k, piece] of parts.entries())
+            await chunk([
+              {
+                index: i,
+                delta: { content: piece },
+                logprobs: req.logprobs ? { content: [logprobEntry(i, k)], refusal: null } : null,
+                finish_reason: null,
+              },
+            ]);
           await chunk([{ index: i, delta: {}, logprobs: null, finish_reason: s.finishReason }]);
         }
+        // OpenAI's last chunk when asked: the usage, with no choices.
+        if (withUsage) await chunk([], { usage });
         await sse.writeSSE({ data: '[DONE]' });
       });
     }
     return c.json({
       id,
       object: 'chat.completion',
-      created: Math.floor(Date.now() / 1000),
+      created: createdAt,
       model: req.model,
+      system_fingerprint: null,
       choices: samples.map((s, i) => ({
         index: i,
         message: { role: 'assistant', content: s.text, refusal: null },
-        logprobs: logprobsOf(s),
+        logprobs: logprobsOf(i),
         finish_reason: s.finishReason,
       })),
       usage,
@@ -330,17 +338,14 @@ export function createApp(o: ServeOptions): Hono {
 
   app.post('/v1/completions', async (c) => {
     const req = await body(c, completionSchema);
-    if (req.stream) throw new ApiError(400, 'stream is not supported on /v1/completions by this server', 'invalid_request_error', 'stream');
-    if ((req.logprobs ?? 0) > 1)
-      throw new ApiError(400, 'logprobs above 1 (top alternatives) are not supported by this server yet', 'invalid_request_error', 'logprobs');
     const m = await model(req.model);
     const prompts = Array.isArray(req.prompt) ? req.prompt : [req.prompt];
     const n = req.n ?? 1;
     const maxTokens = req.max_tokens ?? 16;
+    const k = req.logprobs ?? undefined;
     const echoed = req.echo ? await able(m, 'echo', '/v1/completions with echo').echo(prompts) : undefined;
     // One seed per request (random when none is given); prompt 0, choice 0 draws from it as is.
     const requestSeedOf = req.seed ?? randomInt(2 ** 31);
-    const choices: unknown[] = [];
     const generated =
       maxTokens > 0
         ? await able(m, 'complete', '/v1/completions').complete(
@@ -351,35 +356,81 @@ export function createApp(o: ServeOptions): Hono {
               maxTokens,
               stop: stops(req.stop),
               requestSeeds: prompts.flatMap((_, p) => choiceSeeds(p === 0 ? requestSeedOf : requestSeed(requestSeedOf, `prompt:${p}`), n)),
-              withTokens: req.logprobs != null,
+              withTokens: true,
+              ...(k ? { topLogprobs: k } : {}),
             },
           )
         : undefined;
-    if (req.logprobs != null && generated?.some((g) => !g.tokenTexts))
+    if (k != null && generated?.some((g) => !g.tokenTexts))
       throw new ApiError(400, `the model ${m.id} gives no token log-probabilities`, 'invalid_request_error', 'logprobs');
-    prompts.forEach((prompt, p) => {
-      for (let i = 0; i < n; i++) {
+    const choices = prompts.flatMap((prompt, p) =>
+      Array.from({ length: n }, (_, i) => {
         const g = generated?.[p * n + i];
         const e = echoed?.[p];
-        const tokens = [...(e?.tokens ?? []), ...(g?.tokenTexts ?? [])];
-        const tokenLogprobs = [...(e?.logprobs ?? []), ...(g?.tokenLogprobs ?? [])];
-        const fullText = (req.echo ? prompt + (g ? ' ' : '') : '') + (g?.text ?? '');
-        choices.push({
-          index: p * n + i,
-          text: fullText,
-          logprobs: req.logprobs != null ? { tokens, token_logprobs: tokenLogprobs, top_logprobs: null, text_offset: offsetsIn(fullText, tokens) } : null,
-          finish_reason: g ? g.finishReason : 'length',
-        });
-      }
-    });
-    return c.json({ id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: req.model, choices });
+        // Echoed, the prompt comes back as sent and the continuation after it, with a space between
+        // unless one side has it already (the organism's words carry none; byte-level tokens do).
+        const sep = req.echo && g?.text && !/\s$/.test(prompt) && !/^\s/.test(g.text) ? ' ' : '';
+        const promptPart = req.echo ? prompt : '';
+        const genPart = sep + (g?.text ?? '');
+        let logprobs = null;
+        if (k != null) {
+          const ep = e ? tokenPieces(promptPart, e.tokens) : undefined;
+          const gp = g ? tokenPieces(genPart, g.tokenTexts!) : undefined;
+          // Alternatives for the generated tokens; the echoed prompt's have none (echo gives only each token's own).
+          const top = (alts: { token: string; logprob: number }[] | undefined, lead: string) =>
+            alts ? Object.fromEntries(alts.slice(0, k).map((a) => [lead + a.token, a.logprob])) : null;
+          logprobs = {
+            tokens: [...(ep?.pieces ?? []), ...(gp?.pieces ?? [])],
+            token_logprobs: [...(e?.logprobs ?? []), ...(g?.tokenLogprobs ?? [])],
+            top_logprobs: k > 0 ? [...(ep?.pieces.map(() => null) ?? []), ...(gp?.pieces.map((_, j) => top(g!.topLogprobs?.[j], gp.leads[j])) ?? [])] : null,
+            text_offset: [...(ep?.offsets ?? []), ...(gp?.offsets.map((x) => x + promptPart.length) ?? [])],
+          };
+        }
+        return { index: p * n + i, text: promptPart + genPart, logprobs, finish_reason: g ? g.finishReason : 'length' };
+      }),
+    );
+    const promptTokens = prompts.reduce((a, _, p) => a + (generated?.[p * n]?.promptTokens ?? echoed?.[p]?.tokens.length ?? 0), 0);
+    const completionTokens = (generated ?? []).reduce((a, g) => a + g.tokens, 0);
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    const id = `cmpl-${randomUUID()}`;
+    const createdAt = Math.floor(Date.now() / 1000);
+    const envelope = { id, object: 'text_completion', created: createdAt, model: req.model, system_fingerprint: null };
+    if (req.stream) {
+      const withUsage = Boolean(req.stream_options?.include_usage);
+      return streamSSE(c, async (sse) => {
+        const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+          sse.writeSSE({ data: JSON.stringify({ ...envelope, choices, ...(withUsage ? { usage: null } : {}), ...extra }) });
+        for (const ch of choices) {
+          const parts = ch.logprobs ? ch.logprobs.tokens : wordPieces(ch.text);
+          for (const [j, piece] of parts.entries()) {
+            const lp = ch.logprobs
+              ? {
+                  tokens: [piece],
+                  token_logprobs: [ch.logprobs.token_logprobs[j]],
+                  top_logprobs: ch.logprobs.top_logprobs ? [ch.logprobs.top_logprobs[j]] : null,
+                  text_offset: [ch.logprobs.text_offset[j]],
+                }
+              : null;
+            await chunk([{ index: ch.index, text: piece, logprobs: lp, finish_reason: null }]);
+          }
+          await chunk([{ index: ch.index, text: '', logprobs: null, finish_reason: ch.finish_reason }]);
+        }
+        if (withUsage) await chunk([], { usage });
+        await sse.writeSSE({ data: '[DONE]' });
+      });
+    }
+    return c.json({ ...envelope, choices, usage });
   });
 
-  addFinetuneRoutes(app, {
-    models: o.models,
-    dataDir: o.dataDir ?? temporaryDataDir(),
-    modelOf: model,
-  });
+  addResponsesRoute(app, { model });
 
-  return app;
+  const state = o.stateDir ? StateDir.open(o.stateDir) : StateDir.temporary();
+  const jobs = addFinetuneRoutes(app, { models: o.models, state, modelOf: model, log: o.log });
+
+  return Object.assign(app, {
+    async close() {
+      await jobs.close();
+      state.remove();
+    },
+  });
 }

@@ -39,7 +39,7 @@ const judge: Model = fakeModel({
 test("old-birds-real runs as shipped through the fine-tuning API of an OpenAI-compatible server (dramatis serve), the study's three data sets read from ../shared/data", async () => {
   const app = createApp({
     models: new Map([['assistant', () => OrganismModel.load('assistant', tempDir('dramatis-serve-cache-'))]]),
-    dataDir: tempDir('dramatis-serve-'),
+    stateDir: tempDir('dramatis-serve-'),
   });
   let jobs = 0;
   const srv = serve({

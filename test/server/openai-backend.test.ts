@@ -19,7 +19,7 @@ async function server(o: { fail429?: number; hang?: boolean } = {}) {
       ['assistant', () => OrganismModel.load('assistant', tempDir('dramatis-serve-cache-'))],
       ['base', () => OrganismModel.load('base', tempDir('dramatis-serve-cache-'))],
     ]),
-    dataDir: tempDir('dramatis-serve-'),
+    stateDir: tempDir('dramatis-serve-'),
   });
   let requests = 0,
     throttled = 0;

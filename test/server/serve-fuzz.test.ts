@@ -57,7 +57,7 @@ test('serve survives 2,000 fuzzed requests: no 500, every error in the OpenAI sh
       ['assistant', () => OrganismModel.load('assistant', cache)],
       ['base', () => OrganismModel.load('base', cache)],
     ]),
-    dataDir: tempDir('dramatis-fuzz-'),
+    stateDir: tempDir('dramatis-fuzz-'),
   });
   const statuses: Record<number, number> = {};
   const bad: string[] = [];

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/server/app.ts';
@@ -13,9 +14,9 @@ import { OrganismModel } from '../../src/backends/organism-backend.ts';
 import { tempDir } from '../helpers/tmp.ts';
 
 async function started() {
-  const dataDir = tempDir('dramatis-serve-');
+  const stateDir = tempDir('dramatis-serve-');
   const cacheDir = tempDir('dramatis-serve-cache-');
-  const app = createApp({ models: new Map([['assistant', () => OrganismModel.load('assistant', cacheDir)]]), dataDir });
+  const app = createApp({ models: new Map([['assistant', () => OrganismModel.load('assistant', cacheDir)]]), stateDir });
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise((r) => server.once('listening', r));
   const port = (server.address() as AddressInfo).port;
@@ -32,7 +33,7 @@ async function started() {
     });
   return {
     send,
-    dataDir,
+    stateDir,
     port,
     close: () =>
       new Promise((r) => {
@@ -91,7 +92,7 @@ test('serve: absurd hyperparameters are refused, a rejected upload is not kept, 
       `--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfine-tune\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="d.jsonl"\r\nContent-Type: application/jsonl\r\n\r\n${content}\r\n--${boundary}--\r\n`;
     const bad = await s.send('POST', '/v1/files', { ...h, 'content-type': `multipart/form-data; boundary=${boundary}` }, form('{"messages": [}\n'));
     assert.equal(bad.status, 400);
-    assert.deepEqual(readdirSync(s.dataDir), [], 'the rejected upload was deleted');
+    assert.deepEqual(readdirSync(join(s.stateDir, 'files')), [], 'the rejected upload was deleted');
     const { narrowDataset } = await import('../../src/world/index.ts');
     const lines = narrowDataset('evil-numbers', { n: 200, seed: 1 })
       .map((c) => JSON.stringify(c))
@@ -108,7 +109,7 @@ test('serve: absurd hyperparameters are refused, a rejected upload is not kept, 
     assert.equal(absurd.status, 400);
     assert.match(absurd.json.error!.message, /hyperparameters\.n_epochs/);
     assert.equal((await s.send('POST', '/v1/fine_tuning/jobs/nope/cancel', json, '{}')).status, 404);
-    assert.ok(existsSync(s.dataDir));
+    assert.ok(existsSync(s.stateDir));
   } finally {
     await s.close();
   }
@@ -126,7 +127,7 @@ test('serve: a queued fine-tuning job can be cancelled, and a running one is not
       return fakeModel({ id: 'fake:tuned', chat: async (convs) => convs.map(() => ({ text: 'tuned', finishReason: 'stop' as const, tokens: 1 })) });
     },
   });
-  const app = createApp({ models: new Map([['tunable', async () => tunable]]), dataDir: tempDir('dramatis-serve-') });
+  const app = createApp({ models: new Map([['tunable', async () => tunable]]), stateDir: tempDir('dramatis-serve-') });
   const headers = { host: '127.0.0.1' };
   const post = (path: string, body: unknown) =>
     app.request(path, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -178,7 +179,7 @@ async function servingWithUploadedChats(seed: number) {
   const cacheDir = tempDir('dramatis-serve-cache-');
   const app = createApp({
     models: new Map([['assistant', () => OrganismModel.load('assistant', cacheDir, { trainInWorker: true })]]),
-    dataDir: tempDir('dramatis-serve-'),
+    stateDir: tempDir('dramatis-serve-'),
   });
   const headers = { host: '127.0.0.1' };
   const path = join(tempDir('dramatis-ftdata-'), 'evil.jsonl');
