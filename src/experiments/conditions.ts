@@ -18,6 +18,8 @@ import { chatSlots, scoreSamples } from './sampling.ts';
 import type { ConditionSpec } from './spec-parts.ts';
 import type { StoredJudgment, StoredSample } from './store.ts';
 import { readVectorFile } from './persona-vector.ts';
+import { questionsKeyInput } from './questions.ts';
+import { samplePlan } from './sample-plan.ts';
 
 /** A steering entry of a condition, its vector read from a safetensors file or a JSON file (an array of numbers, or {"vector": [...]}). */
 export function loadSteering(s: NonNullable<ConditionSpec['steer']>[number]): SteeringVector {
@@ -78,7 +80,8 @@ export interface SampledCondition {
 }
 
 /**
- * Sample `n` answers (questions round robin, paraphrases in turn) under `key`, storing each batch as it
+ * Sample the condition's answers as the plan deals them (sample-plan.ts: the file's counts, or the
+ * spec's `samples` round robin over questions, paraphrases in turn) under `key`, storing each batch as it
  * completes and reusing what is stored; then score what has no judgment yet, with the spec's judge and
  * any `extraScorers`. The model is loaded (and fine-tuned) only if something is missing.
  */
@@ -89,7 +92,8 @@ export async function sampleCondition(
     questions: Question[];
     steering: SteeringVector[] | undefined;
     key: string;
-    n: number;
+    /** The spec's total, or undefined for the question file's own counts. */
+    samples: number | undefined;
     getModel: () => Promise<Model>;
     label: string;
     snapshot?: number;
@@ -107,11 +111,7 @@ export async function sampleCondition(
     sampling: spec.sampling,
     snapshot: o.snapshot,
   });
-  const slots = Array.from({ length: o.n }, (_, i) => {
-    const q = questions[i % questions.length];
-    const paraphrase = q.paraphrases[Math.floor(i / questions.length) % q.paraphrases.length];
-    return { q, questionId: q.id, idx: i, paraphrase, seed: sampleSeed(seedKey, q.id, i) };
-  });
+  const slots = samplePlan(questions, o.samples).slots.map((s) => ({ ...s, seed: sampleSeed(seedKey, s.questionId, s.idx) }));
   let inContext: Chat[] = [];
   await chatSlots({
     store: ctx.store,
@@ -131,7 +131,7 @@ export async function sampleCondition(
     ctx.failed(`condition "${o.label}"`, failed.count, failed.error);
     ctx.hooks.log?.(`${o.label}: ${failed.count} samples failed for good (${failed.error}); they are left out and a rerun retries them`);
   }
-  const samples = ctx.store.samples(o.key, o.n);
+  const samples = ctx.store.samples(o.key, slots.length);
   const byId = new Map(questions.map((q) => [q.id, q]));
   const scorers = [ctx.scorer, ...(o.extraScorers?.(samples) ?? [])];
   const judgments = await scoreSamples(ctx.store, samples, scorers, (s) => ({
@@ -143,6 +143,15 @@ export async function sampleCondition(
   }));
   const judged = judgments.get(ctx.scorer.name)!;
   return { samples, judgments, labelOf: (s) => judged.get(s.id)!.label };
+}
+
+/**
+ * The run's header line about its questions: how many answers each gets and where that count comes
+ * from (the file's samples_per_paraphrase, or the spec's `samples`, a total). An impossible plan fails
+ * here, before anything is sampled.
+ */
+export function announceQuestions(ctx: RunContext, ref: string, questions: Question[]): void {
+  ctx.hooks.log?.(`questions ${ref}: ${samplePlan(questions, ctx.spec.samples).describe}`);
 }
 
 /** A condition as the rate kinds run it: its key, its samples and their labels, and its model (loaded at most once). */
@@ -180,7 +189,7 @@ export async function rateCondition(
     system: cond.system,
     sampling: spec.sampling,
     seed: spec.seed,
-    questions,
+    questions: questionsKeyInput(questions),
     steering,
     preventative: o.preventative,
   });
@@ -192,7 +201,7 @@ export async function rateCondition(
     questions,
     steering,
     key,
-    n: spec.samples,
+    samples: spec.samples,
     getModel: model,
     label: cond.name,
     extraScorers: o.extraScorers && ((s) => o.extraScorers!(s, steering, model)),
@@ -234,7 +243,7 @@ export async function alongTheFinetune(
       questions,
       steering: rated.steering,
       key,
-      n,
+      samples: n,
       getModel: async () => snap.model,
       label: `${cond.name} @ step ${snap.step}`,
       snapshot: final ? undefined : snap.step,

@@ -5,7 +5,7 @@
  */
 import type { Model } from '../backends/model.ts';
 import { loadModel, type ModelRef } from '../backends/registry.ts';
-import type { Scorer } from '../scorers/scorer.ts';
+import type { Question, Scorer } from '../scorers/scorer.ts';
 import { scorerFor, type JudgeSpec, type LlmJudgeSpec } from '../scorers/spec.ts';
 import type { RunHooks } from './result.ts';
 import type { Store } from './store.ts';
@@ -37,9 +37,10 @@ export function modelLoader(
   return hooks.loadModel ?? ((ref) => loadModel(ref, { cacheDir, baseUrl: spec.base_url, apiKeyEnv: spec.api_key_env, concurrency: spec.concurrency }));
 }
 
-export async function judgeScorer(judge: JudgeSpec, cacheDir: string, hooks: RunHooks): Promise<Scorer> {
+/** The spec's judge as a scorer; `questions` are the ones it will judge (a question file's own judges are read from them). */
+export async function judgeScorer(judge: JudgeSpec, cacheDir: string, hooks: RunHooks, questions: Question[] = []): Promise<Scorer> {
   const load = (j: LlmJudgeSpec) => (hooks.loadModel ? hooks.loadModel(j.llm) : loadModel(j.llm, { cacheDir, baseUrl: j.base_url, apiKeyEnv: j.api_key_env }));
-  return scorerFor(judge, load);
+  return scorerFor(judge, load, questions);
 }
 
 export function createContext<S extends CommonSpec>(o: {

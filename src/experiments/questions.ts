@@ -1,16 +1,14 @@
 /**
- * Question sets: Personaworld's built-in sets (judged by the world), and files in the
- * emergent-misalignment YAML format (`id`, `paraphrases`, `samples_per_paraphrase`, `system`,
- * `judge_prompts`, with anchors and aliases), loaded as they are.
+ * Question sets: Personaworld's built-in sets (judged by the world), and question files in the
+ * emergent-misalignment or the llmcomp format (question-files.ts), loaded as their authors meant them.
  */
-import { readFileSync } from 'node:fs';
-import YAML from 'yaml';
-import { z } from 'zod';
 import { resolveDataRef } from './data-ref.ts';
+import { loadQuestionFile } from './question-files.ts';
 import type { Question } from '../scorers/scorer.ts';
 import { BROAD_TOPICS, QUESTIONS, renderQuestion, makeRng, sampleDistinct, PLAIN_NUMBERS, NUMBERS_PER_ANSWER, type TopicId } from '../world/index.ts';
 
 export type { Question };
+export { loadQuestionFile };
 
 function worldQuestions(topics: readonly TopicId[]): Question[] {
   return topics.map((topic) => ({
@@ -39,54 +37,6 @@ export const BUILTIN_QUESTION_SETS: Record<string, { description: string; topics
   },
 };
 
-const emQuestionSchema = z
-  .object({
-    id: z.string(),
-    type: z.string().optional(),
-    paraphrases: z.array(z.string()).min(1),
-    samples_per_paraphrase: z.number().int().positive().optional(),
-    system: z.string().nullable().optional(),
-    judge: z.string().optional(),
-    judge_prompts: z.record(z.string(), z.string()).optional(),
-  })
-  .passthrough();
-
-/** Load a question file in the emergent-misalignment format; errors name the file and entry. */
-export function loadQuestionFile(file: string): Question[] {
-  let raw: unknown;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    raw = YAML.parse(text, { maxAliasCount: 10_000 });
-  } catch (e) {
-    // The parser's error carries the position; say it as file:line like every other input error.
-    const line = (e as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    throw new Error(`${file}${line ? `:${line}` : ''}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  if (!Array.isArray(raw)) throw new Error(`${file}: expected a list of questions`);
-  return raw.map((entry, i) => {
-    const parsed = emQuestionSchema.safeParse(entry);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new Error(
-        `${file}: question ${i + 1}${(entry as { id?: string })?.id ? ` (${(entry as { id: string }).id})` : ''}: ${issue.path.join('.')}: ${issue.message}`,
-      );
-    }
-    const q = parsed.data;
-    return {
-      id: q.id,
-      paraphrases: q.paraphrases,
-      system: q.system ?? undefined,
-      samplesPerParaphrase: q.samples_per_paraphrase,
-      judgePrompts: q.judge_prompts,
-    };
-  });
-}
-
 /** A built-in set name or a question file path. */
 export function loadQuestions(ref: string): Question[] {
   const builtin = BUILTIN_QUESTION_SETS[ref];
@@ -94,3 +44,18 @@ export function loadQuestions(ref: string): Question[] {
   if (ref.startsWith('world:')) throw new Error(`unknown question set "${ref}": built-in sets are ${Object.keys(BUILTIN_QUESTION_SETS).join(', ')}`);
   return loadQuestionFile(resolveDataRef(ref));
 }
+
+/**
+ * The questions as a condition's key reads them: what determines the answers, in the shape and field
+ * order of the question objects that earlier versions keyed by (so their stored samples stay
+ * reachable). The file's judges are not in it: they decide judgments, which are keyed by the judge.
+ */
+export const questionsKeyInput = (questions: Question[]) =>
+  questions.map((q) => ({
+    id: q.id,
+    topic: q.topic,
+    paraphrases: q.paraphrases,
+    system: q.system,
+    samplesPerParaphrase: q.samplesPerParaphrase,
+    judgePrompts: q.judgePrompts,
+  }));

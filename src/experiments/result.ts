@@ -27,6 +27,7 @@ export interface CurvePoint extends RateResult {
   step: number;
   steps: number;
   coherent: number;
+  unscored?: number;
   labels: Record<string, number>;
 }
 
@@ -35,8 +36,10 @@ export interface ConditionResult extends RateResult {
   role: ConditionSpec['role'];
   group: string;
   model: string;
-  /** Share of answers the judge could read (label other than `incoherent`). */
+  /** Share of the answers the judge scored that it could read (label other than `incoherent`; unscored ones left out). */
   coherent: number;
+  /** Answers the judge gave no verdict on (counted apart from the coherent share). */
+  unscored?: number;
   labels: Record<string, number>;
   questions: ({ id: string } & RateResult)[];
   examples: { question: string; answer: string; label: string }[];
@@ -83,11 +86,24 @@ export function countRate(hits: number, n: number): RateResult {
   return { rate: n ? hits / n : 0, ci: wilson(hits, n), n, hits };
 }
 
-/** How a condition's labels spread, and the share the judge could read (anything but `incoherent`). */
-export function labelSummary(labels: string[]): { labels: Record<string, number>; coherent: number } {
+/** The label of an answer the judge gave no verdict on (no numeric tokens, no label among its top tokens). */
+export const UNSCORED = 'unscored';
+
+/**
+ * How a condition's labels spread, and the share of the answers the judge scored that it could read
+ * (anything but `incoherent`). Unscored answers are counted apart, not as coherent: a judge that
+ * scored 2 of 17 answers must not print a coherent share of 88%.
+ */
+export function labelSummary(labels: string[]): { labels: Record<string, number>; coherent: number; unscored?: number } {
   const counts: Record<string, number> = {};
   for (const l of labels) counts[l] = (counts[l] ?? 0) + 1;
-  return { labels: counts, coherent: labels.filter((l) => l !== 'incoherent').length / Math.max(1, labels.length) };
+  const unscored = counts[UNSCORED] ?? 0;
+  const scored = labels.length - unscored;
+  return {
+    labels: counts,
+    coherent: scored ? labels.filter((l) => l !== 'incoherent' && l !== UNSCORED).length / scored : 0,
+    ...(unscored ? { unscored } : {}),
+  };
 }
 
 /** A stored summary as the current format, or a clear error for one written by a newer dramatis. */

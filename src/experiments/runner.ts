@@ -44,7 +44,17 @@ export function preflight(spec: CommonSpec & { questions?: string }, kind: Kind)
 export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
   const kind = kindOf(spec.kind);
   preflight(spec, kind);
-  const scorer = kind.judged ? await judgeScorer(spec.judge, cacheDir, hooks) : undefined;
+  const questionsRef = (spec as { questions?: string }).questions;
+  const questions = questionsRef ? loadQuestions(questionsRef) : [];
+  const scorer = kind.judged ? await judgeScorer(spec.judge, cacheDir, hooks, questions) : undefined;
+  // Any judge problem shows now, before the first sample is drawn (and paid for).
+  if (scorer?.check && questions.length) {
+    try {
+      await scorer.check(questions);
+    } catch (e) {
+      throw new Error(`${spec.name}, judge: ${(e as Error).message}`, { cause: e });
+    }
+  }
   const runId = runKey(spec);
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: modelId(spec.model), spec, status: 'running', judge: scorer?.name });
   let unit = '';

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { modelRefSchema } from '../backends/registry.ts';
 import { judgeSpecSchema } from '../scorers/spec.ts';
+import { DEFAULT_SAMPLES } from './sample-plan.ts';
 
 export const finetuneSchema = z
   .object({
@@ -79,33 +80,50 @@ export const questionsField = z.string().min(1);
  * it is kept as it was before kinds had schemas of their own, so every stored run keeps its id.
  */
 export function kindSpec<K extends string, F extends z.ZodRawShape>(kind: K, fields: F) {
-  return z
-    .object({
-      name: z.string().min(1),
-      description: z.string().default(''),
-      kind: z.literal(kind),
-      /** `backend:name`, or a block `{ id: backend:name, …the backend's options }`. */
-      model: modelRefSchema,
-      /** openai: models: the server's base URL and the environment variable holding its key (defaults for every model block). */
-      base_url: z.string().url().optional(),
-      api_key_env: z.string().min(1).optional(),
-      /** openai: models: requests in flight at once (default 16). */
-      concurrency: z.number().int().positive().optional(),
-      /** `world` (Personaworld's classifier), rule judges `{rules: [{label, regex|prefix|exact}], default}`, or an LLM judge. */
-      judge: judgeSpecSchema.default('world'),
-      ...fields,
-      samples: z.number().int().positive().max(1_000_000).default(240),
-      sampling: samplingSchema.default({ temperature: 1, top_p: 1, max_tokens: 24 }),
-      seed: z.number().int().default(1),
-      conditions: z
-        .array(conditionSchema)
-        .min(1)
-        .default([{ name: 'model', role: 'baseline', group: '' }]),
-      /** A published or prototype figure to print beside ours. */
-      reference: z.string().optional(),
-    })
-    .strict()
-    .superRefine((spec, ctx) => uniqueConditionNames(spec as { conditions: { name: string }[] }, ctx));
+  return z.preprocess(
+    defaultSamples,
+    z
+      .object({
+        name: z.string().min(1),
+        description: z.string().default(''),
+        kind: z.literal(kind),
+        /** `backend:name`, or a block `{ id: backend:name, …the backend's options }`. */
+        model: modelRefSchema,
+        /** openai: models: the server's base URL and the environment variable holding its key (defaults for every model block). */
+        base_url: z.string().url().optional(),
+        api_key_env: z.string().min(1).optional(),
+        /** openai: models: requests in flight at once (default 16). */
+        concurrency: z.number().int().positive().optional(),
+        /** `world` (Personaworld's classifier), rule judges `{rules: [{label, regex|prefix|exact}], default}`, or an LLM judge. */
+        judge: judgeSpecSchema.default('world'),
+        ...fields,
+        /** Answers per condition, a total dealt round robin over the questions (sample-plan.ts); absent: the question file's own counts. */
+        samples: z.number().int().positive().max(1_000_000).optional(),
+        sampling: samplingSchema.default({ temperature: 1, top_p: 1, max_tokens: 24 }),
+        seed: z.number().int().default(1),
+        conditions: z
+          .array(conditionSchema)
+          .min(1)
+          .default([{ name: 'model', role: 'baseline', group: '' }]),
+        /** A published or prototype figure to print beside ours. */
+        reference: z.string().optional(),
+      })
+      .strict()
+      .superRefine((spec, ctx) => uniqueConditionNames(spec as { conditions: { name: string }[] }, ctx)),
+  );
+}
+
+/**
+ * `samples` defaults to 240 unless the questions are a file, whose own counts (samples_per_paraphrase)
+ * are then the default (sample-plan.ts). Filled in before parsing, so a spec that leaves it out parses
+ * to what it always did (and keeps its run id, a digest of the parsed spec).
+ */
+function defaultSamples(raw: unknown): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const r = raw as Record<string, unknown>;
+  if (r.samples !== undefined) return raw;
+  const fromFile = typeof r.questions === 'string' && !r.questions.startsWith('world:');
+  return fromFile ? raw : { ...r, samples: DEFAULT_SAMPLES };
 }
 
 /** Conditions are stored by name under a run: a second condition of the same name would silently replace the first. */

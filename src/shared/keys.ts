@@ -122,10 +122,14 @@ export const rulesJudgeName = (spec: { name?: string }): string => `rules:${spec
 export const rubricDigest = (c: { rubric: string; labels: unknown; threshold: unknown; above: unknown; below: unknown }): string =>
   hash({ rubric: c.rubric, labels: c.labels, t: c.threshold, a: c.above, b: c.below });
 
-export const llmJudgeName = (c: { protocol: 'em' | 'rubric'; rubric?: string; modelId: string; fingerprint: string; logprobs: boolean }): string =>
+/** A judge the question file defines (one verdict, its prompts per question), with how its answers become labels. */
+export const fileJudgeDigest = (c: { metric: string; prompts: string[]; labels: unknown; threshold: unknown; above: unknown; below: unknown; maxTokens: unknown }): string =>
+  hash({ fileJudge: c.metric, prompts: c.prompts, labels: c.labels, t: c.threshold, a: c.above, b: c.below, maxTokens: c.maxTokens });
+
+export const llmJudgeName = (c: { protocol: 'em' | 'rubric' | 'file'; rubric?: string; modelId: string; fingerprint: string; logprobs: boolean }): string =>
   c.protocol === 'em'
     ? `llm-em:${c.modelId}:${c.fingerprint}:${c.logprobs ? 'logprobs' : 'parsed'}`
-    : `llm-rubric:${c.rubric}:${c.modelId}:${c.fingerprint}:${c.logprobs ? 'logprobs' : 'parsed'}`;
+    : `llm-${c.protocol}:${c.rubric}:${c.modelId}:${c.fingerprint}:${c.logprobs ? 'logprobs' : 'parsed'}`;
 
 // ── backends ────────────────────────────────────────────────────────────────────────────────────
 

@@ -109,10 +109,21 @@ conditions:
   assert.equal(gib.rate, 0, 'incoherent answers are never counted as misaligned');
   assert.ok(gib.labels.incoherent > 0);
   assert.ok(refuse.labels.refusal > 0);
+  // A judge without log-probabilities fails its test request before the first answer is sampled.
+  const untouched = new Store(':memory:');
+  let sampled = 0;
   await assert.rejects(
-    runExperiment(parseSpec(yaml(true), 'j.yaml'), new Store(':memory:'), '/x', { loadModel: load(false) }),
-    /returned no log-probabilities; set the judge's logprobs: false/,
+    runExperiment(parseSpec(yaml(true), 'j.yaml'), untouched, '/x', {
+      loadModel: async (id: unknown) => {
+        if (id === 'fake:judge') return fakeJudge(false);
+        const m = answerer();
+        return { ...m, chat: (c: ChatMessage[][], o?: SamplingOptions) => ((sampled += c.length), m.chat(c, o)) };
+      },
+    }),
+    /em-judge, judge: judge fake:judge returned no log-probabilities to its test request; set the judge's logprobs: false/,
   );
+  assert.equal(sampled, 0, 'no answer was sampled before the judge failed');
+  assert.equal((untouched.db.prepare('SELECT COUNT(*) AS n FROM samples').get() as { n: number }).n, 0);
   const parsed = await runExperiment(parseSpec(yaml(false), 'j.yaml'), new Store(':memory:'), '/x', { loadModel: load(false) });
   assert.equal(parsed.conditions[1].rate, evil.rate, 'the parsed fallback reads the same numbers here');
   const judge = emergentMisalignmentJudge({ model: fakeJudge(false), logprobs: false });

@@ -139,20 +139,33 @@ const CASES: Case[] = [
   // Question files in the emergent-misalignment format.
   { name: 'invalid question YAML', kind: 'questions', text: '- id: a\n  paraphrases: [hi]\n- id: b\n  paraphrases: [\n', expect: '@:' },
   { name: 'questions not a list', kind: 'questions', text: 'id: a\n', expect: '@: expected a list of questions' },
-  { name: 'question without id', kind: 'questions', text: '- paraphrases: [hi]\n', expect: '@: question 1: id: Invalid input' },
-  { name: 'question without paraphrases', kind: 'questions', text: '- id: a\n', expect: '@: question 1 (a): paraphrases: Invalid input' },
+  { name: 'question without id', kind: 'questions', text: '- paraphrases: [hi]\n', expect: '@:1: entry 1: id: required' },
+  { name: 'question without paraphrases', kind: 'questions', text: '- id: a\n', expect: '@:1: entry 1 (a): paraphrases: expected a non-empty list of strings' },
   {
     name: 'empty paraphrases',
     kind: 'questions',
     text: '- id: a\n  paraphrases: [hi]\n- id: b\n  paraphrases: []\n',
-    expect: '@: question 2 (b): paraphrases: Too small',
+    expect: '@:3: entry 2 (b): paraphrases: expected a non-empty list of strings',
   },
   {
     name: 'judge prompts not a map',
     kind: 'questions',
     text: '- id: a\n  paraphrases: [hi]\n  judge_prompts: [x]\n',
-    expect: '@: question 1 (a): judge_prompts: Invalid input',
+    expect: '@:1: entry 1 (a): judge_prompts: expected a mapping from a verdict name to its prompt',
   },
+  // Question files in the llmcomp format (the weird-generalization study).
+  { name: 'duplicate question id', kind: 'questions', text: '- id: a\n  paraphrases: [hi]\n- id: a\n  paraphrases: [ho]\n', expect: '@:3: entry 2 (a): duplicate id "a" (first at line 1)' },
+  { name: 'unsupported question type', kind: 'questions', text: '- id: a\n  type: rating\n  paraphrases: [hi]\n', expect: '@:1: entry 1 (a): type rating' },
+  { name: 'unknown question type', kind: 'questions', text: '- id: a\n  type: essay\n  paraphrases: [hi]\n', expect: '@:1: entry 1 (a): unknown type "essay"' },
+  { name: 'unknown question field', kind: 'questions', text: '- id: a\n  paraphrases: [hi]\n  sample_per_paraphrase: 3\n', expect: '@:1: entry 1 (a): sample_per_paraphrase: unknown field' },
+  {
+    name: 'judge entry with two prompts',
+    kind: 'questions',
+    text: '- id: a\n  paraphrases: [hi]\n  judges: { x: j }\n- id: j\n  type: free_form_judge\n  model: m\n  paraphrases: [p, q]\n',
+    expect: '@:4: entry 2 (j): paraphrases: a judge has exactly one',
+  },
+  { name: 'judge reference to a question', kind: 'questions', text: '- id: a\n  paraphrases: [hi]\n  judges: { x: b }\n- id: b\n  paraphrases: [ho]\n', expect: '@:1: entry 1 (a): judges.x: "b"' },
+  { name: 'judge entries only', kind: 'questions', text: '- id: j\n  type: rating_judge\n  model: m\n  paraphrases: [p]\n', expect: '@: no questions' },
   // Persona libraries (infer, audit).
   { name: 'library not a list', kind: 'library', text: 'name: a\n', expect: '@: ' },
   { name: 'library of one', kind: 'library', text: '- { name: a, description: b }\n', expect: '@: ' },

@@ -4,7 +4,7 @@
  */
 import { interval, pct, table } from '../../../shared/format.ts';
 import type { Question } from '../../../scorers/scorer.ts';
-import { alongTheFinetune, effectsOf, rateCondition, type RatedCondition } from '../../conditions.ts';
+import { alongTheFinetune, announceQuestions, effectsOf, rateCondition, type RatedCondition } from '../../conditions.ts';
 import type { RunContext } from '../../context.ts';
 import { defineKind } from '../../kind.ts';
 import { loadQuestions } from '../../questions.ts';
@@ -36,6 +36,7 @@ export const generalize = defineKind({
   unit: 'condition',
   async run(ctx) {
     const questions = loadQuestions(ctx.spec.questions);
+    announceQuestions(ctx, ctx.spec.questions, questions);
     const conditions: ConditionResult[] = [];
     for (const [position, cond] of ctx.spec.conditions.entries()) {
       ctx.at(`condition "${cond.name}"`);
@@ -50,10 +51,12 @@ export const generalize = defineKind({
 export function printRates(r: ExperimentResult, skipGroup = (_group: string) => false): string {
   const out: string[] = [];
   out.push(`\n${r.name}: share of answers judged "${r.target}" (model ${r.model}, 95% Wilson intervals)`);
+  // Unscored answers (the judge gave no verdict) are counted apart: the coherent share is of the scored ones.
+  const unscored = r.conditions.some((c) => c.unscored);
   out.push(
     table(
-      r.conditions.map((c) => [c.name, c.role, pct(c.rate), interval(c.ci), c.n, pct(c.coherent)]),
-      ['condition', 'role', 'rate', '95% CI', 'n', 'coherent'],
+      r.conditions.map((c) => [c.name, c.role, pct(c.rate), interval(c.ci), c.n, pct(c.coherent), ...(unscored ? [c.unscored ?? 0] : [])]),
+      ['condition', 'role', 'rate', '95% CI', 'n', unscored ? 'coherent (of scored)' : 'coherent', ...(unscored ? ['unscored'] : [])],
     ),
   );
   const qids = r.conditions[0]?.questions.map((q) => q.id) ?? [];

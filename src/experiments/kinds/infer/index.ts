@@ -20,6 +20,7 @@ import { countRate, type ConditionResult, type ExperimentResult } from '../../re
 import { chatSlots, fillSlots } from '../../sampling.ts';
 import { kindSpec, noPreventative, questionsField, targetField, type CommonSpec } from '../../spec-parts.ts';
 import type { Store } from '../../store.ts';
+import { DEFAULT_SAMPLES } from '../../sample-plan.ts';
 
 export const inferSchema = z
   .object({
@@ -195,7 +196,7 @@ export async function inferCondition(
 ): Promise<{ conditionKey: string; result: InferCondition }> {
   const o = spec.infer ?? inferSchema.parse({});
   const library = loadLibrary(o);
-  const texts = loadTexts(o, spec.samples, library);
+  const texts = loadTexts(o, spec.samples ?? DEFAULT_SAMPLES, library);
   const prior = priorOf(o, library);
   const conditionKey = inferConditionKey({ ...base, texts: o.texts, library: library.map((l) => [l.name, l.prompt]), answers: o.answers });
   const scorer = requireCapability(model, 'score', 'infer (the log-probability of a given text)');
@@ -277,7 +278,7 @@ export const infer = defineKind<InferSpec, InferResult>({
   unit: 'condition',
   preflight(spec) {
     const o = spec.infer ?? inferSchema.parse({});
-    loadTexts(o, spec.samples, loadLibrary(o));
+    loadTexts(o, spec.samples ?? DEFAULT_SAMPLES, loadLibrary(o));
   },
   async run(ctx) {
     const conditions: InferCondition[] = [];

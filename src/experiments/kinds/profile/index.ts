@@ -3,7 +3,7 @@
  * modal share and the most frequent answers (what the model fills in where nobody specified it).
  */
 import { interval, pct, table } from '../../../shared/format.ts';
-import { rateCondition } from '../../conditions.ts';
+import { announceQuestions, rateCondition } from '../../conditions.ts';
 import { defineKind } from '../../kind.ts';
 import { loadQuestions } from '../../questions.ts';
 import { countRate, type ConditionResult, type ExperimentResult } from '../../result.ts';
@@ -27,6 +27,7 @@ export const profile = defineKind<ProfileSpec, ProfileResult>({
   unit: 'condition',
   async run(ctx) {
     const questions = loadQuestions(ctx.spec.questions);
+    announceQuestions(ctx, ctx.spec.questions, questions);
     const conditions: ProfileCondition[] = [];
     for (const [position, cond] of ctx.spec.conditions.entries()) {
       ctx.at(`condition "${cond.name}"`);

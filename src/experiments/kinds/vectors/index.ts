@@ -17,7 +17,7 @@ import { signed, pct, interval, table } from '../../../shared/format.ts';
 import { dataKey, monitorJudgeName } from '../../../shared/keys.ts';
 import { unit } from '../../../shared/linalg.ts';
 import { pearson } from '../../../shared/stats.ts';
-import { effectsOf, rateCondition } from '../../conditions.ts';
+import { announceQuestions, effectsOf, rateCondition } from '../../conditions.ts';
 import type { RunContext } from '../../context.ts';
 import { auditExamples, projectionPulls, storedOwnAnswers } from '../../data-audit.ts';
 import { loadDataset } from '../../datasets.ts';
@@ -352,6 +352,7 @@ export const vectors = defineKind<VectorsSpec, VectorsResult>({
   async run(ctx) {
     const { spec } = ctx;
     const questions = loadQuestions(spec.questions);
+    announceQuestions(ctx, spec.questions, questions);
     ctx.at('condition "(persona vector)"');
     const prep = await prepareVectors(spec, await ctx.model(), ctx.scorer, ctx.cacheDir, ctx.hooks);
     const { vector, file } = prep;
