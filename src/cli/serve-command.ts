@@ -1,9 +1,15 @@
 /**
  * `dramatis serve`: models of any backend over the OpenAI HTTP API (see src/server/app.ts); organism
- * checkpoints by default.
+ * checkpoints by default. Its state (uploads, fine-tuning jobs) is kept in `--state` (default
+ * runs/serve beside the results database) and reloaded at start. SIGTERM, SIGINT and SIGHUP close it:
+ * the port is released, running fine-tunes are stopped (their jobs failed, saying so) and worker
+ * processes end with it. Started by npx, it also stops when npx is gone (see the watch below: npx's
+ * shell does not pass a SIGTERM on).
  */
 import type { Command } from 'commander';
 import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, dirname, resolve } from 'node:path';
 import type { Model } from '../backends/model.ts';
 import { loadModel, registeredBackends } from '../backends/registry.ts';
@@ -42,22 +48,59 @@ export function registerServe(program: Command): void {
     .option('--base-url <url>', 'openai: models served here: the upstream server (default $OPENAI_BASE_URL)')
     .option('--upstream-key-env <VAR>', 'openai: models served here: the environment variable holding the upstream key (default OPENAI_API_KEY)')
     .option('--cache <dir>', 'where fine-tunes and upstream responses are cached (shared with dramatis run)', join(dirname(DEFAULT_DB), 'cache'))
-    .action(async (o: { model: string[]; host: string; port: number; apiKeyEnv?: string; baseUrl?: string; upstreamKeyEnv?: string; cache: string }) => {
-      const apiKey = o.apiKeyEnv ? process.env[o.apiKeyEnv] : undefined;
-      if (o.apiKeyEnv && !apiKey) throw new Error(`--api-key-env ${o.apiKeyEnv}: that environment variable is empty`);
-      const cacheDir = resolve(o.cache);
-      const models = servedModels(o.model, (name) =>
-        loadModel(servedRef(name), { cacheDir, baseUrl: o.baseUrl, apiKeyEnv: o.upstreamKeyEnv, trainInWorker: true }),
-      );
-      for (const load of models.values()) await load(); // fail now, not on the first request, if a model is missing
-      const app = createApp({ models, apiKey, anyHost: !['127.0.0.1', 'localhost', '::1'].includes(o.host) });
-      const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });
-      server.on('listening', () =>
-        process.stderr.write(`dramatis serve: ${o.model.join(', ')} on http://${o.host}:${o.port}/v1${apiKey ? ' (bearer key required)' : ''}\n`),
-      );
-      server.on('error', (e) => {
-        process.stderr.write(`dramatis serve: ${e.message}\n`);
-        process.exit(1);
-      });
-    });
+    .option('--state <dir>', "the server's uploads and fine-tuning jobs, kept across restarts", join(dirname(DEFAULT_DB), 'serve'))
+    .action(
+      async (o: {
+        model: string[];
+        host: string;
+        port: number;
+        apiKeyEnv?: string;
+        baseUrl?: string;
+        upstreamKeyEnv?: string;
+        cache: string;
+        state: string;
+      }) => {
+        const apiKey = o.apiKeyEnv ? process.env[o.apiKeyEnv] : undefined;
+        if (o.apiKeyEnv && !apiKey) throw new Error(`--api-key-env ${o.apiKeyEnv}: that environment variable is empty`);
+        const cacheDir = resolve(o.cache);
+        const models = servedModels(o.model, (name) =>
+          loadModel(servedRef(name), { cacheDir, baseUrl: o.baseUrl, apiKeyEnv: o.upstreamKeyEnv, trainInWorker: true }),
+        );
+        for (const load of models.values()) await load(); // fail now, not on the first request, if a model is missing
+        const stateDir = resolve(o.state);
+        const app = createApp({ models, apiKey, anyHost: !['127.0.0.1', 'localhost', '::1'].includes(o.host), stateDir });
+        const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port }) as Server;
+        const served = [...models.keys()].filter((m) => !o.model.includes(m));
+        server.on('listening', () =>
+          process.stderr.write(
+            `dramatis serve: ${o.model.join(', ')}${served.length ? ` and ${served.length} fine-tuned model(s) from ${o.state}` : ''} on http://${o.host}:${(server.address() as AddressInfo).port}/v1${apiKey ? ' (bearer key required)' : ''}\n`,
+          ),
+        );
+        server.on('error', (e) => {
+          process.stderr.write(`dramatis serve: ${e.message}\n`);
+          process.exit(1);
+        });
+        let stopping = false;
+        const stop = async (why: string) => {
+          if (stopping) return;
+          stopping = true;
+          process.stderr.write(`dramatis serve: ${why}, stopping\n`);
+          // A client that keeps its connection open must not hold the process: stop within 10 s whatever happens.
+          setTimeout(() => process.exit(1), 10_000).unref();
+          server.close();
+          server.closeAllConnections();
+          await app.close();
+          process.exit(0); // 'exit' stops the worker processes (worker-process.ts)
+        };
+        for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, (s) => void stop(s));
+        // npx (npm exec) runs the command through `sh -c`; npm passes its SIGTERM to that shell, which dies
+        // without passing it on, and the server was left running, orphaned (issue 14). Started by npm, the
+        // server stops when the process that started it is gone (a server started otherwise is left alone:
+        // nohup, a service manager).
+        if (process.env.npm_command) {
+          const parent = process.ppid;
+          setInterval(() => process.ppid !== parent && void stop('the npm process that started it is gone'), 250).unref();
+        }
+      },
+    );
 }

@@ -126,7 +126,7 @@ function asApiError(e: unknown): ApiError {
 }
 
 /** The Hono app, with `close()`: stops running fine-tunes and removes a temporary state folder. */
-export type ServedApp = Hono & { close(): Promise<void> };
+export type ServedApp = Hono & { close(): Promise<void>; readonly stateDir: string };
 
 export function createApp(o: ServeOptions): ServedApp {
   const app = new Hono();
@@ -428,6 +428,7 @@ export function createApp(o: ServeOptions): ServedApp {
   const jobs = addFinetuneRoutes(app, { models: o.models, state, modelOf: model, log: o.log });
 
   return Object.assign(app, {
+    stateDir: state.dir,
     async close() {
       await jobs.close();
       state.remove();
