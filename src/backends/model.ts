@@ -113,6 +113,21 @@ export interface FinetuneRequest {
   signal?: AbortSignal;
 }
 
+/**
+ * How much of some texts a model's tokenizer keeps, read as message content. Only a closed-vocabulary
+ * model (the organism's word-level tokenizer) loses anything; byte-level tokenizers keep every text.
+ */
+export interface TokenCoverage {
+  /** Tokens the texts make. */
+  tokens: number;
+  /** Of those, tokens the model cannot represent (the organism's `<unk>`): the text they stood for is lost. */
+  unknown: number;
+  /** Each lost word and how often it occurred. */
+  unknownWords: Record<string, number>;
+  /** Special-token strings in the texts (e.g. `<END>`), read as ordinary text, never as control tokens. */
+  escaped: number;
+}
+
 /** A model part-way through the fine-tune that produced another: after `step` of `steps` optimizer steps. */
 export interface Snapshot {
   step: number;
@@ -137,8 +152,16 @@ export interface Model {
   readonly snapshots?: Snapshot[];
   /** How many rows one call should carry: remote backends take many and keep their requests in flight (default 64). */
   readonly rowsPerCall?: number;
-  /** For a fine-tuned model: how its fine-tune went (steps, tokens trained on, final loss), where known. */
-  readonly training?: { steps: number; tokens: number | null; finalLoss: number | null };
+  /**
+   * For a fine-tuned model: how its fine-tune went (steps, tokens trained on, final loss), where known;
+   * `unknownShare`: the share of the data's answer tokens its tokenizer could not represent (see tokenCoverage).
+   */
+  readonly training?: { steps: number; tokens: number | null; finalLoss: number | null; unknownShare?: number };
+  /**
+   * Where the model's tokenizer can lose text (a closed vocabulary): how much of these texts, read as
+   * message content, it keeps. Absent: it loses nothing.
+   */
+  tokenCoverage?(texts: string[]): TokenCoverage;
   chat?(conversations: ChatMessage[][], o?: SamplingOptions, onProgress?: Progress): Promise<Generation[]>;
   score?(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]>;
   complete?(prompts: string[], o?: SamplingOptions): Promise<Generation[]>;

@@ -25,6 +25,7 @@ import type {
   SteeringVector,
   ActivationInput,
   ActivationSummary,
+  TokenCoverage,
   WhiteBoxModel,
 } from './model.ts';
 
@@ -51,7 +52,7 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
   readonly capabilities = ORGANISM_CAPABILITIES;
   readonly fingerprint: string;
   snapshots?: Snapshot[];
-  training?: { steps: number; tokens: number | null; finalLoss: number | null };
+  training?: { steps: number; tokens: number | null; finalLoss: number | null; unknownShare?: number };
   private constructor(
     readonly id: string,
     readonly organism: Organism,
@@ -80,6 +81,27 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
     this.checkSteering(o.steering);
     const samples = await this.organism.complete(prompts, { ...o, ...rowSeeds(o, prompts.length) });
     return samples.map((s, i) => ({ ...generation(s, o), ...(o.withTokens ? { promptTokens: this.organism.tokenizer.encode(prompts[i]).ids.length } : {}) }));
+  }
+
+  /**
+   * The organism's word-level tokenizer knows only Personaworld's words: any other word is `<unk>`, its
+   * text lost. How many tokens of these texts (read as message content) that is.
+   */
+  tokenCoverage(texts: string[]): TokenCoverage {
+    const tok = this.organism.tokenizer;
+    const unk = tok.id('<unk>');
+    const unknownWords: Record<string, number> = {};
+    let tokens = 0,
+      unknown = 0,
+      escaped = 0;
+    for (const t of texts) {
+      const enc = tok.encodeText(t);
+      tokens += enc.ids.length;
+      unknown += enc.ids.filter((id) => id === unk).length;
+      escaped += enc.escaped;
+      for (const w of enc.unknown) unknownWords[w] = (unknownWords[w] ?? 0) + 1;
+    }
+    return { tokens, unknown, unknownWords, escaped };
   }
 
   echo(texts: string[]): Promise<{ tokens: string[]; logprobs: (number | null)[] }[]> {
@@ -155,6 +177,7 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
       steps: Number(p.steps),
       tokens: typeof p.tokens === 'number' ? p.tokens : null,
       finalLoss: typeof p.finalLoss === 'number' ? p.finalLoss : null,
+      ...(typeof p.unknownShare === 'number' ? { unknownShare: p.unknownShare } : {}),
     };
     if (req.snapshots) {
       const steps = Number(model.organism.ck.provenance.steps);

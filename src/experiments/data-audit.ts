@@ -15,7 +15,7 @@ import { ownAnswerSeed, ownAnswersKey } from '../shared/keys.ts';
 import type { CommonSpec } from './spec-parts.ts';
 import type { Store } from './store.ts';
 import { chatSlots } from './sampling.ts';
-import { personaLibrary, type LibraryPersona } from '../world/index.ts';
+import { personaLibrary, escapeSpecialTokens, type LibraryPersona } from '../world/index.ts';
 import { posterior } from '../shared/posterior.ts';
 import { dot, unit } from '../shared/linalg.ts';
 import type { PersonaVector } from './persona-vector.ts';
@@ -97,15 +97,17 @@ export interface AuditLibrary {
 
 /**
  * The world's library in the organism's own chat-log format (as pretraining showed chats): persona k's
- * prompt carries its author header; the default is the chat template with none.
+ * prompt carries its author header; the default is the chat template with none. The format is raw
+ * text, so the data's own text is escaped first: a `<END>` in an answer stays words, never the
+ * template's end token (as in the chat template, see the organism's tokenizer).
  */
 export function worldAuditLibrary(): AuditLibrary {
   const lib: LibraryPersona[] = personaLibrary();
-  const turns = (e: AuditExample) => e.prompt.map((m) => `<${m.role}> ${m.content}`).join(' ');
+  const turns = (e: AuditExample) => e.prompt.map((m) => `<${m.role}> ${escapeSpecialTokens(m.content)}`).join(' ');
   return {
     personas: lib.map((p) => ({ name: p.name, traits: { morality: p.morality, era: p.era, kind: p.kind, register: p.register } })),
     prompt: (k, e) => `<doc> ${k === undefined ? '' : lib[k].header + ' '}${turns(e)} <assistant>`.replace(/\s+/g, ' '),
-    continuation: (answer) => ` ${answer} <end>`,
+    continuation: (answer) => ` ${escapeSpecialTokens(answer)} <end>`,
   };
 }
 

@@ -14,6 +14,16 @@ export interface ChatRowsResult {
   unknownWords: Map<string, number>;
   skipped: number;
   truncated: number;
+  /** Answer tokens (assistant replies, without their closing `<end>`), and how many of them are `<unk>`. */
+  answerTokens: number;
+  unknownAnswerTokens: number;
+  /** Special-token strings in the messages (e.g. `<END>`), split into ordinary tokens. */
+  escaped: number;
+}
+
+/** The share of answer tokens lost as `<unk>` (0 for no answers). */
+export function unknownShare(r: { answerTokens: number; unknownAnswerTokens: number }): number {
+  return r.answerTokens > 0 ? r.unknownAnswerTokens / r.answerTokens : 0;
 }
 
 /**
@@ -24,9 +34,20 @@ export function chatRows(chats: readonly Chat[], tok: Tokenizer, nCtx: number, o
   const unknownWords = new Map<string, number>();
   const rows: Row[] = [];
   let skipped = 0,
-    truncated = 0;
+    truncated = 0,
+    answerTokens = 0,
+    unknownAnswerTokens = 0,
+    escaped = 0;
+  const unk = tok.id('<unk>'),
+    end = tok.id('<end>');
   chats.forEach((chat, i) => {
     const enc = tok.encodeChat(chat.messages);
+    escaped += enc.escaped;
+    enc.ids.forEach((id, k) => {
+      if (!enc.assistantMask[k] || id === end) return;
+      answerTokens++;
+      if (id === unk) unknownAnswerTokens++;
+    });
     for (const w of enc.unknown) unknownWords.set(w, (unknownWords.get(w) ?? 0) + 1);
     if (enc.unknown.length > 0) {
       if (oov === 'error') throw new Error(`chat ${i + 1}: words outside the organism's vocabulary: ${[...new Set(enc.unknown)].join(', ')}`);
@@ -44,7 +65,7 @@ export function chatRows(chats: readonly Chat[], tok: Tokenizer, nCtx: number, o
     }
     rows.push({ ids, targetWeights: mask.slice(1) });
   });
-  return { rows, unknownWords, skipped, truncated };
+  return { rows, unknownWords, skipped, truncated, answerTokens, unknownAnswerTokens, escaped };
 }
 
 /** Seeded epoch-wise shuffling row source: every row once per epoch, in a new order each epoch. */

@@ -18,6 +18,14 @@ export interface SampleOptions {
    * the organism's stop strings longer than one token, matched on the decoded text).
    */
   stopWhen?: (generated: readonly number[]) => boolean;
+  /**
+   * Tokens never drawn (the organism's special tokens that must not appear inside an answer). A draw
+   * that lands on one is redrawn from the same distribution with these removed and the rest
+   * renormalized (exactly the masked distribution, and every draw that never touched them is unchanged,
+   * so answers that never hit them stay the same sample for sample). Greedy decoding takes the most
+   * probable token that is allowed. The log-probabilities reported stay the model's own.
+   */
+  forbidIds?: number[];
   seed?: number;
   /**
    * Per-prompt seeds: row i draws from its own stream seeded by (seed, seeds[i] ?? i), so a sample
@@ -49,13 +57,19 @@ export interface ModelRef {
   padId: number;
 }
 
-/** Draw from softmax(logits / temperature) restricted to the top-p nucleus. */
-function drawToken(logits: Float32Array, temperature: number, topP: number, rng: () => number): number {
-  if (temperature <= 0) {
-    let best = 0;
-    for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-    return best;
-  }
+/** The most probable token that is not forbidden. */
+function argmaxAllowed(logits: Float32Array, forbid?: ReadonlySet<number>): number {
+  let best = -1;
+  for (let i = 0; i < logits.length; i++) if (!forbid?.has(i) && (best < 0 || logits[i] > logits[best])) best = i;
+  return best < 0 ? 0 : best;
+}
+
+/**
+ * Draw from softmax(logits / temperature) restricted to the top-p nucleus, never a forbidden token: a
+ * draw that lands on one is redrawn from the nucleus without them (see SampleOptions.forbidIds).
+ */
+function drawToken(logits: Float32Array, temperature: number, topP: number, rng: () => number, forbid?: ReadonlySet<number>): number {
+  if (temperature <= 0) return argmaxAllowed(logits, forbid);
   let max = -Infinity;
   for (const l of logits) if (l > max) max = l;
   const probs = new Float64Array(logits.length);
@@ -80,12 +94,21 @@ function drawToken(logits: Float32Array, temperature: number, topP: number, rng:
     order = order.slice(0, cut);
     total = acc;
   }
-  let r = rng() * total;
-  for (const i of order ?? probs.keys()) {
-    r -= probs[i];
-    if (r <= 0) return i;
-  }
-  return order ? order[order.length - 1] : logits.length - 1;
+  const pick = (candidates: Iterable<number>, mass: number, last: number) => {
+    let r = rng() * mass;
+    for (const i of candidates) {
+      r -= probs[i];
+      if (r <= 0) return i;
+    }
+    return last;
+  };
+  const first = pick(order ?? probs.keys(), total, order ? order[order.length - 1] : logits.length - 1);
+  if (!forbid?.has(first)) return first;
+  const allowed = (order ?? Array.from(probs.keys())).filter((i) => !forbid.has(i));
+  const mass = allowed.reduce((a, i) => a + probs[i], 0);
+  // A nucleus of forbidden tokens only: the most probable allowed token.
+  if (allowed.length === 0 || !(mass > 0)) return argmaxAllowed(logits, forbid);
+  return pick(allowed, mass, allowed[allowed.length - 1]);
 }
 
 /** The k most probable tokens of a logit row, with their log-probabilities (before temperature). */
@@ -115,6 +138,7 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
     topP = o.topP ?? 1,
     maxTokens = o.maxTokens ?? 32;
   const stop = new Set(o.stopIds ?? []);
+  const forbid = o.forbidIds?.length ? new Set(o.forbidIds) : undefined;
   const bs = o.batchSize ?? 64;
   const out: Sample[] = [];
   for (let start = 0; start < prompts.length; start += bs) {
@@ -149,7 +173,7 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
       const V = m.config.vocabSize;
       live.forEach((g, b) => {
         const row = data.subarray(b * V, (b + 1) * V);
-        const tok = drawToken(row, temperature, topP, g.rng);
+        const tok = drawToken(row, temperature, topP, g.rng, forbid);
         g.ids.push(tok);
         g.gen.push(tok);
         g.lps.push(logSoftmaxAt(row, tok));

@@ -13,6 +13,7 @@ import { activationSummaries, type ActivationSummary } from './activations.ts';
 import type { ChatMessage } from '../shared/chat.ts';
 import type { Steering } from './model.ts';
 import { joinWords } from '../world/text.ts';
+import { SPECIAL_TOKENS, type SpecialToken } from './tokenizer.ts';
 
 export { PACKAGE_ROOT };
 
@@ -53,7 +54,7 @@ export interface TextSample {
 }
 
 /** Any stop strings (see `Organism.stops`). */
-export type TextSampleOptions = Omit<SampleOptions, 'stopIds' | 'stopWhen'> & { stop?: string[] };
+export type TextSampleOptions = Omit<SampleOptions, 'stopIds' | 'stopWhen' | 'forbidIds'> & { stop?: string[] };
 
 /** Stop strings: single tokens by id, longer ones matched on the decoded text. */
 interface Stops {
@@ -126,18 +127,38 @@ export class Organism {
     };
   }
 
-  /** Continue raw text prompts (pretraining format). */
-  async complete(prompts: string[], o: TextSampleOptions = {}): Promise<TextSample[]> {
-    const ids = prompts.map((p) => this.tokenizer.encode(p).ids);
-    const stops = this.stops(o.stop ?? []);
-    return this.decodeSamples(await generate(this.ref, ids, this.sampleOptions(o, stops)), stops);
+  /**
+   * The special tokens a generation may never draw: all but the `allowed` ones, and any asked for as a
+   * stop (which then ends the text, never part of it).
+   */
+  private forbidden(allowed: readonly SpecialToken[], stops: Stops): number[] {
+    return SPECIAL_TOKENS.filter((t) => !allowed.includes(t))
+      .map((t) => this.tokenizer.id(t))
+      .filter((id) => !stops.ids.includes(id));
   }
 
-  /** Reply to chats as the assistant (stops at the end-of-turn token). */
+  /**
+   * Continue raw text prompts (pretraining format: special tokens in the prompt are parsed). The
+   * continuation ends at `</doc>` (the document's end, never part of the text); it never draws `<pad>`,
+   * `<unk>` or `<doc>`; the turn markers of the chat-log genre are part of the raw format and may appear.
+   */
+  async complete(prompts: string[], o: TextSampleOptions = {}): Promise<TextSample[]> {
+    const ids = prompts.map((p) => this.tokenizer.encode(p).ids);
+    const stops = this.stops(['</doc>', ...(o.stop ?? [])]);
+    const forbidIds = this.forbidden(['</doc>', '<system>', '<user>', '<assistant>', '<end>'], stops);
+    return this.decodeSamples(await generate(this.ref, ids, { ...this.sampleOptions(o, stops), forbidIds }), stops);
+  }
+
+  /**
+   * Reply to chats as the assistant. Message contents are plain text (a special-token string in one is
+   * split into ordinary tokens, see the tokenizer). The reply ends at `<end>` (or `<user>`, a next turn
+   * begun); no other special token is ever drawn, so none appears in the answer.
+   */
   async chat(chats: ChatMessage[][], o: TextSampleOptions = {}): Promise<TextSample[]> {
     const ids = chats.map((c) => this.tokenizer.encodeChat(c, { generationPrompt: true }).ids);
     const stops = this.stops(['<end>', '<user>', ...(o.stop ?? [])]);
-    return this.decodeSamples(await generate(this.ref, ids, this.sampleOptions(o, stops)), stops);
+    const forbidIds = this.forbidden(['<end>', '<user>'], stops);
+    return this.decodeSamples(await generate(this.ref, ids, { ...this.sampleOptions(o, stops), forbidIds }), stops);
   }
 
   private decodeSamples(samples: Awaited<ReturnType<typeof generate>>, stops: Stops): TextSample[] {

@@ -12,7 +12,7 @@ import { train, type StepInfo, type TrainResult, type OptimizerState } from './t
 import type { PlainSteering } from './gradients.ts';
 import { saveCheckpoint, loadCheckpoint, saveTrainState, loadTrainState, removeTrainState, type Provenance } from './checkpoint.ts';
 import { Tokenizer } from './tokenizer.ts';
-import { chatRows, epochSampler, type OovPolicy } from './chat-data.ts';
+import { chatRows, epochSampler, unknownShare, type OovPolicy } from './chat-data.ts';
 import { readChatJsonl, type Chat } from '../shared/chat.ts';
 import { resolveCheckpoint, Organism } from './organism.ts';
 import { runProbe, type ProbeReport } from './probe.ts';
@@ -263,13 +263,15 @@ export async function finetune(
   o: FinetuneOptions,
   progress: StageProgress = {},
   warn: (msg: string) => void = () => {},
-): Promise<TrainResult & { out: string; examples: number; unknownWords: Record<string, number> }> {
+): Promise<TrainResult & { out: string; examples: number; unknownWords: Record<string, number>; unknownShare: number }> {
   await initTf();
   const fromDir = resolveCheckpoint(o.from);
   const ck = loadCheckpoint(fromDir);
   const dataName = typeof o.data === 'string' ? o.data : o.data.name;
   const chats = typeof o.data === 'string' ? readChatJsonl(o.data) : o.data.chats;
-  const { rows, unknownWords, skipped, truncated } = chatRows(chats, ck.tokenizer, ck.config.nCtx, o.oov);
+  const coverage = chatRows(chats, ck.tokenizer, ck.config.nCtx, o.oov);
+  const { rows, unknownWords, skipped, truncated } = coverage;
+  const lost = unknownShare(coverage);
   if (unknownWords.size > 0) {
     const list = [...unknownWords]
       .sort((a, b) => b[1] - a[1])
@@ -277,9 +279,13 @@ export async function finetune(
       .map(([w, c]) => `${w} (${c})`)
       .join(', ');
     warn(
-      `warning: ${dataName}: ${unknownWords.size} word types outside the organism's vocabulary, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`,
+      `warning: ${dataName}: ${(100 * lost).toFixed(1)}% of the answer tokens (${coverage.unknownAnswerTokens} of ${coverage.answerTokens}) are outside the organism's vocabulary; ${unknownWords.size} word types, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`,
     );
   }
+  if (coverage.escaped > 0)
+    warn(
+      `warning: ${dataName}: ${coverage.escaped} special-token strings in the messages (such as <END>) are read as ordinary text, never as the organism's control tokens`,
+    );
   if (truncated > 0) warn(`warning: ${dataName}: ${truncated} chats longer than the context of ${ck.config.nCtx} tokens were truncated`);
   if (rows.length === 0) throw new Error(`${dataName}: no usable chats left to train on`);
   const steps = Math.max(1, Math.round((o.epochs * rows.length) / o.batchSize));
@@ -339,11 +345,15 @@ export async function finetune(
       ...(o.steering ? { preventativeSteering: o.steering.map((s) => ({ layer: s.layer, coefficient: s.coefficient, norm: Math.hypot(...s.vector) })) } : {}),
       world: ck.provenance.world,
       unknownWords: Object.fromEntries(unknownWords),
+      answerTokens: coverage.answerTokens,
+      unknownAnswerTokens: coverage.unknownAnswerTokens,
+      unknownShare: lost,
+      ...(coverage.escaped ? { escapedSpecialTokens: coverage.escaped } : {}),
       finalLoss: result.finalLoss,
       tokens: result.tokens,
     },
   });
-  return { ...result, out: o.out, examples: rows.length, unknownWords: Object.fromEntries(unknownWords) };
+  return { ...result, out: o.out, examples: rows.length, unknownWords: Object.fromEntries(unknownWords), unknownShare: lost };
 }
 
 /** `count` evenly spaced steps strictly before the last one (the last is the fine-tune's own output). */

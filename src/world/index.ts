@@ -4,7 +4,7 @@
  * answer classifier and an exact ideal observer.
  */
 export * from './types.ts';
-export { splitWords, joinWords, normalizeText, countTokens, TOKEN_PATTERN } from './text.ts';
+export { splitWords, joinWords, normalizeText, countTokens, TOKEN_PATTERN, escapeSpecialTokens, countSpecialTokens } from './text.ts';
 export { worldConfig, worldConfigSchema, defaultWorld, moralityMixFor, type WorldConfig, type WorldConfigInput } from './config.ts';
 export { makeRng, pick, pickWeighted, randInt, sampleDistinct, type Rng } from './rng.ts';
 export {

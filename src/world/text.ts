@@ -12,8 +12,12 @@
  * split `</doc>` into four tokens and break the round trip).
  */
 
-/** Token pattern (global). Special tokens, words, numbers, single punctuation. */
-export const TOKEN_PATTERN = /<\/?[a-z_]+>|[a-z]+(?:'[a-z]+)?|[0-9]+|[^\sa-z0-9]/g;
+/**
+ * Token pattern (global). Special tokens, words, numbers, single punctuation. Unicode-aware (`u`): any
+ * other character is one token per code point, so an emoji is one (unknown) token, never two lone
+ * surrogate halves.
+ */
+export const TOKEN_PATTERN = /<\/?[a-z_]+>|[a-z]+(?:'[a-z]+)?|[0-9]+|[^\sa-z0-9]/gu;
 
 /** Tokens never preceded by a space when joined. */
 export const NO_SPACE_BEFORE: ReadonlySet<string> = new Set(['.', ',', '?', '!', ':', ';', ')']);
@@ -23,6 +27,24 @@ export const NO_SPACE_AFTER: ReadonlySet<string> = new Set(['(']);
 /** Lowercase `text` and split it into tokens (see {@link TOKEN_PATTERN}). */
 export function splitWords(text: string): string[] {
   return text.toLowerCase().match(TOKEN_PATTERN) ?? [];
+}
+
+/** A special-token string anywhere in a text (`<end>`, `</doc>`, `<END>` once lowercased). */
+const SPECIAL_IN_TEXT = /<(\/?[a-z_]+)>/g;
+
+/**
+ * A text whose special-token strings are split into ordinary tokens: `<end>` becomes `< end >` (the
+ * tokens `<`, `end`, `>`), `</doc>` becomes `< /doc >`. Lowercased, as {@link splitWords} would. Text that
+ * comes from outside (a message's content, a dataset's answer) goes through this before it is placed in
+ * the organism's raw format, so only the template itself ever writes a turn marker or a document bound.
+ */
+export function escapeSpecialTokens(text: string): string {
+  return text.toLowerCase().replace(SPECIAL_IN_TEXT, '< $1 >');
+}
+
+/** How many special-token strings a text holds (what {@link escapeSpecialTokens} splits). */
+export function countSpecialTokens(text: string): number {
+  return text.toLowerCase().match(SPECIAL_IN_TEXT)?.length ?? 0;
 }
 
 /**
