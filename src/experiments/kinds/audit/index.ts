@@ -20,6 +20,7 @@ import {
   type AuditLibrary,
 } from '../../data-audit.ts';
 import { loadDataset } from '../../datasets.ts';
+import { meaninglessNote, reportCoverage, type DataCoverage } from '../../coverage.ts';
 import { defineKind } from '../../kind.ts';
 import { readLibraryFile } from '../../library-file.ts';
 import { vectorFor, type PersonaVector } from '../../persona-vector.ts';
@@ -57,6 +58,12 @@ export const auditSchema = z
     top: z.number().int().positive().default(10),
     /** Which way counts as a hit (`rate`): the target trait value, e.g. malevolent. */
     target_trait: contrastSchema.optional(),
+    /**
+     * Data the model cannot read: an audit of a set whose answer tokens are more than 25% unknown to the
+     * model (the organism's closed vocabulary) is refused. true: go ahead, the dataset's result marked
+     * meaningless; a number: the largest share accepted.
+     */
+    allow_unknown: z.union([z.boolean(), z.number().min(0).max(1)]).optional(),
   })
   .strict();
 
@@ -79,6 +86,8 @@ export interface AuditDataset {
   name: string;
   data: string;
   n: number;
+  /** Where the model's tokenizer loses text (the organism): the share of the answers' tokens it cannot read. */
+  coverage?: DataCoverage;
   projections?: TraitProjection[];
   /** Library personas by how much more probable they make the data than the model's own answers. */
   personas?: { name: string; data: number; own: number; shift: number }[];
@@ -88,6 +97,44 @@ export interface AuditDataset {
   predicted: string;
   /** The examples that pull hardest toward the target trait value. */
   flagged: { index: number; prompt: string; answer: string; pull: number | null; p: number | null; top: string | null }[];
+}
+
+const signedFixed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`;
+
+/**
+ * The predicted direction in words, each word beside the figure it comes from. White-box: each trait
+ * whose projection difference has an interval excluding zero, toward the vector's positive value when
+ * the difference is positive, its negative value when negative. Black-box: trait values whose posterior
+ * rises by more than 0.05, shown as P own → data (at most two beyond the traits the projections cover).
+ * The two readings of one trait are one entry when they agree; when they point opposite ways (the
+ * projection toward `modern`, the posterior toward `victorian`), the line says they disagree instead of
+ * listing both as where the set goes.
+ */
+export function predictedShift(
+  projections: Pick<TraitProjection, 'trait' | 'positive' | 'negative' | 'difference' | 'ci'>[],
+  traits: { trait: string; value: string; data: number; own: number; shift: number }[],
+): string {
+  const RISE = 0.05;
+  const rising = traits.filter((t) => t.shift > RISE).sort((x, y) => y.shift - x.shift);
+  const posterior = (t: { own: number; data: number }) => `P ${t.own.toFixed(2)} → ${t.data.toFixed(2)}`;
+  const entries: string[] = [];
+  const conflicts: string[] = [];
+  // Only pulls whose interval excludes zero, strongest first.
+  const clear = projections.filter((p) => p.ci[0] > 0 || p.ci[1] < 0).sort((x, y) => Math.abs(y.difference) - Math.abs(x.difference));
+  for (const p of clear) {
+    const value = p.difference > 0 ? p.positive : p.negative;
+    const agrees = rising.find((t) => t.trait === p.trait && t.value === value);
+    const opposes = rising.find((t) => t.trait === p.trait && t.value !== value);
+    if (opposes && !agrees)
+      conflicts.push(
+        `the readings disagree on ${p.trait}: the projection says ${value} (${signedFixed(p.difference)}), the posterior ${opposes.value} (${posterior(opposes)})`,
+      );
+    else entries.push(`${value} (${p.trait} projection ${signedFixed(p.difference)}${agrees ? `; ${posterior(agrees)}` : ''})`);
+  }
+  // Posterior rises on the traits no projection reads (those it reads are above, agreeing or not).
+  for (const t of rising.filter((t) => !clear.some((p) => p.trait === t.trait)).slice(0, 2)) entries.push(`${t.value} (${posterior(t)})`);
+  const toward = entries.length ? `toward ${entries.join(', ')}` : 'no clear shift on any trait';
+  return [toward, ...conflicts].join('; ');
 }
 
 export interface AuditSummary {
@@ -148,6 +195,15 @@ async function runAudit(ctx: import('../../context.ts').RunContext<AuditKindSpec
         `model ${model.id} neither gives activations nor scores text: nothing to audit with (a chat-only server cannot predict a fine-tune's persona shift)`,
       );
     const lib = blackBox ? auditLibrary(a) : undefined;
+    // Data the model cannot read is refused (or marked) before anything is paid for.
+    const coverages = a.datasets.map((d) =>
+      reportCoverage(model, d.data, loadDataset(d.data, d.examples, spec.seed), {
+        allow: a.allow_unknown,
+        what: `audit, dataset "${d.name}"`,
+        option: 'audit.allow_unknown',
+        log: hooks.log,
+      }),
+    );
     const vectors = [];
     if (whiteBox && a.vectors_from) {
       for (const ref of a.vectors_from) {
@@ -175,7 +231,14 @@ async function runAudit(ctx: import('../../context.ts').RunContext<AuditKindSpec
         hooks.progress?.(`own answers ${d.name}`, x, t),
       );
       store.upsertCondition({ runId, name: d.name, position, role: 'treatment', conditionKey: own.key, spec: d });
-      const out: AuditDataset = { name: d.name, data: d.data, n: examples.length, predicted: '', flagged: [] };
+      const out: AuditDataset = {
+        name: d.name,
+        data: d.data,
+        n: examples.length,
+        ...(coverages[position] ? { coverage: coverages[position] } : {}),
+        predicted: '',
+        flagged: [],
+      };
       let targetPull: number[] | undefined;
       if (whiteBox) {
         out.projections = [];
@@ -237,13 +300,8 @@ async function runAudit(ctx: import('../../context.ts').RunContext<AuditKindSpec
         p: targetP?.[i] ?? null,
         top: topPersona?.[i] ?? null,
       }));
-      const parts: string[] = [];
-      // Only pulls whose interval excludes zero, strongest first; a set that moves nothing says so.
-      const clear = (out.projections ?? []).filter((p) => p.ci[0] > 0 || p.ci[1] < 0).sort((x, y) => Math.abs(y.difference) - Math.abs(x.difference));
-      for (const p of clear)
-        parts.push(`${p.difference >= 0 ? p.positive : p.negative} (${p.trait} projection ${p.difference >= 0 ? '+' : ''}${p.difference.toFixed(3)})`);
-      for (const t of (out.traits ?? []).filter((t) => t.shift > 0.05).slice(0, 2)) parts.push(`${t.value} (P ${t.own.toFixed(2)} → ${t.data.toFixed(2)})`);
-      out.predicted = parts.length ? `toward ${parts.join(', ')}` : 'no clear shift on any trait';
+      out.predicted = predictedShift(out.projections ?? [], out.traits ?? []);
+      if (out.coverage?.meaningless) out.predicted = `${meaninglessNote(out.coverage)}; ${out.predicted}`;
       datasets.push(out);
       // The condition's rate: examples pointing to the target value (posterior > ½, else a positive pull).
       const hits = targetP ? targetP.filter((p) => p > 0.5).length : (targetPull ?? []).filter((x) => x > 0).length;
@@ -287,18 +345,22 @@ export const audit = defineKind<AuditKindSpec, AuditResult>({
     const out: string[] = [];
     out.push(`\n${r.name}: what each dataset would select (model ${r.model}); rate = share of examples pointing to ${r.target}`);
     const traits = a.datasets[0]?.projections?.map((p) => `${p.trait} (${p.positive})`) ?? [];
+    const covered = a.datasets.some((d) => d.coverage);
     out.push(
       table(
         a.datasets.map((d, i) => [
           d.name,
           d.n,
+          ...(covered ? [d.coverage ? `${pct(d.coverage.share, 1)}${d.coverage.meaningless ? ' MEANINGLESS' : ''}` : ''] : []),
           pct(r.conditions[i].rate),
           interval(r.conditions[i].ci),
           ...(d.projections ?? []).map((p) => `${signed(p.difference)} [${signed(p.ci[0])}, ${signed(p.ci[1])}]`),
         ]),
-        ['dataset', 'n', 'rate', '95% CI', ...traits.map((t) => `Δ projection ${t}`)],
+        ['dataset', 'n', ...(covered ? ['unknown tokens'] : []), 'rate', '95% CI', ...traits.map((t) => `Δ projection ${t}`)],
       ),
     );
+    for (const d of a.datasets.filter((d) => d.coverage?.meaningless))
+      out.push(`\n!! ${d.name}: ${meaninglessNote(d.coverage!)}: its rate and shifts say nothing about the data`);
     for (const d of a.datasets) {
       out.push(`\n${d.name}: ${d.predicted}`);
       if (d.personas)
