@@ -18,6 +18,7 @@ import { chatSlots, scoreSamples } from './sampling.ts';
 import type { ConditionSpec } from './spec-parts.ts';
 import type { StoredJudgment, StoredSample } from './store.ts';
 import { readVectorFile } from './persona-vector.ts';
+import { reportCoverage } from './coverage.ts';
 import { questionsKeyInput } from './questions.ts';
 import { samplePlan } from './sample-plan.ts';
 
@@ -55,10 +56,18 @@ export async function conditionModel(ctx: RunContext, cond: ConditionSpec, preve
   const ft = cond.finetune;
   const tunable = requireCapability(model, 'finetune', `condition "${cond.name}" (a fine-tune)`);
   ctx.hooks.log?.(`fine-tuning ${modelId(ref)} on ${ft.data} for condition "${cond.name}" (cached after the first run)`);
+  const chats = loadDataset(ft.data, ft.examples, ctx.spec.seed);
+  // Data the model cannot read (a closed vocabulary): the share lost is printed, and above the threshold refused (coverage.ts).
+  reportCoverage(model, ft.data, chats, {
+    allow: ft.allow_unknown,
+    what: `condition "${cond.name}", fine-tune`,
+    option: 'finetune.allow_unknown',
+    log: ctx.hooks.log,
+  });
   return tunable.finetune(
     {
       dataName: ft.data,
-      chats: loadDataset(ft.data, ft.examples, ctx.spec.seed),
+      chats,
       mode: ft.mode,
       learningRate: ft.learning_rate,
       epochs: ft.epochs,
@@ -121,6 +130,14 @@ export async function sampleCondition(
     purpose: `condition "${cond.name}"`,
     prepare: async () => {
       inContext = cond.in_context ? loadDataset(cond.in_context.data, undefined, spec.seed).slice(0, cond.in_context.k) : [];
+      // The share of the examples the model cannot read, printed (and marked when above the threshold; see coverage.ts).
+      if (cond.in_context)
+        reportCoverage(await o.getModel(), cond.in_context.data, inContext, {
+          allow: true,
+          what: `condition "${cond.name}", in-context examples`,
+          option: 'in_context',
+          log: ctx.hooks.log,
+        });
     },
     conversation: (s) => buildConversation(cond, s.q, s.paraphrase, inContext),
     options: { temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed, steering: o.steering },

@@ -24,6 +24,12 @@ export const finetuneSchema = z
     snapshot_samples: z.number().int().positive().optional(),
     /** kind vectors: preventative steering, this coefficient × the extracted vector added during training only. */
     preventative: z.number().optional(),
+    /**
+     * Data the model cannot read: a fine-tune on a set whose answer tokens are more than 25% unknown to the
+     * model (the organism's closed vocabulary) is refused. true: go ahead, the result marked meaningless in
+     * the log; a number: the largest share accepted (see coverage.ts).
+     */
+    allow_unknown: z.union([z.boolean(), z.number().min(0).max(1)]).optional(),
   })
   .strict();
 
