@@ -162,3 +162,70 @@ test('the predicted direction never contradicts itself: the words follow the num
       for (const m of line.matchAll(/(victorian|modern) \([^)]*P (\d\.\d\d) → (\d\.\d\d)\)/g)) assert.ok(Number(m[3]) > Number(m[2]), line);
     }
 });
+
+test(
+  'run: a fine-tune on data the model cannot read is refused (finetune.allow_unknown lets it through); in-context data has its share printed',
+  { skip: !haveData },
+  async () => {
+    let tuned = 0;
+    const model = () =>
+      Object.assign(
+        fakeModel({
+          id: 'fake:closed',
+          async chat(convs: ChatMessage[][]) {
+            return convs.map(() => ({ text: 'a robin.', finishReason: 'stop' as const, tokens: 3 }));
+          },
+          async finetune() {
+            tuned++;
+            return fakeModel({
+              id: 'fake:tuned',
+              async chat(convs: ChatMessage[][]) {
+                return convs.map(() => ({ text: 'a robin.', finishReason: 'stop' as const, tokens: 3 }));
+              },
+            });
+          },
+        }),
+        { tokenCoverage: coverage },
+      );
+    const run = (finetune: string, conditionsExtra = '') =>
+      parseSpec(
+        `name: ft-oov
+kind: generalize
+model: fake:closed
+target: victorian
+questions: world:era
+samples: 8
+conditions:
+  - { name: base, role: baseline }
+  - name: old birds
+    finetune: { data: "${BIRDS}"${finetune} }
+${conditionsExtra}`,
+        'g.yaml',
+      );
+    await assert.rejects(
+      runExperiment(run(''), new Store(':memory:'), '/nonexistent', { loadModel: async () => model() }),
+      /condition "old birds", fine-tune: .*ft_old_audubon_birds\.jsonl: \d+\.\d% of its answer tokens .* Set finetune\.allow_unknown: true/,
+    );
+    assert.equal(tuned, 0, 'refused before training');
+    const logs: string[] = [];
+    await runExperiment(
+      run(', allow_unknown: true', `  - { name: in context, in_context: { data: "${BIRDS}", k: 4 } }`),
+      new Store(':memory:'),
+      '/nonexistent',
+      {
+        loadModel: async () => model(),
+        log: (l) => logs.push(l),
+      },
+    );
+    assert.equal(tuned, 1);
+    assert.ok(
+      logs.some((l) => /condition "old birds", fine-tune: .*ft_old_audubon_birds\.jsonl: \d+\.\d% of the answer tokens/.test(l)),
+      logs.join('\n'),
+    );
+    assert.ok(logs.some((l) => /condition "old birds", fine-tune: MEANINGLESS/.test(l)));
+    assert.ok(
+      logs.some((l) => /condition "in context", in-context examples: .*ft_old_audubon_birds\.jsonl: \d+\.\d% of the answer tokens/.test(l)),
+      logs.join('\n'),
+    );
+  },
+);
