@@ -47,7 +47,8 @@ export function registerDemo(program: Command): void {
           const spec = loadSpec(join(PRESET_DIR, `${step.preset}.yaml`));
           spec.samples = o.samples;
           say(`\n${i + 1}. ${step.say} (preset ${step.preset}; \`dramatis run ${step.preset}\` runs it alone)`);
-          const r = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'), o.json ? {} : { progress });
+          // With --json the figures go to stdout and the progress still to stderr, as `dramatis run --json` does.
+          const r = await runExperiment(spec, store, join(resolve(o.db, '..'), 'cache'), { progress });
           experiments.push(r);
           if (!o.json) printResult(r);
         }

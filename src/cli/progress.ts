@@ -1,6 +1,6 @@
 /**
  * Progress bars for long work (training, sampling, scoring), drawn on stderr so `--json` output on
- * stdout stays clean. Silent when stderr is not a terminal unless forced, but always prints a final line.
+ * stdout stays clean. Without a terminal (a pipe, a log file, CI) they are plain lines instead.
  */
 import cliProgress from 'cli-progress';
 
@@ -12,14 +12,17 @@ export interface Progress {
 export function progressBar(label: string, total: number, fieldsFormat = ''): Progress {
   const tty = process.stderr.isTTY;
   if (!tty) {
-    // Non-interactive (CI, logs): a line every ~10%, so long jobs still show they are alive.
+    // Non-interactive (CI, logs, a pipe): a plain line every ~10%, and at least every 15 s of slow
+    // progress, so long jobs still show they are alive.
     let lastDecile = -1;
     const start = Date.now();
+    let lastLine = 0;
     return {
       update(done, fields = {}) {
         const decile = Math.floor((10 * done) / Math.max(1, total));
-        if (decile === lastDecile) return;
+        if (decile === lastDecile && Date.now() - lastLine < 15_000) return;
         lastDecile = decile;
+        lastLine = Date.now();
         const extra = Object.entries(fields)
           .map(([k, v]) => `${k} ${v}`)
           .join('  ');

@@ -85,7 +85,7 @@ export function registerRunCommands(program: Command): void {
     .description('run an experiment from a YAML spec or a preset; every sample is stored, reruns resume')
     .argument('<spec>', `preset name or spec file`)
     .option('--db <file>', 'results database', DEFAULT_DB)
-    .option('-n, --samples <n>', "override the spec's samples per condition", num('--samples', true))
+    .option('-n, --samples <n>', "answers per condition: a total, dealt round robin over the questions (overrides the spec's samples and the question file's samples_per_paraphrase)", num('--samples', true))
     .option('--report <file>', 'write the self-contained HTML report here (default: reports/NAME.html beside the database)')
     .option('--model <spec>', "run on this model instead of the spec's (e.g. openai:gpt-4o-mini, organism:PATH)")
     .option('--base-url <url>', 'openai: models: the server (e.g. http://127.0.0.1:8000/v1)')

@@ -45,6 +45,7 @@ export interface Checkpoint {
 
 // The safetensors codec lives apart (no tfjs), so light modules can read vector files without it.
 import { encodeSafetensors, decodeSafetensors, type TensorMap } from '../shared/safetensors.ts';
+import { packageRelative } from '../shared/paths.ts';
 export { encodeSafetensors, decodeSafetensors };
 
 /** Write atomically (temp file + rename), so a run killed mid-save never leaves a torn checkpoint. */
@@ -63,7 +64,9 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void>
   }
   writeAtomic(join(dir, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
   writeAtomic(join(dir, 'vocab.json'), JSON.stringify(ck.tokenizer.vocab) + '\n');
-  writeAtomic(join(dir, 'config.json'), JSON.stringify({ format: 'dramatis-organism/1', model: ck.config, provenance: ck.provenance }, null, 2) + '\n');
+  // The parent's path relative to the package when inside it: the file ships, the machine's paths do not.
+  const provenance = ck.provenance.parent ? { ...ck.provenance, parent: packageRelative(ck.provenance.parent) } : ck.provenance;
+  writeAtomic(join(dir, 'config.json'), JSON.stringify({ format: 'dramatis-organism/1', model: ck.config, provenance }, null, 2) + '\n');
 }
 
 export function readCheckpointConfig(dir: string): { config: GptConfig; provenance: Provenance } {
