@@ -124,6 +124,7 @@ export function registerRunCommands(program: Command): void {
     .option('--examples <n>', 'examples per dataset (default: all; 300 for world:…)', num('--examples', true))
     .option('--library <ref>', 'black-box persona library: world, or a YAML/JSON file of [{name, description}]', 'world')
     .option('--top <n>', 'examples shown as pulling hardest', num('--top', true), 10)
+    .option('--allow-unknown', 'audit data whose answer tokens are mostly unknown to the model (audit.allow_unknown: the result is marked meaningless)')
     .option('--db <file>', 'results database', DEFAULT_DB)
     .option('--report <file>', 'write the self-contained HTML report here (default: reports/NAME.html beside the database)')
     .option('--json', 'one JSON object on stdout (progress stays on stderr)')
@@ -134,7 +135,12 @@ export function registerRunCommands(program: Command): void {
         model: o.model,
         ...(o.baseUrl ? { base_url: o.baseUrl } : {}),
         ...(o.apiKeyEnv ? { api_key_env: o.apiKeyEnv } : {}),
-        audit: { datasets: data.map((d) => ({ name: basename(d), data: d, ...(o.examples ? { examples: o.examples } : {}) })), library: o.library, top: o.top },
+        audit: {
+          datasets: data.map((d) => ({ name: basename(d), data: d, ...(o.examples ? { examples: o.examples } : {}) })),
+          library: o.library,
+          top: o.top,
+          ...(o.allowUnknown ? { allow_unknown: true } : {}),
+        },
       });
       await execute(spec, o);
     });
