@@ -70,6 +70,33 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
 
   async chat(conversations: ChatMessage[][], o: SamplingOptions = {}, onProgress?: Progress): Promise<Generation[]> {
     this.checkSteering(o.steering);
+    if (o.settle) {
+      // A prompt longer than the context fails for good: with `settle` it fails its own row (named by the
+      // caller, stored apart), not the batch, as a remote backend's request that fails for good does.
+      const nCtx = this.organism.config.nCtx;
+      const lengths = conversations.map((c) => this.organism.tokenizer.encodeChat(c, { generationPrompt: true }).ids.length);
+      const fit = lengths.map((n, i) => (n < nCtx ? i : -1)).filter((i) => i >= 0);
+      if (fit.length < conversations.length) {
+        const out: Generation[] = lengths.map((n) => ({
+          text: '',
+          finishReason: 'length',
+          tokens: 0,
+          error: `prompt of ${n} tokens leaves no room in the context of ${nCtx}`,
+        }));
+        // Each answered row keeps the seed it would have had in the whole batch.
+        const { seeds } = rowSeeds(o, conversations.length);
+        const answered = fit.length
+          ? await this.chat(
+              fit.map((i) => conversations[i]),
+              { ...o, seeds: undefined, requestSeeds: fit.map((i) => seeds[i]), settle: false, onRow: undefined },
+              onProgress,
+            )
+          : [];
+        fit.forEach((i, k) => (out[i] = answered[k]));
+        out.forEach((g, i) => o.onRow?.(i, g));
+        return out;
+      }
+    }
     const samples = await this.organism.chat(conversations, { ...o, ...rowSeeds(o, conversations.length), onProgress });
     return samples.map((s, i) => ({
       ...generation(s, o),

@@ -145,8 +145,10 @@ export async function sampleCondition(
   });
   const failed = ctx.store.failures(o.key);
   if (failed.count > 0) {
-    ctx.failed(`condition "${o.label}"`, failed.count, failed.error);
-    ctx.hooks.log?.(`${o.label}: ${failed.count} samples failed for good (${failed.error}); they are left out and a rerun retries them`);
+    const which = `question${failed.questions.length > 1 ? 's' : ''} ${failed.questions.slice(0, 5).join(', ')}${failed.questions.length > 5 ? ` and ${failed.questions.length - 5} more` : ''}`;
+    const error = `${which}: ${failed.error}`;
+    ctx.failed(`condition "${o.label}"`, failed.count, error);
+    ctx.hooks.log?.(`${o.label}: ${failed.count} samples failed for good (${error}); they are left out and a rerun retries them`);
   }
   const samples = ctx.store.samples(o.key, slots.length);
   const byId = new Map(questions.map((q) => [q.id, q]));

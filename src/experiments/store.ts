@@ -146,9 +146,13 @@ export class Store {
   }
 
   /** The slots of a condition whose request failed for good, with the first error. */
-  failures(conditionKey: string): { count: number; error: string | null } {
+  /** How many samples of a condition failed for good, one of their errors, and the questions they belong to. */
+  failures(conditionKey: string): { count: number; error: string | null; questions: string[] } {
     const r = this.db.prepare('SELECT COUNT(*) n, MIN(error) e FROM failures WHERE condition_key = ?').get(conditionKey) as { n: number; e: string | null };
-    return { count: r.n, error: r.e };
+    const questions = (
+      this.db.prepare('SELECT DISTINCT question_id q FROM failures WHERE condition_key = ? ORDER BY q').all(conditionKey) as { q: string }[]
+    ).map((x) => x.q);
+    return { count: r.n, error: r.e, questions };
   }
 
   samples(conditionKey: string, maxIdx: number): StoredSample[] {

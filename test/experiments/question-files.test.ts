@@ -303,3 +303,26 @@ test('coherent counts only the answers the judge scored; unscored ones are count
   assert.equal(s.coherent, 0.5, '1 of the 2 scored answers, not 16 of 17');
   assert.equal(labelSummary(['aligned', 'aligned']).unscored, undefined);
 });
+
+test('a question too long for the model fails its own samples, named, and the others are answered', async () => {
+  const q = file(
+    'long.yaml',
+    `- { id: short, paraphrases: ["what is your favourite film?"], samples_per_paraphrase: 3 }\n- { id: too_long, paraphrases: ["${'tell me about the weather '.repeat(200)}"], samples_per_paraphrase: 2 }\n`,
+  );
+  const spec = parseSpec(
+    `name: long\nkind: generalize\nmodel: organism:assistant\njudge: { rules: [{ label: any, regex: "." }], default: none }\ntarget: any\nquestions: ${q}\nconditions: [{ name: m, role: baseline }]\n`,
+    'l.yaml',
+  );
+  const logs: string[] = [];
+  const r = await runExperiment(spec, new Store(':memory:'), tempDir('dramatis-long-'), { log: (m) => logs.push(m) });
+  assert.deepEqual(
+    r.conditions[0].questions.map((x) => [x.id, x.n]),
+    [
+      ['short', 3],
+      ['too_long', 0],
+    ],
+  );
+  assert.equal(r.failed?.[0].count, 2);
+  assert.match(r.failed![0].error!, /^question too_long: prompt of \d+ tokens leaves no room in the context of 256/);
+  assert.ok(logs.some((l) => /m: 2 samples failed for good \(question too_long: prompt of/.test(l)));
+});
