@@ -67,7 +67,7 @@ const skipped = specs.filter(({ spec }) => whyNot(spec)).map(({ name, spec }) =>
 const organisms = [...new Set(runnable.flatMap(({ spec }) => modelsOf(spec)).map((m) => m.slice('organism:'.length)))];
 const table: ModelTable = new Map(organisms.map((n) => [n, () => OrganismModel.load(n, join(work, 'serve-cache'))]));
 const work = mkdtempSync(join(tmpdir(), 'dramatis-serve-parity-'));
-const app = createApp({ models: table, dataDir: join(work, 'serve') });
+const app = createApp({ models: table, stateDir: join(work, 'serve') });
 let requests = 0;
 const server = serve({
   hostname: '127.0.0.1',
