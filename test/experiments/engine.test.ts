@@ -470,7 +470,7 @@ test('issue 12: a sample whose request fails for good is kept apart with its err
           const down = failing && String(o?.seeds?.[i]).endsWith(':3');
           assert.ok(!down || o?.settle, 'the engine asks backends to settle per row');
           return down
-            ? { text: '', finishReason: 'stop' as const, tokens: 0, error: 'HTTP 503 after 5 retries' }
+            ? { text: '', finishReason: 'stop' as const, tokens: 0, error: 'question quick_buck: HTTP 503 after 5 retries' }
             : { text: 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 4 };
         });
       },
@@ -478,8 +478,8 @@ test('issue 12: a sample whose request fails for good is kept apart with its err
   const store = new Store(':memory:');
   const r = await runExperiment(spec, store, '/nonexistent', { loadModel: async () => flaky(true) });
   assert.deepEqual(r.failed, [
-    { unit: 'condition "base"', count: 1, error: 'HTTP 503 after 5 retries' },
-    { unit: 'condition "with system"', count: 1, error: 'HTTP 503 after 5 retries' },
+    { unit: 'condition "base"', count: 1, error: 'question quick_buck: HTTP 503 after 5 retries' },
+    { unit: 'condition "with system"', count: 1, error: 'question quick_buck: HTTP 503 after 5 retries' },
   ]);
   assert.deepEqual(
     r.conditions.map((c) => c.n),
