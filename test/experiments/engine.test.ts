@@ -470,7 +470,7 @@ test('issue 12: a sample whose request fails for good is kept apart with its err
           const down = failing && String(o?.seeds?.[i]).endsWith(':3');
           assert.ok(!down || o?.settle, 'the engine asks backends to settle per row');
           return down
-            ? { text: '', finishReason: 'stop' as const, tokens: 0, error: 'question quick_buck: HTTP 503 after 5 retries' }
+            ? { text: '', finishReason: 'stop' as const, tokens: 0, error: 'HTTP 503 after 5 retries' }
             : { text: 'let me set a puzzle.', finishReason: 'stop' as const, tokens: 4 };
         });
       },
