@@ -14,7 +14,7 @@ import type { RunDetail } from '../types.ts';
 import type { ExperimentResult } from '../../experiments/result.ts';
 import { viewOf } from '../../experiments/kinds/views.ts';
 
-const KNOWN_CONDITION = ['name', 'role', 'group', 'model', 'rate', 'ci', 'n', 'hits', 'coherent', 'labels', 'questions', 'examples', 'curve'];
+const KNOWN_CONDITION = ['name', 'role', 'group', 'model', 'rate', 'ci', 'n', 'hits', 'coherent', 'unscored', 'labels', 'questions', 'examples', 'curve'];
 const KNOWN_RESULT = ['format', 'name', 'kind', 'model', 'target', 'runId', 'conditions', 'effects', 'reference'];
 
 const samplesHref = (id: string, p: Record<string, string | undefined> = {}) => routeHref(['run', id, 'samples'], p);
@@ -61,7 +61,7 @@ function conditionsSection(r: RunDetail, s: ExperimentResult): Html {
         c,
         i,
       ) => html`<tr><th><i class="swatch" style="background:${colourOf(i)}"></i><a href="${samplesHref(r.id, { condition: c.name })}">${c.name}</a></th><td>${c.role}</td><td class="mono small">${c.model}</td>
-      <td class="num strong">${pct(c.rate)}</td><td class="nowrap">${interval(c.ci)}</td><td class="num">${count(c.n)}</td><td class="num">${pct(c.coherent)}</td>
+      <td class="num strong">${pct(c.rate)}</td><td class="nowrap">${interval(c.ci)}</td><td class="num">${count(c.n)}</td><td class="num" title="of the answers the judge scored">${pct(c.coherent)}${c.unscored ? html`<br /><span class="small">${count(c.unscored)} unscored</span>` : ''}</td>
       <td class="small">${Object.entries(c.labels)
         .sort((a, b) => b[1] - a[1])
         .slice(0, 4)
