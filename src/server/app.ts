@@ -118,7 +118,7 @@ const text = (content: z.infer<typeof chatSchema>['messages'][number]['content']
 function asApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   const message = e instanceof Error ? e.message : String(e);
-  if (/context|too long|maximum.*tokens/i.test(message)) return new ApiError(400, message, 'invalid_request_error', 'messages', 'context_length_exceeded');
+  if (/context|too long|maximum.*tokens/i.test(message)) return new ApiError(400, message, 'invalid_request_error', null, 'context_length_exceeded');
   if (/stop sequence|is empty/.test(message)) return new ApiError(400, message, 'invalid_request_error');
   const status = (e as { status?: unknown })?.status ?? ((e as Error)?.cause as { status?: unknown } | undefined)?.status;
   if (typeof status === 'number' && [400, 404, 413].includes(status)) return new ApiError(status as 400 | 404 | 413, message, 'invalid_request_error');

@@ -195,7 +195,6 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; state: Sta
   /** Cancelling a running job stops its training (backends that can, e.g. the organism on its worker thread). */
   const stops = new Map<string, AbortController>();
   let queue = Promise.resolve();
-  let closing = false;
 
   const fileData = (id: string) => join(state.files, `${id}.jsonl`);
   const jobData = (id: string) => join(state.jobs, `${id}.train.jsonl`);
@@ -416,7 +415,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; state: Sta
       fine_tuning_job_id: job.id,
     });
     queue = queue.then(async () => {
-      if (job.status !== 'queued') return;
+      if (job.status !== 'queued') return void stops.delete(job.id); // cancelled (or the server closing) before it ran
       job.status = 'running';
       event(job, 'fine-tuning started');
       try {
@@ -478,8 +477,6 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; state: Sta
 
   return {
     async close() {
-      if (closing) return;
-      closing = true;
       for (const j of jobs.values())
         if (j.status === 'queued' || j.status === 'running') {
           stops.get(j.id)?.abort();

@@ -196,10 +196,12 @@ test('dramatis serve loads each checkpoint once: the start-up check and the requ
 test('dramatis serve serves any backend: a chat-only model answers chats, and routes it cannot serve say which capability it lacks', async () => {
   const { fakeModel } = await import('../helpers/fake-model.ts');
   const seen: unknown[] = [];
+  const stopsSeen: unknown[] = [];
   const chatOnly = fakeModel({
     id: 'fake:chat',
     chat: async (convs, o) => {
       seen.push(o?.requestSeeds);
+      stopsSeen.push(o?.stop);
       return convs.map((c, i) => ({ text: `echo ${c.at(-1)!.content} ${i}`, finishReason: 'stop' as const, tokens: 3, promptTokens: 7 }));
     },
   });
@@ -215,6 +217,13 @@ test('dramatis serve serves any backend: a chat-only model answers chats, and ro
     );
     assert.equal(r.usage?.prompt_tokens, 7, 'the prompt counted once, as OpenAI counts it for n > 1');
     assert.equal((seen[0] as number[])[0], 11, 'choice 0 samples with the request seed itself');
+    // Stop strings of any length reach the model as sent (the server refuses none; the model matches them).
+    await client.chat.completions.create({ model: 'plain', messages: [{ role: 'user', content: 'hi' }], stop: ['<|im_end|>', '\nUser:', 'a b c', 'x'] });
+    assert.deepEqual(stopsSeen.at(-1), ['<|im_end|>', '\nUser:', 'a b c', 'x']);
+    await assert.rejects(
+      client.chat.completions.create({ model: 'plain', messages: [{ role: 'user', content: 'hi' }], stop: ['1', '2', '3', '4', '5'] }),
+      (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && e.param === 'stop',
+    );
     await assert.rejects(
       client.completions.create({ model: 'plain', prompt: 'x' }),
       (e: InstanceType<typeof OpenAI.APIError>) => e.status === 400 && /lacks the "complete" capability/.test(e.message),
