@@ -15,6 +15,7 @@ import type { Model } from '../backends/model.ts';
 import { loadModel, registeredBackends } from '../backends/registry.ts';
 import { createApp, type ModelTable } from '../server/app.ts';
 import { num } from './output.ts';
+import { stopOnSignals } from './lifecycle.ts';
 import { DEFAULT_DB } from './run-command.ts';
 
 /** A served name as a model reference: `backend:name` as it is, anything else an organism checkpoint. */
@@ -80,27 +81,11 @@ export function registerServe(program: Command): void {
           process.stderr.write(`dramatis serve: ${e.message}\n`);
           process.exit(1);
         });
-        let stopping = false;
-        const stop = async (why: string) => {
-          if (stopping) return;
-          stopping = true;
-          process.stderr.write(`dramatis serve: ${why}, stopping\n`);
-          // A client that keeps its connection open must not hold the process: stop within 10 s whatever happens.
-          setTimeout(() => process.exit(1), 10_000).unref();
+        stopOnSignals('serve', async () => {
           server.close();
           server.closeAllConnections();
-          await app.close();
-          process.exit(0); // 'exit' stops the worker processes (worker-process.ts)
-        };
-        for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, (s) => void stop(s));
-        // npx (npm exec) runs the command through `sh -c`; npm passes its SIGTERM to that shell, which dies
-        // without passing it on, and the server was left running, orphaned (issue 14). Started by npm, the
-        // server stops when the process that started it is gone (a server started otherwise is left alone:
-        // nohup, a service manager).
-        if (process.env.npm_command) {
-          const parent = process.ppid;
-          setInterval(() => process.ppid !== parent && void stop('the npm process that started it is gone'), 250).unref();
-        }
+          await app.close(); // then 'exit' stops the worker processes (worker-process.ts)
+        });
       },
     );
 }

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_DB } from './run-command.ts';
 import { num } from './output.ts';
+import { stopOnSignals } from './lifecycle.ts';
 
 export function registerView(program: Command): void {
   program
@@ -38,6 +39,11 @@ export function registerView(program: Command): void {
       server.on('error', (e) => {
         process.stderr.write(`dramatis view: ${e.message}\n`);
         process.exit(1);
+      });
+      stopOnSignals('view', () => {
+        server.close();
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        store.close();
       });
     });
 

@@ -8,15 +8,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/tmp.ts';
+import { Store } from '../../src/experiments/store.ts';
 
 /** Starts the command, waits for its "listening" line; resolves with the port it serves. */
-function serving(child: ChildProcess): Promise<{ port: number; stderr: () => string }> {
+function serving(child: ChildProcess, line = /on http:\/\/127\.0\.0\.1:(\d+)\/v1/): Promise<{ port: number; stderr: () => string }> {
   let err = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line in 60 s:\n${err}`)), 60_000);
     child.stderr!.on('data', (d) => {
       err += d;
-      const m = /on http:\/\/127\.0\.0\.1:(\d+)\/v1/.exec(err);
+      const m = line.exec(err);
       if (m) {
         clearTimeout(timer);
         resolve({ port: Number(m[1]), stderr: () => err });
@@ -63,4 +64,13 @@ test('SIGTERM and SIGINT to `dramatis serve` itself close it and exit 0', { time
     assert.equal(await exited, 0, `${signal}: a clean exit`);
     assert.ok(await released(port, 2000));
   }
+});
+
+test('SIGTERM to the npx wrapper ends `dramatis view` too', { timeout: 120_000 }, async () => {
+  const db = join(tempDir('dramatis-signals-'), 'empty.db');
+  new Store(db).close(); // an empty results store
+  const npx = spawn('npx', ['dramatis', 'view', '--db', db, '--port', '0'], { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] });
+  const { port, stderr } = await serving(npx, /on http:\/\/127\.0\.0\.1:(\d+)\//);
+  npx.kill('SIGTERM');
+  assert.ok(await released(port, 5000), `the port is still held after npx was stopped:\n${stderr()}`);
 });
