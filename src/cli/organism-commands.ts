@@ -244,7 +244,7 @@ export function registerOrganismCommands(program: Command): void {
     .option('--temperature <x>', 'sampling temperature', num('--temperature'), 1)
     .option('--top-p <x>', 'nucleus sampling', num('--top-p'), 1)
     .option('--max-tokens <n>', 'tokens to generate', num('--max-tokens', true), 40)
-    .option('--stop <token...>', 'stop tokens (single tokens, e.g. "</doc>")')
+    .option('--stop <token...>', 'stop strings (a single token stops on it, a longer one is matched on the decoded text), e.g. "</doc>"')
     .option('--seed <n>', 'seed', num('--seed', true), 0)
     .option('--json', 'machine-readable output')
     .action(async (prompt: string, o) => {
