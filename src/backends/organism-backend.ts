@@ -43,11 +43,6 @@ export function rowSeeds(o: SamplingOptions, n: number): { seed: number; seeds: 
   return { seed: 0, seeds: Array.from({ length: n }, (_, i) => requestSeed(o.seed, o.seeds?.[i] ?? i)) };
 }
 
-/** What `dramatis serve` draws for choice i of a request with seed S: choice 0 is S itself. */
-export function choiceSeeds(seed: number, n: number): { seed: number; seeds: number[] } {
-  return { seed: 0, seeds: Array.from({ length: n }, (_, i) => (i === 0 ? seed : requestSeed(seed, i))) };
-}
-
 export class OrganismModel implements ChatModel, CompletionModel, EchoModel, ScoringModel, WhiteBoxModel, FinetunableModel {
   readonly capabilities = ORGANISM_CAPABILITIES;
   readonly fingerprint: string;

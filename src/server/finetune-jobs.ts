@@ -24,6 +24,7 @@ import { hasCapability, type FinetuneRequest, type Model } from '../backends/mod
 import { DEFAULT_FINETUNE } from '../organism/stages.ts';
 import { readChatJsonl } from '../shared/chat.ts';
 import { ApiError } from './errors.ts';
+import { body } from './requests.ts';
 import type { ModelTable } from './model-table.ts';
 import type { StateDir } from './state.ts';
 
@@ -339,18 +340,7 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; state: Sta
   });
 
   app.post('/v1/fine_tuning/jobs', async (c) => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new ApiError(400, 'the request body is not valid JSON');
-    }
-    const parsed = jobSchema.safeParse(raw);
-    if (!parsed.success) {
-      const i = parsed.error.issues[0];
-      throw new ApiError(400, `${i.path.join('.')}: ${i.message}`, 'invalid_request_error', i.path.join('.') || null);
-    }
-    const req = parsed.data;
+    const req = await body(c, jobSchema);
     const method = resolveMethod(req);
     if (!o.models.has(req.model)) throw new ApiError(404, `The model \`${req.model}\` does not exist`, 'invalid_request_error', 'model', 'model_not_found');
     const base = await o.modelOf(req.model);
