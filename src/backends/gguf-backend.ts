@@ -237,7 +237,12 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
                 `a sequence holds ${seq.contextSize - 1} (the context_size option less one; the model was trained on ${this.model.trainContextSize})`,
             );
           const seed = o.requestSeeds?.[i] ?? requestSeed(o.seed, o.seeds?.[i] ?? i);
-          const g = o.withTokens || o.topLogprobs ? await this.sampleWithProbabilities(seq, ids, o, seed) : await this.sampleNative(seq, ids, o, seed);
+          const streamer = o.onText && textStreamer(o.stop ?? [], (delta) => o.onText!(i, delta));
+          const g =
+            o.withTokens || o.topLogprobs
+              ? await this.sampleWithProbabilities(seq, ids, o, seed, streamer?.push)
+              : await this.sampleNative(seq, ids, o, seed, streamer?.push);
+          streamer?.end(g.text);
           return { ...g, ...(o.withTokens ? { promptTokens: ids.length } : {}) };
         };
         if (!o.settle) return one();
@@ -253,7 +258,7 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
   }
 
   /** llama.cpp's own sampler (the fast path): temperature and top-p as asked, nothing else truncating. */
-  private async sampleNative(seq: LlamaContextSequence, ids: Token[], o: SamplingOptions, seed: number): Promise<Generation> {
+  private async sampleNative(seq: LlamaContextSequence, ids: Token[], o: SamplingOptions, seed: number, stream?: (text: string) => void): Promise<Generation> {
     const maxTokens = o.maxTokens ?? 64;
     const out: Token[] = [];
     let finishReason: Generation['finishReason'] = 'stop';
@@ -262,6 +267,7 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
       for await (const t of seq.evaluate(ids, { temperature: o.temperature ?? 1, topP: o.topP ?? 1, topK: 0, minP: 0, seed })) {
         out.push(t);
         if (o.stop?.length && this.stopAt(out, o.stop) !== undefined) break;
+        stream?.(this.model.detokenize(out));
         if (out.length >= maxTokens) {
           finishReason = 'length';
           break;
@@ -276,7 +282,13 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
    * truncated) and the top alternatives: llama.cpp gives the full next-token distribution, and the
    * token is drawn here from it with temperature and top-p applied, by a generator seeded per row.
    */
-  private async sampleWithProbabilities(seq: LlamaContextSequence, ids: Token[], o: SamplingOptions, seed: number): Promise<Generation> {
+  private async sampleWithProbabilities(
+    seq: LlamaContextSequence,
+    ids: Token[],
+    o: SamplingOptions,
+    seed: number,
+    stream?: (text: string) => void,
+  ): Promise<Generation> {
     const maxTokens = o.maxTokens ?? 64;
     const rng = seedrandom(`gguf:${seed}`);
     const out: Token[] = [];
@@ -301,6 +313,7 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
             finishReason = 'stop';
             break;
           }
+          stream?.(this.model.detokenize(out));
           if (out.length >= maxTokens) break;
           step = await gen.next(token);
         }
@@ -470,6 +483,42 @@ function topOf(probs: Map<Token, number>, k: number, text: (t: Token) => string)
  * One token from the model's distribution with temperature and then top-p applied (the order OpenAI
  * and vLLM use); temperature 0 is the most probable token. The map is sorted, most probable first.
  */
+/**
+ * Turns the text generated so far, step by step, into pieces safe to send: never text that could still
+ * turn out to begin a stop string (held back while the text ends with a prefix of one), nor a
+ * character cut in half (a trailing U+FFFD while a multi-byte character is incomplete). `end` sends what
+ * is left of the final answer. The pieces join to the final text; should a step ever rewrite text
+ * already sent (a detokenizer that is not prefix-stable), streaming stops there and `end` sends nothing
+ * more (the caller still has the whole answer).
+ */
+export function textStreamer(stop: string[], send: (delta: string) => void): { push: (text: string) => void; end: (final: string) => void } {
+  let sent = '';
+  let broken = false;
+  const held = (text: string) => {
+    let keep = text.length;
+    for (const s of stop)
+      for (let k = Math.min(s.length - 1, text.length); k > 0; k--)
+        if (text.endsWith(s.slice(0, k))) {
+          keep = Math.min(keep, text.length - k);
+          break;
+        }
+    while (keep > 0 && text[keep - 1] === '\uFFFD') keep--;
+    return text.slice(0, keep);
+  };
+  const advance = (safe: string) => {
+    if (broken) return;
+    if (!safe.startsWith(sent)) {
+      broken = true;
+      return;
+    }
+    if (safe.length > sent.length) {
+      send(safe.slice(sent.length));
+      sent = safe;
+    }
+  };
+  return { push: (text) => advance(held(text)), end: (final) => advance(final) };
+}
+
 export function drawToken<T extends number>(probs: Map<T, number>, temperature: number, topP: number, rng: () => number): T {
   const first = probs.keys().next().value as T;
   if (temperature <= 0) return first;

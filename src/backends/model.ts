@@ -36,6 +36,13 @@ export interface SamplingOptions {
   settle?: boolean;
   /** Called as each row completes (remote backends answer out of order), before the whole call returns. */
   onRow?: (index: number, generation: Generation) => void;
+  /**
+   * Called with each new piece of a row's answer as it is drawn, where the backend can (gguf:): the
+   * pieces of a row join to a prefix of its final text (text that could still become a stop string is
+   * held back until it cannot). A backend that cannot stream never calls it; `dramatis serve` then
+   * sends the answer once it is drawn.
+   */
+  onText?: (index: number, delta: string) => void;
   /** Also return the k most probable tokens at each generated position (judges read them). */
   topLogprobs?: number;
   /** White-box backends (capabilities.steering): add coefficient × vector to the residual stream after `layer`. */

@@ -12,9 +12,11 @@
  * with zod; a bad request gets 400 in the OpenAI error shape, never a crash. Hono gives the routing and
  * the server-sent events.
  *
- * Streaming: no backend hands out its tokens while it samples (the organism draws a whole batch at
- * once), so a stream is sent once the answer is drawn, one chunk per token, each with its logprobs when
- * asked: clients see the OpenAI stream shape, not tokens as they are drawn.
+ * Streaming (chat and responses): where the backend hands over text while it samples (`onText`:
+ * gguf:), it is sent as it comes (live.ts), text that could still become a stop string held back; other
+ * backends (the organism draws a whole batch at once, openai: and hf: answer whole) are streamed once
+ * the answer is drawn, one chunk per token. With logprobs, a chat stream is always sent once drawn, one
+ * chunk per token with its logprobs. /v1/completions streams once drawn.
  *
  * Token strings carry their leading whitespace (tokens.ts): joined they read as the text.
  *
@@ -26,13 +28,14 @@ import { streamSSE } from 'hono/streaming';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { requestSeed } from '../shared/keys.ts';
-import type { Model } from '../backends/model.ts';
+import type { Generation, Model, SamplingOptions } from '../backends/model.ts';
 import { addFinetuneRoutes } from './finetune-jobs.ts';
 import { addResponsesRoute } from './responses.ts';
 import { ApiError } from './errors.ts';
 import { able, body, choiceSeeds } from './requests.ts';
 import { StateDir } from './state.ts';
 import { tokenPieces, wordPieces } from './tokens.ts';
+import { liveGeneration } from './live.ts';
 
 export { ApiError, choiceSeeds };
 
@@ -249,44 +252,51 @@ export function createApp(o: ServeOptions): ServedApp {
     const chatter = able(await model(req.model), 'chat', '/v1/chat/completions');
     const n = req.n ?? 1;
     const conv = req.messages.map((m) => ({ role: m.role === 'developer' ? ('system' as const) : m.role, content: text(m.content) }));
-    const samples = await chatter.chat(
-      Array.from({ length: n }, () => conv),
-      {
-        temperature: req.temperature ?? 1,
-        topP: req.top_p ?? 1,
-        maxTokens: req.max_completion_tokens ?? req.max_tokens ?? 64,
-        stop: stops(req.stop),
-        requestSeeds: choiceSeeds(req.seed ?? randomInt(2 ** 31), n),
-        topLogprobs: req.logprobs && req.top_logprobs ? req.top_logprobs : undefined,
-        withTokens: true,
-      },
-    );
-    const id = `chatcmpl-${randomUUID()}`;
-    if (req.logprobs && samples.some((s) => !s.tokenTexts))
-      throw new ApiError(400, `the model ${chatter.id} gives no token log-probabilities`, 'invalid_request_error', 'logprobs');
-    // Each choice's tokens as pieces of its text (with their spaces), and their logprobs in OpenAI's shape.
-    const tokensOf = samples.map((s) => (s.tokenTexts ? tokenPieces(s.text, s.tokenTexts) : undefined));
-    const logprobEntry = (i: number, k: number) => {
-      const s = samples[i],
-        p = tokensOf[i]!;
-      const t = p.pieces[k];
-      return {
-        token: t,
-        logprob: s.tokenLogprobs![k],
-        bytes: [...Buffer.from(t)],
-        top_logprobs: (s.topLogprobs?.[k] ?? []).map((a) => {
-          const alt = p.leads[k] + a.token;
-          return { token: alt, logprob: a.logprob, bytes: [...Buffer.from(alt)] };
-        }),
-      };
+    const convs = Array.from({ length: n }, () => conv);
+    const options: SamplingOptions = {
+      temperature: req.temperature ?? 1,
+      topP: req.top_p ?? 1,
+      maxTokens: req.max_completion_tokens ?? req.max_tokens ?? 64,
+      stop: stops(req.stop),
+      requestSeeds: choiceSeeds(req.seed ?? randomInt(2 ** 31), n),
+      topLogprobs: req.logprobs && req.top_logprobs ? req.top_logprobs : undefined,
+      withTokens: true,
     };
-    const logprobsOf = (i: number) => (req.logprobs ? { content: tokensOf[i]!.pieces.map((_, k) => logprobEntry(i, k)), refusal: null } : null);
-    const promptTokens = samples[0]?.promptTokens ?? 0;
-    const completionTokens = samples.reduce((a, s) => a + s.tokens, 0);
-    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    const id = `chatcmpl-${randomUUID()}`;
+    // Each choice's tokens as pieces of its text (with their spaces), and their logprobs in OpenAI's shape.
+    const shaped = (samples: Generation[]) => {
+      if (req.logprobs && samples.some((s) => !s.tokenTexts))
+        throw new ApiError(400, `the model ${chatter.id} gives no token log-probabilities`, 'invalid_request_error', 'logprobs');
+      const tokensOf = samples.map((s) => (s.tokenTexts ? tokenPieces(s.text, s.tokenTexts) : undefined));
+      const logprobEntry = (i: number, k: number) => {
+        const s = samples[i],
+          p = tokensOf[i]!;
+        const t = p.pieces[k];
+        return {
+          token: t,
+          logprob: s.tokenLogprobs![k],
+          bytes: [...Buffer.from(t)],
+          top_logprobs: (s.topLogprobs?.[k] ?? []).map((a) => {
+            const alt = p.leads[k] + a.token;
+            return { token: alt, logprob: a.logprob, bytes: [...Buffer.from(alt)] };
+          }),
+        };
+      };
+      const logprobsOf = (i: number) => (req.logprobs ? { content: tokensOf[i]!.pieces.map((_, k) => logprobEntry(i, k)), refusal: null } : null);
+      const promptTokens = samples[0]?.promptTokens ?? 0;
+      const completionTokens = samples.reduce((a, s) => a + s.tokens, 0);
+      const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+      return { tokensOf, logprobEntry, logprobsOf, usage };
+    };
     const createdAt = Math.floor(Date.now() / 1000);
     if (req.stream) {
       const withUsage = Boolean(req.stream_options?.include_usage);
+      // Without logprobs, the answer streams as it is drawn where the backend can (live.ts); with them,
+      // once drawn, one chunk per token with its logprobs.
+      const live = liveGeneration((onText) => chatter.chat(convs, req.logprobs ? options : { ...options, onText }));
+      await live.started;
+      // With logprobs the answer is whole before anything is sent: a model without them is still a 400.
+      if (req.logprobs) shaped(await live.result);
       return streamSSE(c, async (sse) => {
         const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
           sse.writeSSE({
@@ -301,25 +311,39 @@ export function createApp(o: ServeOptions): ServedApp {
               ...extra,
             }),
           });
+        const delta = (i: number, content: string, logprobs: unknown = null) => chunk([{ index: i, delta: { content }, logprobs, finish_reason: null }]);
+        for (let i = 0; i < n; i++) await chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+        const sent = new Array<string>(n).fill('');
+        for await (const p of live.pieces()) {
+          sent[p.row] += p.delta;
+          await delta(p.row, p.delta);
+        }
+        let samples: Generation[], out: ReturnType<typeof shaped>;
+        try {
+          samples = await live.result;
+          out = shaped(samples);
+        } catch (e) {
+          // Headers are sent: the error goes in the stream, as OpenAI's does.
+          await sse.writeSSE({ data: JSON.stringify({ error: { message: (e as Error).message, type: 'server_error', param: null, code: null } }) });
+          return;
+        }
         for (const [i, s] of samples.entries()) {
-          await chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
-          const parts = tokensOf[i]?.pieces ?? wordPieces(s.text);
-          for (const [k, piece] of parts.entries())
-            await chunk([
-              {
-                index: i,
-                delta: { content: piece },
-                logprobs: req.logprobs ? { content: [logprobEntry(i, k)], refusal: null } : null,
-                finish_reason: null,
-              },
-            ]);
+          if (sent[i]) {
+            // Streamed as drawn: what the backend still held back (the end of the answer).
+            if (s.text.startsWith(sent[i]) && s.text.length > sent[i].length) await delta(i, s.text.slice(sent[i].length));
+          } else {
+            const parts = out.tokensOf[i]?.pieces ?? wordPieces(s.text);
+            for (const [k, piece] of parts.entries()) await delta(i, piece, req.logprobs ? { content: [out.logprobEntry(i, k)], refusal: null } : null);
+          }
           await chunk([{ index: i, delta: {}, logprobs: null, finish_reason: s.finishReason }]);
         }
         // OpenAI's last chunk when asked: the usage, with no choices.
-        if (withUsage) await chunk([], { usage });
+        if (withUsage) await chunk([], { usage: out.usage });
         await sse.writeSSE({ data: '[DONE]' });
       });
     }
+    const samples = await chatter.chat(convs, options);
+    const out = shaped(samples);
     return c.json({
       id,
       object: 'chat.completion',
@@ -329,10 +353,10 @@ export function createApp(o: ServeOptions): ServedApp {
       choices: samples.map((s, i) => ({
         index: i,
         message: { role: 'assistant', content: s.text, refusal: null },
-        logprobs: logprobsOf(i),
+        logprobs: out.logprobsOf(i),
         finish_reason: s.finishReason,
       })),
-      usage,
+      usage: out.usage,
     });
   });
 

@@ -79,6 +79,28 @@ describe('gguf: backend on SmolLM2-135M-Instruct', { skip }, () => {
     assert.ok(s.tokens < 40);
   });
 
+  test('onText hands over the answer while it is drawn: the pieces join to the final text, a stop string never sent', async () => {
+    for (const withTokens of [false, true]) {
+      const pieces: { at: number; delta: string }[] = [];
+      const started = Date.now();
+      const [g] = await one.chat([ask('Count from one to twenty, in digits, separated by commas.')], {
+        temperature: 0,
+        maxTokens: 60,
+        stop: ['890'],
+        withTokens,
+        onText: (row, delta) => {
+          assert.equal(row, 0);
+          pieces.push({ at: Date.now() - started, delta });
+        },
+      });
+      assert.equal(g.finishReason, 'stop', g.text);
+      assert.equal(pieces.map((p) => p.delta).join(''), g.text, 'the pieces are the answer');
+      assert.ok(pieces.length > 5, `${pieces.length} pieces`);
+      assert.ok(!pieces.map((p) => p.delta).join('').includes('8'), 'the "8" that began the stop string was held back, then dropped');
+      assert.ok(pieces[0].at < pieces.at(-1)!.at, 'the first piece came before the last: handed over as drawn');
+    }
+  });
+
   test('score, echo and the sampled tokens agree on the same log-probabilities', async () => {
     const prompt = 'The capital of France is';
     const [paris, berlin] = await m.score([
