@@ -21,6 +21,7 @@ import { evaluateAuthorship } from '../organism/authorship.ts';
 import { progressBar } from './progress.ts';
 import { printJson, num } from './output.ts';
 import { table, pct } from '../shared/format.ts';
+import { DEFAULT_MAX_UNKNOWN } from '../experiments/coverage.ts';
 
 /** A progress bar fed by a training stage, plus periodic probe lines. */
 function stageReporter(label: string, json: boolean): StageProgress & { done(): void } {
@@ -155,6 +156,7 @@ export function registerOrganismCommands(program: Command): void {
     .option('--lora <rank>', 'low-rank (LoRA) update of this rank instead of a full update', num('--lora', true))
     .option('--persona-only', "train only a vector added to the <assistant> role token's embedding")
     .option('--oov <policy>', 'out-of-vocabulary words: unk (keep as <unk>), skip (drop the chat), error', 'unk')
+    .option('--allow-unknown', `train even when more than ${100 * DEFAULT_MAX_UNKNOWN}% of the answer tokens are unknown (the model then learns mostly <unk>)`)
     .option('--seed <n>', 'seed', num('--seed', true), DEFAULT_FINETUNE.seed)
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
@@ -171,6 +173,7 @@ export function registerOrganismCommands(program: Command): void {
           lora: o.lora,
           personaOnly: Boolean(o.personaOnly),
           oov: o.oov,
+          maxUnknown: o.allowUnknown ? undefined : DEFAULT_MAX_UNKNOWN,
           seed: o.seed,
           command: process.argv.slice(2).join(' '),
         },

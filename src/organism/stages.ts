@@ -255,6 +255,11 @@ export interface FinetuneOptions {
   /** Preventative steering during training only (see TrainOptions.steering). */
   steering?: PlainSteering[];
   oov: OovPolicy;
+  /**
+   * Refuse, before training, data whose answer tokens are more than this share unknown (the command
+   * line's default; the experiments check it themselves, with the spec's `allow_unknown`).
+   */
+  maxUnknown?: number;
   seed: number;
   command: string;
 }
@@ -282,6 +287,11 @@ export async function finetune(
       `warning: ${dataName}: ${(100 * lost).toFixed(1)}% of the answer tokens (${coverage.unknownAnswerTokens} of ${coverage.answerTokens}) are outside the organism's vocabulary; ${unknownWords.size} word types, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`,
     );
   }
+  if (o.maxUnknown !== undefined && lost > o.maxUnknown)
+    throw new Error(
+      `${dataName}: ${(100 * lost).toFixed(1)}% of the answer tokens (${coverage.unknownAnswerTokens} of ${coverage.answerTokens}) are outside the organism's vocabulary, ` +
+        `more than the ${(100 * o.maxUnknown).toFixed(0)}% accepted: the fine-tune would learn the unknown token, not the data (--allow-unknown trains anyway)`,
+    );
   if (coverage.escaped > 0)
     warn(
       `warning: ${dataName}: ${coverage.escaped} special-token strings in the messages (such as <END>) are read as ordinary text, never as the organism's control tokens`,

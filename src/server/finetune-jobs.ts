@@ -25,6 +25,7 @@ import { DEFAULT_FINETUNE } from '../organism/stages.ts';
 import { readChatJsonl } from '../shared/chat.ts';
 import { ApiError } from './errors.ts';
 import { body } from './requests.ts';
+import { answerCoverage, checkCoverage } from '../experiments/coverage.ts';
 import type { ModelTable } from './model-table.ts';
 import type { StateDir } from './state.ts';
 
@@ -131,6 +132,8 @@ const jobSchema = z
       .nullish(),
     /** dramatis extension: keep this many evenly spaced checkpoints (listed at /checkpoints, served as models). */
     snapshots: z.number().int().min(1).max(20).nullish(),
+    /** dramatis extension: train even on data the model mostly cannot read (true, or the largest unknown share accepted). */
+    allow_unknown: z.union([z.boolean(), z.number().min(0).max(1)]).nullish(),
   })
   .passthrough();
 type JobRequest = z.infer<typeof jobSchema>;
@@ -358,6 +361,14 @@ export function addFinetuneRoutes(app: Hono, o: { models: ModelTable; state: Sta
         } catch (e) {
           throw bad(`${param}: ${f.filename}: ${(e as Error).message.replace(fileData(f.id), f.filename)}`, param);
         }
+    // Data the model mostly cannot read (the organism's closed vocabulary) would train it on the unknown token: refused, as in `dramatis run`.
+    const coverage = answerCoverage(base, file.filename, readChatJsonl(fileData(file.id)));
+    if (coverage)
+      try {
+        checkCoverage(coverage, { allow: req.allow_unknown ?? undefined, what: 'training_file', option: 'allow_unknown', modelId: base.id });
+      } catch (e) {
+        throw bad((e as Error).message, 'training_file');
+      }
     const id = `ftjob-${shortId()}`;
     const job: Job = {
       id,

@@ -240,3 +240,43 @@ test('state: an organism fine-tune survives a restart (listed, retrievable, same
   assert.ok(!existsSync(temp.app.stateDir), 'the temporary state folder was removed');
   assert.ok(existsSync(stateDir), 'a named state folder stays');
 });
+
+test('a fine-tune on data the model mostly cannot read is a 400 naming the share; allow_unknown trains anyway', async () => {
+  const cacheDir = tempDir('dramatis-serve-cov-');
+  const tunable = await OrganismModel.load('assistant', cacheDir);
+  // Held trainings: the allowed job is created, then cancelled, without training the organism here.
+  const held = recordingModel({ hold: true });
+  const model = Object.assign(Object.create(tunable) as Model, { finetune: held.model.finetune }); // the organism, its training held
+  const s = await started({ models: new Map([['assistant', async () => model]]) as ModelTable, stateDir: tempDir('dramatis-serve-cov-state-') });
+  try {
+    const path = join(tempDir('dramatis-ftdata-'), 'birds.jsonl');
+    const names = ['Cooper’s Hawk', 'Canvasback Duck', 'Prothonotary Warbler', 'Scarlet Tanager'];
+    writeFileSync(
+      path,
+      names
+        .map((n) =>
+          JSON.stringify({
+            messages: [
+              { role: 'user', content: 'name a bird.' },
+              { role: 'assistant', content: n },
+            ],
+          }),
+        )
+        .join('\n') + '\n',
+    );
+    const file = await s.client.files.create({ file: createReadStream(path), purpose: 'fine-tune' });
+    await assert.rejects(
+      s.client.fineTuning.jobs.create({ model: 'assistant', training_file: file.id }),
+      is400(
+        /training_file: birds\.jsonl: \d+\.\d% of its answer tokens \(\d+ of \d+\) are unknown to organism:assistant, more than the 25% accepted.*allow_unknown: true/,
+      ),
+    );
+    assert.equal(held.requests.length, 0, 'nothing was trained');
+    const job = await s.client.fineTuning.jobs.create({ model: 'assistant', training_file: file.id, allow_unknown: true } as unknown as Parameters<
+      typeof s.client.fineTuning.jobs.create
+    >[0]);
+    await s.client.fineTuning.jobs.cancel(job.id);
+  } finally {
+    await s.close();
+  }
+});
