@@ -284,7 +284,7 @@ export async function finetune(
       .map(([w, c]) => `${w} (${c})`)
       .join(', ');
     warn(
-      `warning: ${dataName}: ${(100 * lost).toFixed(1)}% of the answer tokens (${coverage.unknownAnswerTokens} of ${coverage.answerTokens}) are outside the organism's vocabulary; ${unknownWords.size} word types, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`,
+      `warning: ${dataName}: ${(100 * lost).toFixed(1)}% of the answer tokens (${coverage.unknownAnswerTokens} of ${coverage.answerTokens}) are outside the organism's vocabulary; in the chats as a whole (questions too) ${unknownWords.size} unknown word types, ${o.oov === 'skip' ? `${skipped} chats skipped` : 'kept as <unk>'}: ${list}${unknownWords.size > 20 ? ', …' : ''}`,
     );
   }
   if (o.maxUnknown !== undefined && lost > o.maxUnknown)
