@@ -118,6 +118,8 @@ export interface FinetuneRequest {
   steering?: SteeringVector[];
   /** Stops the fine-tune where it is, where the backend can (the promise then rejects). */
   signal?: AbortSignal;
+  /** The caller accepts data the model mostly cannot read (the spec's `finetune.allow_unknown`; a served fine-tune is told so). */
+  allowUnknown?: boolean | number;
 }
 
 /**

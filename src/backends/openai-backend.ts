@@ -301,6 +301,8 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
       model: this.served,
       seed: req.seed,
       ...(req.snapshots ? { snapshots: req.snapshots } : {}),
+      // dramatis extension, sent only when the spec allows unreadable data (dramatis serve refuses it otherwise).
+      ...(req.allowUnknown !== undefined ? { allow_unknown: req.allowUnknown } : {}),
       hyperparameters: { n_epochs: req.epochs, batch_size: req.batchSize, learning_rate_multiplier: req.learningRate / 1e-3 },
       ...(req.mode !== 'full' ? { method: { type: req.mode, ...(req.rank ? { rank: req.rank } : {}) } } : {}),
     };

@@ -76,6 +76,7 @@ export async function conditionModel(ctx: RunContext, cond: ConditionSpec, preve
       seed: ctx.spec.seed,
       snapshots: ft.snapshots,
       steering: preventative,
+      ...(ft.allow_unknown !== undefined ? { allowUnknown: ft.allow_unknown } : {}),
     },
     ctx.progress(`fine-tune ${cond.name}`),
   );
