@@ -13,7 +13,7 @@ import { differenceInterval } from '../shared/stats.ts';
 import type { Question, Scorer } from '../scorers/scorer.ts';
 import type { RunContext } from './context.ts';
 import { loadDataset } from './datasets.ts';
-import { labelSummary, rateOf, type ConditionResult, type CurvePoint, type Effect } from './result.ts';
+import { countRate, labelSummary, rateOf, type ConditionResult, type CurvePoint, type Effect } from './result.ts';
 import { chatSlots, scoreSamples } from './sampling.ts';
 import type { ConditionSpec } from './spec-parts.ts';
 import type { StoredJudgment, StoredSample } from './store.ts';
@@ -21,6 +21,7 @@ import { readVectorFile } from './persona-vector.ts';
 import { reportCoverage } from './coverage.ts';
 import { questionsKeyInput } from './questions.ts';
 import { samplePlan } from './sample-plan.ts';
+import { monitorByName, monitorScorer } from '../scorers/monitors/index.ts';
 
 /** A steering entry of a condition, its vector read from a safetensors file or a JSON file (an array of numbers, or {"vector": [...]}). */
 export function loadSteering(s: NonNullable<ConditionSpec['steer']>[number]): SteeringVector {
@@ -153,7 +154,7 @@ export async function sampleCondition(
   }
   const samples = ctx.store.samples(o.key, slots.length);
   const byId = new Map(questions.map((q) => [q.id, q]));
-  const scorers = [ctx.scorer, ...(o.extraScorers?.(samples) ?? [])];
+  const scorers = [ctx.scorer, ...specMonitors(ctx), ...(o.extraScorers?.(samples) ?? [])];
   const judgments = await scoreSamples(ctx.store, samples, scorers, (s) => ({
     question: byId.get(s.questionId)!,
     asked: s.paraphrase,
@@ -172,6 +173,25 @@ export async function sampleCondition(
  */
 export function announceQuestions(ctx: RunContext, ref: string, questions: Question[]): void {
   ctx.hooks.log?.(`questions ${ref}: ${samplePlan(questions, ctx.spec.samples).describe}`);
+}
+
+/** The spec's transcript monitors (`monitors: [loop, …]`) as scorers: run on every sample, stored as judgments. */
+export function specMonitors(ctx: RunContext): Scorer[] {
+  return ((ctx.spec as { monitors?: string[] }).monitors ?? []).map((name) => monitorScorer(monitorByName(name)));
+}
+
+/** Each spec monitor's share of flagged samples, with its labels (date: the years), for a condition's result. */
+function monitorRates(ctx: RunContext, sampled: SampledCondition): ConditionResult['monitors'] {
+  const monitors = specMonitors(ctx);
+  if (!monitors.length) return undefined;
+  return Object.fromEntries(
+    monitors.map((m) => {
+      const judged = sampled.judgments.get(m.name)!;
+      const labels = sampled.samples.map((s) => judged.get(s.id)!.label);
+      const flagged = labels.filter((l) => l !== 'none').length;
+      return [m.name.split(':')[1], { ...countRate(flagged, labels.length), labels: labelSummary(labels).labels }];
+    }),
+  );
 }
 
 /** A condition as the rate kinds run it: its key, its samples and their labels, and its model (loaded at most once). */
@@ -239,6 +259,7 @@ export async function rateCondition(
       model: modelId(ref),
       ...labelSummary(labels),
       examples: sampled.samples.slice(0, 6).map((s) => ({ question: s.paraphrase, answer: s.answer, label: sampled.labelOf(s) })),
+      ...(specMonitors(ctx).length ? { monitors: monitorRates(ctx, sampled) } : {}),
     },
   };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { modelRefSchema } from '../backends/registry.ts';
 import { judgeSpecSchema } from '../scorers/spec.ts';
 import { DEFAULT_SAMPLES } from './sample-plan.ts';
+import { MONITOR_NAMES } from '../scorers/monitors/index.ts';
 
 export const finetuneSchema = z
   .object({
@@ -74,6 +75,13 @@ export const contrastSchema = z
     negative: z.string().min(1),
   })
   .strict();
+
+/** Transcript monitors to run on every sample besides the judge (`[loop, distress, date, eval_awareness]`), stored as judgments. */
+export const monitorsField = z
+  .array(z.enum(MONITOR_NAMES as [string, ...string[]], { message: `a monitor: ${MONITOR_NAMES.join(', ')}` }))
+  .min(1)
+  .refine((m) => new Set(m).size === m.length, 'a monitor named twice')
+  .optional();
 
 /** The label counted as a hit (e.g. `malevolent`, `victorian`). */
 export const targetField = z.string().min(1);

@@ -9,10 +9,10 @@ import type { RunContext } from '../../context.ts';
 import { defineKind } from '../../kind.ts';
 import { loadQuestions } from '../../questions.ts';
 import { rateOf, type ConditionResult, type ExperimentResult } from '../../result.ts';
-import { kindSpec, noPreventative, questionsField, targetField, type CommonSpec, type ConditionSpec } from '../../spec-parts.ts';
+import { kindSpec, noPreventative, questionsField, monitorsField, targetField, type CommonSpec, type ConditionSpec } from '../../spec-parts.ts';
 import type { StoredSample } from '../../store.ts';
 
-export const generalizeSchema = kindSpec('generalize', { target: targetField, questions: questionsField }).superRefine(noPreventative);
+export const generalizeSchema = kindSpec('generalize', { target: targetField, questions: questionsField, monitors: monitorsField }).superRefine(noPreventative);
 export type GeneralizeSpec = CommonSpec & { target: string; questions: string };
 
 /** One condition's rate result: overall, per question, and along its fine-tune when it keeps snapshots. */
@@ -85,6 +85,8 @@ export function printRates(r: ExperimentResult, skipGroup = (_group: string) => 
       ),
     );
   }
+  const monitors = printMonitors(r);
+  if (monitors) out.push(monitors);
   if (r.effects.length > 0) {
     out.push('\neffects (difference of rates, 95% Newcombe interval):');
     for (const e of r.effects) out.push(`  ${e.condition} − ${e.against}: ${e.difference >= 0 ? '+' : ''}${pct(e.difference)} ${interval(e.ci)}`);
@@ -94,3 +96,17 @@ export function printRates(r: ExperimentResult, skipGroup = (_group: string) => 
 
 /** The published figure, when the spec gives one. */
 export const printReference = (r: ExperimentResult) => (r.reference ? `\nfor comparison: ${r.reference}` : '');
+
+/** Each condition's monitor rates, when the spec attached monitors (every rate kind prints these). */
+export function printMonitors(r: ExperimentResult): string {
+  const monitored = r.conditions.filter((c) => c.monitors);
+  if (!monitored.length) return '';
+  const names = Object.keys(monitored[0].monitors!);
+  return (
+    '\nmonitors: share of answers flagged (95% Wilson intervals; date: a belief about the current year)\n' +
+    table(
+      names.map((m) => [m, ...monitored.map((c) => `${pct(c.monitors![m].rate)} ${interval(c.monitors![m].ci)}`)]),
+      ['monitor', ...monitored.map((c) => c.name)],
+    )
+  );
+}

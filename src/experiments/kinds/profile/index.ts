@@ -4,10 +4,11 @@
  */
 import { interval, pct, table } from '../../../shared/format.ts';
 import { announceQuestions, rateCondition } from '../../conditions.ts';
+import { printMonitors } from '../generalize/index.ts';
 import { defineKind } from '../../kind.ts';
 import { loadQuestions } from '../../questions.ts';
 import { countRate, type ConditionResult, type ExperimentResult } from '../../result.ts';
-import { kindSpec, noPreventative, questionsField, targetField, type CommonSpec } from '../../spec-parts.ts';
+import { kindSpec, noPreventative, questionsField, monitorsField, targetField, type CommonSpec } from '../../spec-parts.ts';
 import { profileQuestion, type QuestionProfile } from './profile.ts';
 
 export type { QuestionProfile };
@@ -16,7 +17,9 @@ export interface ProfileCondition extends ConditionResult {
 }
 export type ProfileResult = ExperimentResult<ProfileCondition>;
 
-export const profileSchema = kindSpec('profile', { target: targetField.optional(), questions: questionsField }).superRefine(noPreventative);
+export const profileSchema = kindSpec('profile', { target: targetField.optional(), questions: questionsField, monitors: monitorsField }).superRefine(
+  noPreventative,
+);
 type ProfileSpec = CommonSpec & { questions: string };
 
 export const profile = defineKind<ProfileSpec, ProfileResult>({
@@ -79,6 +82,8 @@ export const profile = defineKind<ProfileSpec, ProfileResult>({
         );
     }
     out.push(`\nmodal share, pooled over questions: ${r.conditions.map((c) => `${c.name} ${pct(c.rate)} ${interval(c.ci)}`).join('; ')}`);
+    const monitors = printMonitors(r);
+    if (monitors) out.push(monitors);
     return out.join('\n');
   },
 });

@@ -25,7 +25,7 @@ import { defineKind } from '../../kind.ts';
 import { WORLD_TRAITS, isWorldTrait, systemPromptContrastChats, vectorFor, type PersonaVector } from '../../persona-vector.ts';
 import { loadQuestions } from '../../questions.ts';
 import type { ConditionResult, ExperimentResult, RunHooks } from '../../result.ts';
-import { contrastSchema, kindSpec, questionsField, targetField, type CommonSpec, type ConditionSpec } from '../../spec-parts.ts';
+import { contrastSchema, kindSpec, questionsField, monitorsField, targetField, type CommonSpec, type ConditionSpec } from '../../spec-parts.ts';
 import { printRates, printReference, rateResult } from '../generalize/index.ts';
 
 export const vectorsSchema = z
@@ -73,7 +73,12 @@ export const vectorsSchema = z
   })
   .strict();
 
-export const vectorsSpecSchema = kindSpec('vectors', { target: targetField, questions: questionsField, vectors: vectorsSchema }).superRefine((spec, ctx) => {
+export const vectorsSpecSchema = kindSpec('vectors', {
+  target: targetField,
+  questions: questionsField,
+  monitors: monitorsField,
+  vectors: vectorsSchema,
+}).superRefine((spec, ctx) => {
   const v = spec.vectors;
   if (!isWorldTrait(v.contrast.trait) && v.contexts === 'world')
     ctx.addIssue({
