@@ -66,7 +66,7 @@ export function samplePlan(questions: Question[], samples: number | undefined): 
   if (samples !== undefined) {
     slots = roundRobin(questions, samples);
     const counts = questions.map((q) => slots.filter((s) => s.questionId === q.id).length);
-    describe = `${samples} answers per condition (the spec's \`samples\`, a total dealt round robin over ${questions.length} questions: ${summary(questions, counts)})`;
+    describe = `${samples} answers per condition (\`samples\`: a total, dealt round robin over ${questions.length} questions: ${summary(questions, counts)})`;
     if (own.length) describe += `; overrides the file's samples_per_paraphrase`;
   } else if (own.length === 0) {
     slots = roundRobin(questions, DEFAULT_SAMPLES);

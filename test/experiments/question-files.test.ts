@@ -138,7 +138,7 @@ test('samples per paraphrase: 2×3, 2×3 and 1×5 give exactly 6/6/5 by default,
   assert.deepEqual(perQuestion(qs, 90), { a: 30, b: 30, c: 30 });
   assert.match(
     samplePlan(qs, 90).describe,
-    /90 answers per condition \(the spec's `samples`, a total dealt round robin .*overrides the file's samples_per_paraphrase/,
+    /90 answers per condition \(`samples`: a total, dealt round robin .*overrides the file's samples_per_paraphrase/,
   );
   const mixed = loadQuestions(file('mixed.yaml', `- { id: a, paraphrases: [a1], samples_per_paraphrase: 3 }\n- { id: b, paraphrases: [b1] }\n`));
   assert.throws(() => samplePlan(mixed, undefined), /questions b give no samples_per_paraphrase while others do/);
