@@ -12,6 +12,7 @@ import type { Kind } from './kind.ts';
 import { loadSteering } from './conditions.ts';
 import { loadDataset } from './datasets.ts';
 import { loadQuestions } from './questions.ts';
+import { samplePlan } from './sample-plan.ts';
 import { RESULTS_FORMAT, type ExperimentResult, type RunHooks } from './result.ts';
 import type { ExperimentSpec } from './spec.ts';
 import type { CommonSpec } from './spec-parts.ts';
@@ -56,7 +57,9 @@ export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: St
     }
   }
   const runId = runKey(spec);
-  store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: modelId(spec.model), spec, status: 'running', judge: scorer?.name });
+  // Without `samples`, the question file's own counts decide how many slots each condition has: recorded for the viewer.
+  const slots = spec.samples === undefined && questions.length ? samplePlan(questions, undefined).slots.length : undefined;
+  store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: modelId(spec.model), spec, status: 'running', judge: scorer?.name, samples: slots });
   let unit = '';
   const failed: NonNullable<ExperimentResult['failed']> = [];
   const ctx = createContext({

@@ -95,7 +95,7 @@ export const questionsField = z.string().min(1);
  */
 export function kindSpec<K extends string, F extends z.ZodRawShape>(kind: K, fields: F) {
   return z.preprocess(
-    defaultSamples,
+    (raw) => defaultSamples(raw, kind),
     z
       .object({
         name: z.string().min(1),
@@ -127,16 +127,19 @@ export function kindSpec<K extends string, F extends z.ZodRawShape>(kind: K, fie
   );
 }
 
+const PLANNED_KINDS = ['generalize', 'profile', 'vectors'];
+
 /**
  * `samples` defaults to 240 unless the questions are a file, whose own counts (samples_per_paraphrase)
  * are then the default (sample-plan.ts). Filled in before parsing, so a spec that leaves it out parses
  * to what it always did (and keeps its run id, a digest of the parsed spec).
  */
-function defaultSamples(raw: unknown): unknown {
+function defaultSamples(raw: unknown, kind: string): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const r = raw as Record<string, unknown>;
   if (r.samples !== undefined) return raw;
-  const fromFile = typeof r.questions === 'string' && !r.questions.startsWith('world:');
+  // Only the kinds that deal questions by the plan (sample-plan.ts) read a file's counts.
+  const fromFile = PLANNED_KINDS.includes(kind) && typeof r.questions === 'string' && !r.questions.startsWith('world:');
   return fromFile ? raw : { ...r, samples: DEFAULT_SAMPLES };
 }
 

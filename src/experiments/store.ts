@@ -60,6 +60,7 @@ CREATE TABLE IF NOT EXISTS judgments (
  *    indexes let the viewer page samples by condition and index and filter judgments by label.
  * 2: runs keep the error they failed with, judgments the scorer's explanation.
  * 3: samples whose request failed for good are recorded (with the error) apart from the answers.
+ * 4: runs record their slots per condition where the spec's `samples` does not give them.
  */
 const MIGRATIONS = [
   `ALTER TABLE runs ADD COLUMN judge TEXT;
@@ -72,6 +73,9 @@ const MIGRATIONS = [
   `CREATE TABLE IF NOT EXISTS failures (
      condition_key TEXT NOT NULL, question_id TEXT NOT NULL, idx INTEGER NOT NULL, error TEXT NOT NULL, created_at TEXT NOT NULL,
      PRIMARY KEY (condition_key, question_id, idx));`,
+  // 4: a run keeps how many slots each condition has when its spec does not say (a question file's own
+  //    counts): the viewer reads a run's samples as idx below it.
+  `ALTER TABLE runs ADD COLUMN samples INTEGER;`,
 ];
 
 export class Store {
@@ -98,14 +102,16 @@ export class Store {
     this.db.close();
   }
 
-  upsertRun(r: { id: string; name: string; kind: string; model: string; spec: unknown; status: string; judge?: string }): void {
+  /** `samples`: the slots per condition, when the spec's `samples` does not say (a question file's own counts). */
+  upsertRun(r: { id: string; name: string; kind: string; model: string; spec: unknown; status: string; judge?: string; samples?: number }): void {
     const now = new Date().toISOString();
     this.db
       .prepare(
-        `INSERT INTO runs (id, name, kind, model, spec, status, created_at, updated_at, judge) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, judge = coalesce(excluded.judge, judge)`,
+        `INSERT INTO runs (id, name, kind, model, spec, status, created_at, updated_at, judge, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, judge = coalesce(excluded.judge, judge),
+        samples = coalesce(excluded.samples, samples)`,
       )
-      .run(r.id, r.name, r.kind, r.model, JSON.stringify(r.spec), r.status, now, now, r.judge ?? null);
+      .run(r.id, r.name, r.kind, r.model, JSON.stringify(r.spec), r.status, now, now, r.judge ?? null, r.samples ?? null);
   }
 
   finishRun(id: string, status: string, summary?: unknown, error?: string): void {

@@ -3,7 +3,8 @@
  * filtering are done in SQL, condition by condition along the (condition_key, idx) index, so a page of
  * a 100,000-sample run costs a few milliseconds and nothing loads the whole run into memory.
  *
- * A run's samples are those of its conditions' keys with idx below the spec's `samples` (samples are
+ * A run's samples are those of its conditions' keys with idx below the spec's `samples`, or the slots
+ * the run recorded when a question file's own counts decided them (samples are
  * shared between runs with the same conditions), judged by the run's own judge (`runs.judge`).
  */
 import Database from 'better-sqlite3';
@@ -27,6 +28,8 @@ interface DbRun {
   updated_at: string;
   summary: string | null;
   judge?: string | null;
+  /** Slots per condition when the spec's `samples` does not say (store migration 4). */
+  samples?: number | null;
 }
 
 interface RunContext {
@@ -124,7 +127,7 @@ export class ViewStore {
       row,
       spec,
       conditions,
-      n: spec.samples ?? 0,
+      n: spec.samples ?? row.samples ?? 0,
       judge: this.judgeOf(
         row,
         spec,

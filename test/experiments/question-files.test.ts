@@ -191,6 +191,18 @@ test('a run takes the file’s counts by default and says so in its header; `sam
     logs.some((l) => /questions .*run\.yaml: 17 answers per condition \(the file's samples_per_paraphrase/.test(l)),
     logs.join('\n'),
   );
+  // The viewer reads the run's samples by the slots the run recorded (the spec gives no `samples`).
+  const db = join(dir, 'counts.db');
+  const stored = new Store(db);
+  const again = await runExperiment(spec(), stored, '/x', { loadModel: async () => model });
+  stored.close();
+  const { ViewStore } = await import('../../src/view/queries.ts');
+  const view = new ViewStore(db);
+  try {
+    assert.equal(view.samples(again.runId, {}).total, 17);
+  } finally {
+    view.close();
+  }
   const over = await runExperiment(spec('samples: 9\n'), new Store(':memory:'), '/x', { loadModel: async () => model });
   assert.deepEqual(
     over.conditions[0].questions.map((x) => x.n),
