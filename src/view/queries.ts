@@ -201,6 +201,7 @@ export class ViewStore {
       summary,
       judge: ctx.judge,
       conditionList: ctx.conditions.map(({ name, role }) => ({ name, role })),
+      perCondition: ctx.n,
     };
     if (!summary && ctx.judge) {
       const stmt = this.db.prepare(`SELECT j.label label, COUNT(*) n FROM samples s JOIN judgments j ON j.sample_id = s.id AND j.judge = ?

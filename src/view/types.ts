@@ -34,6 +34,8 @@ export interface RunDetail extends RunRow {
   conditionList: { name: string; role: string }[];
   /** Without a summary: per condition, the samples stored and the labels judged so far. */
   live?: { name: string; role: string; sampled: number; labels: Record<string, number> }[];
+  /** Samples each condition is to have (the spec's `samples`, or the slots a question file's counts gave). */
+  perCondition?: number;
 }
 
 export interface Facets {

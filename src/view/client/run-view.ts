@@ -189,7 +189,7 @@ function liveSection(r: RunDetail): Html {
   const all = [...new Set(r.live.flatMap((c) => Object.keys(c.labels)))];
   const colour = labelColours(all, target);
   const judged = (c: NonNullable<RunDetail['live']>[number]) => Object.values(c.labels).reduce((a, b) => a + b, 0);
-  const n = typeof r.spec.samples === 'number' ? r.spec.samples : 0;
+  const n = r.perCondition ?? (typeof r.spec.samples === 'number' ? r.spec.samples : 0);
   return html`
     ${
       target
