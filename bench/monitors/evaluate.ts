@@ -1,7 +1,7 @@
 /**
  * Measures the transcript monitors (issue 15) on a labelled transcript set:
  *
- *   npx tsx bench/monitors/evaluate.ts [FILE] [--json] [--targets]
+ *   npx tsx bench/monitors/evaluate.ts [FILE] [--json] [--targets] [--split all|dev|test]
  *
  * FILE defaults to bench/monitors/transcripts.jsonl: one JSON object a line,
  * `{"id", "messages": [{role, content}…], "labels": {"loop": bool, "distress": bool, "date": year|null,
@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { transcriptMonitors } from '../../src/scorers/monitors/index.ts';
 import type { MonitorVerdict, Transcript, TranscriptMonitor } from '../../src/scorers/monitors/types.ts';
@@ -274,14 +275,23 @@ export function printReport(r: Report): void {
   console.log(out.join('\n'));
 }
 
+/**
+ * A fixed half of the set by a digest of each id: `dev` to look at while improving a monitor, `test`
+ * held out to measure it (rules improved by looking at misses are measured on transcripts they never saw).
+ */
+export function splitOf(id: string): 'dev' | 'test' {
+  return createHash('sha256').update(id).digest()[0] % 2 === 0 ? 'dev' : 'test';
+}
+
 function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { json: { type: 'boolean', default: false }, targets: { type: 'boolean', default: false } },
+    options: { json: { type: 'boolean', default: false }, targets: { type: 'boolean', default: false }, split: { type: 'string', default: 'all' } },
   });
   if (positionals.length > 1) throw new Error(`one transcript file at most (got ${positionals.length})`);
   const file = positionals[0] ? resolve(positionals[0]) : DEFAULT;
-  const items = readSet(file);
+  if (!['all', 'dev', 'test'].includes(values.split!)) throw new Error(`--split ${values.split}: all, dev or test`);
+  const items = readSet(file).filter((it) => values.split === 'all' || splitOf(it.id) === values.split);
   const report = evaluate(file, items, transcriptMonitors());
   if (values.json) console.log(JSON.stringify(report, null, 2));
   else printReport(report);
