@@ -9,7 +9,7 @@
  * (start-up, reading, all four monitors, writing the lines). Prints transcripts/s and whether it took
  * under a minute (issue 15's target), and writes the figures into bench/monitors/THROUGHPUT.md.
  *
- *   npx tsx bench/monitors/throughput.ts [--transcripts 100000] [--words 1000] [--runs 1] [--keep FILE]
+ *   npx tsx bench/monitors/throughput.ts [--transcripts 100000] [--words 1000] [--runs 1] [--jobs N] [--keep FILE]
  */
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     words: { type: 'string', default: '1000' },
     runs: { type: 'string', default: '1' },
     keep: { type: 'string' },
+    jobs: { type: 'string' },
   },
 });
 const N = Number(args.transcripts);
@@ -31,6 +32,7 @@ const WORDS = Number(args.words);
 const RUNS = Number(args.runs);
 const ROOT = join(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/dramatis.mjs');
+const JOBS = args.jobs ? ` --jobs ${Number(args.jobs)}` : '';
 
 const rng = seedrandom('monitor-throughput');
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)];
@@ -164,7 +166,7 @@ try {
   const times: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const t0 = performance.now();
-    const res = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" monitor "${file}" --json > /dev/null`], {
+    const res = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" monitor "${file}" --json${JOBS} > /dev/null`], {
       encoding: 'utf8',
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -185,10 +187,10 @@ try {
     join(import.meta.dirname, 'THROUGHPUT.md'),
     `# \`dramatis monitor\` throughput
 
-\`npx tsx bench/monitors/throughput.ts${N !== 100000 ? ` --transcripts ${N}` : ''}${RUNS !== 1 ? ` --runs ${RUNS}` : ''}\`: ${N.toLocaleString('en')} generated transcripts of about ${WORDS.toLocaleString('en')} words
+\`npx tsx bench/monitors/throughput.ts${N !== 100000 ? ` --transcripts ${N}` : ''}${RUNS !== 1 ? ` --runs ${RUNS}` : ''}${JOBS}\`: ${N.toLocaleString('en')} generated transcripts of about ${WORDS.toLocaleString('en')} words
 (2–4 turns; 20% with a loop, self-reproach, a year claim, an evaluation suspicion or one of their hard
 negatives), ${(bytes / 2 ** 20).toFixed(0)} MB of OpenAI messages JSONL, timed end to end as
-\`dramatis monitor FILE --json > /dev/null\` (start-up, reading, the four monitors without LLM judges, writing
+\`dramatis monitor FILE --json${JOBS} > /dev/null\` (start-up, reading, the four monitors without LLM judges, writing
 one line per transcript).
 
 | runs | seconds (each) | median | transcripts/s | under a minute |
