@@ -65,6 +65,17 @@ export function clauseStart(text: string, pos: number, max = 200): number {
   return lo;
 }
 
+/** The start of the sentence holding `pos`: after the last sentence end (a stop followed by a space) or newline before it. */
+export function sentenceStart(text: string, pos: number, max = 300): number {
+  const lo = Math.max(0, pos - max);
+  for (let i = pos - 1; i >= lo; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10) return i + 1;
+    if ((c === 46 || c === 33 || c === 63) && i + 1 < text.length && /\s/.test(text[i + 1])) return i + 1;
+  }
+  return lo;
+}
+
 /** The end of the sentence holding `pos`. */
 export function sentenceEnd(text: string, pos: number, max = 300): number {
   const hi = Math.min(text.length, pos + max);
