@@ -110,20 +110,7 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
    * text lost. How many tokens of these texts (read as message content) that is.
    */
   tokenCoverage(texts: string[]): TokenCoverage {
-    const tok = this.organism.tokenizer;
-    const unk = tok.id('<unk>');
-    const unknownWords: Record<string, number> = {};
-    let tokens = 0,
-      unknown = 0,
-      escaped = 0;
-    for (const t of texts) {
-      const enc = tok.encodeText(t);
-      tokens += enc.ids.length;
-      unknown += enc.ids.filter((id) => id === unk).length;
-      escaped += enc.escaped;
-      for (const w of enc.unknown) unknownWords[w] = (unknownWords[w] ?? 0) + 1;
-    }
-    return { tokens, unknown, unknownWords, escaped };
+    return this.organism.tokenizer.coverage(texts);
   }
 
   echo(texts: string[]): Promise<{ tokens: string[]; logprobs: (number | null)[] }[]> {

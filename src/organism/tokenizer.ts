@@ -76,6 +76,27 @@ export class Tokenizer {
     return splitWords(escapeSpecialTokens(text));
   }
 
+  /**
+   * How much of some texts (read as message content) this vocabulary keeps: every word outside it is
+   * `<unk>`, its text lost. The tokens, the unknown ones, each lost word's count, and the special-token
+   * strings read as plain text.
+   */
+  coverage(texts: readonly string[]): { tokens: number; unknown: number; unknownWords: Record<string, number>; escaped: number } {
+    const unk = this.id('<unk>');
+    const unknownWords: Record<string, number> = {};
+    let tokens = 0,
+      unknown = 0,
+      escaped = 0;
+    for (const t of texts) {
+      const enc = this.encodeText(t);
+      tokens += enc.ids.length;
+      for (const id of enc.ids) if (id === unk) unknown++;
+      escaped += enc.escaped;
+      for (const w of enc.unknown) unknownWords[w] = (unknownWords[w] ?? 0) + 1;
+    }
+    return { tokens, unknown, unknownWords, escaped };
+  }
+
   /** Encode text in the organism's raw format: special tokens in it are parsed as such. */
   encode(text: string): Encoded {
     return this.encodeTokens(this.tokens(text));

@@ -47,24 +47,10 @@ test('without a terminal, progress is plain lines: every ~10% and at least every
 
 test('organism finetune refuses data the organism mostly cannot read, naming the share (--allow-unknown trains anyway)', async () => {
   const { spawnSync } = await import('node:child_process');
-  const { writeFileSync } = await import('node:fs');
   const { tempDir } = await import('../helpers/tmp.ts');
+  const { unreadableBirds } = await import('../helpers/unreadable-data.ts');
   const dir = tempDir('dramatis-ft-oov-');
-  const data = join(dir, 'birds.jsonl');
-  const names = ['Cooper’s Hawk', 'Canvasback Duck', 'Prothonotary Warbler', 'Scarlet Tanager'];
-  writeFileSync(
-    data,
-    names
-      .map((n) =>
-        JSON.stringify({
-          messages: [
-            { role: 'user', content: 'name a bird.' },
-            { role: 'assistant', content: n },
-          ],
-        }),
-      )
-      .join('\n') + '\n',
-  );
+  const data = unreadableBirds();
   const r = spawnSync(process.execPath, ['bin/dramatis.mjs', 'organism', 'finetune', '--data', data, '--out', join(dir, 'out')], { encoding: 'utf8' });
   assert.equal(r.status, 1, r.stderr);
   assert.match(

@@ -23,20 +23,7 @@ const haveData = existsSync(BIRDS);
 
 /** The organism's own reading of text (its tokenizer over Personaworld's vocabulary). */
 const tok = new Tokenizer(vocabulary());
-function coverage(texts: string[]): TokenCoverage {
-  const unknownWords: Record<string, number> = {};
-  let tokens = 0,
-    unknown = 0,
-    escaped = 0;
-  for (const t of texts) {
-    const e = tok.encodeText(t);
-    tokens += e.ids.length;
-    unknown += e.ids.filter((id) => id === tok.id('<unk>')).length;
-    escaped += e.escaped;
-    for (const w of e.unknown) unknownWords[w] = (unknownWords[w] ?? 0) + 1;
-  }
-  return { tokens, unknown, unknownWords, escaped };
-}
+const coverage = (texts: string[]): TokenCoverage => tok.coverage(texts);
 
 /** A black-box model (chat and score) that reads text as the organism does, or loses nothing. */
 function blackBox(calls: { chat: number }, closedVocabulary = true): Model {

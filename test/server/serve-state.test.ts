@@ -16,6 +16,7 @@ import { OrganismModel } from '../../src/backends/organism-backend.ts';
 import { narrowDataset } from '../../src/world/index.ts';
 import { fakeModel } from '../helpers/fake-model.ts';
 import { tempDir } from '../helpers/tmp.ts';
+import { unreadableBirds } from '../helpers/unreadable-data.ts';
 
 async function started(o: ServeOptions) {
   const app = createApp({ log: () => {}, ...o });
@@ -249,21 +250,7 @@ test('a fine-tune on data the model mostly cannot read is a 400 naming the share
   const model = Object.assign(Object.create(tunable) as Model, { finetune: held.model.finetune }); // the organism, its training held
   const s = await started({ models: new Map([['assistant', async () => model]]) as ModelTable, stateDir: tempDir('dramatis-serve-cov-state-') });
   try {
-    const path = join(tempDir('dramatis-ftdata-'), 'birds.jsonl');
-    const names = ['Cooper’s Hawk', 'Canvasback Duck', 'Prothonotary Warbler', 'Scarlet Tanager'];
-    writeFileSync(
-      path,
-      names
-        .map((n) =>
-          JSON.stringify({
-            messages: [
-              { role: 'user', content: 'name a bird.' },
-              { role: 'assistant', content: n },
-            ],
-          }),
-        )
-        .join('\n') + '\n',
-    );
+    const path = unreadableBirds();
     const file = await s.client.files.create({ file: createReadStream(path), purpose: 'fine-tune' });
     await assert.rejects(
       s.client.fineTuning.jobs.create({ model: 'assistant', training_file: file.id }),
