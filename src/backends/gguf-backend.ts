@@ -119,6 +119,8 @@ async function loadLlamaModel(path: string): Promise<LlamaModel> {
 
 export class GgufModel implements ChatModel, CompletionModel, EchoModel, ScoringModel {
   readonly capabilities: Capabilities = { chat: true, complete: true, echo: true, score: true, activations: false, steering: false, finetune: false };
+  /** The live loop guard (`cutWhen`) is checked as each answer grows. */
+  readonly cuts = true;
   readonly id: string;
   readonly fingerprint: string;
   readonly rowsPerCall: number;
@@ -238,10 +240,12 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
             );
           const seed = o.requestSeeds?.[i] ?? requestSeed(o.seed, o.seeds?.[i] ?? i);
           const streamer = o.onText && textStreamer(o.stop ?? [], (delta) => o.onText!(i, delta));
+          // The live loop guard, every 8 tokens (it reads the decoded text).
+          const cut = o.cutWhen && ((out: Token[]) => out.length % 8 === 0 && o.cutWhen!(i, this.model.detokenize(out)));
           const g =
             o.withTokens || o.topLogprobs
-              ? await this.sampleWithProbabilities(seq, ids, o, seed, streamer?.push)
-              : await this.sampleNative(seq, ids, o, seed, streamer?.push);
+              ? await this.sampleWithProbabilities(seq, ids, o, seed, streamer?.push, cut)
+              : await this.sampleNative(seq, ids, o, seed, streamer?.push, cut);
           streamer?.end(g.text);
           return { ...g, ...(o.withTokens ? { promptTokens: ids.length } : {}) };
         };
@@ -258,7 +262,14 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
   }
 
   /** llama.cpp's own sampler (the fast path): temperature and top-p as asked, nothing else truncating. */
-  private async sampleNative(seq: LlamaContextSequence, ids: Token[], o: SamplingOptions, seed: number, stream?: (text: string) => void): Promise<Generation> {
+  private async sampleNative(
+    seq: LlamaContextSequence,
+    ids: Token[],
+    o: SamplingOptions,
+    seed: number,
+    stream?: (text: string) => void,
+    cut?: (out: Token[]) => boolean,
+  ): Promise<Generation> {
     const maxTokens = o.maxTokens ?? 64;
     const out: Token[] = [];
     let finishReason: Generation['finishReason'] = 'stop';
@@ -268,6 +279,10 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
         out.push(t);
         if (o.stop?.length && this.stopAt(out, o.stop) !== undefined) break;
         stream?.(this.model.detokenize(out));
+        if (cut?.(out)) {
+          finishReason = 'cut';
+          break;
+        }
         if (out.length >= maxTokens) {
           finishReason = 'length';
           break;
@@ -288,6 +303,7 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
     o: SamplingOptions,
     seed: number,
     stream?: (text: string) => void,
+    cut?: (out: Token[]) => boolean,
   ): Promise<Generation> {
     const maxTokens = o.maxTokens ?? 64;
     const rng = seedrandom(`gguf:${seed}`);
@@ -314,6 +330,10 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
             break;
           }
           stream?.(this.model.detokenize(out));
+          if (cut?.(out)) {
+            finishReason = 'cut';
+            break;
+          }
           if (out.length >= maxTokens) break;
           step = await gen.next(token);
         }

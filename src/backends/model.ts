@@ -43,6 +43,12 @@ export interface SamplingOptions {
    * sends the answer once it is drawn.
    */
   onText?: (index: number, delta: string) => void;
+  /**
+   * The live loop guard: checked on a row's answer so far, every few tokens, where the backend can
+   * (the organism, gguf:, which say so with `Model.cuts`); when it says yes the row ends there with
+   * finishReason `cut`. A model without `cuts` is never asked (the engine refuses the spec instead).
+   */
+  cutWhen?: (index: number, text: string) => boolean;
   /** Also return the k most probable tokens at each generated position (judges read them). */
   topLogprobs?: number;
   /** White-box backends (capabilities.steering): add coefficient × vector to the residual stream after `layer`. */
@@ -58,7 +64,8 @@ export interface SteeringVector {
 
 export interface Generation {
   text: string;
-  finishReason: 'stop' | 'length';
+  /** `cut`: ended early by `cutWhen` (the live loop guard), not a finish of its own. */
+  finishReason: 'stop' | 'length' | 'cut';
   tokens: number;
   /** With `topLogprobs`: the most probable tokens at each position; absent when the server gave none. */
   topLogprobs?: { token: string; logprob: number }[][];
@@ -161,6 +168,8 @@ export interface Model {
   readonly snapshots?: Snapshot[];
   /** How many rows one call should carry: remote backends take many and keep their requests in flight (default 64). */
   readonly rowsPerCall?: number;
+  /** It checks `SamplingOptions.cutWhen` while it samples (the live loop guard can stop its answers early). */
+  readonly cuts?: boolean;
   /**
    * For a fine-tuned model: how its fine-tune went (steps, tokens trained on, final loss), where known;
    * `unknownShare`: the share of the data's answer tokens its tokenizer could not represent (see tokenCoverage).

@@ -45,6 +45,8 @@ export function rowSeeds(o: SamplingOptions, n: number): { seed: number; seeds: 
 
 export class OrganismModel implements ChatModel, CompletionModel, EchoModel, ScoringModel, WhiteBoxModel, FinetunableModel {
   readonly capabilities = ORGANISM_CAPABILITIES;
+  /** The live loop guard (`cutWhen`) is checked as each answer grows. */
+  readonly cuts = true;
   readonly fingerprint: string;
   snapshots?: Snapshot[];
   training?: { steps: number; tokens: number | null; finalLoss: number | null; unknownShare?: number };
@@ -83,7 +85,14 @@ export class OrganismModel implements ChatModel, CompletionModel, EchoModel, Sco
         const answered = fit.length
           ? await this.chat(
               fit.map((i) => conversations[i]),
-              { ...o, seeds: undefined, requestSeeds: fit.map((i) => seeds[i]), settle: false, onRow: undefined },
+              {
+                ...o,
+                seeds: undefined,
+                requestSeeds: fit.map((i) => seeds[i]),
+                settle: false,
+                onRow: undefined,
+                cutWhen: o.cutWhen && ((k: number, text: string) => o.cutWhen!(fit[k], text)),
+              },
               onProgress,
             )
           : [];

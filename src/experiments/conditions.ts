@@ -144,6 +144,7 @@ export async function sampleCondition(
     conversation: (s) => buildConversation(cond, s.q, s.paraphrase, inContext),
     options: { temperature: spec.sampling.temperature, topP: spec.sampling.top_p, maxTokens: spec.sampling.max_tokens, seed: spec.seed, steering: o.steering },
     progress: ctx.progress(`sample ${o.label}`),
+    ...(spec.sampling.stop_on_loop ? { cutWhen: loopGuard() } : {}),
   });
   const failed = ctx.store.failures(o.key);
   if (failed.count > 0) {
@@ -173,6 +174,12 @@ export async function sampleCondition(
  */
 export function announceQuestions(ctx: RunContext, ref: string, questions: Question[]): void {
   ctx.hooks.log?.(`questions ${ref}: ${samplePlan(questions, ctx.spec.samples).describe}`);
+}
+
+/** The live loop guard: the loop monitor on the conversation with the answer so far. */
+function loopGuard(): (conversation: ChatMessage[], text: string) => boolean {
+  const loop = monitorByName('loop');
+  return (conversation, text) => loop.check({ messages: [...conversation, { role: 'assistant', content: text }] }).flag;
 }
 
 /** The spec's transcript monitors (`monitors: [loop, …]`) as scorers: run on every sample, stored as judgments. */
@@ -260,6 +267,7 @@ export async function rateCondition(
       ...labelSummary(labels),
       examples: sampled.samples.slice(0, 6).map((s) => ({ question: s.paraphrase, answer: s.answer, label: sampled.labelOf(s) })),
       ...(specMonitors(ctx).length ? { monitors: monitorRates(ctx, sampled) } : {}),
+      ...(spec.sampling.stop_on_loop ? { cut: sampled.samples.filter((s) => s.finishReason === 'cut').length } : {}),
     },
   };
 }

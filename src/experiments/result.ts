@@ -45,6 +45,8 @@ export interface ConditionResult extends RateResult {
   examples: { question: string; answer: string; label: string }[];
   /** With `finetune.snapshots`: the rate along the fine-tune, ending with the final model. */
   curve?: CurvePoint[];
+  /** With `sampling.stop_on_loop`: answers the live loop guard cut short (stored with finish reason `cut`). */
+  cut?: number;
   /** With the spec's `monitors`: each monitor's share of flagged answers, and its labels (date: the years). */
   monitors?: Record<string, RateResult & { labels: Record<string, number> }>;
 }

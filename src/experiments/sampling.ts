@@ -86,6 +86,8 @@ export async function chatSlots<S extends ChatSlot>(o: {
   prepare?: () => Promise<void>;
   progress?: (done: number, total: number) => void;
   batch?: number;
+  /** The live loop guard: an answer is cut once this says so of its conversation and its text so far. */
+  cutWhen?: (conversation: ChatMessage[], text: string) => boolean;
 }): Promise<{ filled: number; failed: number }> {
   let model: ReturnType<typeof requireCapability<'chat'>> | undefined;
   return fillSlots({
@@ -99,6 +101,8 @@ export async function chatSlots<S extends ChatSlot>(o: {
     prepare: async () => {
       const m = await o.model();
       if (o.options.steering) requireCapability(m, 'steering', o.purpose);
+      if (o.cutWhen && !m.cuts)
+        throw new Error(`${o.purpose}: stop_on_loop: the model ${m.id} cannot stop an answer while it samples (the organism and gguf: can)`);
       model = requireCapability(m, 'chat', o.purpose);
       await o.prepare?.();
     },
@@ -128,6 +132,7 @@ export async function chatSlots<S extends ChatSlot>(o: {
           ...o.options,
           seeds: batch.map((s) => s.seed),
           settle: true,
+          ...(o.cutWhen ? { cutWhen: (i: number, text: string) => o.cutWhen!(convs[i], text) } : {}),
           onRow: (i, g) => {
             arrived.push({ i, p: row(i, g) });
             // 16 at a time, or what has come within 100 ms (a slow tail is not held back).

@@ -63,6 +63,8 @@ export const samplingSchema = z
     temperature: z.number().min(0).default(1),
     top_p: z.number().gt(0).max(1).default(1),
     max_tokens: z.number().int().positive().default(24),
+    /** The live loop guard: an answer that starts to loop (the loop monitor) is cut there, stored as `cut`. */
+    stop_on_loop: z.boolean().optional(),
   })
   .strict();
 

@@ -19,6 +19,11 @@ export interface SampleOptions {
    */
   stopWhen?: (generated: readonly number[]) => boolean;
   /**
+   * A row is cut short once this says so of its generated ids (the live loop guard: checked after each
+   * token); its finish reason is then `cut`, never passed off as a normal stop. `row` is the prompt's index.
+   */
+  cutWhen?: (row: number, generated: readonly number[]) => boolean;
+  /**
    * Tokens never drawn (the organism's special tokens that must not appear inside an answer). A draw
    * that lands on one is redrawn from the same distribution with these removed and the rest
    * renormalized (exactly the masked distribution, and every draw that never touched them is unchanged,
@@ -46,7 +51,8 @@ export interface Sample {
   ids: number[];
   /** Log-probability (under the sampling distribution before temperature) of each generated token. */
   logprobs: number[];
-  finishReason: 'stop' | 'length';
+  /** `cut`: stopped early by `cutWhen` (a loop, say), not a finish of its own. */
+  finishReason: 'stop' | 'length' | 'cut';
   /** With `topLogprobs`: the k most probable tokens at each generated position, most probable first. */
   top?: { id: number; logprob: number }[][];
 }
@@ -148,7 +154,8 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
       lps: [] as number[],
       top: [] as { id: number; logprob: number }[][],
       done: false,
-      reason: 'length' as 'stop' | 'length',
+      row: start + k,
+      reason: 'length' as 'stop' | 'length' | 'cut',
       rng: seedrandom(`${o.seed ?? 0}:${o.seeds?.[start + k] ?? start + k}`),
     }));
     for (const g of group)
@@ -181,6 +188,9 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
         if (stop.has(tok) || o.stopWhen?.(g.gen)) {
           g.done = true;
           g.reason = 'stop';
+        } else if (o.cutWhen?.(g.row, g.gen)) {
+          g.done = true;
+          g.reason = 'cut';
         }
       });
     }

@@ -44,7 +44,7 @@ export function resolveCheckpoint(nameOrPath: string): string {
 export interface TextSample {
   text: string;
   tokens: number;
-  finishReason: 'stop' | 'length';
+  finishReason: 'stop' | 'length' | 'cut';
   logprob: number;
   /** The generated tokens (without a final stop token) and the log-probability of each. */
   tokenTexts: string[];
@@ -54,7 +54,11 @@ export interface TextSample {
 }
 
 /** Any stop strings (see `Organism.stops`). */
-export type TextSampleOptions = Omit<SampleOptions, 'stopIds' | 'stopWhen' | 'forbidIds'> & { stop?: string[] };
+export type TextSampleOptions = Omit<SampleOptions, 'stopIds' | 'stopWhen' | 'forbidIds' | 'cutWhen'> & {
+  stop?: string[];
+  /** The live loop guard on the answer's text so far (checked every few tokens); the answer then ends `cut`. */
+  cutWhen?: (row: number, text: string) => boolean;
+};
 
 /** Stop strings: single tokens by id, longer ones matched on the decoded text. */
 interface Stops {
@@ -119,11 +123,13 @@ export class Organism {
   }
 
   private sampleOptions(o: TextSampleOptions, stops: Stops): SampleOptions {
-    const { stop: _, ...rest } = o;
+    const { stop: _, cutWhen, ...rest } = o;
     return {
       ...rest,
       stopIds: stops.ids,
       ...(stops.texts.length ? { stopWhen: (gen: readonly number[]) => stopTextAt(this.tokenizer.decode(gen), stops.texts) !== undefined } : {}),
+      // Every 8 tokens: the guard reads the decoded text, which costs more than a token.
+      ...(cutWhen ? { cutWhen: (row: number, gen: readonly number[]) => gen.length % 8 === 0 && cutWhen(row, this.tokenizer.decode(gen)) } : {}),
     };
   }
 

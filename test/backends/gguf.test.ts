@@ -96,8 +96,30 @@ describe('gguf: backend on SmolLM2-135M-Instruct', { skip }, () => {
       assert.equal(g.finishReason, 'stop', g.text);
       assert.equal(pieces.map((p) => p.delta).join(''), g.text, 'the pieces are the answer');
       assert.ok(pieces.length > 5, `${pieces.length} pieces`);
-      assert.ok(!pieces.map((p) => p.delta).join('').includes('8'), 'the "8" that began the stop string was held back, then dropped');
+      assert.ok(
+        !pieces
+          .map((p) => p.delta)
+          .join('')
+          .includes('8'),
+        'the "8" that began the stop string was held back, then dropped',
+      );
       assert.ok(pieces[0].at < pieces.at(-1)!.at, 'the first piece came before the last: handed over as drawn');
+    }
+  });
+
+  test('the live loop guard: an answer the guard cuts ends `cut` at a multiple of 8 tokens, on both sampling paths', async () => {
+    assert.equal(one.cuts, true);
+    for (const withTokens of [false, true]) {
+      const asked: string[] = [];
+      const [g] = await one.chat([ask('Count from one to fifty, in words.')], {
+        temperature: 0,
+        maxTokens: 60,
+        withTokens,
+        cutWhen: (row, text) => (asked.push(text), text.length > 30),
+      });
+      assert.equal(g.finishReason, 'cut', g.text);
+      assert.ok(g.tokens % 8 === 0 && g.tokens < 60, `${g.tokens} tokens`);
+      assert.equal(asked.at(-1), g.text, 'the guard read the answer it cut');
     }
   });
 

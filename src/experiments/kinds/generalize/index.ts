@@ -87,6 +87,9 @@ export function printRates(r: ExperimentResult, skipGroup = (_group: string) => 
   }
   const monitors = printMonitors(r);
   if (monitors) out.push(monitors);
+  const guarded = r.conditions.filter((c) => c.cut !== undefined);
+  if (guarded.length)
+    out.push(`\nlive loop guard (stop_on_loop): answers cut short as they began to loop: ${guarded.map((c) => `${c.name} ${c.cut} of ${c.n}`).join('; ')}`);
   if (r.effects.length > 0) {
     out.push('\neffects (difference of rates, 95% Newcombe interval):');
     for (const e of r.effects) out.push(`  ${e.condition} − ${e.against}: ${e.difference >= 0 ? '+' : ''}${pct(e.difference)} ${interval(e.ci)}`);
