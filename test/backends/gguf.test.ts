@@ -19,7 +19,8 @@ describe('gguf: backend on SmolLM2-135M-Instruct', { skip }, () => {
   /** One sequence: bit-exact per row (several sequences decode in one batch, whose kernels round differently). */
   let one: GgufModel;
   before(async () => {
-    m = (await loadModel({ id: `gguf:${SMOLLM2_GGUF}`, sequences: 4, context_size: 512 }, { cacheDir: tempDir('gguf') })) as GgufModel;
+    // Two sequences, the default: with 4 or more, llama.cpp 3.21.1 on CPU sometimes garbles a batch (the load-time greedy self-check then refuses it, which made this suite flaky).
+    m = (await loadModel({ id: `gguf:${SMOLLM2_GGUF}`, sequences: 2, context_size: 512 }, { cacheDir: tempDir('gguf') })) as GgufModel;
     one = (await loadModel({ id: `gguf:${SMOLLM2_GGUF}`, sequences: 1, context_size: 512 }, { cacheDir: tempDir('gguf') })) as GgufModel;
   });
   after(async () => {
