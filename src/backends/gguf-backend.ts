@@ -240,12 +240,20 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
             );
           const seed = o.requestSeeds?.[i] ?? requestSeed(o.seed, o.seeds?.[i] ?? i);
           const streamer = o.onText && textStreamer(o.stop ?? [], (delta) => o.onText!(i, delta));
-          // The live loop guard, every 8 tokens (it reads the decoded text).
-          const cut = o.cutWhen && ((out: Token[]) => out.length % 8 === 0 && o.cutWhen!(i, this.model.detokenize(out)));
+          // After each token, the text so far, decoded once, for the stop strings, the stream and the
+          // live loop guard (every 8 tokens); only when one of them is asked for.
+          const watch: Watch | undefined =
+            o.stop?.length || streamer || o.cutWhen
+              ? (out) => {
+                  const text = this.model.detokenize(out);
+                  if (o.stop?.length && stopIn(text, o.stop) !== undefined) return 'stop';
+                  streamer?.push(text);
+                  if (o.cutWhen && out.length % 8 === 0 && o.cutWhen(i, text)) return 'cut';
+                  return undefined;
+                }
+              : undefined;
           const g =
-            o.withTokens || o.topLogprobs
-              ? await this.sampleWithProbabilities(seq, ids, o, seed, streamer?.push, cut)
-              : await this.sampleNative(seq, ids, o, seed, streamer?.push, cut);
+            o.withTokens || o.topLogprobs ? await this.sampleWithProbabilities(seq, ids, o, seed, watch) : await this.sampleNative(seq, ids, o, seed, watch);
           streamer?.end(g.text);
           return { ...g, ...(o.withTokens ? { promptTokens: ids.length } : {}) };
         };
@@ -262,14 +270,7 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
   }
 
   /** llama.cpp's own sampler (the fast path): temperature and top-p as asked, nothing else truncating. */
-  private async sampleNative(
-    seq: LlamaContextSequence,
-    ids: Token[],
-    o: SamplingOptions,
-    seed: number,
-    stream?: (text: string) => void,
-    cut?: (out: Token[]) => boolean,
-  ): Promise<Generation> {
+  private async sampleNative(seq: LlamaContextSequence, ids: Token[], o: SamplingOptions, seed: number, watch?: Watch): Promise<Generation> {
     const maxTokens = o.maxTokens ?? 64;
     const out: Token[] = [];
     let finishReason: Generation['finishReason'] = 'stop';
@@ -277,10 +278,9 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
       // An end-of-generation token ends the loop (yieldEogToken false): that is a stop.
       for await (const t of seq.evaluate(ids, { temperature: o.temperature ?? 1, topP: o.topP ?? 1, topK: 0, minP: 0, seed })) {
         out.push(t);
-        if (o.stop?.length && this.stopAt(out, o.stop) !== undefined) break;
-        stream?.(this.model.detokenize(out));
-        if (cut?.(out)) {
-          finishReason = 'cut';
+        const ended = watch?.(out);
+        if (ended) {
+          finishReason = ended;
           break;
         }
         if (out.length >= maxTokens) {
@@ -297,14 +297,7 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
    * truncated) and the top alternatives: llama.cpp gives the full next-token distribution, and the
    * token is drawn here from it with temperature and top-p applied, by a generator seeded per row.
    */
-  private async sampleWithProbabilities(
-    seq: LlamaContextSequence,
-    ids: Token[],
-    o: SamplingOptions,
-    seed: number,
-    stream?: (text: string) => void,
-    cut?: (out: Token[]) => boolean,
-  ): Promise<Generation> {
+  private async sampleWithProbabilities(seq: LlamaContextSequence, ids: Token[], o: SamplingOptions, seed: number, watch?: Watch): Promise<Generation> {
     const maxTokens = o.maxTokens ?? 64;
     const rng = seedrandom(`gguf:${seed}`);
     const out: Token[] = [];
@@ -325,13 +318,9 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
           }
           out.push(token);
           logprobs.push(logOf(probs.get(token)));
-          if (o.stop?.length && this.stopAt(out, o.stop) !== undefined) {
-            finishReason = 'stop';
-            break;
-          }
-          stream?.(this.model.detokenize(out));
-          if (cut?.(out)) {
-            finishReason = 'cut';
+          const ended = watch?.(out);
+          if (ended) {
+            finishReason = ended;
             break;
           }
           if (out.length >= maxTokens) break;
@@ -350,21 +339,10 @@ export class GgufModel implements ChatModel, CompletionModel, EchoModel, Scoring
     };
   }
 
-  /** Where the first stop string begins in the generated text, if one has appeared. */
-  private stopAt(out: Token[], stop: string[]): number | undefined {
-    const text = this.model.detokenize(out);
-    let at: number | undefined;
-    for (const s of stop) {
-      const k = s ? text.indexOf(s) : -1;
-      if (k >= 0 && (at === undefined || k < at)) at = k;
-    }
-    return at;
-  }
-
   /** The reply's text, cut before a stop string (which then counts as the finish), and its token count. */
   private finish(out: Token[], stop: string[] | undefined, finishReason: Generation['finishReason']): Generation {
     const text = this.model.detokenize(out);
-    const at = stop?.length ? this.stopAt(out, stop) : undefined;
+    const at = stop?.length ? stopIn(text, stop) : undefined;
     if (at === undefined) return { text, finishReason, tokens: out.length };
     // The tokens kept are those whose text lies before the stop string.
     let kept = out.length;
@@ -503,6 +481,19 @@ function topOf(probs: Map<Token, number>, k: number, text: (t: Token) => string)
  * One token from the model's distribution with temperature and then top-p applied (the order OpenAI
  * and vLLM use); temperature 0 is the most probable token. The map is sorted, most probable first.
  */
+/** Called after each generated token with the tokens so far: `stop` or `cut` ends the row there. */
+type Watch = (out: Token[]) => 'stop' | 'cut' | undefined;
+
+/** Where the first stop string begins in a text, if one has appeared. */
+function stopIn(text: string, stop: string[]): number | undefined {
+  let at: number | undefined;
+  for (const s of stop) {
+    const k = s ? text.indexOf(s) : -1;
+    if (k >= 0 && (at === undefined || k < at)) at = k;
+  }
+  return at;
+}
+
 /**
  * Turns the text generated so far, step by step, into pieces safe to send: never text that could still
  * turn out to begin a stop string (held back while the text ends with a prefix of one), nor a
