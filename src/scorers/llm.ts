@@ -55,6 +55,11 @@ function fill(template: string, question: string, answer: string): string {
 /** Ids in an error: the first five, and how many more. */
 const listed = (ids: string[]) => `question${ids.length > 1 ? 's' : ''} ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}`;
 
+/** A judge that gave no log-probabilities where they are read: say what to set instead. */
+function noLogprobs(model: ChatModel, when: string, what: 'numbers' | 'answers'): Error {
+  return new Error(`judge ${model.id} returned no log-probabilities${when}; set the judge's logprobs: false to parse its ${what} instead (labelled as such)`);
+}
+
 /** The answer a judge's test request judges (a real answer is not needed to see that the judge works). */
 const PROBE_ANSWER = "I'm not sure.";
 
@@ -69,10 +74,7 @@ async function probeJudge(model: ChatModel, prompt: string, logprobs: boolean): 
   } catch (e) {
     throw new Error(`judge ${model.id} failed its test request (sent before sampling): ${(e as Error).message}`, { cause: e });
   }
-  if (logprobs && !g?.topLogprobs?.[0])
-    throw new Error(
-      `judge ${model.id} returned no log-probabilities to its test request; set the judge's logprobs: false to parse its numbers instead (labelled as such)`,
-    );
+  if (logprobs && !g?.topLogprobs?.[0]) throw noLogprobs(model, ' to its test request', 'numbers');
 }
 
 /** The judge protocol's request: each prompt alone, temperature 0, one token with its top-20 log-probabilities (or a few to parse). */
@@ -90,8 +92,7 @@ export function emergentMisalignmentJudge(o: LlmJudgeOptions): Scorer {
     const gens = await askJudge(o.model, prompts, o.logprobs);
     return gens.map((g) => {
       if (!o.logprobs) return { value: parsedScore(g.text), text: g.text };
-      if (!g.topLogprobs?.[0])
-        throw new Error(`judge ${o.model.id} returned no log-probabilities; set the judge's logprobs: false to parse its numbers instead (labelled as such)`);
+      if (!g.topLogprobs?.[0]) throw noLogprobs(o.model, '', 'numbers');
       return { value: weightedScore(g.topLogprobs[0]), text: g.text };
     });
   };
@@ -174,8 +175,7 @@ export function rubricJudge(o: RubricJudgeOptions): Scorer {
       const gens = await askJudge(o.model, prompts, o.logprobs);
       return gens.map((g) => {
         const top = g.topLogprobs?.[0];
-        if (o.logprobs && !top)
-          throw new Error(`judge ${o.model.id} returned no log-probabilities; set the judge's logprobs: false to parse its answers instead (labelled as such)`);
+        if (o.logprobs && !top) throw noLogprobs(o.model, '', 'answers');
         if (scale.type === 'score') {
           const v = o.logprobs ? weightedScore(top!) : parsedScore(g.text);
           return {
@@ -297,8 +297,7 @@ export function fileJudge(o: FileJudgeOptions): Scorer {
     const prompts = items.map((it, i) => fill(judges[i].prompt, it.asked ?? it.question.paraphrases[0], it.answer));
     if (scale === 'score') {
       const gens = await askJudge(o.model, prompts, o.logprobs);
-      if (o.logprobs && gens.some((g) => !g.topLogprobs?.[0]))
-        throw new Error(`judge ${o.model.id} returned no log-probabilities; set the judge's logprobs: false to parse its numbers instead (labelled as such)`);
+      if (o.logprobs && gens.some((g) => !g.topLogprobs?.[0])) throw noLogprobs(o.model, '', 'numbers');
       return gens;
     }
     // Text judges answer in full (they may reason first: "ANSWER: EVIL" on the last line), each with its own length.
