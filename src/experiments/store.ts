@@ -78,6 +78,19 @@ const MIGRATIONS = [
   `ALTER TABLE runs ADD COLUMN samples INTEGER;`,
 ];
 
+/**
+ * A run named the way `dramatis view`, `report` and `monitor --run` accept: its id, a prefix of it, or
+ * its name (the latest run of that name). The id, or how many runs the prefix matched (0: none).
+ */
+export function findRun(db: Database.Database, ref: string): { id: string } | { matches: number } {
+  const exact = db.prepare('SELECT id FROM runs WHERE id = ?').get(ref) as { id: string } | undefined;
+  if (exact) return exact;
+  const byPrefix = db.prepare("SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\'").all(`${ref.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) as { id: string }[];
+  if (byPrefix.length === 1) return byPrefix[0];
+  const byName = db.prepare('SELECT id FROM runs WHERE name = ? ORDER BY updated_at DESC LIMIT 1').get(ref) as { id: string } | undefined;
+  return byName ?? { matches: byPrefix.length };
+}
+
 export class Store {
   readonly db: Database.Database;
 

@@ -26,6 +26,7 @@ import yauzl from 'yauzl';
 import { decompress as zstdDecompress } from 'fzstd';
 import type { ChatMessage } from '../shared/chat.ts';
 import type { Transcript } from '../scorers/monitors/types.ts';
+import { findRun } from './store.ts';
 
 /** A transcript as read: it always has an id. */
 export interface ReadTranscript extends Transcript {
@@ -489,9 +490,10 @@ export function* runTranscripts(db: string, ref: string, o: ReadOptions = {}): G
   const store = new Database(db, { readonly: true, fileMustExist: true });
   try {
     const runId = resolveRun(store, db, ref);
-    const run = store.prepare('SELECT spec FROM runs WHERE id = ?').get(runId) as { spec: string };
+    const run = store.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as { spec: string; samples?: number | null };
+    // The run's slots per condition: its spec's `samples`, or what it recorded when a question file's counts decided them.
     const n = (JSON.parse(run.spec) as { samples?: unknown }).samples;
-    const limit = typeof n === 'number' ? n : Number.MAX_SAFE_INTEGER;
+    const limit = typeof n === 'number' ? n : (run.samples ?? Number.MAX_SAFE_INTEGER);
     const conditions = store.prepare('SELECT name, condition_key FROM conditions WHERE run_id = ? ORDER BY position').all(runId) as {
       name: string;
       condition_key: string;
@@ -527,13 +529,9 @@ function promptMessages(prompt: unknown, where: string): ChatMessage[] {
 
 /** A run by id, id prefix or name (the latest of that name), as `dramatis view` and `report` name them. */
 function resolveRun(store: Database.Database, db: string, ref: string): string {
-  const exact = store.prepare('SELECT id FROM runs WHERE id = ?').get(ref) as { id: string } | undefined;
-  if (exact) return exact.id;
-  const byPrefix = store.prepare("SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\'").all(`${ref.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`) as { id: string }[];
-  if (byPrefix.length === 1) return byPrefix[0].id;
-  const byName = store.prepare('SELECT id FROM runs WHERE name = ? ORDER BY updated_at DESC LIMIT 1').get(ref) as { id: string } | undefined;
-  if (byName) return byName.id;
+  const found = findRun(store, ref);
+  if ('id' in found) return found.id;
   throw new Error(
-    byPrefix.length > 1 ? `"${ref}" names ${byPrefix.length} runs in ${db}; give more of the id` : `no run "${ref}" in ${db} (by id, id prefix or name)`,
+    found.matches > 1 ? `"${ref}" names ${found.matches} runs in ${db}; give more of the id` : `no run "${ref}" in ${db} (by id, id prefix or name)`,
   );
 }

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readSummary, type ExperimentResult } from '../experiments/result.ts';
+import { findRun } from '../experiments/store.ts';
 import { ruleScorer, type RuleJudgeSpec } from '../scorers/rules.ts';
 import type { JudgeSpec } from '../scorers/spec.ts';
 import type { RunRow, RunDetail, RunList, Facets, SampleFilter, SamplePage, SampleRow, SampleDetail } from './types.ts';
@@ -385,14 +386,10 @@ export class ViewStore {
 
   /** A run named by id, id prefix or name (the latest run of that name). */
   resolveRun(ref: string): string {
-    const exact = this.db.prepare('SELECT id FROM runs WHERE id = ?').get(ref) as { id: string } | undefined;
-    if (exact) return exact.id;
-    const byPrefix = this.db.prepare("SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\'").all(`${ref.replace(/[\\%_]/g, (c) => `\\${c}`)}%`) as { id: string }[];
-    if (byPrefix.length === 1) return byPrefix[0].id;
-    const byName = this.db.prepare('SELECT id FROM runs WHERE name = ? ORDER BY updated_at DESC LIMIT 1').get(ref) as { id: string } | undefined;
-    if (byName) return byName.id;
+    const found = findRun(this.db, ref);
+    if ('id' in found) return found.id;
     throw new NotFound(
-      byPrefix.length > 1 ? `"${ref}" names ${byPrefix.length} runs; give more of the id` : `no run "${ref}" in ${this.name} (by id, id prefix or name)`,
+      found.matches > 1 ? `"${ref}" names ${found.matches} runs; give more of the id` : `no run "${ref}" in ${this.name} (by id, id prefix or name)`,
     );
   }
 }

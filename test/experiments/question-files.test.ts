@@ -203,6 +203,8 @@ test('a run takes the file’s counts by default and says so in its header; `sam
   } finally {
     view.close();
   }
+  const { runTranscripts } = await import('../../src/experiments/transcripts.ts');
+  assert.equal([...runTranscripts(db, again.runId)].length, 17, 'dramatis monitor --run reads the same slots');
   const over = await runExperiment(spec('samples: 9\n'), new Store(':memory:'), '/x', { loadModel: async () => model });
   assert.deepEqual(
     over.conditions[0].questions.map((x) => x.n),
