@@ -11,7 +11,7 @@ import { kindOf } from './kinds/registry.ts';
 import type { Kind } from './kind.ts';
 import { loadSteering } from './conditions.ts';
 import { loadDataset } from './datasets.ts';
-import { loadQuestions } from './questions.ts';
+import { loadQuestions, type Question } from './questions.ts';
 import { samplePlan } from './sample-plan.ts';
 import { RESULTS_FORMAT, type ExperimentResult, type RunHooks } from './result.ts';
 import type { ExperimentSpec } from './spec.ts';
@@ -23,30 +23,29 @@ export type { ConditionResult, Effect, ExperimentResult, RateResult, RunHooks } 
 /**
  * Every input file a spec names, read before anything is requested or stored: the conditions' datasets
  * and steering vectors, the questions, and what the kind itself names. A malformed line fails here,
- * named, and leaves no run row and no samples behind.
+ * named, and leaves no run row and no samples behind. Returns the questions (the judge reads them).
  */
-export function preflight(spec: CommonSpec & { questions?: string }, kind: Kind): void {
-  const at = (unit: string, check: () => unknown) => {
+export function preflight(spec: CommonSpec & { questions?: string }, kind: Kind): Question[] {
+  const at = <T>(unit: string, check: () => T): T => {
     try {
-      check();
+      return check();
     } catch (e) {
       throw new Error(`${spec.name}, ${unit}: ${(e as Error).message}`, { cause: e });
     }
   };
-  if (spec.questions) at('questions', () => loadQuestions(spec.questions!));
+  const questions = spec.questions ? at('questions', () => loadQuestions(spec.questions!)) : [];
   for (const c of spec.conditions) {
     if (c.finetune) at(`condition "${c.name}"`, () => loadDataset(c.finetune!.data, c.finetune!.examples, spec.seed));
     if (c.in_context) at(`condition "${c.name}"`, () => loadDataset(c.in_context!.data, undefined, spec.seed));
     for (const s of c.steer ?? []) at(`condition "${c.name}"`, () => loadSteering(s));
   }
   kind.preflight?.(spec);
+  return questions;
 }
 
 export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: Store, cacheDir: string, hooks: RunHooks = {}): Promise<ExperimentResult> {
   const kind = kindOf(spec.kind);
-  preflight(spec, kind);
-  const questionsRef = (spec as { questions?: string }).questions;
-  const questions = questionsRef ? loadQuestions(questionsRef) : [];
+  const questions = preflight(spec, kind);
   const scorer = kind.judged ? await judgeScorer(spec.judge, cacheDir, hooks, questions) : undefined;
   // Any judge problem shows now, before the first sample is drawn (and paid for).
   if (scorer?.check && questions.length) {
