@@ -177,7 +177,7 @@ export function announceQuestions(ctx: RunContext, ref: string, questions: Quest
 }
 
 /** The live loop guard: the loop monitor on the conversation with the answer so far. */
-function loopGuard(): (conversation: ChatMessage[], text: string) => boolean {
+export function loopGuard(): (conversation: ChatMessage[], text: string) => boolean {
   const loop = monitorByName('loop');
   return (conversation, text) => loop.check({ messages: [...conversation, { role: 'assistant', content: text }] }).flag;
 }

@@ -54,15 +54,15 @@ const REFUSED_FIELDS: Record<string, string> = {
   name: 'a `name` (dramatis reads `id`)',
 };
 
-interface Entry {
+export interface Entry {
   raw: Record<string, unknown>;
   line: number;
   /** file:line, entry N (id) — the prefix of every error about it. */
   where: string;
 }
 
-/** Read a YAML list of entries, each with its line (errors say file:line). */
-function readEntries(file: string): Entry[] {
+/** Read a YAML list of entries, each with its line (errors say file:line). `what` names the entries in errors. */
+export function readEntries(file: string, what = 'questions', needs = 'id and paraphrases'): Entry[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -81,14 +81,14 @@ function readEntries(file: string): Entry[] {
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (!Array.isArray(raw) || !YAML.isSeq(doc.contents)) throw new Error(`${file}: expected a list of questions`);
+  if (!Array.isArray(raw) || !YAML.isSeq(doc.contents)) throw new Error(`${file}: expected a list of ${what}`);
   const items = doc.contents.items;
   return raw.map((entry, i) => {
     const node = items[i] as { range?: [number, number, number] } | undefined;
     const line = node?.range ? lines.linePos(node.range[0]).line : 1;
     const id = (entry as { id?: unknown } | null)?.id;
     const where = `${file}:${line}: entry ${i + 1}${typeof id === 'string' ? ` (${id})` : ''}`;
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new Error(`${where}: expected a mapping with id and paraphrases`);
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new Error(`${where}: expected a mapping with ${needs}`);
     return { raw: entry as Record<string, unknown>, line, where };
   });
 }

@@ -74,3 +74,14 @@ export function pearson(x: number[], y: number[]): { r: number; ci: [number, num
     se = 1 / Math.sqrt(n - 3);
   return { r, ci: [Math.tanh(z - Z95 * se), Math.tanh(z + Z95 * se)], n };
 }
+
+/** A mean with its 95% normal-approximation interval (±1.96 standard errors); n < 2 gives the mean as both ends. */
+export function meanInterval(xs: number[], z = Z95): { mean: number; ci: [number, number]; n: number } {
+  const n = xs.length;
+  if (n === 0) return { mean: 0, ci: [0, 0], n };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, ci: [mean, mean], n };
+  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
+  const half = (z * sd) / Math.sqrt(n);
+  return { mean, ci: [mean - half, mean + half], n };
+}

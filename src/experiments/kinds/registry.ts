@@ -4,12 +4,13 @@
  */
 import type { Kind } from '../kind.ts';
 import { audit } from './audit/index.ts';
+import { conversation } from './conversation/index.ts';
 import { generalize } from './generalize/index.ts';
 import { infer } from './infer/index.ts';
 import { profile } from './profile/index.ts';
 import { vectors } from './vectors/index.ts';
 
-export const KINDS = [generalize, profile, infer, vectors, audit] as const;
+export const KINDS = [generalize, profile, infer, vectors, audit, conversation] as const;
 
 const byName = new Map<string, Kind>(KINDS.map((k) => [k.kind, k as unknown as Kind]));
 

@@ -63,3 +63,35 @@ export function monitorTranscript(t: Transcript, monitors: TranscriptMonitor[] =
   for (const m of monitors) out[m.name] = m.check(t);
   return out;
 }
+
+/**
+ * One turn's verdict in a multi-turn conversation: is this reply (the last message) flagged? Every
+ * monitor reads the last reply with the user's side of the conversation as context (earlier replies
+ * left out), so a year or a spiral of an earlier turn is that turn's, not this one's; the loop monitor
+ * also reads the whole conversation (the same reply every turn is a loop) and counts it when its
+ * evidence includes this reply.
+ */
+export function turnVerdict(monitor: TranscriptMonitor, messages: ChatMessage[]): MonitorVerdict {
+  const last = messages.length - 1;
+  const kept = messages.map((m, i) => ({ m, i })).filter(({ m, i }) => m.role !== 'assistant' || i === last);
+  const own = monitor.check({ messages: kept.map((x) => x.m) });
+  // Evidence points into the conversation as given, not the shortened one.
+  const v = { ...own, evidence: own.evidence.map((e) => ({ ...e, message: kept[e.message]?.i ?? e.message })) };
+  if (v.flag || monitor.name !== 'loop') return v;
+  // Across turns: the same reply as before is a loop of this turn when the evidence includes this reply.
+  const whole = monitor.check({ messages });
+  return whole.flag && whole.evidence.some((e) => e.message === last) ? whole : v;
+}
+
+/** A monitor scoring each turn of a conversation run (its judgment name ends in `:turn`). */
+export function turnMonitorScorer(monitor: TranscriptMonitor): Scorer {
+  const version = MONITOR_VERSIONS[monitor.name] ?? 1;
+  return {
+    name: `monitor:${monitor.name}:v${version}:turn`,
+    score: async (samples: ScoredSample[]): Promise<Score[]> =>
+      samples.map((s) => {
+        const v = turnVerdict(monitor, [...s.messages, { role: 'assistant', content: s.answer }]);
+        return { label: monitorLabel(monitor, v), score: v.score ?? (v.flag ? 1 : 0), explanation: v.explanation };
+      }),
+  };
+}
