@@ -6,6 +6,8 @@
  * adds the protocol: chat, raw completion, fine-tuning through files and jobs, and the scoring of a given
  * text through /v1/completions with echo + logprobs or vLLM's prompt_logprobs. With `lora`, a vLLM server
  * is asked to load a LoRA adapter at run time, and the model is that adapter over the served base.
+ * Under the live loop guard (`cutWhen`) a chat request is streamed instead, and aborted once the guard
+ * says the answer loops.
  */
 import OpenAI, { toFile } from 'openai';
 import { requestSeed, servedFingerprint } from '../shared/keys.ts';
@@ -60,7 +62,14 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
   snapshots?: Snapshot[];
   /** Many rows per call: the concurrency limit, not the caller's batches, decides what is in flight. */
   readonly rowsPerCall = 1024;
+  /** The live loop guard (`cutWhen`) is checked as each chat answer streams in (see guardedChat). */
+  readonly cuts = true;
   private client: OpenAI;
+  /**
+   * For streamed requests: the SDK's default fetch. keepAliveFetch reads a response whole before it
+   * resolves, so through it a stream would arrive only once the server had finished it.
+   */
+  private streamClient: OpenAI;
   private remote: RemoteRequests;
   /** The name requests send as `model`: the adapter's, when there is one. */
   private readonly served: string;
@@ -75,14 +84,15 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
     this.id = `openai:${this.label}`;
     // The adapter's path is part of what the model is: one name may be loaded with other weights another time.
     this.fingerprint = servedFingerprint(o.baseUrl, o.lora ? `${o.model}+lora:${o.lora.name}:${o.lora.path}` : o.model);
-    this.client = new OpenAI({
+    const client = {
       baseURL: o.baseUrl,
       apiKey: o.apiKey ?? 'none',
       timeout: o.timeoutMs ?? 120_000,
       // Retries are the remote wrapper's, the same for every remote backend.
       maxRetries: 0,
-      fetch: keepAliveFetch(),
-    });
+    };
+    this.client = new OpenAI({ ...client, fetch: keepAliveFetch() });
+    this.streamClient = new OpenAI(client);
     this.remote = new RemoteRequests({
       concurrency: o.concurrency,
       cacheDir: o.cacheDir,
@@ -172,24 +182,110 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
    */
   private async request<T>(endpoint: 'chat' | 'completions', body: Record<string, unknown>): Promise<T> {
     return this.remote.run<T>(
-      { baseUrl: this.o.baseUrl, endpoint, body, ...this.adapterKey },
+      this.cacheKey(endpoint, body),
       async () => {
         await this.loraReady();
         return endpoint === 'chat'
           ? await this.client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
           : await this.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming);
       },
-      (e) => {
-        // Already names the server, the endpoint and the adapter.
-        if (e instanceof LoraUnavailable) return e;
-        const status = (e as { status?: number }).status;
-        return new Error(
-          `${this.o.baseUrl} /${endpoint === 'chat' ? 'chat/completions' : 'completions'} (model ${this.label}): ${status ? `HTTP ${status}: ` : ''}${(e as Error).message}`,
-          { cause: e },
-        );
-      },
+      (e) => this.failure(endpoint, e),
       (r) => validResponse(endpoint, r) as T,
     );
+  }
+
+  /** What a response is cached under: the server, the endpoint, the body and the adapter. */
+  private cacheKey(endpoint: 'chat' | 'completions', body: Record<string, unknown>) {
+    return { baseUrl: this.o.baseUrl, endpoint, body, ...this.adapterKey };
+  }
+
+  /** A request's final failure as an error naming the server, the endpoint and the model. */
+  private failure(endpoint: 'chat' | 'completions', e: unknown): Error {
+    // Already names the server, the endpoint and the adapter.
+    if (e instanceof LoraUnavailable) return e;
+    const status = (e as { status?: number }).status;
+    return new Error(
+      `${this.o.baseUrl} /${endpoint === 'chat' ? 'chat/completions' : 'completions'} (model ${this.label}): ${status ? `HTTP ${status}: ` : ''}${(e as Error).message}`,
+      { cause: e },
+    );
+  }
+
+  /**
+   * A chat request under the live loop guard: streamed, the answer so far shown to `cut` as it grows
+   * (every few deltas), and the request aborted once `cut` says it loops, so the server stops
+   * generating what nobody would keep. It goes through the same limiter, retries and cache as any
+   * request, under the key of the same request unstreamed:
+   * - an answer that streamed to its end without a cut is the one the plain request gets, so it is
+   *   cached as a plain response (assembled from the stream);
+   * - a cut answer depends on the guard, so it is never cached: the wrapper caches whatever `send`
+   *   returns, and a cut leaves it as a `CutShort` thrown through it instead;
+   * - a cached answer (this request's or a plain one's) is shown to `cut` as the stream would have
+   *   been, so the guard holds whichever way the answer arrives.
+   */
+  private async guardedChat(body: Record<string, unknown>, o: SamplingOptions, cut: (text: string) => boolean): Promise<Generation> {
+    let fresh: OpenAI.ChatCompletion | undefined;
+    let r: OpenAI.ChatCompletion;
+    try {
+      r = await this.remote.run<OpenAI.ChatCompletion>(
+        this.cacheKey('chat', body),
+        async () => (fresh = await this.streamChat(body, o, cut)),
+        (e) => (e instanceof CutShort ? e : this.failure('chat', e)),
+        (x) => validResponse('chat', x) as OpenAI.ChatCompletion,
+      );
+    } catch (e) {
+      if (e instanceof CutShort) return e.generation;
+      throw e;
+    }
+    const g = chatGeneration(r, o);
+    if (r === fresh) return g;
+    const at = replayCut(g.text, cut);
+    return at === undefined ? g : cutGeneration(g, at, Math.round((g.tokens * at) / Math.max(1, g.text.length)));
+  }
+
+  /**
+   * One streamed attempt: the completion assembled from its chunks, or a `CutShort` once the guard says
+   * yes (the request aborted there: the server sees the connection close and stops). The whole stream
+   * is held to the request timeout, as a plain request's wait for its answer is. A failure before or
+   * during the stream is thrown as the wrapper reads it: HTTP errors as the SDK raised them (429 and
+   * 5xx retried), a broken connection as a lost one, a chunk that is not JSON as an invalid response
+   * (both retried, the stream then asked again from its start).
+   */
+  private async streamChat(body: Record<string, unknown>, o: SamplingOptions, cut: (text: string) => boolean): Promise<OpenAI.ChatCompletion> {
+    await this.loraReady();
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.o.timeoutMs ?? 120_000);
+    const streamed = new StreamedChat();
+    try {
+      // include_usage: the last chunk carries the token counts a plain response has.
+      const params = { ...body, stream: true, stream_options: { include_usage: true } } as unknown as OpenAI.ChatCompletionCreateParamsStreaming;
+      const stream = await this.streamClient.chat.completions.create(params, { signal: abort.signal });
+      for await (const chunk of stream) {
+        streamed.add(chunk);
+        if (streamed.due() && cut(streamed.text)) {
+          abort.abort();
+          // The server reports no usage for a request cut off: the deltas received, about one token each.
+          throw new CutShort(cutGeneration(chatGeneration(streamed.completion('stop'), o), streamed.text.length, streamed.deltas));
+        }
+      }
+    } catch (e) {
+      if (e instanceof CutShort) throw e;
+      if (timedOut) throw new OpenAI.APIConnectionTimeoutError();
+      if (e instanceof OpenAI.APIError) throw e;
+      if (e instanceof SyntaxError) throw new InvalidResponse(`invalid response: a streamed chunk is not JSON (${e.message})`);
+      throw new OpenAI.APIConnectionError({
+        message: `the stream broke off after ${streamed.text.length} characters: ${(e as Error).message}`,
+        cause: e as Error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    // The SDK ends an aborted stream quietly: a timeout mid-stream shows only here.
+    if (timedOut) throw new OpenAI.APIConnectionTimeoutError();
+    return streamed.finished();
   }
 
   private async each<T>(n: number, one: (i: number) => Promise<T>, onProgress?: Progress, onRow?: (i: number, r: T) => void): Promise<T[]> {
@@ -235,29 +331,9 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
     return this.each(
       conversations.length,
       this.settled(o, async (i) => {
-        const r = await this.request<OpenAI.ChatCompletion>('chat', {
-          model: this.served,
-          messages: conversations[i],
-          n: 1,
-          ...this.sampling(o, i),
-          ...this.chatLogprobs(o),
-        });
-        const c = r.choices[0];
-        const content = c?.logprobs?.content;
-        return {
-          text: c.message.content ?? c.message.refusal ?? '',
-          finishReason: c?.finish_reason === 'length' ? ('length' as const) : ('stop' as const),
-          tokens: r.usage?.completion_tokens ?? 0,
-          ...(o.topLogprobs && content?.length
-            ? { topLogprobs: content.map((t) => (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob }))) }
-            : {}),
-          ...(o.withTokens
-            ? {
-                promptTokens: r.usage?.prompt_tokens,
-                ...(content?.length ? { tokenTexts: content.map((t) => t.token), tokenLogprobs: content.map((t) => t.logprob) } : {}),
-              }
-            : {}),
-        };
+        const body = { model: this.served, messages: conversations[i], n: 1, ...this.sampling(o, i), ...this.chatLogprobs(o) };
+        if (o.cutWhen) return this.guardedChat(body, o, (text) => o.cutWhen!(i, text));
+        return chatGeneration(await this.request<OpenAI.ChatCompletion>('chat', body), o);
       }),
       onProgress,
       o.onRow,
@@ -265,6 +341,8 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
   }
 
   async complete(prompts: string[], o: SamplingOptions = {}): Promise<Generation[]> {
+    // Nothing asks a raw completion to be guarded; refused rather than ignored, so no guard is silently off.
+    if (o.cutWhen) throw new Error(`${this.id}: the live loop guard (cutWhen) streams chat answers only, not raw completions`);
     return this.each(prompts.length, async (i) => {
       const r = await this.request<OpenAI.Completion>('completions', {
         model: this.served,
@@ -490,6 +568,132 @@ export class OpenAIModel implements ChatModel, CompletionModel, ScoringModel, Fi
         );
       return { id, logprob: entry[id].logprob };
     });
+  }
+}
+
+/** A chat response as a generation: its text, finish, token count and, where asked, its tokens' log-probabilities. */
+function chatGeneration(r: OpenAI.ChatCompletion, o: SamplingOptions): Generation {
+  const c = r.choices[0];
+  const content = c?.logprobs?.content;
+  return {
+    text: c.message.content ?? c.message.refusal ?? '',
+    finishReason: c?.finish_reason === 'length' ? 'length' : 'stop',
+    tokens: r.usage?.completion_tokens ?? 0,
+    ...(o.topLogprobs && content?.length
+      ? { topLogprobs: content.map((t) => (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob }))) }
+      : {}),
+    ...(o.withTokens
+      ? {
+          promptTokens: r.usage?.prompt_tokens,
+          ...(content?.length ? { tokenTexts: content.map((t) => t.token), tokenLogprobs: content.map((t) => t.logprob) } : {}),
+        }
+      : {}),
+  };
+}
+
+/** How often the live loop guard looks at a streaming answer: after this many deltas or new characters, whichever comes first. */
+const GUARD_EVERY = { deltas: 8, chars: 32 };
+
+/**
+ * A chat answer assembled from its stream's chunks (one choice: requests ask for n = 1), and what the
+ * guard has seen of it.
+ */
+class StreamedChat {
+  text = '';
+  /** Chunks that carried text: about one token each on OpenAI, vLLM and llama.cpp. */
+  deltas = 0;
+  private refusal = '';
+  private finish: string | null = null;
+  private usage?: OpenAI.CompletionUsage;
+  private logprobs: OpenAI.ChatCompletionTokenLogprob[] = [];
+  private choices = 0;
+  private seen = { deltas: 0, chars: 0 };
+
+  add(chunk: OpenAI.ChatCompletionChunk): void {
+    if (chunk.usage) this.usage = chunk.usage;
+    const c = chunk.choices?.[0];
+    if (!c) return; // the usage chunk carries no choice
+    this.choices++;
+    if (c.delta?.content) {
+      this.text += c.delta.content;
+      this.deltas++;
+    }
+    if (c.delta?.refusal) this.refusal += c.delta.refusal;
+    if (c.logprobs?.content) this.logprobs.push(...c.logprobs.content);
+    if (c.finish_reason) this.finish = c.finish_reason;
+  }
+
+  /** Whether the guard should look now: new text, and enough of it since it last looked. */
+  due(): boolean {
+    const deltas = this.deltas - this.seen.deltas,
+      chars = this.text.length - this.seen.chars;
+    if (chars === 0 || (deltas < GUARD_EVERY.deltas && chars < GUARD_EVERY.chars)) return false;
+    this.seen = { deltas: this.deltas, chars: this.text.length };
+    return true;
+  }
+
+  /** The stream so far as a plain response, with this finish. */
+  completion(finish: string): OpenAI.ChatCompletion {
+    const refused = this.text === '' && this.refusal !== '';
+    return {
+      id: 'streamed',
+      object: 'chat.completion',
+      created: 0,
+      model: '',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: refused ? null : this.text, refusal: refused ? this.refusal : null },
+          finish_reason: finish as OpenAI.ChatCompletion.Choice['finish_reason'],
+          logprobs: this.logprobs.length ? { content: this.logprobs, refusal: null } : null,
+        },
+      ],
+      ...(this.usage ? { usage: this.usage } : {}),
+    };
+  }
+
+  /**
+   * The whole stream as a plain response. A stream that ended without saying how it finished was cut off
+   * on the way (a proxy, a crashed server), not an answer: invalid, so retried and never cached.
+   */
+  finished(): OpenAI.ChatCompletion {
+    if (this.choices === 0) throw new InvalidResponse('invalid response: the stream carried no choice');
+    if (this.finish === null) throw new InvalidResponse(`invalid response: the stream ended after ${this.text.length} characters without a finish_reason`);
+    return this.completion(this.finish);
+  }
+}
+
+/** A generation cut after its first `chars` characters: finishReason `cut`, and only the tokens within them. */
+function cutGeneration(g: Generation, chars: number, tokens: number): Generation {
+  const out: Generation = { ...g, text: g.text.slice(0, chars), finishReason: 'cut', tokens };
+  if (g.tokenTexts) {
+    let k = 0;
+    for (let len = 0; k < g.tokenTexts.length && len + g.tokenTexts[k].length <= chars; k++) len += g.tokenTexts[k].length;
+    out.tokenTexts = g.tokenTexts.slice(0, k);
+    out.tokenLogprobs = g.tokenLogprobs?.slice(0, k);
+    if (g.topLogprobs) out.topLogprobs = g.topLogprobs.slice(0, k);
+    out.tokens = k;
+  }
+  return out;
+}
+
+/**
+ * Where the guard cuts an answer it did not see stream in (a cached one): it looks as it would have
+ * live, every GUARD_EVERY.chars characters or so, at the end of a word (where a delta would end).
+ */
+function replayCut(text: string, cut: (text: string) => boolean): number | undefined {
+  for (let at = 0; ;) {
+    const space = text.slice(at + GUARD_EVERY.chars).search(/\s/);
+    if (space < 0) return undefined;
+    at += GUARD_EVERY.chars + space;
+    if (cut(text.slice(0, at))) return at;
+  }
+}
+
+/** A streamed answer the guard cut: thrown through the remote wrapper, which would cache an answer it returned. */
+class CutShort extends Error {
+  constructor(readonly generation: Generation) {
+    super('cut by the live loop guard');
   }
 }
 

@@ -102,7 +102,9 @@ export async function chatSlots<S extends ChatSlot>(o: {
       const m = await o.model();
       if (o.options.steering) requireCapability(m, 'steering', o.purpose);
       if (o.cutWhen && !m.cuts)
-        throw new Error(`${o.purpose}: stop_on_loop: the model ${m.id} cannot stop an answer while it samples (the organism and gguf: can)`);
+        throw new Error(
+          `${o.purpose}: stop_on_loop: the model ${m.id} cannot stop an answer while it samples (the organism, gguf: and openai: can; hf: cannot)`,
+        );
       model = requireCapability(m, 'chat', o.purpose);
       await o.prepare?.();
     },
