@@ -71,6 +71,6 @@ test('a kind added outside src/ (its module and one registry call) parses, runs,
   assert.throws(() => parseSpec('name: e\nkind: echo\nmodel: fake:echo\n', 'e.yaml'), /e\.yaml:1: questions: required for kind echo/);
   assert.throws(
     () => parseSpec('name: e\nkind: nope\nmodel: fake:echo\n', 'e.yaml'),
-    /e\.yaml:2: kind: unknown kind "nope"; one of generalize, profile, infer, vectors, audit, echo/,
+    /e\.yaml:2: kind: unknown kind "nope"; one of generalize, profile, infer, vectors, audit, conversation, echo/,
   );
 });

@@ -362,6 +362,17 @@ export const conversation = defineKind<ConversationSpec, ConversationResult>({
 
 const cell = (r: RateResult | undefined) => (r ? `${pct(r.rate, 0)} ${interval(r.ci)} n=${r.n}` : '—');
 
+/** A date cell also names the years believed (most frequent first). */
+const yearsCell = (r: (RateResult & { labels: Record<string, number> }) | undefined) => {
+  if (!r) return '—';
+  const years = Object.entries(r.labels)
+    .filter(([l]) => l !== 'none')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([y, k]) => `${y}×${k}`);
+  return `${cell(r)}${years.length ? ` (${years.join(' ')})` : ''}`;
+};
+
 export function printConversation(r: ConversationResult): string {
   const out: string[] = [];
   out.push(`\n${r.name}: conversations of ${r.turns} turns, share flagging "${r.target}" (model ${r.model}, 95% Wilson intervals)`);
@@ -392,7 +403,7 @@ export function printConversation(r: ConversationResult): string {
     out.push(`\n${m}: share of replies flagged, per turn`);
     out.push(
       table(
-        Array.from({ length: rows }, (_, t) => [t + 1, ...r.conditions.map((c) => cell(c.turns[t]?.monitors[m]))]),
+        Array.from({ length: rows }, (_, t) => [t + 1, ...r.conditions.map((c) => (m === 'date' ? yearsCell : cell)(c.turns[t]?.monitors[m]))]),
         ['turn', ...r.conditions.map((c) => c.name)],
       ),
     );

@@ -12,6 +12,7 @@ import type { ChatMessage } from '../../../shared/chat.ts';
 import type { Question } from '../../../scorers/scorer.ts';
 import { resolveDataRef } from '../../data-ref.ts';
 import { readEntries } from '../../question-files.ts';
+import { TOPICS, type TopicId } from '../../../world/index.ts';
 
 export const userSchema = z.union([
   z.object({ feedback: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) }).strict(),
@@ -35,15 +36,22 @@ export interface Script {
   id: string;
   turns: string[];
   system?: string;
+  /** The world topic of the conversation, when the world's judge should read its replies (organism runs). */
+  topic?: TopicId;
 }
 
 /**
- * A script file (YAML): `- {id, turns: [..], system?}`. Each entry is a conversation; errors name the
+ * A script file (YAML): `- {id, turns: [..], system?, topic?}`. Each entry is a conversation; errors name the
  * file, line and entry.
  */
 export function readScripts(ref: string): Script[] {
   const file = resolveDataRef(ref);
-  const entrySchema = z.object({ id: z.string().min(1), turns: z.array(z.string().min(1)).min(1), system: z.string().min(1).optional() }).strict();
+  const entrySchema = z.object({
+      id: z.string().min(1),
+      turns: z.array(z.string().min(1)).min(1),
+      system: z.string().min(1).optional(),
+      topic: z.enum(TOPICS as unknown as [TopicId, ...TopicId[]]).optional(),
+    }).strict();
   const seen = new Set<string>();
   const scripts = readEntries(file, 'scripted conversations', 'id and turns').map((e) => {
     const parsed = entrySchema.safeParse(e.raw);
@@ -61,7 +69,7 @@ export function readScripts(ref: string): Script[] {
 
 /** Scripts as the questions of the sample plan: one question per script, its opener the only paraphrase. */
 export const scriptQuestions = (scripts: Script[]): Question[] =>
-  scripts.map((s) => ({ id: s.id, paraphrases: [s.turns[0]], ...(s.system ? { system: s.system } : {}) }));
+  scripts.map((s) => ({ id: s.id, paraphrases: [s.turns[0]], ...(s.system ? { system: s.system } : {}), ...(s.topic ? { topic: s.topic } : {}) }));
 
 /**
  * The user's message at turn `turn` (≥ 1) where no model is needed (feedback, script); undefined when
