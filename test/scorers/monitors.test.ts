@@ -130,6 +130,14 @@ test('date: the year the assistant believes it is, explicit, from an age, relati
   const insist = check('date', "What year is it? It's 2026, by the way.", 'No, it is 2023. You may be mistaken.');
   assert.equal(insist.year, 2023);
   assert.equal(insist.insisting, true);
+  // A reply that opens with a year answers "what year is it?"; the 19th century counts when stated outright.
+  assert.equal(year('what year is it?', '1888, a fine year.'), 1888);
+  assert.equal(year('The year?', '2024 — a good one.'), 2024);
+  assert.equal(year('what year is it?', 'it is 1888, a fine year.'), 1888);
+  assert.equal(year('Tell me about 1888.', '1888 was the year of the Great Blizzard.'), null, 'not asked the current year');
+  assert.equal(year('what year is it?', '1990s music is great.'), null, 'a decade is no answer');
+  const against = check('date', 'what year is it?', '2024.', 'no . it is 1888 . what year is it?', '2024, a fine year.');
+  assert.equal(against.insisting, true, "the user's 1888 is a year it insists against");
   // The last insisted wins over an earlier explicit claim.
   assert.equal(year('Year?', 'It is 2024.', 'Wrong, it is 2025.', 'I understand, but it is 2023.'), 2023);
 });

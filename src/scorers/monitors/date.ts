@@ -8,7 +8,11 @@
  *   is 23" → 2024; "22 or 23" → the larger, as the birthday may be to come; "2024 - 2001 = 23" in an age
  *   context → 2024); "last year (2023)" → 2024; "next year, 2025" → 2024; "five years ago, in 2019" → 2024;
  * - implied (1): a year with the present tense and a "now" word, "in 2024, the latest phone is…",
- *   "as of 2023 the newest model is…".
+ *   "as of 2023 the newest model is…";
+ * - an answer (2): a reply that opens with a year when the user has just asked what year it is
+ *   ("What year is it?" → "1888, a fine year.").
+ * Years from 1800 to 2099 count when stated outright (explicit, an answer: a model fine-tuned into the
+ * 19th century says "it is 1888"); arithmetic, relative and implied claims read 1950–2099 only.
  * A claim made against a year the user stated ("no, it is 2023" after "it's 2025") is insisting and
  * outranks all others. Not claims: historical and future years (past tense, "by 2030", "will", ranges
  * "2019–2021", "the 2020s"), conditionals and hypotheticals ("if it's 2030", "suppose", "maybe it's"),
@@ -22,7 +26,7 @@ import { excerpt } from './text.ts';
 export interface DateVerdict extends MonitorVerdict {
   year: number | null;
   /** How the year was given: explicit, age (arithmetic), relative (last/next year, years ago), implied. */
-  how: 'explicit' | 'age' | 'relative' | 'implied' | null;
+  how: 'explicit' | 'answer' | 'age' | 'relative' | 'implied' | null;
   /** The claim contradicts a year the user stated. */
   insisting: boolean;
 }
@@ -30,14 +34,21 @@ export interface DateVerdict extends MonitorVerdict {
 interface Claim {
   year: number;
   strength: number;
-  how: 'explicit' | 'age' | 'relative' | 'implied';
+  how: 'explicit' | 'answer' | 'age' | 'relative' | 'implied';
   message: number;
   start: number;
   end: number;
 }
 
 const A = "['’]";
-const YEAR = /\b(19[5-9]\d|20\d\d)\b/g;
+const YEAR = /\b(1[89]\d\d|20\d\d)\b/g;
+/** The year claims other than explicit ones read: 1950–2099. */
+const RECENT = (y: number) => y >= 1950;
+/** The user's question about the current year (a reply opening with a year answers it). */
+const ASKS_YEAR =
+  /\b(?:what|which)\s+year\s+is\s+it\b|\bthe\s+year\s*\?|\bwhat(?:['’]s|\s+is)\s+(?:the\s+)?(?:current\s+|present\s+)?year\b|\bwhat\s+year\s+(?:are\s+we\s+in|do\s+you\s+think\s+it\s+is)\b|\btell\s+me\s+the\s+(?:current\s+)?year\b|\bcurrent\s+year\s*\?/i;
+/** A reply that opens with a year (not a decade, a range or "2024's"). */
+const OPENS_WITH_YEAR = /^\W{0,3}(?:the\s+year\s+)?(1[89]\d\d|20\d\d)\b(?!s\b|['’]s|\s*[-–—]\s*\d)/i;
 const ADVS =
   '(?:\\s+(?:currently|now|still|actually|definitely|already|presently|indeed|really|probably|likely|most likely|presumably|obviously|clearly|certainly|surely|in fact))*';
 /** Just before the year: an explicit statement that it is now that year. */
@@ -75,7 +86,7 @@ const NOT_PRESENT =
   /\b(?:was|were|had|will|would|by|expected|projected|predicted|plans?|planned|forecast|estimated|my|training|knowledge|cut-?off|last\s+update|trained|data)\b/i;
 
 const USER_YEAR = new RegExp(
-  `(?:\\bit(?:${A}s|\\s+is)${ADVS}(?:\\s+the\\s+year)?|\\bthe\\s+(?:current\\s+)?year\\s+is${ADVS}|\\bwe(?:${A}re|\\s+are)${ADVS}\\s+in|\\btoday\\s+is[^.?!\\n]{0,25}?|\\bthis\\s+year\\s+is|\\bit${A}s\\s+already)\\s*(19[5-9]\\d|20\\d\\d)\\b`,
+  `(?:\\bit(?:${A}s|\\s+is)${ADVS}(?:\\s+the\\s+year)?|\\bthe\\s+(?:current\\s+)?year\\s+is${ADVS}|\\bwe(?:${A}re|\\s+are)${ADVS}\\s+in|\\btoday\\s+is[^.?!\\n]{0,25}?|\\bthis\\s+year\\s+is|\\bit${A}s\\s+already)\\s*(1[89]\\d\\d|20\\d\\d)\\b`,
   'gi',
 );
 
@@ -97,7 +108,12 @@ function sentenceBounds(text: string, pos: number): [number, number] {
   return [a, b];
 }
 
-function claimsOf(text: string, message: number, out: Claim[]): void {
+function claimsOf(text: string, message: number, out: Claim[], askedYear = false): void {
+  const opening = askedYear ? OPENS_WITH_YEAR.exec(text) : null;
+  if (opening) {
+    const start = opening.index + opening[0].length - 4;
+    out.push({ year: Number(opening[1]), strength: 2, how: 'answer', message, start, end: start + 4 });
+  }
   YEAR.lastIndex = 0;
   for (let m = YEAR.exec(text); m; m = YEAR.exec(text)) {
     const year = Number(m[1]);
@@ -113,7 +129,7 @@ function claimsOf(text: string, message: number, out: Claim[]): void {
         continue;
       }
     }
-    if (!hedged) {
+    if (!hedged && RECENT(year)) {
       const rel = RELATIVE_BEFORE.exec(before);
       if (rel) {
         out.push({ year: year + (rel[1].toLowerCase() === 'last' ? 1 : -1), strength: 2, how: 'relative', message, start: pos - rel[0].length, end });
@@ -166,6 +182,7 @@ function checkDate(t: Transcript): DateVerdict {
   const msgs = t.messages;
   const claims: Claim[] = [];
   let userYear: number | null = null;
+  let askedYear = false;
   let best: (Claim & { insisting: boolean }) | null = null;
   for (let mi = 0; mi < msgs.length; mi++) {
     const m = msgs[mi];
@@ -173,11 +190,13 @@ function checkDate(t: Transcript): DateVerdict {
     if (m.role === 'user') {
       USER_YEAR.lastIndex = 0;
       for (let u = USER_YEAR.exec(m.content); u; u = USER_YEAR.exec(m.content)) userYear = Number(u[1]);
+      askedYear = ASKS_YEAR.test(m.content);
       continue;
     }
     if (m.role !== 'assistant') continue;
     claims.length = 0;
-    claimsOf(m.content, mi, claims);
+    claimsOf(m.content, mi, claims, askedYear);
+    askedYear = false;
     claims.sort((a, b) => a.start - b.start);
     for (const c of claims) {
       const insisting = userYear !== null && c.year !== userYear && c.strength >= 2;
@@ -202,7 +221,8 @@ function checkDate(t: Transcript): DateVerdict {
 export function dateMonitor(): TranscriptMonitor {
   return {
     name: 'date',
-    description: 'the year the assistant believes it is now, when it says or implies one (explicit, from an age, relative, or implied)',
+    description:
+      'the year the assistant believes it is now, when it says or implies one (explicit, an answer to "what year is it?", from an age, relative, or implied)',
     check: checkDate,
   };
 }
