@@ -250,3 +250,39 @@ test('a malformed script names its file, line and entry before anything is asked
   assert.equal(asked, 0);
   assert.equal((store.db.prepare('SELECT COUNT(*) n FROM runs').get() as { n: number }).n, 0, 'no run row is left behind');
 });
+
+test('white-box drift: the mean projection of each turn’s reply on a persona vector, per turn', async () => {
+  const { encodeSafetensors } = await import('../../src/shared/safetensors.ts');
+  const file = join(tempDir('dramatis-conv-'), 'v.safetensors');
+  // dramatis' own vector file (what the vectors kind writes): one tensor per layer, the chosen layer in the metadata.
+  const layers = new Map([
+    ['layer.0', { shape: [2], data: Float32Array.from([0, 0]) }],
+    ['layer.1', { shape: [2], data: Float32Array.from([1, 0]) }],
+  ]);
+  writeFileSync(file, encodeSafetensors(layers, { layer: '1' }));
+  const model = fakeModel({
+    async chat(convs: ChatMessage[][]) {
+      return convs.map((c) => ({ text: `reply ${c.filter((m) => m.role === 'assistant').length}`, finishReason: 'stop' as const, tokens: 2 }));
+    },
+    // The reply's residual at layer 1 moves along the vector by its turn index: drift of 1 a turn.
+    async activations(inputs: import('../../src/backends/model.ts').ActivationInput[]) {
+      return inputs.map((x) => {
+        const turn = 'messages' in x ? x.messages.filter((m) => m.role === 'assistant').length - 1 : 0;
+        return { mean: [Float32Array.from([0, 0]), Float32Array.from([turn, 5])], at: [Float32Array.from([0, 0]), Float32Array.from([0, 0])] };
+      });
+    },
+  });
+  const r = (await runExperiment(
+    spec(`questions: world:broad\nuser: { feedback: "Go on." }\nturns: 3\nsamples: 4\nmonitors: [loop]\ndrift: { vector: ${file} }\n`),
+    new Store(':memory:'),
+    '/x',
+    {
+      loadModel: async () => model,
+    },
+  )) as ConversationResult;
+  assert.deepEqual(
+    r.conditions[0].turns.map((t) => t.projection!.mean),
+    [0, 1, 2],
+  );
+  assert.match(formatResult(r), /drift \(white-box\): mean projection of the replies on .*v\.safetensors per turn/);
+});
