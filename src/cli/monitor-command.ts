@@ -4,14 +4,24 @@
  * a stored run. A table per monitor (flagged count, rate with its 95% Wilson interval, the worst or first
  * examples with their explanation and evidence), or `--json`: one object per transcript per line.
  * Transcripts are read and judged one at a time; only the counts and the few examples shown are kept.
+ *
+ * `--judge MODEL` adds a second opinion (scorers/monitors/second-opinion.ts): an LLM rubric judge asked
+ * each monitor's question of every transcript, in batches. The table then shows per monitor the judge's
+ * flagged count and rate, the agreement between rules and judge over the transcripts both scored (rate,
+ * interval, Cohen's kappa), the unscored count with its causes, and a few disagreements. With `--json`
+ * each line gains a top-level `"judge": {NAME: {"flag", "year"?, "reason", "name"}}` beside `"monitors"`
+ * (the rules' objects unchanged); an unscored verdict is `{"flag": null, "unscored": "unparseable" |
+ * "failed", "reason", "raw"?, "name"}`. Without --judge the output is exactly what it was.
  */
 import type { Command } from 'commander';
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { MonitorVerdict, TranscriptMonitor } from '../scorers/monitors/types.ts';
 import type { ReadOptions, ReadTranscript } from '../experiments/transcripts.ts';
+import type { SecondOpinion } from '../scorers/monitors/second-opinion.ts';
+import type { JudgeCliOptions } from './monitor-judge.ts';
 import { wilson } from '../shared/stats.ts';
 import { interval, pct, table } from '../shared/format.ts';
 import { progressBar, type Progress } from './progress.ts';
@@ -32,7 +42,7 @@ interface Judge {
   close(): Promise<void>;
 }
 
-function judge(jobs: number, monitors: TranscriptMonitor[]): Judge {
+function rulesPool(jobs: number, monitors: TranscriptMonitor[]): Judge {
   if (jobs <= 1) return { run: async (batch) => batch.map((t) => monitors.map((m) => m.check(t))), close: async () => {} };
   // Each worker runs the TypeScript sources through tsx, as the organism's worker threads do.
   const tsx = import.meta.resolve('tsx/esm/api');
@@ -220,6 +230,15 @@ function lazyProgress(label: string): ReadOptions['onProgress'] & { stop(): void
   return f;
 }
 
+type MonitorOptions = { run?: string; db: string; monitors?: string; worst: number; jobs?: number; json?: boolean; list?: boolean } & Partial<JudgeCliOptions>;
+
+/** A commander parser for a whole number in [min, max]. */
+const wholeNumber = (flag: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`option ${flag}: expected a whole number from ${min} to ${max}, got "${v}"`);
+  return n;
+};
+
 export function registerMonitor(program: Command): void {
   program
     .command('monitor')
@@ -228,7 +247,7 @@ export function registerMonitor(program: Command): void {
     )
     .argument('[files...]', 'transcript files (a folder: the .jsonl, .json and .eval files in it)')
     .option('--run <name>', 'also monitor a stored run: each sample, prompt then answer (run id, id prefix or name)')
-    .option('--db <file>', 'results database for --run', DEFAULT_DB)
+    .option('--db <file>', "results database for --run (with --judge, its folder's cache/ keeps the judge's answers)", DEFAULT_DB)
     .option('--monitors <list>', 'comma-separated monitors to run (default: all)')
     .option(
       '--worst <n>',
@@ -249,9 +268,25 @@ export function registerMonitor(program: Command): void {
         return n;
       },
     )
-    .option('--json', 'one JSON object per transcript per line on stdout: {"id", "source", "monitors": {NAME: verdict}}')
+    .option(
+      '--json',
+      'one JSON object per transcript per line on stdout: {"id", "source", "monitors": {NAME: verdict}}; with --judge also "judge": {NAME: {"flag", "year" (date), "reason", "name"}}, an unscored one {"flag": null, "unscored": "unparseable"|"failed", "reason", "raw" (the answer, if any), "name"}',
+    )
+    .option(
+      '--judge <model>',
+      "a second opinion: an LLM rubric judge asked each monitor's question of every transcript (openai:MODEL, gguf:PATH, …); the table adds its rate, the agreement with the rules (rate, Cohen's kappa), the unscored and a few disagreements",
+    )
+    .option('--judge-base-url <url>', "the judge's OpenAI-compatible server (default $OPENAI_BASE_URL, else OpenAI's)")
+    .option('--judge-api-key-env <var>', "the environment variable holding the judge's key")
+    .option('--judge-monitors <list>', 'comma-separated monitors the judge is asked about (default: all those run)')
+    .option('--judge-concurrency <n>', "the judge's requests in flight at once (openai: backends; default 16)", wholeNumber('--judge-concurrency', 1, 1024))
+    .option(
+      '--judge-max-chars <n>',
+      'characters of each transcript the judge sees at most, cut to head and tail (default 8000)',
+      wholeNumber('--judge-max-chars', 500, 1_000_000),
+    )
     .option('--list', 'list the monitors and exit')
-    .action(async (files: string[], o: { run?: string; db: string; monitors?: string; worst: number; jobs?: number; json?: boolean; list?: boolean }) => {
+    .action(async (files: string[], o: MonitorOptions) => {
       const { transcriptMonitors, monitorByName } = await import('../scorers/monitors/index.ts');
       if (o.list) {
         for (const m of transcriptMonitors()) console.log(`${m.name.padEnd(16)} ${m.description}`);
@@ -268,6 +303,8 @@ export function registerMonitor(program: Command): void {
           ].map(monitorByName)
         : transcriptMonitors();
       if (monitors.length === 0) throw new Error('--monitors: name at least one monitor');
+      if (!o.judge && (o.judgeMonitors || o.judgeBaseUrl || o.judgeApiKeyEnv || o.judgeConcurrency || o.judgeMaxChars))
+        throw new Error('the --judge-… options need --judge MODEL');
       const inputs = expandInputs(files);
       if (inputs.length === 0 && !o.run) throw new Error('name transcript files, or a stored run with --run');
       const { transcriptsOf, runTranscripts } = await import('../experiments/transcripts.ts');
@@ -281,19 +318,31 @@ export function registerMonitor(program: Command): void {
       });
       const out = lineWriter();
       const tallies = monitors.map((m) => new Tally(m, o.worst));
+      // The second opinion: loaded once the inputs are known to exist, so a typo in a path costs no model load.
+      const judge = o.judge
+        ? await (
+            await import('./monitor-judge.ts')
+          ).openJudge(
+            o as JudgeCliOptions,
+            monitors.map((m) => m.name),
+            join(resolve(o.db, '..'), 'cache'),
+            o.worst,
+          )
+        : undefined;
       // Large inputs on as many threads as cores: on this project's 2-core machine, idle, 20,000
       // transcripts took 12.9 s on two workers against 22.4 s in one thread (each worker starts tsx, about
       // a second; cores busy with other work gain nothing: 18.3 s against 14.4 s for 15,000).
       const bytes = inputs.reduce((a, f) => a + statSync(f).size, 0) + (o.run ? (statSync(o.db, { throwIfNoEntry: false })?.size ?? 0) : 0);
       const jobs = o.jobs ?? (bytes >= PARALLEL_BYTES ? availableParallelism() : 1);
-      const pool = judge(jobs, monitors);
+      const pool = rulesPool(jobs, monitors);
       const inFlight = 2 * jobs;
       let n = 0;
       // Batches are judged in order of reading and their results taken in the same order, a few in flight.
-      const queue: { source: string; batch: ReadTranscript[]; results: Promise<MonitorVerdict[][]> }[] = [];
+      const queue: { source: string; batch: ReadTranscript[]; results: Promise<MonitorVerdict[][]>; opinions?: Promise<SecondOpinion[][]> }[] = [];
       const take = async () => {
-        const { source, batch, results } = queue.shift()!;
+        const { source, batch, results, opinions: asked } = queue.shift()!;
         const verdicts = await results;
+        const opinions = asked && (await asked);
         for (let b = 0; b < batch.length; b++) {
           const t = batch[b];
           const json: Record<string, unknown> = {};
@@ -301,12 +350,13 @@ export function registerMonitor(program: Command): void {
             tallies[i].add(t.id, source, verdicts[b][i], n);
             if (o.json) json[monitors[i].name] = verdictJson(monitors[i].name, verdicts[b][i]);
           }
+          const second = opinions && judge?.record(t.id, source, verdicts[b], opinions[b]);
           n++;
-          if (o.json) await out.line(JSON.stringify({ id: t.id, source, monitors: json }));
+          if (o.json) await out.line(JSON.stringify({ id: t.id, source, monitors: json, ...(second ? { judge: second } : {}) }));
         }
       };
       const send = async (source: string, batch: ReadTranscript[]) => {
-        queue.push({ source, batch, results: pool.run(batch) });
+        queue.push({ source, batch, results: pool.run(batch), ...(judge ? { opinions: judge.run(batch) } : {}) });
         // A rejected batch is awaited in turn; until then it must not count as unhandled.
         queue[queue.length - 1].results.catch(() => {});
         while (queue.length >= inFlight) await take();
@@ -331,6 +381,7 @@ export function registerMonitor(program: Command): void {
         }
       } finally {
         await pool.close();
+        await judge?.close();
       }
       await out.flush();
       if (!o.json)
@@ -342,5 +393,8 @@ export function registerMonitor(program: Command): void {
             sources.length > 1,
           ),
         );
+      if (judge && !o.json) console.log(`\n${judge.summary(sources.length > 1)}`);
+      // Under --json the lines carry each unscored verdict's cause; stderr says that there were some.
+      if (judge && o.json) for (const line of judge.unscoredLines()) process.stderr.write(`${line}\n`);
     });
 }
