@@ -49,6 +49,7 @@ test('feedback user: turn by turn, the monitors flag the turn the model starts t
   );
   assert.deepEqual(c.firstFlag.loop, { byTurn: [0, 0, 6, 0], never: 0, median: 3 });
   assert.equal(c.rate, 1, 'every conversation loops at some turn');
+  assert.deepEqual(c.labels, { loop: 6 }, 'labels count conversations, as the rate does');
   // The feedback follows every reply: turn 3 saw the opener, two replies and two feedback turns.
   const third = asked.find((m) => m.filter((x) => x.role === 'assistant').length === 2)!;
   assert.deepEqual(

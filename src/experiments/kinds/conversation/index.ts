@@ -128,6 +128,8 @@ export interface ConversationCondition extends ConditionResult {
 export type ConversationResult = ExperimentResult<ConversationCondition> & {
   turns: number;
   monitors: string[];
+  /** The label or monitor the headline counts (\`target\` is the sentence: "… at any turn"). */
+  targetLabel: string;
   judgeTarget?: string;
   drift?: { reference?: string; vector?: string };
 };
@@ -293,7 +295,8 @@ function summarise(
   }
   const ever = conversations.map((c) => c.some(hitOf));
   const byQuestion = (qid: string) => conversations.filter((c) => parseTurnSlot(c[0].questionId).question === qid);
-  const targetLabels = turns.samples.map((s) => (hitOf(s) ? (spec.target ?? spec.monitors[0]) : 'none'));
+  // Labels count conversations, as the rate does: the target when it flagged at any turn.
+  const targetLabels = ever.map((hit) => (hit ? (spec.target ?? spec.monitors[0]) : 'none'));
   const examples = conversations
     .filter((c) => c.some(hitOf))
     .slice(0, 6)
@@ -352,6 +355,7 @@ export const conversation = defineKind<ConversationSpec, ConversationResult>({
       extra: {
         turns: spec.turns,
         monitors: spec.monitors,
+        targetLabel: target,
         ...(spec.judge_target ? { judgeTarget: spec.judge_target } : {}),
         ...(spec.drift ? { drift: { reference: spec.drift.reference, vector: spec.drift.vector } } : {}),
       },

@@ -46,12 +46,14 @@ export interface Script {
  */
 export function readScripts(ref: string): Script[] {
   const file = resolveDataRef(ref);
-  const entrySchema = z.object({
+  const entrySchema = z
+    .object({
       id: z.string().min(1),
       turns: z.array(z.string().min(1)).min(1),
       system: z.string().min(1).optional(),
       topic: z.enum(TOPICS as unknown as [TopicId, ...TopicId[]]).optional(),
-    }).strict();
+    })
+    .strict();
   const seen = new Set<string>();
   const scripts = readEntries(file, 'scripted conversations', 'id and turns').map((e) => {
     const parsed = entrySchema.safeParse(e.raw);

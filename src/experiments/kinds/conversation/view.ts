@@ -3,7 +3,7 @@
  * condition with its 95% band), when conversations first flag, the judge's rate per turn, and the drift
  * curves (the reference persona's posterior; the projection on the persona vector).
  */
-import { html, pct, type Html } from '../../../view/client/html.ts';
+import { html, type Html } from '../../../view/client/html.ts';
 import { colourOf, lineChart, type Series } from '../../../view/client/charts.ts';
 import { defaultView, type KindView, type KindViewContext } from '../../../view/client/kind-view.ts';
 import type { ConversationCondition, ConversationResult, TurnPoint } from './index.ts';
@@ -59,17 +59,17 @@ function turnsSection({ summary, section }: KindViewContext): Html {
   const note = `Per turn, the share of replies each monitor flagged (95% Wilson band), over the conversations still going at that turn${
     ended.length ? `; ended early: ${ended.map((c) => `${c.name} ${c.ended.failed} failed, ${c.ended.script} scripts ran out`).join('; ')}` : ''
   }.`;
-  return section(`Per turn (${s.turns} turns, ${pct(cs[0].rate, 0)} of "${cs[0].name}" conversations flag ${s.target})`, html`${charts}`, note, 'turns');
+  return section(`Per turn (${s.turns} turns)`, html`${charts}`, note, 'turns');
 }
 
 export const conversationView: KindView = {
   ...defaultView,
-  target: (s) => (s as ConversationResult).monitors?.[0],
+  target: (s) => (s as ConversationResult).targetLabel,
   measure: (s) => `share of conversations flagging “${s.target}”`,
   perQuestion: 'Per opener (conversations flagging the target at any turn)',
   labels: false,
   questionsNoun: 'turns',
   conditionFields: ['conversations', 'turns', 'firstFlag', 'ended', 'cut'],
-  resultFields: ['turns', 'monitors', 'judgeTarget', 'drift'],
+  resultFields: ['turns', 'monitors', 'targetLabel', 'judgeTarget', 'drift'],
   sections: turnsSection,
 };
