@@ -5,8 +5,10 @@
  * Everything goes through the worker's documented protocol (worker/PROTOCOL.md): batched chat and
  * completion with per-row seeds, exact scoring, residual-stream summaries at every layer, additive
  * steering per request, and LoRA fine-tunes whose adapters the worker keeps and serves by name.
+ * Under the live loop guard (`cutWhen`) a batch is streamed: the worker reports each row's text every
+ * few tokens, and the rows the guard flags are cut (POST /dramatis/cut) while the others go on.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type {
   ActivationInput,
@@ -30,6 +32,24 @@ import { startWorker, type StartedWorker } from './worker-process.ts';
 import { Agent, fetch as undiciFetch } from 'undici';
 
 const LONG_REQUESTS = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+
+/** How often the live loop guard looks at a row: every this many generated tokens (as the organism and gguf: do). */
+const GUARD_EVERY = 8;
+
+/** A row as the guard cut it: its first `tokens` tokens, whose text the worker reported (the worker's own cut says the same). */
+function cutWire(g: WireGeneration, c: { tokens: number; text: string }): WireGeneration {
+  const n = c.tokens;
+  return {
+    ...g,
+    text: c.text,
+    finish_reason: 'cut',
+    tokens: n,
+    ...(g.token_ids ? { token_ids: g.token_ids.slice(0, n) } : {}),
+    ...(g.token_texts ? { token_texts: g.token_texts.slice(0, n) } : {}),
+    ...(g.token_logprobs ? { token_logprobs: g.token_logprobs.slice(0, n) } : {}),
+    ...(g.top_logprobs ? { top_logprobs: g.top_logprobs.slice(0, n) } : {}),
+  };
+}
 
 export interface HfOptions {
   /** A running worker to use instead of starting one (e.g. http://gpu-node:8765). */
@@ -68,23 +88,88 @@ class WorkerClient {
     return this.send<T>(path, body);
   }
 
-  private async send<T>(path: string, body: unknown): Promise<T> {
-    let res: Awaited<ReturnType<typeof undiciFetch>>;
+  /**
+   * A streamed request (newline-delimited JSON): each event line goes to `onLine` as it arrives, and
+   * the last line, `{"event": "done", ...}`, is the answer. `onLine` throwing ends the request (the
+   * worker stops when the connection goes).
+   */
+  async postLines<T>(path: string, body: unknown, onLine: (line: { event: string } & Record<string, unknown>) => void): Promise<T> {
+    const abort = new AbortController();
+    const res = await this.open(path, body, abort.signal);
+    if (!res.ok || !(res.headers.get('content-type') ?? '').startsWith('application/x-ndjson')) return this.answer<T>(path, res, await res.text());
+    const decoder = new TextDecoder();
+    let pending = '';
+    let last: ({ event: string } & Record<string, unknown>) | undefined;
+    const take = (raw: string) => {
+      if (!raw.trim()) return;
+      let line: { event: string } & Record<string, unknown>;
+      try {
+        line = JSON.parse(raw);
+      } catch {
+        throw new Error(`the worker at ${this.url} streamed ${path} a line that is not JSON: ${JSON.stringify(raw.slice(0, 120))}`);
+      }
+      if (line.event === 'done' || line.event === 'error') last = line;
+      else onLine(line);
+    };
+    // An error of the reading is the connection's; one of a line (or of onLine) is thrown as it is, after
+    // the request is aborted, so the worker stops drawing.
+    let failed: { error: unknown } | undefined;
     try {
-      res = await undiciFetch(this.url + path, {
+      read: for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+        pending += decoder.decode(chunk, { stream: true });
+        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+          const raw = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          try {
+            take(raw);
+          } catch (error) {
+            failed = { error };
+            break read;
+          }
+        }
+      }
+    } catch (e) {
+      throw this.unanswered(path, e as Error);
+    } finally {
+      if (failed) abort.abort();
+    }
+    if (failed) throw failed.error;
+    take(pending + decoder.decode());
+    if (last?.event === 'error') {
+      const message = (last as { error?: { message?: string } }).error?.message ?? JSON.stringify(last).slice(0, 200);
+      throw new Error(`the worker at ${this.url} failed ${path} on the way (HTTP ${String(last.status ?? 500)}): ${message}`);
+    }
+    if (!last) throw new Error(`the worker at ${this.url} ended its stream of ${path} without an answer`);
+    return last as T;
+  }
+
+  private async open(path: string, body: unknown, signal?: AbortSignal): Promise<Awaited<ReturnType<typeof undiciFetch>>> {
+    try {
+      return await undiciFetch(this.url + path, {
         method: body === undefined ? 'GET' : 'POST',
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
         // A fine-tune is one long request (the worker answers /health meanwhile): undici's own header
         // and body timeouts (5 minutes) would cut it, so they are off and one overall limit stands.
         dispatcher: LONG_REQUESTS,
-        signal: AbortSignal.timeout(12 * 3600_000),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(12 * 3600_000)]) : AbortSignal.timeout(12 * 3600_000),
       });
     } catch (e) {
-      const tail = this.started?.stderrTail();
-      throw new Error(`the worker at ${this.url} did not answer ${path}: ${(e as Error).message}${tail ? `\nits last words:\n${tail}` : ''}`, { cause: e });
+      throw this.unanswered(path, e as Error);
     }
-    const text = await res.text();
+  }
+
+  private unanswered(path: string, e: Error): Error {
+    const tail = this.started?.stderrTail();
+    return new Error(`the worker at ${this.url} did not answer ${path}: ${e.message}${tail ? `\nits last words:\n${tail}` : ''}`, { cause: e });
+  }
+
+  private async send<T>(path: string, body: unknown): Promise<T> {
+    const res = await this.open(path, body);
+    return this.answer<T>(path, res, await res.text());
+  }
+
+  private answer<T>(path: string, res: Awaited<ReturnType<typeof undiciFetch>>, text: string): T {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -101,9 +186,10 @@ class WorkerClient {
 
 interface WireGeneration {
   text: string;
-  finish_reason: 'stop' | 'length';
+  finish_reason: 'stop' | 'length' | 'cut';
   tokens: number;
   prompt_tokens?: number;
+  token_ids?: number[];
   token_texts?: string[];
   token_logprobs?: number[];
   top_logprobs?: { token: string; logprob: number }[][];
@@ -112,6 +198,8 @@ interface WireGeneration {
 export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringModel, WhiteBoxModel, FinetunableModel {
   readonly capabilities: Capabilities = { chat: true, complete: true, echo: true, score: true, activations: true, steering: true, finetune: true };
   readonly rowsPerCall = 64;
+  /** The live loop guard (`cutWhen`) is checked on each row every GUARD_EVERY tokens (a streamed request, see guarded). */
+  readonly cuts = true;
   training?: { steps: number; tokens: number | null; finalLoss: number | null };
 
   private constructor(
@@ -219,27 +307,51 @@ export class HfModel implements ChatModel, CompletionModel, EchoModel, ScoringMo
     return this.inRequests(
       conversations,
       (chunk, offset) =>
-        this.settled(o, chunk.length, async () => {
-          const r = await this.worker.post<{ generations: WireGeneration[] }>('/dramatis/chat', {
-            conversations: chunk,
-            ...this.sampling(o, offset, chunk.length),
-          });
-          return this.generations(r.generations, o, offset);
-        }),
+        this.settled(o, chunk.length, async () =>
+          this.generations(await this.sample('/dramatis/chat', { conversations: chunk, ...this.sampling(o, offset, chunk.length) }, o, offset), o, offset),
+        ),
       onProgress,
     );
   }
 
   async complete(prompts: string[], o: SamplingOptions = {}): Promise<Generation[]> {
     return this.inRequests(prompts, (chunk, offset) =>
-      this.settled(o, chunk.length, async () => {
-        const r = await this.worker.post<{ generations: WireGeneration[] }>('/dramatis/complete', {
-          prompts: chunk,
-          ...this.sampling(o, offset, chunk.length),
-        });
-        return this.generations(r.generations, o, offset);
-      }),
+      this.settled(o, chunk.length, async () =>
+        this.generations(await this.sample('/dramatis/complete', { prompts: chunk, ...this.sampling(o, offset, chunk.length) }, o, offset), o, offset),
+      ),
     );
+  }
+
+  /** One batched sampling request: plain, or streamed under the live loop guard. */
+  private async sample(path: string, body: Record<string, unknown>, o: SamplingOptions, offset: number): Promise<WireGeneration[]> {
+    if (!o.cutWhen) return (await this.worker.post<{ generations: WireGeneration[] }>(path, body)).generations;
+    return this.guarded(path, body, (row, text) => o.cutWhen!(offset + row, text));
+  }
+
+  /**
+   * The live loop guard on a batch: the worker streams each running row's text every GUARD_EVERY
+   * tokens; the first report the guard flags is where that row ends (finish `cut`, its first n tokens),
+   * and the worker is told to stop drawing it while the batch goes on. The cut is kept here too, so it
+   * lands at the same token however late the worker hears of it: the stored sample is the same prefix
+   * of the row's unguarded sample (same seed) on every run.
+   */
+  private async guarded(path: string, body: Record<string, unknown>, cutWhen: (row: number, text: string) => boolean): Promise<WireGeneration[]> {
+    const requestId = randomUUID();
+    const cuts = new Map<number, { tokens: number; text: string }>();
+    const told: Promise<unknown>[] = [];
+    const r = await this.worker.postLines<{ generations: WireGeneration[] }>(path, { ...body, progress_every: GUARD_EVERY, request_id: requestId }, (line) => {
+      if (line.event !== 'progress') return;
+      const { row, tokens, text } = line as unknown as { row: number; tokens: number; text: string };
+      if (cuts.has(row) || !cutWhen(row, text)) return;
+      cuts.set(row, { tokens, text });
+      // Only saves the worker's time (the cut stands here either way), so a failure to say it is no failure.
+      told.push(this.worker.post('/dramatis/cut', { request_id: requestId, rows: [{ row, tokens }] }).catch(() => undefined));
+    });
+    await Promise.all(told);
+    return r.generations.map((g, i) => {
+      const c = cuts.get(i);
+      return c ? cutWire(g, c) : g;
+    });
   }
 
   async score(pairs: { prompt: string; continuation: string }[], onProgress?: Progress): Promise<{ logprob: number; tokens: number[] }[]> {

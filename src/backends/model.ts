@@ -45,7 +45,7 @@ export interface SamplingOptions {
   onText?: (index: number, delta: string) => void;
   /**
    * The live loop guard: checked on a row's answer so far, every few tokens, where the backend can
-   * (the organism, gguf:, openai:, which say so with `Model.cuts`); when it says yes the row ends there with
+   * (the organism, gguf:, openai:, hf:, which say so with `Model.cuts`); when it says yes the row ends there with
    * finishReason `cut`. A model without `cuts` is never asked (the engine refuses the spec instead).
    */
   cutWhen?: (index: number, text: string) => boolean;

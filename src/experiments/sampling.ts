@@ -102,9 +102,7 @@ export async function chatSlots<S extends ChatSlot>(o: {
       const m = await o.model();
       if (o.options.steering) requireCapability(m, 'steering', o.purpose);
       if (o.cutWhen && !m.cuts)
-        throw new Error(
-          `${o.purpose}: stop_on_loop: the model ${m.id} cannot stop an answer while it samples (the organism, gguf: and openai: can; hf: cannot)`,
-        );
+        throw new Error(`${o.purpose}: stop_on_loop: the model ${m.id} cannot stop an answer while it samples (the organism, gguf:, openai: and hf: can)`);
       model = requireCapability(m, 'chat', o.purpose);
       await o.prepare?.();
     },

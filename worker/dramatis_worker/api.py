@@ -17,9 +17,18 @@ from .chat import encode, normalize_messages, prompt_ids
 from .errors import bad_request, unprocessable
 from .finetune import finetune, parse_finetune
 from .params import get_bool, get_int, get_list, get_seed, get_seeds, sampling_params
-from .sampling import generate
+from .sampling import Watch, generate
 from .scoring import ScoreItem, conversation_item, pair_item, score
 from .steering import parse_steering
+
+
+class Streamed:
+    """A response sent as newline-delimited JSON while it is computed: server.py
+    sends the headers, then calls run(emit) (under the model lock), writing one
+    line per emit(obj) and the object run returns as the last line."""
+
+    def __init__(self, run):
+        self.run = run
 
 
 def _steers(engine, obj, param="steering"):
@@ -185,14 +194,37 @@ def completions(engine, body: dict) -> dict:
 # -- dramatis batched endpoints ---------------------------------------------------
 
 
-def _generations(engine, body: dict, prompts: list[list[int]]) -> dict:
+def _generations(engine, body: dict, prompts: list[list[int]]):
     seeds = get_seeds(body, len(prompts))
     k = get_int(body, "top_logprobs", 0, 0, 20)
     with_tokens = get_bool(body, "with_tokens", False)
     params = sampling_params(body, 64, k)
     steers = _steers(engine, body.get("steering"))
-    with engine.using(body.get("model")):
-        gens = generate(engine.lm, engine.table, prompts, seeds, params, steers, engine.batch_size)
+    every = get_int(body, "progress_every", None, 1, 1 << 16)
+    if every is None:
+        if body.get("request_id") is not None:
+            raise bad_request("`request_id` goes with `progress_every` (a streamed, cuttable request)", "request_id")
+        with engine.using(body.get("model")):
+            gens = generate(engine.lm, engine.table, prompts, seeds, params, steers, engine.batch_size)
+        return _wire(engine, gens, k, with_tokens)
+    request_id = body.get("request_id")
+    if request_id is None:
+        request_id = uuid.uuid4().hex
+    elif not isinstance(request_id, str) or not 1 <= len(request_id) <= 200:
+        raise bad_request("`request_id` must be a string of 1 to 200 characters", "request_id")
+
+    def run(emit):
+        watch = Watch(every, lambda row, n, text: emit({"event": "progress", "row": row, "tokens": n, "text": text}))
+        with engine.watching(request_id, watch):
+            emit({"event": "start", "request_id": request_id, "rows": len(prompts)})
+            with engine.using(body.get("model")):
+                gens = generate(engine.lm, engine.table, prompts, seeds, params, steers, engine.batch_size, watch)
+        return {"event": "done", **_wire(engine, gens, k, with_tokens)}
+
+    return Streamed(run)
+
+
+def _wire(engine, gens, k: int, with_tokens: bool) -> dict:
     t = engine.table
     out = []
     for g in gens:
@@ -227,6 +259,26 @@ def dramatis_complete(engine, body: dict) -> dict:
             raise unprocessable(f"`prompts[{i}]` encodes to zero tokens", "prompts")
         prompts.append(ids)
     return _generations(engine, body, prompts)
+
+
+def dramatis_cut(engine, body: dict) -> dict:
+    """Cut rows of a running streamed request (no model lock: it runs beside that request)."""
+    request_id = body.get("request_id")
+    if not isinstance(request_id, str) or not request_id:
+        raise bad_request("`request_id` must be a non-empty string", "request_id")
+    rows = body.get("rows")
+    cuts: dict[int, int] = {}
+    if not isinstance(rows, list):
+        raise bad_request("`rows` must be a list of {row, tokens}", "rows")
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            raise bad_request(f"`rows[{i}]` must be {{row, tokens}}", "rows")
+        row = get_int(r, "row", None, 0)
+        n = get_int(r, "tokens", None, 0)
+        if row is None or n is None:
+            raise bad_request(f"`rows[{i}]` must be {{row: integer >= 0, tokens: integer >= 0}}", "rows")
+        cuts[row] = n
+    return {"request_id": request_id, "running": engine.cut(request_id, cuts)}
 
 
 def dramatis_score(engine, body: dict) -> dict:

@@ -33,6 +33,31 @@ class Engine:
         self.peft = None  # peft.PeftModel wrapping lm.model once the first adapter exists
         # LoRA targets, listed before peft injects its own Linear modules.
         self.linear_names = linear_module_names(lm)
+        # request_id -> the Watch of a running streamed generation (POST /dramatis/cut reaches it without the lock).
+        self._watches: dict = {}
+        self._watch_lock = threading.Lock()
+
+    # -- streamed generations (the live loop guard) -----------------------------
+
+    @contextmanager
+    def watching(self, request_id: str, watch):
+        with self._watch_lock:
+            self._watches[request_id] = watch
+        try:
+            yield
+        finally:
+            with self._watch_lock:
+                if self._watches.get(request_id) is watch:
+                    del self._watches[request_id]
+
+    def cut(self, request_id: str, rows: dict[int, int]) -> bool:
+        """Ask the running request `request_id` to cut rows (row -> tokens kept). -> False if it is not running."""
+        with self._watch_lock:
+            watch = self._watches.get(request_id)
+        if watch is None:
+            return False
+        watch.cut(rows)
+        return True
 
     # -- naming -------------------------------------------------------------
 

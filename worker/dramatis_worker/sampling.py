@@ -6,6 +6,10 @@ share its batch. Here row r draws its uniforms from torch.Generator seeded
 with seeds[r] (one draw per generated token), so the same prompt and seed give
 the same text alone or inside any batch, in any position.
 
+A Watch (the live loop guard) sees each running row's text every few tokens
+and can cut rows while the batch goes on: a cut row keeps its first n tokens
+and ends with finish_reason "cut"; the other rows are not affected.
+
 Rows are left padded (so every row's next token is predicted at the last
 column) with an attention mask and explicit position ids (so padding does not
 shift positions); decoding reuses the KV cache. Finished rows are dropped from
@@ -15,7 +19,9 @@ the batch and cache as soon as they finish.
 from __future__ import annotations
 
 import inspect
+import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .steering import steering
 
@@ -34,11 +40,47 @@ class SamplingParams:
 @dataclass
 class Generation:
     text: str
-    finish_reason: str  # "stop" (EOS / end-of-turn / stop string) or "length"
+    finish_reason: str  # "stop" (EOS / end-of-turn / stop string), "length", or "cut" (by a Watch)
     prompt_tokens: int
     token_ids: list[int] = field(default_factory=list)  # excludes the EOS that ended the row
     token_logprobs: list[float] = field(default_factory=list)  # temperature-1 log-probs
     top_logprobs: list[list[tuple[int, float]]] = field(default_factory=list)
+
+
+class Watch:
+    """Progress out, cuts in, for one request (the live loop guard).
+
+    After each step, every row still running whose token count is a multiple
+    of `every` is reported as emit(row, tokens, text), text = the decoding of
+    those tokens (rows numbered within the request). cut({row: n}), from any
+    thread, stops a row once it has n tokens (at once if it has them already;
+    one that ended by itself with at least n tokens is trimmed when the
+    request ends): it keeps its first n tokens and its finish_reason is
+    "cut". The first cut asked for a row stands. Which tokens a row draws
+    never depends on the watch, so a cut row is a prefix of its unwatched
+    sample, and the other rows equal theirs."""
+
+    def __init__(self, every: int, emit: Callable[[int, int, str], None]):
+        self.every = max(1, int(every))
+        self.emit = emit
+        self._lock = threading.Lock()
+        self._cuts: dict[int, int] = {}
+
+    def cut(self, rows: dict[int, int]) -> None:
+        with self._lock:
+            cuts = dict(self._cuts)
+            for r, n in rows.items():
+                cuts.setdefault(int(r), int(n))
+            self._cuts = cuts  # replaced, never mutated: cuts() reads it without the lock
+
+    def cuts(self) -> dict[int, int]:
+        return self._cuts
+
+
+def _cut(g: "Generation", n: int, table) -> None:
+    del g.token_ids[n:], g.token_logprobs[n:], g.top_logprobs[n:]
+    g.text = table.join(g.token_ids)
+    g.finish_reason = "cut"
 
 
 def cache_kwarg(model) -> str:
@@ -98,7 +140,7 @@ def _first_stop(text: str, stops: tuple[str, ...]) -> int:
     return best
 
 
-def _generate_batch(lm, table, prompts, seeds, params: SamplingParams, ckw: str) -> list[Generation]:
+def _generate_batch(lm, table, prompts, seeds, params: SamplingParams, ckw: str, row0: int = 0, watch: Watch | None = None) -> list[Generation]:
     import torch
 
     B = len(prompts)
@@ -147,6 +189,8 @@ def _generate_batch(lm, table, prompts, seeds, params: SamplingParams, ckw: str)
                 g.finish_reason = "length"
                 continue
             keep.append(slot)
+        if watch is not None:
+            keep = _watched(watch, keep, active, res, row0, table, cut_rows)
         if not keep:
             break
         step_ids = torch.tensor(chosen, dtype=torch.long, device=dev)
@@ -172,7 +216,29 @@ def _generate_batch(lm, table, prompts, seeds, params: SamplingParams, ckw: str)
     return res
 
 
-def generate(lm, table, prompts: list[list[int]], seeds: list[int], params: SamplingParams, steers, batch_size: int):
+def _watched(watch: Watch, keep: list[int], active: list[int], res: list[Generation], row0: int, table, cut_rows: set[int]) -> list[int]:
+    """One step's watch: cut the running rows it was asked to (-> the slots that go on), report the others."""
+    cuts = watch.cuts()
+    if cuts:
+        going = []
+        for slot in keep:
+            r = active[slot]
+            n = cuts.get(row0 + r)
+            if n is not None and len(res[r].token_ids) >= n:
+                _cut(res[r], n, table)
+                cut_rows.add(r)
+            else:
+                going.append(slot)
+        keep = going
+    for slot in keep:
+        r = active[slot]
+        ids = res[r].token_ids
+        if len(ids) % watch.every == 0:
+            watch.emit(row0 + r, len(ids), table.join(ids))
+    return keep
+
+
+def generate(lm, table, prompts: list[list[int]], seeds: list[int], params: SamplingParams, steers, batch_size: int, watch: Watch | None = None):
     """Sample one continuation per prompt, in sub-batches of at most batch_size rows."""
     import torch
 
@@ -180,5 +246,10 @@ def generate(lm, table, prompts: list[list[int]], seeds: list[int], params: Samp
     out: list[Generation] = []
     with torch.inference_mode(), steering(lm, steers):
         for b0 in range(0, len(prompts), batch_size):
-            out.extend(_generate_batch(lm, table, prompts[b0 : b0 + batch_size], seeds[b0 : b0 + batch_size], params, ckw))
+            out.extend(_generate_batch(lm, table, prompts[b0 : b0 + batch_size], seeds[b0 : b0 + batch_size], params, ckw, b0, watch))
+    if watch is not None:
+        # Rows that ended by themselves before their cut arrived: cut all the same (the guard's word stands).
+        for r, n in watch.cuts().items():
+            if 0 <= r < len(out) and out[r].finish_reason != "cut" and len(out[r].token_ids) >= n:
+                _cut(out[r], n, table)
     return out

@@ -31,6 +31,8 @@ POST_ROUTES = {
     "/dramatis/finetune": api.dramatis_finetune,
     "/dramatis/adapters/load": api.dramatis_load_adapter,
 }
+# POST routes that never take the model lock (they act on the request that holds it).
+UNLOCKED_POST_ROUTES = {"/dramatis/cut": api.dramatis_cut}
 
 
 def _finite(obj):
@@ -75,6 +77,37 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away; nothing to tell it
+
+    def _stream(self, streamed) -> None:
+        """A 200 whose body is NDJSON in chunks, one line per event as it happens. A failure after
+        the headers is the last line, {"event": "error", "error": {...}}; a client that goes away
+        ends the computation (the next write fails)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+
+        def emit(obj) -> None:
+            data = dumps(obj) + b"\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        try:
+            try:
+                last = streamed.run(emit)
+            except (BrokenPipeError, ConnectionResetError):
+                raise
+            except ApiError as e:
+                last = {"event": "error", **e.body(), "status": e.status}
+            except Exception as e:
+                traceback.print_exc(file=sys.stderr)
+                last = {"event": "error", "error": {"message": f"{type(e).__name__}: {e}", "type": "internal_error"}, "status": 500}
+            emit(last)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away (it may have had all it wanted)
 
     def _path(self) -> str:
         path = self.path.split("?", 1)[0]
@@ -123,12 +156,17 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if method == "GET" and path in GET_ROUTES:
                 status, obj = 200, GET_ROUTES[path](self.engine)
+            elif method == "POST" and path in UNLOCKED_POST_ROUTES:
+                status, obj = 200, UNLOCKED_POST_ROUTES[path](self.engine, self._read_json())
             elif method == "POST" and path in POST_ROUTES:
                 body = self._read_json()
                 with self.engine.lock:  # one request at a time on the model
                     obj = POST_ROUTES[path](self.engine, body)
+                    if isinstance(obj, api.Streamed):
+                        self._stream(obj)  # computed while it is sent, still under the lock
+                        obj = None
                 status = 200
-            elif path in GET_ROUTES or path in POST_ROUTES:
+            elif path in GET_ROUTES or path in POST_ROUTES or path in UNLOCKED_POST_ROUTES:
                 self._discard_body()
                 raise ApiError(405, f"method {method} not allowed on {path}", "method_not_allowed")
             else:
@@ -140,7 +178,8 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc(file=sys.stderr)
             status = 500
             obj = {"error": {"message": f"{type(e).__name__}: {e}", "type": "internal_error"}}
-        self._send(status, obj)
+        if obj is not None:
+            self._send(status, obj)
         log("request", method=method, path=path, status=status, ms=round((time.time() - t0) * 1000, 1))
 
     def do_GET(self):  # noqa: N802 - stdlib naming
