@@ -19,6 +19,7 @@ import { conditionModel, effectsOf, loadSteering } from '../../conditions.ts';
 import type { RunContext } from '../../context.ts';
 import { defineKind } from '../../kind.ts';
 import { readVectorFile } from '../../persona-vector.ts';
+import { resolveDataRef } from '../../data-ref.ts';
 import { loadQuestions, questionsKeyInput } from '../../questions.ts';
 import { countRate, labelSummary, type ConditionResult, type ExperimentResult, type RateResult } from '../../result.ts';
 import { samplePlan } from '../../sample-plan.ts';
@@ -37,7 +38,7 @@ const driftSchema = z
     header: z.string().default('The following text was written by {description}.\n\n'),
     /** The persona whose posterior is followed turn by turn (absent: the top persona's posterior). */
     reference: z.string().min(1).optional(),
-    /** White-box: a persona vector (a safetensors file of the vectors kind); each reply's projection per turn. */
+    /** White-box: a persona vector (a safetensors file of the vectors kind, or `preset:data/…`); each reply's projection per turn. */
     vector: z.string().min(1).optional(),
     /** The vector's layer (default: the one its file chose). */
     layer: z.number().int().min(0).optional(),
@@ -158,7 +159,7 @@ async function turnScorers(ctx: RunContext<ConversationSpec>, cond: ConditionSpe
     extra.posterior = posteriorDrift({ name, library, reference: d.reference, model, onProgress: ctx.progress(`drift ${cond.name}`) });
   }
   if (d?.vector) {
-    const v = readVectorFile(d.vector, d.layer);
+    const v = readVectorFile(resolveDataRef(d.vector), d.layer);
     const names = { prompt: `drift:projection:${hash({ v: v.vector, l: v.layer, f: fingerprint, ft: cond.finetune ?? null })}:prompt`, reply: '' };
     names.reply = names.prompt.replace(/:prompt$/, ':reply');
     extra.projection = projectionMonitors({
@@ -338,7 +339,7 @@ export const conversation = defineKind<ConversationSpec, ConversationResult>({
     const { questions } = openers(spec);
     samplePlan(questions, spec.samples);
     if (spec.drift?.library) loadLibrary({ library: spec.drift.library, header: spec.drift.header } as Parameters<typeof loadLibrary>[0]);
-    if (spec.drift?.vector) readVectorFile(spec.drift.vector, spec.drift.layer);
+    if (spec.drift?.vector) readVectorFile(resolveDataRef(spec.drift.vector), spec.drift.layer);
   },
   async run(ctx) {
     const { spec } = ctx;
