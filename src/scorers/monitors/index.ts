@@ -18,7 +18,7 @@ export { loopMonitor, distressMonitor, dateMonitor, evalAwarenessMonitor };
  * Each monitor's rule version: part of its scorer's name (stored judgments are keyed by it), bumped
  * whenever the monitor's rules change what it says.
  */
-export const MONITOR_VERSIONS: Readonly<Record<string, number>> = { loop: 1, distress: 2, date: 2, eval_awareness: 2 };
+export const MONITOR_VERSIONS: Readonly<Record<string, number>> = { loop: 1, distress: 3, date: 3, eval_awareness: 3 };
 
 /** The four monitors, in the order the CLI prints them: loop, distress, date, eval_awareness. */
 export function transcriptMonitors(): TranscriptMonitor[] {
