@@ -32,7 +32,10 @@ const { values, positionals } = parseArgs({
   },
 });
 const file = resolveSpecPath(positionals[0] ?? 'real-failure-spiral');
-const base = parseSpec(readFileSync(file, 'utf8'), file) as unknown as Record<string, unknown> & { conditions: { name: string }[]; sampling: Record<string, unknown> };
+const base = parseSpec(readFileSync(file, 'utf8'), file) as unknown as Record<string, unknown> & {
+  conditions: { name: string }[];
+  sampling: Record<string, unknown>;
+};
 const conditions = values.condition ? base.conditions.filter((c) => c.name === values.condition) : base.conditions.slice(0, 1);
 const cacheDir = join(tmpdir(), 'dramatis-loop-guard-cache');
 
@@ -67,11 +70,19 @@ async function once(guard: boolean) {
     log: (m) => process.stderr.write(`${m}\n`),
   })) as ConversationResult;
   const seconds = (Date.now() - t0) / 1000;
-  const rows = store.db.prepare('SELECT question_id q, idx, prompt, answer, finish_reason f FROM samples').all() as { q: string; idx: number; prompt: string; answer: string; f: string }[];
+  const rows = store.db.prepare('SELECT question_id q, idx, prompt, answer, finish_reason f FROM samples').all() as {
+    q: string;
+    idx: number;
+    prompt: string;
+    answer: string;
+    f: string;
+  }[];
   const loop = monitorByName('loop');
-  const looping = rows.filter((s) => turnVerdict(loop, [...(JSON.parse(s.prompt) as ChatMessage[]), { role: 'assistant', content: s.answer }]).flag).length;
+  const loops = rows.filter((s) => turnVerdict(loop, [...(JSON.parse(s.prompt) as ChatMessage[]), { role: 'assistant', content: s.answer }]).flag);
   store.close();
-  return { guard, seconds, tokens, replies: rows.length, cut: rows.filter((s) => s.f === 'cut').length, looping, rows, result: r };
+  // A cut reply still reads as a loop (it was cut where it began to loop): the guard's failures are the loops it let run to the end.
+  const uncut = loops.filter((s) => s.f !== 'cut').length;
+  return { guard, seconds, tokens, replies: rows.length, cut: rows.filter((s) => s.f === 'cut').length, looping: loops.length, uncut, rows, result: r };
 }
 
 const off = await once(false);
@@ -80,7 +91,16 @@ const on = await once(true);
 const first = (rows: typeof off.rows) => new Map(rows.filter((s) => s.q.endsWith('@0')).map((s) => [`${s.q}#${s.idx}`, s]));
 const a = first(off.rows),
   b = first(on.rows);
-const paired = [...b].filter(([k, s]) => s.f === 'cut' && a.has(k)).map(([k, s]) => ({ cut: s.answer.length, full: a.get(k)!.answer.length, fullLoops: turnVerdict(monitorByName('loop'), [{ role: 'user', content: '' }, { role: 'assistant', content: a.get(k)!.answer }]).flag }));
+const paired = [...b]
+  .filter(([k, s]) => s.f === 'cut' && a.has(k))
+  .map(([k, s]) => ({
+    cut: s.answer.length,
+    full: a.get(k)!.answer.length,
+    fullLoops: turnVerdict(monitorByName('loop'), [
+      { role: 'user', content: '' },
+      { role: 'assistant', content: a.get(k)!.answer },
+    ]).flag,
+  }));
 const summary = {
   spec: file,
   condition: conditions[0].name,
@@ -89,7 +109,12 @@ const summary = {
   maxTokens: Number(values['max-tokens']),
   temperature: Number(values.temperature),
   unguarded: { replies: off.replies, tokens: off.tokens, looping: off.looping, seconds: off.seconds },
-  guarded: { replies: on.replies, tokens: on.tokens, looping: on.looping, cut: on.cut, seconds: on.seconds },
+  guarded: { replies: on.replies, tokens: on.tokens, looping: on.looping, loopsNotCut: on.uncut, cut: on.cut, seconds: on.seconds },
+  perTurn: off.result.conditions[0].turns.map((t, i) => ({
+    turn: t.turn,
+    unguardedLoops: t.monitors.loop?.hits,
+    guardedCut: on.result.conditions[0].turns[i]?.cut,
+  })),
   tokensSaved: off.tokens - on.tokens,
   turn1: {
     cut: paired.length,
