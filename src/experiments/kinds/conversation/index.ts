@@ -6,7 +6,9 @@
  * share of conversations that flag the target at any turn, with effects against baseline and control.
  */
 import { z } from 'zod';
+import type { Model } from '../../../backends/model.ts';
 import { modelId } from '../../../backends/registry.ts';
+import type { ChatMessage } from '../../../shared/chat.ts';
 import { interval, pct, signed, table } from '../../../shared/format.ts';
 import { conditionKey as conditionKeyOf, hash, sampleSeedKey } from '../../../shared/keys.ts';
 import { unit } from '../../../shared/linalg.ts';
@@ -145,7 +147,7 @@ function openers(spec: ConversationSpec): { questions: Question[]; scripts: Map<
 }
 
 /** The scorers of every turn: the monitors, the judge when asked, and drift. */
-async function turnScorers(ctx: RunContext<ConversationSpec>, cond: ConditionSpec, model: () => Promise<import('../../../backends/model.ts').Model>) {
+async function turnScorers(ctx: RunContext<ConversationSpec>, cond: ConditionSpec, model: () => Promise<Model>) {
   const { spec } = ctx;
   const monitors = spec.monitors.map((m) => ({ name: m, scorer: turnMonitorScorer(monitorByName(m)) }));
   const extra: { judge?: Scorer; posterior?: Scorer; projection?: Scorer } = {};
@@ -214,7 +216,7 @@ async function runCondition(ctx: RunContext<ConversationSpec>, cond: ConditionSp
   const judgments = await scoreSamples(ctx.store, turns.samples, all, (s) => ({
     question: byId.get(parseTurnSlot(s.questionId).question)!,
     asked: s.paraphrase,
-    messages: s.prompt as import('../../../shared/chat.ts').ChatMessage[],
+    messages: s.prompt as ChatMessage[],
     answer: s.answer,
     finishReason: s.finishReason,
   }));
