@@ -406,14 +406,15 @@ export function printConversation(r: ConversationResult): string {
     ),
   );
   const rows = Math.max(0, ...r.conditions.map((c) => c.turns.length));
+  // One row per turn, one column per condition: every per-turn table below.
+  const perTurn = (cellOf: (c: ConversationCondition, t: number) => string) =>
+    table(
+      Array.from({ length: rows }, (_, t) => [t + 1, ...r.conditions.map((c) => cellOf(c, t))]),
+      ['turn', ...r.conditions.map((c) => c.name)],
+    );
   for (const m of r.monitors ?? []) {
     out.push(`\n${m}: share of replies flagged, per turn`);
-    out.push(
-      table(
-        Array.from({ length: rows }, (_, t) => [t + 1, ...r.conditions.map((c) => (m === 'date' ? yearsCell : cell)(c.turns[t]?.monitors[m]))]),
-        ['turn', ...r.conditions.map((c) => c.name)],
-      ),
-    );
+    out.push(perTurn((c, t) => (m === 'date' ? yearsCell : cell)(c.turns[t]?.monitors[m])));
     out.push(
       `  first flagged at turn (median; flagged of all): ${r.conditions
         .map((c) => {
@@ -426,45 +427,28 @@ export function printConversation(r: ConversationResult): string {
   }
   if (r.judgeTarget) {
     out.push(`\njudge: share of replies judged "${r.judgeTarget}", per turn`);
-    out.push(
-      table(
-        Array.from({ length: rows }, (_, t) => [t + 1, ...r.conditions.map((c) => cell(c.turns[t]?.judge))]),
-        ['turn', ...r.conditions.map((c) => c.name)],
-      ),
-    );
+    out.push(perTurn((c, t) => cell(c.turns[t]?.judge)));
   }
   if (r.conditions.some((c) => c.turns[0]?.drift)) {
     out.push(
       `\ndrift (black-box): mean posterior of ${r.drift?.reference ? `"${r.drift.reference}"` : 'the top persona'} per turn [95% CI]; the most frequent top persona`,
     );
     out.push(
-      table(
-        Array.from({ length: rows }, (_, t) => [
-          t + 1,
-          ...r.conditions.map((c) => {
-            const d = c.turns[t]?.drift;
-            if (!d) return '—';
-            const [top, count] = Object.entries(d.top).sort((a, b) => b[1] - a[1])[0];
-            return `${d.posterior.mean.toFixed(2)} [${d.posterior.ci[0].toFixed(2)}, ${d.posterior.ci[1].toFixed(2)}] ${top} ${pct(count / c.turns[t].n, 0)}`;
-          }),
-        ]),
-        ['turn', ...r.conditions.map((c) => c.name)],
-      ),
+      perTurn((c, t) => {
+        const d = c.turns[t]?.drift;
+        if (!d) return '—';
+        const [top, count] = Object.entries(d.top).sort((a, b) => b[1] - a[1])[0];
+        return `${d.posterior.mean.toFixed(2)} [${d.posterior.ci[0].toFixed(2)}, ${d.posterior.ci[1].toFixed(2)}] ${top} ${pct(count / c.turns[t].n, 0)}`;
+      }),
     );
   }
   if (r.conditions.some((c) => c.turns[0]?.projection)) {
     out.push(`\ndrift (white-box): mean projection of the replies on ${r.drift?.vector ?? 'the vector'} per turn [95% CI]`);
     out.push(
-      table(
-        Array.from({ length: rows }, (_, t) => [
-          t + 1,
-          ...r.conditions.map((c) => {
-            const p = c.turns[t]?.projection;
-            return p ? `${signed(p.mean, 2)} [${signed(p.ci[0], 2)}, ${signed(p.ci[1], 2)}]` : '—';
-          }),
-        ]),
-        ['turn', ...r.conditions.map((c) => c.name)],
-      ),
+      perTurn((c, t) => {
+        const p = c.turns[t]?.projection;
+        return p ? `${signed(p.mean, 2)} [${signed(p.ci[0], 2)}, ${signed(p.ci[1], 2)}]` : '—';
+      }),
     );
   }
   if (r.effects.length > 0) {
