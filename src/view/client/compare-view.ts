@@ -61,15 +61,18 @@ function comparison(a: Side, b: Side): Html {
   const { pairs, unmatched } = pairsOf(a, b);
   const warn =
     ra.summary.target !== rb.summary.target
-      ? html`<p class="banner">The two sides count different things: A “${ra.summary.target}”, B “${rb.summary.target}”.</p>`
+      ? html`<p class="banner">The two sides count different things: A “${ra.summary.target}”, B “${rb.summary.target}”; their rates are shown, no difference between them.</p>`
       : '';
   if (!pairs.length) return html`${warn}<p class="banner">No condition names in common; pick a condition on each side.</p>`;
-  const table = html`<table class="data compare"><thead><tr><th>condition</th><th class="num">A rate</th><th>95% CI</th><th class="num">n</th><th class="num">B rate</th><th>95% CI</th><th class="num">n</th><th class="num">A − B</th><th>95% Newcombe</th></tr></thead><tbody>
+  // A difference of rates of different targets means nothing: the rates are shown, no difference is drawn.
+  const same = ra.summary.target === rb.summary.target;
+  const sbs = (p: Pair) => routeHref(['compare', 'samples'], { a: `${a.runId}~${p.a.name}`, b: `${b.runId}~${p.b.name}` });
+  const table = html`<table class="data compare"><thead><tr><th>condition</th><th class="num">A rate</th><th>95% CI</th><th class="num">n</th><th class="num">B rate</th><th>95% CI</th><th class="num">n</th>${same ? html`<th class="num">A − B</th><th>95% Newcombe</th>` : ''}<th>answers</th></tr></thead><tbody>
     ${pairs.map((p) => {
       const d = diff(p.a, p.b);
       return html`<tr><th>${p.label}</th><td class="num strong">${pct(p.a.rate)}</td><td>${interval(p.a.ci)}</td><td class="num">${count(p.a.n)}</td>
       <td class="num strong">${pct(p.b.rate)}</td><td>${interval(p.b.ci)}</td><td class="num">${count(p.b.n)}</td>
-      <td class="num strong diff">${d.d >= 0 ? '+' : '−'}${pct(Math.abs(d.d))}</td><td class="nowrap">${interval(d.ci)}</td></tr>`;
+      ${same ? html`<td class="num strong diff">${d.d >= 0 ? '+' : '−'}${pct(Math.abs(d.d))}</td><td class="nowrap">${interval(d.ci)}</td>` : ''}<td><a class="side-by-side" href="${sbs(p)}">side by side</a></td></tr>`;
     })}</tbody></table>`;
   const bars = groupedBars(
     pairs.map((p) => ({
@@ -81,18 +84,22 @@ function comparison(a: Side, b: Side): Html {
     })),
     { title: 'rates side by side' },
   );
-  const rateDiffs = forest(
-    pairs.map((p) => ({ label: p.label, ...diff(p.a, p.b) })),
-    { title: 'differences' },
-  );
-  const perQuestion = pairs.flatMap((p) =>
-    p.a.questions
-      .filter((q) => p.b.questions.some((x) => x.id === q.id))
-      .map((q) => {
-        const qb = p.b.questions.find((x) => x.id === q.id)!;
-        return { label: pairs.length > 1 ? `${p.label} · ${q.id}` : q.id, ...diff(q, qb) };
-      }),
-  );
+  const rateDiffs = !same
+    ? html`<p class="note refuse">No difference is drawn: A counts “${ra.summary.target}” and B “${rb.summary.target}”.</p>`
+    : forest(
+        pairs.map((p) => ({ label: p.label, ...diff(p.a, p.b) })),
+        { title: 'differences' },
+      );
+  const perQuestion = !same
+    ? []
+    : pairs.flatMap((p) =>
+        p.a.questions
+          .filter((q) => p.b.questions.some((x) => x.id === q.id))
+          .map((q) => {
+            const qb = p.b.questions.find((x) => x.id === q.id)!;
+            return { label: pairs.length > 1 ? `${p.label} · ${q.id}` : q.id, ...diff(q, qb) };
+          }),
+      );
   const labels = [...new Set(pairs.flatMap((p) => [...Object.keys(p.a.labels), ...Object.keys(p.b.labels)]))];
   const view = viewOf(ra.summary.kind);
   const colour = labelColours(labels, view.target(ra.summary));
@@ -118,7 +125,7 @@ function comparison(a: Side, b: Side): Html {
   );
   const own = view.compare?.(pairs) ?? html``;
   return html`${warn}
-    <section class="card"><h2>Rates and the difference A − B</h2><p class="note">A: ${sideName(a)} (${ra.summary.target}) · B: ${sideName(b)} (${rb.summary.target}). 95% Wilson intervals per side, Newcombe's interval for the difference.</p>
+    <section class="card"><h2>${same ? 'Rates and the difference A − B' : 'Rates (different targets: no difference)'}</h2><p class="note">A: ${sideName(a)} (${ra.summary.target}) · B: ${sideName(b)} (${rb.summary.target}). 95% Wilson intervals per side, Newcombe's interval for the difference.</p>
       ${legend([
         { label: `A ${sideName(a)}`, colour: colourOf(0) },
         { label: `B ${sideName(b)}`, colour: colourOf(3) },
@@ -142,9 +149,11 @@ export const compareView: View = (root, source, route) => {
       if (a) a.run = ra;
       if (b) b.run = rb;
       const picker = (key: 'a' | 'b', s: Side | undefined) => html`<div class="side"><b>${key.toUpperCase()}</b>
-        <select data-side="${key}" class="pick-run"><option value="">choose a run</option>${list.runs.map((r: RunRow) => html`<option value="${r.id}" ${r.id === s?.runId ? 'selected' : ''}>${r.name} · ${r.kind} · ${r.id.slice(0, 8)}</option>`)}</select>
-        <select data-side="${key}" class="pick-cond" ${s?.run ? '' : 'disabled'}><option value="">all conditions</option>${(s?.run?.conditionList ?? []).map((c) => html`<option ${c.name === s?.condition ? 'selected' : ''}>${c.name}</option>`)}</select></div>`;
-      root.innerHTML = html`<div class="page-head"><h1>Compare</h1></div>
+        <select data-side="${key}" class="pick-run" aria-label="run ${key.toUpperCase()}"><option value="">choose a run</option>${list.runs.map((r: RunRow) => html`<option value="${r.id}" ${r.id === s?.runId ? 'selected' : ''}>${r.name} · ${r.kind} · ${r.id.slice(0, 8)}</option>`)}</select>
+        <select data-side="${key}" class="pick-cond" aria-label="condition ${key.toUpperCase()}" ${s?.run ? '' : 'disabled'}><option value="">all conditions</option>${(s?.run?.conditionList ?? []).map((c) => html`<option ${c.name === s?.condition ? 'selected' : ''}>${c.name}</option>`)}</select></div>`;
+      const swap = a || b ? routeHref(['compare'], { a: b?.ref, b: a?.ref }) : undefined;
+      root.innerHTML =
+        html`<div class="page-head"><h1>Compare</h1>${swap ? html`<a class="button" id="swap" href="${swap}" title="exchange A and B (differences change sign)">Swap A ⇄ B</a>` : ''}</div>
         <div class="filters pickers">${picker('a', a)}${picker('b', b)}</div>
         ${a?.run && b?.run ? comparison(a, b) : html`<p class="note">Pick two runs (their conditions are paired by name), or a condition on each side: two models of one run, or one condition across runs.</p>`}`.s;
       const go = () => {

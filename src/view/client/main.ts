@@ -12,6 +12,7 @@ import { runsView } from './runs-view.ts';
 import { runView } from './run-view.ts';
 import { samplesView } from './samples-view.ts';
 import { compareView } from './compare-view.ts';
+import { sideBySideView } from './side-by-side.ts';
 
 interface Config {
   mode: 'server' | 'report';
@@ -55,11 +56,13 @@ function boot(): void {
     const [first, id, sub] = route.path;
     for (const a of app.querySelectorAll<HTMLElement>('nav a')) a.classList.toggle('active', a.dataset.nav === (first === 'compare' ? 'compare' : 'runs'));
     main.innerHTML = '';
+    document.title = 'dramatis view';
     main.className = '';
     try {
       if (!first || first === 'runs') dispose = runsView(main, source, route);
       else if (first === 'run' && id && sub === 'samples') dispose = samplesView(main, source, route);
       else if (first === 'run' && id) dispose = runView(main, source, route);
+      else if (first === 'compare' && id === 'samples') dispose = sideBySideView(main, source, route);
       else if (first === 'compare') dispose = compareView(main, source, route);
       else main.innerHTML = html`<p class="error">No page ${location.hash}. <a href="#/">All runs</a></p>`.s;
     } catch (e) {
