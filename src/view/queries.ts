@@ -43,10 +43,18 @@ interface RunContext {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-/** One line that says what a finished run found: its first effect, or each condition's rate. */
+/**
+ * One line that says what a finished run found: its main effect (the largest difference whose interval
+ * excludes zero, else the largest), or each condition's rate when it has no effects.
+ */
 export function headline(summary: ExperimentResult | null): string | null {
   if (!summary) return null;
-  const e = summary.effects?.[0];
+  const effects = summary.effects ?? [];
+  const clear = effects.filter((x) => x.ci[0] > 0 || x.ci[1] < 0);
+  const e = (clear.length ? clear : effects).reduce<(typeof effects)[number] | undefined>(
+    (best, x) => (!best || Math.abs(x.difference) > Math.abs(best.difference) ? x : best),
+    undefined,
+  );
   if (e) return `${e.condition} − ${e.against}: ${e.difference >= 0 ? '+' : ''}${pct(e.difference)} [${pct(e.ci[0])}, ${pct(e.ci[1])}]`;
   const cs = summary.conditions ?? [];
   if (cs.length === 0) return null;
