@@ -16,7 +16,7 @@ import { samplePlan } from './sample-plan.ts';
 import { RESULTS_FORMAT, type ExperimentResult, type RunHooks } from './result.ts';
 import type { ExperimentSpec } from './spec.ts';
 import type { CommonSpec } from './spec-parts.ts';
-import type { Store } from './store.ts';
+import type { RunPhase, Store } from './store.ts';
 
 export type { ConditionResult, Effect, ExperimentResult, RateResult, RunHooks } from './result.ts';
 
@@ -59,6 +59,9 @@ export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: St
   // Without `samples`, the question file's own counts decide how many slots each condition has: recorded for the viewer.
   const slots = spec.samples === undefined && questions.length ? samplePlan(questions, undefined).slots.length : undefined;
   store.upsertRun({ id: runId, name: spec.name, kind: spec.kind, model: modelId(spec.model), spec, status: 'running', judge: scorer?.name, samples: slots });
+  store.startRun(runId);
+  // Every progress call also becomes the run's recorded phase (the viewer's live status).
+  const recorded = phaseRecorder(store, runId, hooks);
   let unit = '';
   const failed: NonNullable<ExperimentResult['failed']> = [];
   const ctx = createContext({
@@ -66,7 +69,7 @@ export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: St
     spec: spec as CommonSpec,
     store,
     cacheDir,
-    hooks,
+    hooks: recorded,
     runId,
     scorer: scorer ?? noScorer(spec.kind),
     onUnit: (u) => {
@@ -96,6 +99,36 @@ export async function runExperiment(spec: ExperimentSpec | CommonSpec, store: St
   };
   store.finishRun(runId, 'done', result);
   return result;
+}
+
+/** Phases are written at most this often per run, except when the label changes or a step completes. */
+export const PHASE_EVERY_MS = 500;
+
+/**
+ * The hooks with progress also recorded as the run's phase in the store (what the viewer's status
+ * panel shows), throttled; the caller's own progress hook gets every call unchanged.
+ */
+export function phaseRecorder(store: Store, runId: string, hooks: RunHooks, now: () => number = Date.now): RunHooks {
+  const started = new Map<string, { at: string; done: number }>();
+  let last: { label: string; ms: number } | undefined;
+  return {
+    ...hooks,
+    progress: (label, done, total) => {
+      hooks.progress?.(label, done, total);
+      const ms = now();
+      const at = new Date(ms).toISOString();
+      let first = started.get(label);
+      if (!first) started.set(label, (first = { at, done }));
+      if (last && last.label === label && done !== total && ms - last.ms < PHASE_EVERY_MS) return;
+      last = { label, ms };
+      const phase: RunPhase = { label, done, total, phaseStartedAt: first.at, startDone: first.done, at };
+      try {
+        store.setPhase(runId, phase);
+      } catch {
+        // The status is for show: a store busy or closed must not fail the run.
+      }
+    },
+  };
 }
 
 /** Kinds that judge nothing get a scorer that says so if anything asks it. */

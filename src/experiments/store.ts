@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS judgments (
  * 2: runs keep the error they failed with, judgments the scorer's explanation.
  * 3: samples whose request failed for good are recorded (with the error) apart from the answers.
  * 4: runs record their slots per condition where the spec's `samples` does not give them.
+ * 5: runs record when they (last) started and their current phase, for the viewer's live status.
  */
 const MIGRATIONS = [
   `ALTER TABLE runs ADD COLUMN judge TEXT;
@@ -76,7 +77,22 @@ const MIGRATIONS = [
   // 4: a run keeps how many slots each condition has when its spec does not say (a question file's own
   //    counts): the viewer reads a run's samples as idx below it.
   `ALTER TABLE runs ADD COLUMN samples INTEGER;`,
+  // 5: when the run last started, and its current phase as JSON (a RunPhase): what the viewer's status panel reads.
+  `ALTER TABLE runs ADD COLUMN phase TEXT;
+   ALTER TABLE runs ADD COLUMN started_at TEXT;`,
 ];
+
+/** A run's current step as the runner last recorded it (runs.phase, JSON). Times are ISO strings. */
+export interface RunPhase {
+  label: string;
+  done: number;
+  total: number;
+  /** When this label was first reported in this run, and how many were done then (a resumed step starts above 0). */
+  phaseStartedAt: string;
+  startDone?: number;
+  /** When this was recorded. */
+  at: string;
+}
 
 /**
  * A run named the way `dramatis view`, `report` and `monitor --run` accept: its id, a prefix of it, or
@@ -125,6 +141,16 @@ export class Store {
         samples = coalesce(excluded.samples, samples)`,
       )
       .run(r.id, r.name, r.kind, r.model, JSON.stringify(r.spec), r.status, now, now, r.judge ?? null, r.samples ?? null);
+  }
+
+  /** A run (re)starts now: its start time is recorded and its last phase forgotten. */
+  startRun(id: string): void {
+    this.db.prepare('UPDATE runs SET started_at = ?, phase = NULL WHERE id = ?').run(new Date().toISOString(), id);
+  }
+
+  /** Record a run's current phase (the runner throttles how often). */
+  setPhase(runId: string, phase: RunPhase): void {
+    this.db.prepare('UPDATE runs SET phase = ? WHERE id = ?').run(JSON.stringify(phase), runId);
   }
 
   finishRun(id: string, status: string, summary?: unknown, error?: string): void {

@@ -11,9 +11,10 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { readSummary, type ExperimentResult } from '../experiments/result.ts';
-import { findRun } from '../experiments/store.ts';
+import { findRun, type RunPhase } from '../experiments/store.ts';
 import { ruleScorer, type RuleJudgeSpec } from '../scorers/rules.ts';
 import type { JudgeSpec } from '../scorers/spec.ts';
+import { plannedConditions } from './planned.ts';
 import type { RunRow, RunDetail, RunList, Facets, SampleFilter, SamplePage, SampleRow, SampleDetail } from './types.ts';
 
 export type { RunRow, RunDetail, RunList, Facets, SampleFilter, SamplePage, SampleRow, SampleDetail } from './types.ts';
@@ -31,6 +32,39 @@ interface DbRun {
   judge?: string | null;
   /** Slots per condition when the spec's `samples` does not say (store migration 4). */
   samples?: number | null;
+  /** The error a failed run stopped with (migration 2). */
+  error?: string | null;
+  /** The runner's last recorded phase (JSON RunPhase) and when the run last started (migration 5). */
+  phase?: string | null;
+  started_at?: string | null;
+}
+
+const seconds = (from: string, to: number) => Math.max(0, (to - Date.parse(from)) / 1000);
+
+/**
+ * What a run is doing, from its row: the phase last recorded, the time since it started (until its
+ * last update once finished), and for a running run the time its current step still needs at the rate
+ * it has gone since the step began (null until that rate is known). Older stores have none of it.
+ */
+export function liveStatus(r: DbRun, now = Date.now()): Pick<RunRow, 'phase' | 'elapsedS' | 'etaS' | 'error'> {
+  const out: Pick<RunRow, 'phase' | 'elapsedS' | 'etaS' | 'error'> = {};
+  if (r.status === 'failed' && r.error) out.error = r.error;
+  if (r.started_at) out.elapsedS = seconds(r.started_at, r.status === 'running' ? now : Date.parse(r.updated_at));
+  let p: RunPhase | null = null;
+  try {
+    p = r.phase ? (JSON.parse(r.phase) as RunPhase) : null;
+  } catch {
+    p = null;
+  }
+  if (p && typeof p.label === 'string') {
+    out.phase = { label: p.label, done: p.done, total: p.total };
+    if (r.status === 'running') {
+      const made = p.done - (p.startDone ?? 0),
+        took = seconds(p.phaseStartedAt, Date.parse(p.at));
+      out.etaS = p.done >= p.total ? 0 : made > 0 && took > 0 ? ((p.total - p.done) * took) / made : null;
+    }
+  }
+  return out;
 }
 
 interface RunContext {
@@ -148,7 +182,8 @@ export class ViewStore {
   }
 
   private progress(ctx: RunContext): { done: number; total: number } {
-    const total = (ctx.spec.conditions?.length ?? ctx.conditions.length) * ctx.n;
+    // Every condition the run will sample: the spec's, a vectors sweep's, or those registered if more.
+    const total = Math.max(plannedConditions(ctx.spec).length, ctx.conditions.length) * ctx.n;
     const keys = ctx.conditions.map((c) => c.conditionKey);
     let done = 0;
     const stmt = this.db.prepare('SELECT COUNT(*) n FROM samples WHERE condition_key = ? AND idx < ?');
@@ -170,6 +205,7 @@ export class ViewStore {
       headline: headline(summary),
       samples: summary ? summary.conditions.reduce((a, c) => a + c.n, 0) : null,
       conditions: spec.conditions?.length ?? 0,
+      ...liveStatus(r),
     };
     if (r.status === 'running') row.progress = this.progress(this.context(r.id));
     return row;
@@ -222,9 +258,9 @@ export class ViewStore {
         sampled: (count.get(c.conditionKey, ctx.n) as { n: number }).n,
         labels: Object.fromEntries((stmt.all(ctx.judge, c.conditionKey, ctx.n) as { label: string; n: number }[]).map((r) => [r.label, r.n])),
       }));
-      // Conditions of the spec not begun yet (the runner registers each as it starts it).
-      for (const c of (ctx.spec.conditions ?? []) as { name?: string; role?: string }[]) {
-        if (c.name && !ctx.conditions.some((x) => x.name === c.name)) detail.live.push({ name: c.name, role: c.role ?? 'treatment', sampled: 0, labels: {} });
+      // Conditions of the spec not begun yet (the runner registers each as it starts it), a vectors sweep's included.
+      for (const c of plannedConditions(ctx.spec)) {
+        if (!ctx.conditions.some((x) => x.name === c.name)) detail.live.push({ name: c.name, role: c.role, sampled: 0, labels: {} });
       }
     }
     return detail;

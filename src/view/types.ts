@@ -19,6 +19,14 @@ export interface RunRow {
   conditions: number;
   /** Running runs: samples stored so far against the spec's conditions × samples. */
   progress?: { done: number; total: number };
+  /** The step the runner last reported (sample <condition>, fine-tune <condition>, …) with its own counts. */
+  phase?: { label: string; done: number; total: number };
+  /** Seconds since the run (last) started; once finished, the time it ran. */
+  elapsedS?: number;
+  /** Running runs: seconds the current step still needs at its rate so far (null while unknown). */
+  etaS?: number | null;
+  /** Failed runs: the error they stopped with. */
+  error?: string;
 }
 
 export interface RunList {

@@ -9,6 +9,7 @@ import { rateBars, groupedBars, forest, stacked, lineChart, labelColours, colour
 import { extraSection } from './extras.ts';
 import { routeHref, showError, type View } from './route.ts';
 import { statusBadge } from './runs-view.ts';
+import { statusPanel, duration } from './status-panel.ts';
 import { wilson } from '../../shared/stats.ts';
 import type { RunDetail } from '../types.ts';
 import type { ExperimentResult } from '../../experiments/result.ts';
@@ -38,8 +39,10 @@ function header(r: RunDetail): Html {
       <dt>judge</dt><dd class="mono">${r.judge ?? '—'}</dd>
       <dt>samples</dt><dd>${r.samples === null ? (r.progress ? `${count(r.progress.done)} of ${count(r.progress.total)}` : '—') : count(r.samples)}</dd>
       <dt>updated</dt><dd>${date(r.updatedAt)}</dd>
+      ${r.status === 'done' && r.elapsedS !== undefined ? html`<dt>ran for</dt><dd>${duration(r.elapsedS)}</dd>` : ''}
       <dt>id</dt><dd class="mono">${r.id}</dd>
     </dl>
+    ${statusPanel(r)}
     ${s?.reference ? html`<p class="note">For comparison: ${s.reference}</p>` : ''}`;
 }
 

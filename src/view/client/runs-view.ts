@@ -10,6 +10,12 @@ export const statusBadge = (r: Pick<RunRow, 'status' | 'progress'>) =>
       : ''
   }`;
 
+/** A running run's current step, briefly (the full label in its title). */
+export const phaseNote = (r: Pick<RunRow, 'status' | 'phase'>) =>
+  r.status === 'running' && r.phase
+    ? html` <small class="phase" title="${r.phase.label}: ${count(r.phase.done)} of ${count(r.phase.total)}">${r.phase.label.length > 32 ? `${r.phase.label.slice(0, 31)}…` : r.phase.label}</small>`
+    : '';
+
 export const runsView: View = (root, source, route) => {
   const state = { search: route.params.get('search') ?? '', kind: route.params.get('kind') ?? '', status: route.params.get('status') ?? '' };
   const picked = new Set<string>();
@@ -50,7 +56,7 @@ export const runsView: View = (root, source, route) => {
           <td><input type="checkbox" class="pick" value="${r.id}" ${picked.has(r.id) ? 'checked' : ''} aria-label="select ${r.name}"></td>
           <td><a href="${routeHref(['run', r.id])}" class="run-link">${r.name}</a></td>
           <td><span class="kind">${r.kind}</span></td><td class="mono small">${r.model}</td>
-          <td class="nowrap">${statusBadge(r)}</td>
+          <td class="nowrap">${statusBadge(r)}${phaseNote(r)}</td>
           <td class="headline">${r.headline ?? ''}</td>
           <td class="num">${r.samples === null ? '' : count(r.samples)}</td>
           <td class="nowrap small">${date(r.updatedAt)}</td><td class="mono small muted">${r.id.slice(0, 8)}</td>
