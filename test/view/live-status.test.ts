@@ -1,8 +1,8 @@
 /**
  * A run's live status (issue 16 item 4): the runner records its phase and start time, a failed run keeps
  * its error and the viewer returns it; a vectors run's total counts its sweep; and in Chromium the run's
- * page shows its step, "k of n", the ETA, then the stored error once it fails. Screenshot:
- * test-output/view/run-live-status.png.
+ * page shows its step, "k of n", the ETA, then the stored error once it fails. Screenshots:
+ * test-output/view/run-live-status.png (failed) and run-live-status-running.png.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -163,6 +163,21 @@ test('ETA from the step’s rate since it began; unknown before any progress', (
   assert.equal(liveStatus({ ...base, started_at: '2026-01-01T00:00:00.000Z' }, Date.parse(at)).elapsedS, 60);
 });
 
+test('a store from before migration 5 still reads: no phase, no elapsed time, the error still shown', () => {
+  const path = join(dir, 'old.db');
+  const store = new Store(path);
+  store.upsertRun({ id: 'old0001', name: 'old', kind: 'generalize', model: 'm', spec: { samples: 5, conditions: [{ name: 'a' }] }, status: 'running' });
+  store.finishRun('old0001', 'failed', undefined, 'old, condition "a": the backend went away');
+  store.db.exec('ALTER TABLE runs DROP COLUMN phase; ALTER TABLE runs DROP COLUMN started_at; PRAGMA user_version = 4;');
+  store.close();
+  const view = new ViewStore(path);
+  closers.push(() => view.close());
+  const d = view.run('old0001');
+  assert.equal(d.phase, undefined);
+  assert.equal(d.elapsedS, undefined);
+  assert.match(d.error ?? '', /the backend went away/);
+});
+
 const skip = skipBrowserTests();
 test('in Chromium: a running run shows its step, k of n and ETA; once failed, its stored error', { skip }, async () => {
   mkdirSync(OUT, { recursive: true });
@@ -205,6 +220,8 @@ test('in Chromium: a running run shows its step, k of n and ETA; once failed, it
   await page.waitForFunction(() => document.querySelector('#run-status .phase')?.textContent === 'sample evil system · steer +2', null, { timeout: 5000 });
   assert.match(await page.locator('#run-status').innerText(), /10 of 40/);
   assert.match(await page.locator('#run-status .eta').innerText(), /about 30 min left/);
+
+  await page.screenshot({ path: join(OUT, 'run-live-status-running.png'), fullPage: true });
 
   store.finishRun(id, 'failed', undefined, 'persona-live, condition "evil system · steer +2": CUDA out of memory (tried to allocate 2.00 GiB)');
   await page.waitForSelector('#run-status .run-error', { timeout: 5000 });
