@@ -23,6 +23,8 @@ const filterSchema = z.object({
   min: z.coerce.number().finite().optional(),
   max: z.coerce.number().finite().optional(),
   text: z.string().min(1).max(500).optional(),
+  sort: z.string().min(1).max(300).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
 });
 const pageSchema = z.object({ offset: int(1e9).default(0), limit: int(500).default(100) });
 
@@ -37,7 +39,7 @@ function query<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
 
 function filterOf(c: Context): SampleFilter {
   const f = query(c, filterSchema.passthrough());
-  return { condition: f.condition, question: f.question, label: f.label, scoreMin: f.min, scoreMax: f.max, text: f.text };
+  return { condition: f.condition, question: f.question, label: f.label, scoreMin: f.min, scoreMax: f.max, text: f.text, sort: f.sort, order: f.order };
 }
 
 export interface ViewOptions {

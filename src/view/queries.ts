@@ -287,6 +287,7 @@ export class ViewStore {
       questions: [...questions].map(([id, n]) => ({ id, n })).sort((a, b) => a.id.localeCompare(b.id)),
       labels: [...labels].map(([id, n]) => ({ id, n })).sort((a, b) => b.n - a.n),
       hasScores: ctx.judge ? this.db.prepare(`SELECT 1 FROM judgments WHERE judge = ? AND score IS NOT NULL LIMIT 1`).get(ctx.judge) !== undefined : false,
+      scoreJudges: this.scoreJudges(ctx),
     };
     if (ctx.row.status !== 'running') this.facetCache.set(key, facets);
     return facets;
@@ -352,6 +353,7 @@ export class ViewStore {
    */
   samples(id: string, f: SampleFilter, offset = 0, limit = 100): SamplePage {
     const ctx = this.context(id);
+    if (f.sort) return this.sortedSamples(ctx, f, offset, limit);
     const counts = this.counts(ctx, f);
     const total = counts.reduce((a, x) => a + x.n, 0);
     const { sql, args } = this.filterSql(f);
@@ -376,6 +378,7 @@ export class ViewStore {
   /** Where a sample sits in the filtered list (so a shared link can resume j/k navigation there), or null. */
   position(id: string, f: SampleFilter, sampleId: number): number | null {
     const ctx = this.context(id);
+    if (f.sort) return this.sortedPosition(ctx, f, sampleId);
     const s = this.db.prepare('SELECT condition_key, idx FROM samples WHERE id = ?').get(sampleId) as { condition_key: string; idx: number } | undefined;
     if (!s) return null;
     const { sql, args } = this.filterSql(f);
@@ -426,6 +429,70 @@ export class ViewStore {
       }
     }
     return { rows, total: this.counts(ctx, {}).reduce((a, x) => a + x.n, 0) };
+  }
+
+  /**
+   * The judges that gave numeric scores to this run's samples (the run's judge, its monitors, vector
+   * projections): read from the first samples of each condition, which every judge of a run scores.
+   */
+  private scoreJudges(ctx: RunContext): string[] {
+    const stmt = this.db.prepare(`SELECT DISTINCT j.judge FROM judgments j WHERE j.score IS NOT NULL AND j.sample_id IN
+      (SELECT id FROM samples WHERE condition_key = ? AND idx < ? ORDER BY idx LIMIT 50)`);
+    const out = new Set<string>();
+    for (const c of ctx.conditions) for (const r of stmt.all(c.conditionKey, ctx.n) as { judge: string }[]) out.add(r.judge);
+    return [...out].sort((a, b) => (a === ctx.judge ? -1 : b === ctx.judge ? 1 : a.localeCompare(b)));
+  }
+
+  /**
+   * Under a sort, one query over every condition of the filter (a sort is global, so it cannot walk
+   * the conditions one after another): ordered by the sort judge's score, unscored last, then by id so
+   * the order is total and paging is stable. The filter's own judge join stays the run's judge.
+   */
+  private sortedSql(ctx: RunContext, f: SampleFilter): { from: string; where: string; args: Record<string, unknown>; names: Map<string, string> } {
+    const conds = this.conditionsOf(ctx, f);
+    const { sql, args } = this.filterSql(f);
+    const keys = conds.map((c, i) => [`k${i}`, c.conditionKey] as const);
+    const where = sql.replace('s.condition_key = @key', `s.condition_key IN (${keys.map(([k]) => `@${k}`).join(', ')})`);
+    const from = `${this.fromSql(f, true)} LEFT JOIN judgments o ON o.sample_id = s.id AND o.judge = @sortJudge`;
+    return {
+      from,
+      where,
+      args: { ...args, ...Object.fromEntries(keys), judge: ctx.judge, n: ctx.n, sortJudge: f.sort },
+      names: new Map(conds.map((c) => [c.conditionKey, c.name])),
+    };
+  }
+
+  private sortedSamples(ctx: RunContext, f: SampleFilter, offset: number, limit: number): SamplePage {
+    const q = this.sortedSql(ctx, f);
+    const dir = f.order === 'asc' ? 'ASC' : 'DESC';
+    const total = (this.db.prepare(`SELECT COUNT(*) n FROM ${q.from} WHERE ${q.where}`).get(q.args) as { n: number }).n;
+    const rows = this.db
+      .prepare(
+        `SELECT s.id, s.condition_key, s.question_id, s.idx, substr(s.paraphrase, 1, 300) paraphrase, substr(s.answer, 1, 400) answer, s.finish_reason, j.label, j.score, o.score sort_score
+      FROM ${q.from} WHERE ${q.where} ORDER BY o.score IS NULL, o.score ${dir}, s.id LIMIT @limit OFFSET @offset`,
+      )
+      .all({ ...q.args, limit, offset }) as Record<string, unknown>[];
+    return {
+      total,
+      offset,
+      rows: rows.map((r) => ({ ...sampleRow(r, q.names.get(r.condition_key as string)!), sortScore: (r.sort_score as number | null) ?? null })),
+    };
+  }
+
+  private sortedPosition(ctx: RunContext, f: SampleFilter, sampleId: number): number | null {
+    const q = this.sortedSql(ctx, f);
+    const me = this.db.prepare(`SELECT o.score score FROM ${q.from} WHERE ${q.where} AND s.id = @id`).get({ ...q.args, id: sampleId }) as
+      { score: number | null } | undefined;
+    if (!me) return null;
+    const cmp = f.order === 'asc' ? '<' : '>';
+    // Rows before it: scored ones that sort ahead of it (or all scored ones when it has none), then equal scores with a smaller id.
+    const before =
+      me.score === null
+        ? `(o.score IS NOT NULL OR (o.score IS NULL AND s.id < @id))`
+        : `(o.score IS NOT NULL AND (o.score ${cmp} @score OR (o.score = @score AND s.id < @id)))`;
+    return (
+      this.db.prepare(`SELECT COUNT(*) n FROM ${q.from} WHERE ${q.where} AND ${before}`).get({ ...q.args, id: sampleId, score: me.score }) as { n: number }
+    ).n;
   }
 
   /** A run named by id, id prefix or name (the latest run of that name). */

@@ -50,6 +50,8 @@ export interface Facets {
   questions: { id: string; n: number }[];
   labels: { id: string; n: number }[];
   hasScores: boolean;
+  /** Judges with numeric scores on this run's samples (what the list can be sorted by). */
+  scoreJudges?: string[];
 }
 
 export interface SampleFilter {
@@ -60,6 +62,12 @@ export interface SampleFilter {
   scoreMax?: number;
   /** Substring of the answer or the question asked (case-insensitive for ASCII). */
   text?: string;
+  /**
+   * Order by a judge's score (the run's judge, a monitor, a projection `monitor:…:prompt`) instead of
+   * condition and index; samples it did not score come last. `order`: desc (default) or asc.
+   */
+  sort?: string;
+  order?: 'asc' | 'desc';
 }
 
 export interface SampleRow {
@@ -73,6 +81,8 @@ export interface SampleRow {
   finishReason: string;
   label: string | null;
   score: number | null;
+  /** Under a sort by another judge's score: that score. */
+  sortScore?: number | null;
 }
 
 export interface SamplePage {

@@ -30,8 +30,14 @@ function filterFrom(p: URLSearchParams): SampleFilter {
     scoreMin: n('min'),
     scoreMax: n('max'),
     text: p.get('text') || undefined,
+    sort: p.get('sort') || undefined,
+    order: p.get('order') === 'asc' ? 'asc' : undefined,
   };
 }
+
+/** A judge's name as the sort menu shows it: `monitor:HASH:prompt` is a vector projection. */
+const judgeTitle = (j: string, runJudge: string | null) =>
+  j === runJudge ? `score (${j})` : /^monitor:[0-9a-f]+:(prompt|reply)$/.test(j) ? `vector projection (${j.split(':')[2]})` : j;
 
 export const samplesView: View = (root, source, route) => {
   const runId = route.path[1];
@@ -53,7 +59,8 @@ export const samplesView: View = (root, source, route) => {
     const f = facets!,
       r = run!;
     const sel = (id: string, all: string, opts: { id: string; n?: number }[], cur?: string) =>
-      html`<select id="${id}"><option value="">${all}</option>${opts.map((o) => html`<option value="${o.id}" ${o.id === cur ? 'selected' : ''}>${o.id}${o.n !== undefined ? ` (${count(o.n)})` : ''}</option>`)}</select>`;
+      html`<select id="${id}" aria-label="${all.replace(/^(all|any) /, '')}"><option value="">${all}</option>${opts.map((o) => html`<option value="${o.id}" ${o.id === cur ? 'selected' : ''}>${o.id}${o.n !== undefined ? ` (${count(o.n)})` : ''}</option>`)}</select>`;
+    document.title = `${r.name} · samples · dramatis`;
     root.innerHTML = html`
       <div class="page-head"><h1><a href="${routeHref(['run', r.id])}">${r.name}</a> <span class="muted">samples</span></h1><span class="muted" id="s-count"></span><span class="spacer"></span><span class="keys muted small">j/k next/previous · / search · Esc clear</span></div>
       ${source.note(r.id) ? html`<p class="banner">${source.note(r.id)}</p>` : ''}
@@ -66,8 +73,18 @@ export const samplesView: View = (root, source, route) => {
         )}
         ${sel('f-question', `all ${viewOf(r.kind).questionsNoun}`, f.questions, filter.question)}
         ${f.labels.length ? sel('f-label', 'any label', f.labels, filter.label) : ''}
-        ${f.hasScores ? html`<label class="range">score <input id="f-min" type="number" step="any" placeholder="min" value="${filter.scoreMin ?? ''}"> – <input id="f-max" type="number" step="any" placeholder="max" value="${filter.scoreMax ?? ''}"></label>` : ''}
-        <input type="search" id="f-text" placeholder="search answers and questions" value="${filter.text ?? ''}">
+        ${f.hasScores ? html`<label class="range">score <input id="f-min" aria-label="score at least" type="number" step="any" placeholder="min" value="${filter.scoreMin ?? ''}"> – <input id="f-max" aria-label="score at most" type="number" step="any" placeholder="max" value="${filter.scoreMax ?? ''}"></label>` : ''}
+        ${
+          f.scoreJudges?.length
+            ? html`<select id="f-sort" aria-label="sort by"><option value="">condition and index order</option>${f.scoreJudges.flatMap((j) =>
+                (['desc', 'asc'] as const).map(
+                  (o) =>
+                    html`<option value="${`${o}:${j}`}" ${filter.sort === j && (filter.order ?? 'desc') === o ? 'selected' : ''}>${judgeTitle(j, r.judge)} ${o === 'desc' ? 'high → low' : 'low → high'}</option>`,
+                ),
+              )}</select>`
+            : ''
+        }
+        <input type="search" id="f-text" aria-label="search answers and questions" placeholder="search answers and questions" value="${filter.text ?? ''}">
         <button id="f-clear">Clear</button>
       </div>
       <div class="split">
@@ -88,6 +105,11 @@ export const samplesView: View = (root, source, route) => {
     });
     onChange('f-label', (v) => {
       filter.label = v || undefined;
+    });
+    onChange('f-sort', (v) => {
+      const i = v.indexOf(':');
+      filter.sort = i < 0 ? undefined : v.slice(i + 1);
+      filter.order = i < 0 || v.slice(0, i) === 'desc' ? undefined : 'asc';
     });
     onChange('f-min', (v) => {
       filter.scoreMin = v === '' ? undefined : Number(v);
@@ -175,7 +197,7 @@ export const samplesView: View = (root, source, route) => {
       const s = rowAt(i);
       out.push(
         s
-          ? html`<div class="srow${i === selected ? ' selected' : ''}" data-i="${i}" data-id="${s.id}"><span class="c-cond" title="${s.condition}">${s.condition}</span><span class="c-q" title="${s.paraphrase}">${s.questionId}</span><span class="c-idx">#${s.idx}</span><span class="c-label">${s.label ? html`<span class="tag label">${s.label}</span>` : ''}</span>${facets?.hasScores ? html`<span class="c-score">${s.score === null ? '' : num(s.score)}</span>` : ''}<span class="c-answer">${s.finishReason === 'score' ? s.paraphrase : s.answer}</span></div>`
+          ? html`<div class="srow${i === selected ? ' selected' : ''}" data-i="${i}" data-id="${s.id}"><span class="c-cond" title="${s.condition}">${s.condition}</span><span class="c-q" title="${s.paraphrase}">${s.questionId}</span><span class="c-idx">#${s.idx}</span><span class="c-label">${s.label ? html`<span class="tag label">${s.label}</span>` : ''}</span>${facets?.hasScores || filter.sort ? html`<span class="c-score">${(s.sortScore !== undefined ? s.sortScore : s.score) === null ? '' : num((s.sortScore !== undefined ? s.sortScore : s.score)!)}</span>` : ''}<span class="c-answer">${s.finishReason === 'score' ? s.paraphrase : s.answer}</span></div>`
           : html`<div class="srow pending" data-i="${i}"><span class="c-answer muted">…</span></div>`,
       );
     }

@@ -31,6 +31,8 @@ export const filterParams = (f: SampleFilter): Record<string, string> => {
   if (f.scoreMin !== undefined) p.min = String(f.scoreMin);
   if (f.scoreMax !== undefined) p.max = String(f.scoreMax);
   if (f.text) p.text = f.text;
+  if (f.sort) p.sort = f.sort;
+  if (f.sort && f.order) p.order = f.order;
   return p;
 };
 
@@ -94,6 +96,19 @@ export function embeddedSource(data: EmbeddedData): Source {
     if (last?.id === id && last.key === key) return last.rows;
     runById(id);
     const rows = (data.samples[id]?.rows ?? []).filter((s) => matches(s, f));
+    // A report embeds the run judge's scores only (facets below offer that sort alone): the same order as the server's.
+    if (f.sort) {
+      const sign = f.order === 'asc' ? 1 : -1;
+      rows.sort((a, b) =>
+        (a.score === null) !== (b.score === null)
+          ? a.score === null
+            ? 1
+            : -1
+          : a.score !== null && b.score !== null && a.score !== b.score
+            ? sign * (a.score - b.score)
+            : a.id - b.id,
+      );
+    }
     last = { id, key, rows };
     return rows;
   };
@@ -111,7 +126,11 @@ export function embeddedSource(data: EmbeddedData): Source {
       return { total: runs.length, runs, kinds: [...new Set(data.runs.map((r) => r.kind))].sort() };
     },
     run: async (id) => runById(id),
-    facets: async (id) => data.facets[id] ?? { questions: [], labels: [], hasScores: false },
+    facets: async (id) => {
+      const f = data.facets[id] ?? { questions: [], labels: [], hasScores: false };
+      const judge = runById(id).judge;
+      return { ...f, scoreJudges: f.scoreJudges?.filter((j) => j === judge) };
+    },
     samples: async (id, f, offset, limit) => {
       const rows = filtered(id, f);
       return { total: rows.length, offset, rows: rows.slice(offset, offset + limit) };
