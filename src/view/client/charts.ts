@@ -8,8 +8,11 @@ import { html, raw, esc, pct, num, type Html } from './html.ts';
 export const PALETTE = ['#4c78a8', '#e45756', '#54a24b', '#f58518', '#72b7b2', '#b279a2', '#9d755d', '#ff9da6', '#bab0ac', '#eeca3b'];
 export const colourOf = (i: number) => PALETTE[i % PALETTE.length];
 
+/** A chart whose marks are links is a group of links (an image's children are not reachable: axe's nested-interactive). */
 const svg = (w: number, h: number, body: string, label: string) =>
-  raw(`<svg class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(label)}">${body}</svg>`);
+  raw(
+    `<svg class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="${body.includes('<a ') ? 'group' : 'img'}" aria-label="${esc(label)}">${body}</svg>`,
+  );
 const text = (x: number, y: number, s: string, attrs = '') => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 /** Room for the longest label (about 7 px a character at 12 px), within bounds; labels past it are clipped. */

@@ -26,9 +26,9 @@ export const runsView: View = (root, source, route) => {
   root.innerHTML = html`
     <div class="page-head"><h1>Runs</h1><span class="muted" id="runs-count"></span></div>
     <div class="filters">
-      <input type="search" id="run-search" placeholder="search name, model or id" value="${state.search}" autofocus>
-      <select id="run-kind"><option value="">all kinds</option></select>
-      <select id="run-status"><option value="">any status</option>${['running', 'done', 'failed'].map((s) => html`<option ${s === state.status ? 'selected' : ''}>${s}</option>`)}</select>
+      <input type="search" id="run-search" aria-label="search runs" placeholder="search name, model or id" value="${state.search}" autofocus>
+      <select id="run-kind" aria-label="kind"><option value="">all kinds</option></select>
+      <select id="run-status" aria-label="status"><option value="">any status</option>${['running', 'done', 'failed'].map((s) => html`<option ${s === state.status ? 'selected' : ''}>${s}</option>`)}</select>
       <button id="compare-picked" disabled>Compare 2 selected</button>
     </div>
     <div id="runs-table"></div>`.s;

@@ -1,0 +1,91 @@
+/**
+ * An automated accessibility check (axe-core, run inside real Chromium) on every page of the viewer:
+ * the runs list, a run of each kind in the fixture, its samples with a sample open, compare and side
+ * by side. No page may have a critical violation; serious ones are printed, so they can be worked on.
+ */
+import { test as nodeTest, before, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Page } from 'playwright-core';
+import { fillStore, type Filled } from './fixture.ts';
+import { launchChromium, skipBrowserTests } from './browser.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { ViewStore } from '../../src/view/queries.ts';
+import { createViewApp } from '../../src/view/app.ts';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const skip = skipBrowserTests();
+const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { skip }, fn);
+let filled: Filled, view: ViewStore, base: string, page: Page;
+let closeServer: () => Promise<unknown>, closeBrowser: () => Promise<void>;
+
+before(async () => {
+  if (skip) return;
+  const dir = tempDir('dramatis-view-a11y-');
+  filled = await fillStore(join(dir, 'runs.db'));
+  view = new ViewStore(join(dir, 'runs.db'));
+  const server = serve({ fetch: createViewApp(view, { pollMs: 0 }).fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  closeServer = () => new Promise((r) => server.close(r));
+  const browser = await launchChromium({ width: 1000, height: 800 });
+  closeBrowser = browser.close;
+  page = await browser.context.newPage();
+});
+after(async () => {
+  await closeBrowser?.();
+  await closeServer?.();
+  view?.close();
+  filled?.store.close();
+});
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+async function audit(hash: string, waitFor: string): Promise<Violation[]> {
+  await page.goto(`${base}/${hash}`);
+  await page.waitForSelector(waitFor);
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await (window as unknown as { axe: { run: (o: unknown) => Promise<{ violations: Violation[] }> } }).axe.run({ resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target })) }));
+  });
+}
+
+test('no critical accessibility violation on any page (axe-core)', async () => {
+  const r = filled.runs;
+  const pages: [string, string, string][] = [
+    ['runs list', '#/', 'table.runs tbody tr'],
+    ['generalize run', `#/run/${r.a}`, 'svg[aria-label="rate per condition"]'],
+    ['profile run', `#/run/${r.profile}`, '#profile'],
+    ['infer run', `#/run/${r.infer}`, '#infer'],
+    ['vectors run', `#/run/${r.future}`, 'section.card'],
+    ['running run', `#/run/${r.running}`, 'section.card'],
+    ['samples', `#/run/${r.a}/samples`, '#vlist[data-state="ready"]'],
+    ['compare', `#/compare?a=${r.a}&b=${r.b}`, 'table.compare'],
+    ['side by side', `#/compare/samples?a=${encodeURIComponent(`${r.a}~evil system`)}&b=${encodeURIComponent(`${r.b}~evil system`)}`, 'table.sbs'],
+  ];
+  const critical: string[] = [];
+  for (const [name, hash, sel] of pages) {
+    const v = await audit(hash, sel);
+    for (const x of v) {
+      const line = `${name}: ${x.impact} ${x.id} (${x.help}) at ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`;
+      if (x.impact === 'critical') critical.push(line);
+      else if (x.impact === 'serious') process.stderr.write(`a11y (serious, not failing): ${line}\n`);
+    }
+  }
+  assert.deepEqual(critical, []);
+});
+
+test('the tab title names the run', async () => {
+  await page.goto(`${base}/#/run/${filled.runs.a}/samples`);
+  await page.waitForSelector('#vlist[data-state="ready"]');
+  assert.match(await page.title(), /^em-small · samples/);
+});
