@@ -265,6 +265,7 @@ export const runView: View = (root, source, route) => {
       const r = await source.run(id);
       if (stopped) return;
       const open = root.querySelector<HTMLDetailsElement>('details.spec')?.open;
+      document.title = `${r.name} · ${r.kind} · dramatis`;
       root.innerHTML = renderRun(r, source.note(id)).s;
       if (open) root.querySelector<HTMLDetailsElement>('details.spec')!.open = true;
       if (r.status === 'running' && source.pollMs > 0) timer = setTimeout(load, source.pollMs);
