@@ -12,9 +12,9 @@ registerRunCommands(program);
 registerMonitor(program);
 // `run` and `presets` against a server need no organism; the other commands load it (and tfjs, about
 // 1 s to import), so they are registered only when one of them, or help, may be asked for.
-// `view` and `report` only read the store: they skip the organism too, and so does `monitor`.
+// `view`, `report` and `export` only read the store: they skip the organism too, and so does `monitor`.
 if (!['run', 'presets', 'audit', 'monitor'].includes(process.argv[2] ?? '')) (await import('./view-command.ts')).registerView(program);
-if (!['run', 'presets', 'audit', 'view', 'report', 'monitor'].includes(process.argv[2] ?? '')) {
+if (!['run', 'presets', 'audit', 'view', 'report', 'export', 'monitor'].includes(process.argv[2] ?? '')) {
   (await import('./demo.ts')).registerDemo(program);
   (await import('./organism-commands.ts')).registerOrganismCommands(program);
   (await import('./world-commands.ts')).registerWorldCommands(program);

@@ -48,6 +48,46 @@ export function registerView(program: Command): void {
     });
 
   program
+    .command('export')
+    .description("a run's samples as CSV or JSONL (filtered as the viewer filters), or the run as JSON")
+    .argument('<run>', 'run id, id prefix or name (the latest run of that name)')
+    .option('--format <f>', 'csv, jsonl (the samples) or json (spec and summary)', 'csv')
+    .option('--out <file>', 'where to write it (default: stdout)')
+    .option('--db <file>', 'results database', DEFAULT_DB)
+    .option('--condition <name>', 'only this condition')
+    .option('--question <id>', 'only this question')
+    .option('--label <label>', "only samples the run's judge gave this label")
+    .option('--text <s>', 'only samples whose answer or question contains this')
+    .action(async (ref: string, o: { format: string; out?: string; db: string; condition?: string; question?: string; label?: string; text?: string }) => {
+      const [{ ViewStore }, { EXPORT_FORMATS, exportLines }, { createWriteStream }] = await Promise.all([
+        import('../view/queries.ts'),
+        import('../view/export.ts'),
+        import('node:fs'),
+      ]);
+      if (!(EXPORT_FORMATS as readonly string[]).includes(o.format)) throw new Error(`--format ${o.format}: use one of ${EXPORT_FORMATS.join(', ')}`);
+      const store = new ViewStore(resolve(o.db));
+      try {
+        const id = store.resolveRun(ref);
+        const out: NodeJS.WritableStream = o.out ? createWriteStream(resolve(o.out)) : process.stdout;
+        let n = 0;
+        for (const line of exportLines(store, id, o.format as 'csv', { condition: o.condition, question: o.question, label: o.label, text: o.text })) {
+          n++;
+          if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
+        }
+        if (o.out) {
+          await new Promise<void>((res, rej) => {
+            out.once('error', rej);
+            out.end(() => res());
+          });
+          const rows = o.format === 'json' ? 'the run' : `${(o.format === 'csv' ? n - 1 : n).toLocaleString('en-US')} samples`;
+          process.stderr.write(`dramatis export: ${rows} to ${o.out}\n`);
+        }
+      } finally {
+        store.close();
+      }
+    });
+
+  program
     .command('report')
     .description("write runs as one self-contained HTML file (the viewer's pages, opens from disk)")
     .argument('<run...>', 'run id, id prefix or name (the latest run of that name)')

@@ -7,6 +7,7 @@
  *   GET /api/runs/:id/samples?condition=&question=&label=&min=&max=&text=&offset=&limit=
  *   GET /api/runs/:id/position?sample=ID&<filter>   where a sample sits in the filtered list
  *   GET /api/runs/:id/samples/:sid       one sample in full (prompt, answer, every judgment)
+ *   GET /api/runs/:id/export?format=csv|jsonl|json&<filter>   a download of the filtered samples (or the run)
  *   GET /, /app.js                       the app
  */
 import { Hono, type Context } from 'hono';
@@ -14,6 +15,7 @@ import { z } from 'zod';
 import { BadRequest, NotFound, type ViewStore } from './queries.ts';
 import type { SampleFilter } from './types.ts';
 import { clientBundle, pageHtml } from './bundle.ts';
+import { EXPORT_FORMATS, exportFileName, exportLines, type ExportFormat } from './export.ts';
 
 const int = (max: number) => z.coerce.number().int().min(0).max(max);
 const filterSchema = z.object({
@@ -85,6 +87,23 @@ export function createViewApp(store: ViewStore, o: ViewOptions = {}): Hono {
     const sid = Number(c.req.param('sid'));
     if (!Number.isInteger(sid)) throw new BadRequest(`${c.req.path}: the sample id must be an integer`);
     return c.json(store.sample(c.req.param('id'), sid));
+  });
+  app.get('/api/runs/:id/export', (c) => {
+    const { format } = query(c, z.object({ format: z.enum(EXPORT_FORMATS as [ExportFormat, ...ExportFormat[]]) }).passthrough());
+    const id = c.req.param('id');
+    const run = store.run(id); // an unknown run is a 404 now, not a broken stream later
+    const lines = exportLines(store, id, format, filterOf(c));
+    const encoder = new TextEncoder();
+    // Pulled a line at a time as the client reads, so a large export is never held whole.
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        const n = lines.next();
+        if (n.done) ctl.close();
+        else ctl.enqueue(encoder.encode(n.value));
+      },
+    });
+    const type = { csv: 'text/csv; charset=utf-8', jsonl: 'application/x-ndjson; charset=utf-8', json: 'application/json; charset=utf-8' }[format];
+    return new Response(body, { headers: { 'content-type': type, 'content-disposition': `attachment; filename="${exportFileName(run.name, format)}"` } });
   });
   app.get('/api/*', (c) => c.json({ error: `no such endpoint: ${c.req.path}` }, 404));
   app.get('/app.js', async (c) => {

@@ -53,7 +53,15 @@ export const samplesView: View = (root, source, route) => {
   root.className = 'samples-page';
   root.innerHTML = '<p class="muted">loading…</p>';
 
-  const syncUrl = () => replaceRoute(['run', runId, 'samples'], { ...filterParams(filter), sample: selectedId ? String(selectedId) : undefined });
+  // The export links follow the filter (and the sort): the download is the list as it is shown.
+  const exportHref = (format: string) => `/api/runs/${encodeURIComponent(runId)}/export?${new URLSearchParams({ ...filterParams(filter), format })}`;
+  const syncExports = () => {
+    for (const f of ['csv', 'jsonl']) root.querySelector<HTMLAnchorElement>(`#x-${f}`)?.setAttribute('href', exportHref(f));
+  };
+  const syncUrl = () => {
+    syncExports();
+    replaceRoute(['run', runId, 'samples'], { ...filterParams(filter), sample: selectedId ? String(selectedId) : undefined });
+  };
 
   const shell = () => {
     const f = facets!,
@@ -86,6 +94,11 @@ export const samplesView: View = (root, source, route) => {
         }
         <input type="search" id="f-text" aria-label="search answers and questions" placeholder="search answers and questions" value="${filter.text ?? ''}">
         <button id="f-clear">Clear</button>
+        ${
+          source.mode === 'server'
+            ? html`<span class="exports"><a class="button" id="x-csv" download href="${exportHref('csv')}">Export CSV</a><a class="button" id="x-jsonl" download href="${exportHref('jsonl')}">Export JSONL</a></span>`
+            : ''
+        }
       </div>
       <div class="split">
         <div class="vlist" id="vlist" tabindex="0" data-state="loading"><div class="vspacer" id="vspacer"><div class="vrows" id="vrows"></div></div></div>
