@@ -133,3 +133,21 @@ nodeTest('in the browser: Export CSV follows the filter; the download parses to 
     await browser.close();
   }
 });
+
+nodeTest("in the browser: every table has a CSV button; the run page's conditions table downloads as shown", { skip }, async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/#/run/${filled.runs.a}`);
+    await page.waitForSelector('#conditions table.data');
+    assert.equal(await page.locator('button.export-table').count(), await page.locator('table.data').count());
+    const rows = await page.locator('#conditions table.data tr').count();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#conditions button.export-table')]);
+    const csv = parseCsv(readFileSync((await download.path())!, 'utf8'));
+    assert.equal(csv.length, rows);
+    assert.equal(csv[0][0], 'condition');
+    assert.equal(csv[1][0], view.run(filled.runs.a).summary!.conditions[0].name);
+  } finally {
+    await browser.close();
+  }
+});

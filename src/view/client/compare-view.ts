@@ -7,6 +7,7 @@
 import { html, pct, interval, count, type Html } from './html.ts';
 import { forest, groupedBars, stacked, labelColours, legend, colourOf } from './charts.ts';
 import { routeHref, showError, type View } from './route.ts';
+import { addTableExports } from './table-export.ts';
 import { differenceInterval } from '../../shared/stats.ts';
 import type { RunDetail, RunRow } from '../types.ts';
 import type { ConditionResult } from '../../experiments/result.ts';
@@ -165,6 +166,7 @@ export const compareView: View = (root, source, route) => {
         };
         location.hash = routeHref(['compare'], { a: ref('a', a), b: ref('b', b) });
       };
+      addTableExports(root, `compare-${a?.run?.name ?? 'A'}-${b?.run?.name ?? 'B'}`);
       root.querySelectorAll('select').forEach((s) => s.addEventListener('change', go));
     } catch (e) {
       if (!stopped) showError(root, e);

@@ -31,6 +31,8 @@ export interface KindView {
   /** Condition and result fields this kind draws itself (the rest appear under "other figures"). */
   conditionFields: string[];
   resultFields: string[];
+  /** The conditions the generic rate, effect, question and label sections draw (default: all; vectors leaves out its sweep). */
+  mainConditions?(s: ExperimentResult): ConditionResult[];
   /** The kind's own sections, after the generic ones. */
   sections?(c: KindViewContext): Html;
   /** Its own part of a comparison of two runs, conditions paired by name. */

@@ -9,6 +9,7 @@ import { rateBars, groupedBars, forest, stacked, lineChart, labelColours, colour
 import { extraSection } from './extras.ts';
 import { routeHref, showError, type View } from './route.ts';
 import { statusBadge } from './runs-view.ts';
+import { addTableExports } from './table-export.ts';
 import { statusPanel, duration } from './status-panel.ts';
 import { wilson } from '../../shared/stats.ts';
 import type { RunDetail } from '../types.ts';
@@ -46,7 +47,16 @@ function header(r: RunDetail): Html {
     ${s?.reference ? html`<p class="note">For comparison: ${s.reference}</p>` : ''}`;
 }
 
-function conditionsSection(r: RunDetail, s: ExperimentResult): Html {
+/** The summary as the generic sections draw it: only the kind's main conditions (vectors leaves out its sweep). */
+function mainOf(s: ExperimentResult): ExperimentResult {
+  const conds = viewOf(s.kind).mainConditions?.(s) ?? s.conditions;
+  if (conds === s.conditions) return s;
+  const names = new Set(conds.map((c) => c.name));
+  return { ...s, conditions: conds, effects: s.effects.filter((e) => names.has(e.condition) && names.has(e.against)) };
+}
+
+function conditionsSection(r: RunDetail, all: ExperimentResult): Html {
+  const s = mainOf(all);
   const view = viewOf(s.kind);
   const target = view.target(s);
   const rows = s.conditions.map((c, i) => ({
@@ -81,7 +91,8 @@ function conditionsSection(r: RunDetail, s: ExperimentResult): Html {
   );
 }
 
-function effectsSection(s: ExperimentResult): Html {
+function effectsSection(all: ExperimentResult): Html {
+  const s = mainOf(all);
   if (!s.effects.length) return html``;
   return section(
     'Effects',
@@ -107,7 +118,8 @@ function heatmap(r: RunDetail, s: ExperimentResult, ids: string[], target?: stri
   </tbody></table>`;
 }
 
-function questionsSection(r: RunDetail, s: ExperimentResult): Html {
+function questionsSection(r: RunDetail, all: ExperimentResult): Html {
+  const s = mainOf(all);
   const ids = [...new Set(s.conditions.flatMap((c) => c.questions.map((q) => q.id)))];
   const view = viewOf(s.kind);
   if (ids.length < 2 || view.perQuestion === null) return html``;
@@ -144,7 +156,8 @@ function questionsSection(r: RunDetail, s: ExperimentResult): Html {
   );
 }
 
-function labelsSection(r: RunDetail, s: ExperimentResult): Html {
+function labelsSection(r: RunDetail, whole: ExperimentResult): Html {
+  const s = mainOf(whole);
   const view = viewOf(s.kind);
   if (!view.labels || s.conditions.every((c) => Object.keys(c.labels ?? {}).length === 0)) return html``;
   const all = [...new Set(s.conditions.flatMap((c) => Object.keys(c.labels)))];
@@ -267,6 +280,7 @@ export const runView: View = (root, source, route) => {
       const open = root.querySelector<HTMLDetailsElement>('details.spec')?.open;
       document.title = `${r.name} · ${r.kind} · dramatis`;
       root.innerHTML = renderRun(r, source.note(id)).s;
+      addTableExports(root, r.name);
       if (open) root.querySelector<HTMLDetailsElement>('details.spec')!.open = true;
       if (r.status === 'running' && source.pollMs > 0) timer = setTimeout(load, source.pollMs);
     } catch (e) {
