@@ -99,11 +99,12 @@ test('a run: rates with intervals per condition, effects, per question; other ki
   assert.equal(await page.locator('#curve svg').count(), 1);
   const more = page.locator('#extra-run');
   assert.match(await more.innerText(), /separation\s+layer 2 · auc 0\.970/);
-  assert.equal(await more.locator('svg[aria-label="layers"]').count(), 1, 'the layer separation curve');
-  assert.equal(await more.locator('svg[aria-label="shifts"] circle').count(), 3, 'the shifts as points against the measured projection');
-  assert.equal(await more.locator('svg[aria-label="shifts"] path[fill="none"]').count(), 0, 'not joined by lines');
+  // The vector's figures have sections of their own (the vectors view), no longer the generic box.
+  assert.equal(await page.locator('#vectors-layers svg[aria-label="AUC per layer"]').count(), 1, 'the layer separation curve');
+  assert.equal(await page.locator('#vectors-shifts svg[aria-label="shifts"] circle').count(), 3, 'the shifts as points against the measured projection');
+  assert.equal(await page.locator('#vectors-shifts svg[aria-label="shifts"] path[fill="none"]').count(), 0, 'not joined by lines');
   assert.equal(
-    await more.locator('svg[aria-label="sweep"] path[fill="none"]').count(),
+    await page.locator('#vectors-sweep svg[aria-label="steering sweep"] path[fill="none"]').count(),
     4,
     'a sweep over two conditions: rate and coherence of each, one line apiece',
   );
