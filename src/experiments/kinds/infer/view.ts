@@ -1,14 +1,34 @@
 /** The viewer's infer: the posterior over the library per condition, and each text's posterior in the samples. */
 import { html, count, interval, pct, type Html } from '../../../view/client/html.ts';
 import { colourOf, rateBars } from '../../../view/client/charts.ts';
+import '../../../view/client/charts-more.ts';
 import { defaultView, type KindView, type KindViewContext } from '../../../view/client/kind-view.ts';
 import type { RunDetail } from '../../../view/types.ts';
 import type { InferCondition } from './index.ts';
 
+/** True author (rows) × top guess (columns) over the texts the summary keeps (its first few examples per condition). */
+function confusion(ex: { truth?: string; top: string }[]): Html {
+  const known = ex.filter((e) => e.truth !== undefined);
+  if (!known.length) return html``;
+  const rows = [...new Set(known.map((e) => e.truth!))].sort();
+  const cols = [...new Set([...rows, ...known.map((e) => e.top)])].sort();
+  const n = (t: string, g: string) => known.filter((e) => e.truth === t && e.top === g).length;
+  const max = Math.max(1, ...rows.flatMap((t) => cols.map((g) => n(t, g))));
+  return html`<p class="note">Confusion over the ${known.length} texts the summary keeps: true author (rows) × top guess (columns).</p>
+    <table class="data heat confusion"><thead><tr><th>true \\ guessed</th>${cols.map((g) => html`<th class="num">${g}</th>`)}</tr></thead><tbody>
+    ${rows.map(
+      (t) =>
+        html`<tr><th>${t}</th>${cols.map((g) => {
+          const k = n(t, g);
+          return html`<td class="num cell" data-count="${String(k)}" style="background:${t === g ? 'rgba(84,162,75,' : 'rgba(228,87,86,'}${(k ? 0.15 + (0.7 * k) / max : 0).toFixed(2)})">${k || ''}</td>`;
+        })}</tr>`,
+    )}</tbody></table>`;
+}
+
 function inferSection({ summary: s, section }: KindViewContext): Html {
   const withInfer = (s.conditions as InferCondition[]).filter((c) => c.infer);
   if (!withInfer.length) return html``;
-  const blocks = withInfer.map((c) => {
+  const blocks = withInfer.map((c, k) => {
     const inf = c.infer!;
     const priorOf = (name: string) => inf.prior[inf.library.indexOf(name)];
     const bars = rateBars(
@@ -19,8 +39,13 @@ function inferSection({ summary: s, section }: KindViewContext): Html {
     );
     return html`<div class="infer-c"><h3>${c.name} <small class="muted">top-1 ${pct(c.rate)} ${interval(c.ci)} over ${count(c.n)} texts${inf.meanTrueP === null ? '' : html` · mean P(true author) ${inf.meanTrueP.toFixed(3)}`} · chance ${pct(1 / Math.max(1, inf.library.length))}</small></h3>
       <p class="note">Mean posterior over the ${inf.library.length} personas (most probable 12)</p>${bars}
-      <table class="data"><thead><tr><th>text</th><th>true author</th><th>top</th><th class="num">p</th></tr></thead><tbody>
-      ${inf.examples.map((e) => html`<tr class="${e.truth === undefined ? '' : e.truth === e.top ? 'ok' : 'bad'}"><td class="text">${e.text}</td><td>${e.truth ?? '—'}</td><td>${e.top}</td><td class="num">${e.p.toFixed(2)}</td></tr>`)}</tbody></table>
+      <label class="small">show <select data-filter-for="${`infer-texts-${k}`}"><option value="all">all</option><option value="right">right</option><option value="wrong">wrong</option></select></label>
+      <table class="data infer-texts" id="${`infer-texts-${k}`}"><thead><tr><th>text</th><th>true author</th><th>top guess</th><th class="num">p</th><th></th></tr></thead><tbody>
+      ${inf.examples.map((e) => {
+        const v = e.truth === undefined ? 'unknown' : e.truth === e.top ? 'right' : 'wrong';
+        return html`<tr data-filter="${v}" class="${v === 'right' ? 'ok' : v === 'wrong' ? 'bad' : ''}"><td class="text">${e.text}</td><td>${e.truth ?? '—'}</td><td>${e.top}</td><td class="num">${e.p.toFixed(2)}</td><td>${v === 'unknown' ? '' : v}</td></tr>`;
+      })}</tbody></table>
+      ${confusion(inf.examples)}
       ${inf.descriptions ? html`<h4>The model's own descriptions of the authors</h4><ol>${inf.descriptions.overall.map((d) => html`<li>${d.answer} <small>×${d.count}</small></li>`)}</ol>` : ''}
     </div>`;
   });
