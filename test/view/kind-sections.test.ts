@@ -1,0 +1,81 @@
+/**
+ * The kinds' own sections in headless Chromium: a vectors run's AUC per layer (0.5–1, the chosen layer
+ * marked), its labelled shift scatter and steering sweep; infer's confusion matrix and right/wrong filter.
+ * Screenshots go to test-output/view/kind-<kind>.png.
+ */
+import { test as nodeTest, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import type { Page } from 'playwright-core';
+import { fillStore, type Filled } from './fixture.ts';
+import { launchChromium, skipBrowserTests } from './browser.ts';
+import { tempDir } from '../helpers/tmp.ts';
+import { ViewStore } from '../../src/view/queries.ts';
+import { createViewApp } from '../../src/view/app.ts';
+
+const OUT = resolve(import.meta.dirname, '../../test-output/view');
+let filled: Filled, view: ViewStore, base: string, page: Page;
+let closeServer: () => Promise<unknown>, closeBrowser: () => Promise<void>;
+const skip = skipBrowserTests();
+const test = (name: string, fn: () => Promise<void>) => nodeTest(name, { skip }, fn);
+const shot = (kind: string) => page.screenshot({ path: join(OUT, `kind-${kind}.png`), fullPage: true });
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(OUT, { recursive: true });
+  const dir = tempDir('dramatis-kind-sections-');
+  filled = await fillStore(join(dir, 'runs.db'));
+  view = new ViewStore(join(dir, 'runs.db'));
+  const server = serve({ fetch: createViewApp(view, { pollMs: 0 }).fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  closeServer = () => new Promise((r) => server.close(r));
+  const browser = await launchChromium();
+  closeBrowser = browser.close;
+  page = await browser.context.newPage();
+});
+after(async () => {
+  await closeBrowser?.();
+  await closeServer?.();
+  view?.close();
+  filled?.store.close();
+});
+
+test('vectors: AUC per layer from 0.5 with the chosen layer marked, labelled shifts, the sweep in its own section', async () => {
+  await page.goto(`${base}/#/run/${filled.runs.future}`);
+  await page.waitForSelector('#vectors-layers');
+  const auc = page.locator('svg[aria-label="AUC per layer"]');
+  assert.equal(await auc.locator('.y-tick').first().textContent(), '0.500', 'the AUC axis starts at chance');
+  assert.match((await auc.locator('.mark-label').textContent()) ?? '', /chosen layer 2/);
+  assert.equal(await auc.locator('rect.chosen').count(), 1);
+  assert.match(await page.locator('#vectors-headline').innerText(), /AUC 0\.970 \[0\.950, 0\.990\] at layer 2/);
+  const labels = await page.locator('svg[aria-label="shifts"] .point-label').allTextContents();
+  assert.deepEqual(labels.sort(), ['ft 0', 'ft 1', 'ft 2']);
+  assert.equal(await page.locator('#vectors-sweep svg[aria-label="steering sweep"]').count(), 1);
+  assert.ok(!(await page.locator('#extra-run').innerText()).includes('validationD'), 'the vector is no longer in the generic box');
+  await shot('vectors');
+});
+
+test('infer: the confusion matrix counts every kept text; the filter hides rows', async () => {
+  await page.goto(`${base}/#/run/${filled.runs.infer}`);
+  await page.waitForSelector('table.confusion');
+  const table = page.locator('table.infer-texts').first();
+  const rows = await table.locator('tbody tr').count();
+  const counts = (
+    await page
+      .locator('table.confusion')
+      .first()
+      .locator('td[data-count]')
+      .evaluateAll((tds) => tds.map((t) => Number(t.getAttribute('data-count'))))
+  ).reduce((a, b) => a + b, 0);
+  assert.equal(counts, await table.locator('tbody tr:not([data-filter="unknown"])').count());
+  const id = await table.getAttribute('id');
+  await page.selectOption(`select[data-filter-for="${id}"]`, 'right');
+  const visible = await table.locator('tbody tr:visible').count();
+  assert.equal(visible, await table.locator('tbody tr[data-filter="right"]').count());
+  assert.ok(rows > 0);
+  await shot('infer');
+});
