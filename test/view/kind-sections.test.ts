@@ -28,6 +28,11 @@ before(async () => {
   mkdirSync(OUT, { recursive: true });
   const dir = tempDir('dramatis-kind-sections-');
   filled = await fillStore(join(dir, 'runs.db'));
+  // A steering-sweep condition as prepareVectors names it: it belongs in the sweep section only.
+  const row = filled.store.db.prepare('SELECT summary FROM runs WHERE id = ?').get(filled.runs.future) as { summary: string };
+  const sum = JSON.parse(row.summary);
+  sum.conditions.push({ ...sum.conditions[1], name: 'clean · steer +2', role: 'treatment', group: 'sweep: clean' });
+  filled.store.db.prepare('UPDATE runs SET summary = ? WHERE id = ?').run(JSON.stringify(sum), filled.runs.future);
   view = new ViewStore(join(dir, 'runs.db'));
   const server = serve({ fetch: createViewApp(view, { pollMs: 0 }).fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise((r) => server.once('listening', r));
@@ -55,6 +60,8 @@ test('vectors: AUC per layer from 0.5 with the chosen layer marked, labelled shi
   const labels = await page.locator('svg[aria-label="shifts"] .point-label').allTextContents();
   assert.deepEqual(labels.sort(), ['ft 0', 'ft 1', 'ft 2']);
   assert.equal(await page.locator('#vectors-sweep svg[aria-label="steering sweep"]').count(), 1);
+  assert.ok(!(await page.locator('svg[aria-label="rate per condition"]').innerHTML()).includes('steer +2'), 'sweep conditions stay out of the main rates');
+  assert.ok(!(await page.locator('#conditions table').innerText()).includes('steer +2'));
   assert.ok(!(await page.locator('#extra-run').innerText()).includes('validationD'), 'the vector is no longer in the generic box');
   await shot('vectors');
 });
