@@ -6,22 +6,14 @@
  */
 import type { ViewStore } from './queries.ts';
 import type { SampleFilter } from './types.ts';
+import { csvLine } from '../shared/csv.ts';
+
+export { csvField, csvLine } from '../shared/csv.ts';
 
 export type ExportFormat = 'csv' | 'jsonl' | 'json';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'jsonl', 'json'];
 
 export const CSV_COLUMNS = ['id', 'condition', 'question', 'idx', 'paraphrase', 'answer', 'finish_reason', 'label', 'score', 'explanation'] as const;
-
-/**
- * One CSV field (RFC 4180): quoted when it holds a comma, a quote, CR or LF, with quotes doubled.
- * Written by hand because it is these five lines; a CSV library would add a dependency for them.
- */
-export function csvField(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-export const csvLine = (fields: unknown[]) => `${fields.map(csvField).join(',')}\r\n`;
 
 const PAGE = 500;
 

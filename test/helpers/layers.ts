@@ -41,6 +41,9 @@ export const RULES: readonly LayerRule[] = [
   { path: 'world/', layer: 'world' },
   { path: 'organism/', layer: 'organism' },
   { path: 'backends/', layer: 'backends' },
+  // The transcript monitors' rules: pure functions over text, which the viewer runs in the page to
+  // highlight the spans a stored judgment flagged (the store keeps labels and reasons, not spans).
+  { path: /^scorers\/monitors\/(index|loop|distress|date|eval-awareness|text|types)\.ts$/, layer: 'monitor-rules' },
   { path: 'scorers/', layer: 'scorers' },
   { path: 'experiments/', layer: 'experiments' },
   { path: 'cli/', layer: 'cli' },
@@ -57,15 +60,16 @@ export const MAY_IMPORT: Readonly<Record<string, LayerAllowance>> = {
   world: { any: upTo('world') },
   organism: { any: upTo('organism') },
   backends: { any: upTo('backends') },
-  scorers: { any: upTo('scorers') },
-  experiments: { any: upTo('experiments') },
+  'monitor-rules': { any: ['shared', 'monitor-rules'], types: ['scorers'] },
+  scorers: { any: [...upTo('scorers'), 'monitor-rules'] },
+  experiments: { any: [...upTo('experiments'), 'monitor-rules'] },
   // The top: server and view sit on experiments and never import cli (nor each other).
-  server: { any: [...STACK, 'server'] },
-  view: { any: [...STACK, 'view', 'view-types', 'view-client'] },
-  cli: { any: [...STACK, 'cli', 'server', 'view', 'view-types', 'view-client'] },
+  server: { any: [...STACK, 'monitor-rules', 'server'] },
+  view: { any: [...STACK, 'monitor-rules', 'view', 'view-types', 'view-client'] },
+  cli: { any: [...STACK, 'monitor-rules', 'cli', 'server', 'view', 'view-types', 'view-client'] },
   // Runs in the browser: its own code, pure helpers and the viewer's types; result types from experiments.
   'view-types': { any: ['shared', 'view-types'], types: ['experiments'] },
-  'view-client': { any: ['shared', 'view-types', 'view-client'], types: ['experiments'] },
+  'view-client': { any: ['shared', 'view-types', 'view-client', 'monitor-rules'], types: ['experiments'] },
 };
 
 export const POLICY: LayerPolicy = { rules: RULES, mayImport: MAY_IMPORT };

@@ -3,7 +3,7 @@
  * which serialises the table's cells as shown (header row first). Built in the page because the
  * tables are the page's own rendering of a summary (the samples list exports through the server).
  */
-import { csvLine } from '../export.ts';
+import { csvLine } from '../../shared/csv.ts';
 
 function tableCsv(t: HTMLTableElement): string {
   return [...t.rows].map((r) => csvLine([...r.cells].map((c) => (c.textContent ?? '').replace(/\s+/g, ' ').trim()))).join('');
