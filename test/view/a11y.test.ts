@@ -89,3 +89,24 @@ test('the tab title names the run', async () => {
   await page.waitForSelector('#vlist[data-state="ready"]');
   assert.match(await page.title(), /^em-small · samples/);
 });
+
+test('a label keeps its colour on every page and after a reload', async () => {
+  const colourOf = async (hash: string, label: string) => {
+    await page.goto(`${base}/${hash}`);
+    await page.waitForSelector('.legend span');
+    return page.evaluate(
+      (l) => [...document.querySelectorAll<HTMLElement>('.legend span')].find((s) => s.textContent === l)?.querySelector('i')?.style.background ?? null,
+      label,
+    );
+  };
+  const first = await colourOf(`#/run/${filled.runs.a}`, 'refusal');
+  assert.ok(first, 'the label is in the legend');
+  assert.equal(await colourOf(`#/run/${filled.runs.b}`, 'refusal'), first);
+  assert.equal(await colourOf(`#/compare?a=${filled.runs.a}&b=${filled.runs.b}`, 'refusal'), first);
+  await page.reload();
+  await page.waitForSelector('.legend span');
+  assert.equal(await colourOf(`#/run/${filled.runs.b}`, 'refusal'), first);
+  const others = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('#labels .legend span i')].map((i) => i.style.background));
+  assert.ok(others.length >= 3);
+  assert.equal(new Set(others).size, others.length, 'no two labels of the legend share a colour');
+});

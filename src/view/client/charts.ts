@@ -175,15 +175,85 @@ export function forest(rows: ForestRow[], o: { title?: string; labelW?: number }
   return svg(w, h, body, o.title ?? 'differences');
 }
 
-/** Label colours, kept for the page's life: the same label has the same colour in every chart. */
-const assigned = new Map<string, string>();
+/**
+ * Label colours: 40 distinguishable colours (Tableau's 20 and d3's category20b, red kept for the target
+ * label alone). A label keeps the colour it first got in this browser, on every page and after a reload
+ * (remembered in localStorage); a new label takes the colour its name hashes to, or the next free one.
+ */
+const LABEL_PALETTE = [
+  '#4c78a8',
+  '#54a24b',
+  '#f58518',
+  '#72b7b2',
+  '#b279a2',
+  '#9d755d',
+  '#ff9da6',
+  '#bab0ac',
+  '#eeca3b',
+  '#1f77b4',
+  '#aec7e8',
+  '#ff7f0e',
+  '#ffbb78',
+  '#2ca02c',
+  '#98df8a',
+  '#9467bd',
+  '#c5b0d5',
+  '#8c564b',
+  '#c49c94',
+  '#e377c2',
+  '#f7b6d2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#dbdb8d',
+  '#17becf',
+  '#9edae5',
+  '#393b79',
+  '#5254a3',
+  '#6b6ecf',
+  '#9c9ede',
+  '#637939',
+  '#8ca252',
+  '#b5cf6b',
+  '#cedb9c',
+  '#8c6d31',
+  '#bd9e39',
+  '#e7ba52',
+  '#e7cb94',
+  '#7b4173',
+  '#a55194',
+];
+const STORE_KEY = 'dramatis.labelColours';
 const SPECIAL: Record<string, string> = { incoherent: '#c7c7c7', other: '#9e9e9e', rest: '#d4d4d4' };
 const TARGET = '#e45756';
 
+function loadAssigned(): Map<string, string> {
+  try {
+    return new Map(Object.entries(JSON.parse(globalThis.localStorage?.getItem(STORE_KEY) ?? '{}') as Record<string, string>));
+  } catch {
+    return new Map();
+  }
+}
+const assigned = loadAssigned();
+const hashOf = (s: string) => [...s].reduce((h, c) => (Math.imul(h, 31) + c.charCodeAt(0)) >>> 0, 7);
+
 /** Colours for labels; the counted (target) label, if given, is red, and red is kept for it alone. */
 export function labelColours(labels: string[], target?: string): (label: string) => string {
-  const others = PALETTE.filter((c) => c !== TARGET);
-  for (const l of labels) if (!assigned.has(l) && !SPECIAL[l] && l !== target) assigned.set(l, others[assigned.size % others.length]);
+  let changed = false;
+  for (const l of labels) {
+    if (assigned.has(l) || SPECIAL[l] || l === target) continue;
+    const used = new Set(assigned.values());
+    const start = hashOf(l) % LABEL_PALETTE.length;
+    let c = LABEL_PALETTE[start];
+    for (let k = 0; k < LABEL_PALETTE.length && used.has(c); k++) c = LABEL_PALETTE[(start + k) % LABEL_PALETTE.length];
+    assigned.set(l, c);
+    changed = true;
+  }
+  if (changed)
+    try {
+      globalThis.localStorage?.setItem(STORE_KEY, JSON.stringify(Object.fromEntries(assigned)));
+    } catch {
+      /* storage full or disabled (a report opened from disk may have none): colours still hold for this page */
+    }
   return (l) => (l === target ? TARGET : (SPECIAL[l] ?? assigned.get(l) ?? '#bbb'));
 }
 
