@@ -359,7 +359,7 @@ export class ViewStore {
     const { sql, args } = this.filterSql(f);
     const stmt = this.db
       .prepare(`SELECT s.id, s.question_id, s.idx, substr(s.paraphrase, 1, 300) paraphrase, substr(s.answer, 1, 400) answer, s.finish_reason, j.label, j.score
-      FROM ${this.fromSql(f, true)} WHERE ${sql} ORDER BY s.idx LIMIT @limit OFFSET @offset`);
+      FROM ${this.fromSql(f, true)} WHERE ${sql} ORDER BY s.idx, s.id LIMIT @limit OFFSET @offset`);
     const rows: SampleRow[] = [];
     let skip = offset;
     for (const { c, n } of counts) {
@@ -383,14 +383,15 @@ export class ViewStore {
     if (!s) return null;
     const { sql, args } = this.filterSql(f);
     const from = this.fromSql(f, true);
-    const inCond = this.db.prepare(`SELECT COUNT(*) n FROM ${from} WHERE ${sql} AND s.idx < @before`);
+    // The list's order within a condition is (idx, id): a conversation stores every turn under its conversation's idx.
+    const inCond = this.db.prepare(`SELECT COUNT(*) n FROM ${from} WHERE ${sql} AND (s.idx < @before OR (s.idx = @before AND s.id < @id))`);
     const matches = this.db.prepare(`SELECT COUNT(*) n FROM ${from} WHERE ${sql} AND s.id = @id`);
     let before = 0;
     for (const { c, n } of this.counts(ctx, f)) {
       if (c.conditionKey === s.condition_key) {
         const a = { ...args, judge: ctx.judge, key: c.conditionKey, n: ctx.n };
         if ((matches.get({ ...a, id: sampleId }) as { n: number }).n === 0) return null;
-        return before + (inCond.get({ ...a, before: s.idx }) as { n: number }).n;
+        return before + (inCond.get({ ...a, before: s.idx, id: sampleId }) as { n: number }).n;
       }
       before += n;
     }
@@ -415,7 +416,7 @@ export class ViewStore {
   sampleBundle(runId: string, perCondition: number): { rows: SampleDetail[]; total: number } {
     const ctx = this.context(runId);
     const stmt = this.db.prepare(`SELECT s.*, j.label, j.score FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = ?
-      WHERE s.condition_key = ? AND s.idx < ? ORDER BY s.idx LIMIT ?`);
+      WHERE s.condition_key = ? AND s.idx < ? ORDER BY s.idx, s.id LIMIT ?`);
     const rows: SampleDetail[] = [];
     for (const c of ctx.conditions) {
       for (const r of stmt.all(ctx.judge, c.conditionKey, ctx.n, perCondition) as Record<string, unknown>[]) {

@@ -2,6 +2,8 @@
  * An automated accessibility check (axe-core, run inside real Chromium) on every page of the viewer:
  * the runs list, a run of each kind in the fixture, its samples with a sample open, compare and side
  * by side. No page may have a critical violation; serious ones are printed, so they can be worked on.
+ * On the same pages, at a 1,000 px window: text drawn in the charts has at least 4.5:1 contrast, and no
+ * page scrolls sideways (long condition names included).
  */
 import { test as nodeTest, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +13,8 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Page } from 'playwright-core';
 import { fillStore, type Filled } from './fixture.ts';
+import { fillMoreKinds } from './fixture-kinds.ts';
+import { measureSvgContrast } from './contrast.ts';
 import { launchChromium, skipBrowserTests } from './browser.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { ViewStore } from '../../src/view/queries.ts';
@@ -19,13 +23,14 @@ import { createViewApp } from '../../src/view/app.ts';
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const skip = skipBrowserTests();
 const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { skip }, fn);
-let filled: Filled, view: ViewStore, base: string, page: Page;
+let filled: Filled, more: Awaited<ReturnType<typeof fillMoreKinds>>, view: ViewStore, base: string, page: Page;
 let closeServer: () => Promise<unknown>, closeBrowser: () => Promise<void>;
 
 before(async () => {
   if (skip) return;
   const dir = tempDir('dramatis-view-a11y-');
   filled = await fillStore(join(dir, 'runs.db'));
+  more = await fillMoreKinds(filled.store, join(dir, 'cache'));
   view = new ViewStore(join(dir, 'runs.db'));
   const server = serve({ fetch: createViewApp(view, { pollMs: 0 }).fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise((r) => server.once('listening', r));
@@ -68,13 +73,24 @@ test('no critical accessibility violation on any page (axe-core)', async () => {
     ['infer run', `#/run/${r.infer}`, '#infer'],
     ['vectors run', `#/run/${r.future}`, 'section.card'],
     ['running run', `#/run/${r.running}`, 'section.card'],
+    ['audit run', `#/run/${more.audit}`, '#audit'],
+    ['conversation run', `#/run/${more.conversation}`, '#turns'],
+    ['long names run', `#/run/${more.longNames}`, 'svg[aria-label="rate per condition"]'],
     ['samples', `#/run/${r.a}/samples`, '#vlist[data-state="ready"]'],
     ['compare', `#/compare?a=${r.a}&b=${r.b}`, 'table.compare'],
     ['side by side', `#/compare/samples?a=${encodeURIComponent(`${r.a}~evil system`)}&b=${encodeURIComponent(`${r.b}~evil system`)}`, 'table.sbs'],
   ];
-  const critical: string[] = [];
+  const critical: string[] = [],
+    lowContrast: string[] = [],
+    overflow: string[] = [];
+  let checked = 0;
   for (const [name, hash, sel] of pages) {
     const v = await audit(hash, sel);
+    const c = await measureSvgContrast(page);
+    checked += c.checked;
+    for (const l of c.low) lowContrast.push(`${name}: "${l.text}" ${l.ratio}:1 (${l.fg} on ${l.bg})`);
+    const wide = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    if (wide.scroll > wide.client + 1) overflow.push(`${name}: ${wide.scroll} px wide in a ${wide.client} px window`);
     for (const x of v) {
       const line = `${name}: ${x.impact} ${x.id} (${x.help}) at ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`;
       if (x.impact === 'critical') critical.push(line);
@@ -82,6 +98,9 @@ test('no critical accessibility violation on any page (axe-core)', async () => {
     }
   }
   assert.deepEqual(critical, []);
+  assert.ok(checked > 200, `chart texts measured: ${checked}`);
+  assert.deepEqual(lowContrast, [], 'chart text at 4.5:1 or more');
+  assert.deepEqual(overflow, [], 'no page scrolls sideways at 1,000 px');
 });
 
 test('the tab title names the run', async () => {
@@ -109,4 +128,19 @@ test('a label keeps its colour on every page and after a reload', async () => {
   const others = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('#labels .legend span i')].map((i) => i.style.background));
   assert.ok(others.length >= 3);
   assert.equal(new Set(others).size, others.length, 'no two labels of the legend share a colour');
+});
+
+test('a condition name too long for its chart column is cut there, with the whole name as its tooltip and in the table', async () => {
+  await page.goto(`${base}/#/run/${more.longNames}`);
+  await page.waitForSelector('svg[aria-label="rate per condition"]');
+  const labels = await page
+    .locator('svg[aria-label="rate per condition"] text.label')
+    .evaluateAll((ts) => ts.map((t) => ({ shown: t.lastChild?.textContent ?? '', full: t.querySelector('title')?.textContent ?? null })));
+  const cut = labels.filter((l) => l.full !== null);
+  assert.equal(cut.length, 2, 'both long names are cut');
+  for (const l of cut) {
+    assert.ok(l.full!.startsWith(l.shown.replace(/…$/, '')), `${l.shown} is the start of ${l.full}`);
+    assert.match(l.full!, /seed [34]$/);
+  }
+  assert.match(await page.locator('#conditions table').innerText(), /inoculation prompt that says this is only a game, seed 4/);
 });

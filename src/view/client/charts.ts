@@ -18,6 +18,11 @@ const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…`
 /** Room for the longest label (about 7 px a character at 12 px), within bounds; labels past it are clipped. */
 const labelWidth = (labels: string[], min: number, max: number) => Math.max(min, Math.min(max, 12 + 7 * Math.max(0, ...labels.map((l) => l.length))));
 const fit = (s: string, width: number) => clip(s, Math.max(4, Math.floor((width - 12) / 7)));
+/** A label cut to its column; when cut, the whole of it is its tooltip (long condition names stay readable). */
+const fitText = (x: number, y: number, s: string, width: number, attrs = '') => {
+  const shown = fit(s, width);
+  return shown === s ? text(x, y, s, attrs) : `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}><title>${esc(s)}</title>${esc(shown)}</text>`;
+};
 const link = (href: string | undefined, body: string) => (href ? `<a href="${esc(href)}">${body}</a>` : body);
 
 export interface RateBar {
@@ -63,7 +68,7 @@ export function rateBars(rows: RateBar[], o: { labelW?: number; plotW?: number; 
     const y = top + i * rowH,
       mid = y + rowH / 2;
     const tip = `${r.label}: ${pct(r.rate)}${r.ci ? ` [${pct(r.ci[0])}, ${pct(r.ci[1])}]` : ''}${r.n !== undefined ? `, n ${r.n}` : ''}`;
-    let g = text(labelW - 8, mid + 4, fit(r.label, labelW), 'class="label" text-anchor="end"');
+    let g = fitText(labelW - 8, mid + 4, r.label, labelW, 'class="label" text-anchor="end"');
     g += `<rect x="${x(0)}" y="${y + 5}" width="${Math.max(1, r.rate * plotW).toFixed(1)}" height="${rowH - 10}" fill="${r.colour}" class="bar"><title>${esc(tip)}</title></rect>`;
     if (r.ci) {
       const [a, b] = [x(r.ci[0]), x(r.ci[1])];
@@ -107,7 +112,7 @@ export function groupedBars(groups: Group[], o: { title?: string } = {}): Html {
   let body = percentGrid(x, top, h, bottom);
   groups.forEach((g, gi) => {
     const y0 = top + gi * groupH;
-    body += link(g.href, text(labelW - 8, y0 + (k * barH) / 2 + 4, fit(g.label, labelW), 'class="label" text-anchor="end"'));
+    body += link(g.href, fitText(labelW - 8, y0 + (k * barH) / 2 + 4, g.label, labelW, 'class="label" text-anchor="end"'));
     if (gi > 0) body += `<line x1="8" x2="${labelW + plotW}" y1="${y0 - gap / 2}" y2="${y0 - gap / 2}" class="sep"/>`;
     g.bars.forEach((b, bi) => {
       const y = y0 + bi * barH,
@@ -131,7 +136,18 @@ export interface ForestRow {
 }
 
 /** Differences with their intervals on an axis centred at zero (scaled to the widest interval). */
-export function forest(rows: ForestRow[], o: { title?: string; labelW?: number } = {}): Html {
+/** Rounds a span up to 1, 2 or 5 times a power of ten, so the axis of an unbounded quantity has round ticks. */
+function niceCeil(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  return [1, 2, 5, 10].map((m) => m * p).find((m) => m >= v * (1 - 1e-9))!;
+}
+
+/**
+ * Differences with intervals around 0. Rates by default (percentage points, axis capped at ±100%);
+ * `pct: false` for an unbounded quantity (a projection difference), drawn in its own units.
+ */
+export function forest(rows: ForestRow[], o: { title?: string; labelW?: number; pct?: boolean } = {}): Html {
+  const asPct = o.pct ?? true;
   const labelW =
       o.labelW ??
       labelWidth(
@@ -145,31 +161,30 @@ export function forest(rows: ForestRow[], o: { title?: string; labelW?: number }
     bottom = 24,
     right = 170;
   const span = Math.max(0.05, ...rows.flatMap((r) => [Math.abs(r.ci[0]), Math.abs(r.ci[1]), Math.abs(r.d)]));
-  const lim = Math.min(1, Math.ceil(span * 10) / 10);
+  const lim = asPct ? Math.min(1, Math.ceil(span * 10) / 10) : niceCeil(span);
+  const fmt = (v: number) => (asPct ? pct(v) : num(v));
+  const tick = (v: number) => (asPct ? `${Math.round(Math.abs(v) * 100)}%` : num(Math.abs(v)));
   const h = top + rows.length * rowH + bottom,
     w = labelW + plotW + right;
-  const x = (v: number) => labelW + ((v + lim) / (2 * lim)) * plotW;
+  // Clamped: a rate difference past ±100% cannot happen, but its interval's edge can round past it.
+  const x = (v: number) => labelW + ((Math.max(-lim, Math.min(lim, v)) + lim) / (2 * lim)) * plotW;
   let body = '';
   for (const v of [-lim, -lim / 2, 0, lim / 2, lim]) {
     body +=
       `<line x1="${x(v)}" y1="${top - 4}" x2="${x(v)}" y2="${h - bottom + 2}" class="${v === 0 ? 'zero' : 'grid'}"/>` +
-      text(x(v), h - 8, `${v > 0 ? '+' : v < 0 ? '−' : ''}${Math.round(Math.abs(v) * 100)}%`, 'class="axis" text-anchor="middle"');
+      text(x(v), h - 8, `${v > 0 ? '+' : v < 0 ? '−' : ''}${tick(v)}`, 'class="axis" text-anchor="middle"');
   }
   rows.forEach((r, i) => {
     const y = top + i * rowH,
       mid = y + rowH / 2;
     const excludesZero = r.ci[0] > 0 || r.ci[1] < 0;
     const colour = r.colour ?? (excludesZero ? '#1d4ed8' : '#6b7280');
-    const tip = `${r.label}: ${r.d >= 0 ? '+' : '−'}${pct(Math.abs(r.d))} [${pct(r.ci[0])}, ${pct(r.ci[1])}]`;
-    let g = text(labelW - 8, mid + 4, fit(r.label, labelW), 'class="label" text-anchor="end"');
+    const value = `${r.d >= 0 ? '+' : '−'}${fmt(Math.abs(r.d))} [${fmt(r.ci[0])}, ${fmt(r.ci[1])}]`;
+    const tip = `${r.label}: ${value}`;
+    let g = fitText(labelW - 8, mid + 4, r.label, labelW, 'class="label" text-anchor="end"');
     g += `<path d="M${x(r.ci[0])},${mid}H${x(r.ci[1])}M${x(r.ci[0])},${y + 7}V${y + rowH - 7}M${x(r.ci[1])},${y + 7}V${y + rowH - 7}" stroke="${colour}" class="whisker"/>`;
     g += `<circle cx="${x(r.d)}" cy="${mid}" r="4.5" fill="${colour}"><title>${esc(tip)}</title></circle>`;
-    g += text(
-      labelW + plotW + 8,
-      mid + 4,
-      `${r.d >= 0 ? '+' : '−'}${pct(Math.abs(r.d))} [${pct(r.ci[0])}, ${pct(r.ci[1])}]`,
-      `class="value${excludesZero ? ' strong' : ''}"`,
-    );
+    g += text(labelW + plotW + 8, mid + 4, value, `class="value${excludesZero ? ' strong' : ''}"`);
     body += link(r.href, `<g class="row">${g}</g>`);
   });
   return svg(w, h, body, o.title ?? 'differences');
@@ -265,6 +280,25 @@ export interface StackRow {
   href?: string;
 }
 
+/** WCAG 2 relative luminance of a #rrggbb colour. */
+function luminance(hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const v = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/**
+ * The text colour for a label drawn on a bar: near-black or white, whichever contrasts more. One of
+ * the two always reaches 4.58:1 (the worst case, a luminance of 0.18, sits at √21), so any palette passes.
+ */
+export function inkOn(hex: string): string {
+  if (!/^#[0-9a-f]{6}$/i.test(hex)) return '#111827';
+  const l = luminance(hex);
+  return (l + 0.05) / (luminance('#111827') + 0.05) >= 1.05 / (l + 0.05) ? '#111827' : '#ffffff';
+}
+
 /** One stacked bar per row: how a row's answers spread over labels. */
 export function stacked(rows: StackRow[], colour: (label: string) => string, o: { title?: string; labelW?: number } = {}): Html {
   const labelW =
@@ -288,12 +322,12 @@ export function stacked(rows: StackRow[], colour: (label: string) => string, o: 
     for (const p of r.parts) {
       const wd = (p.count / Math.max(1, r.n)) * plotW;
       segs += `<rect x="${x.toFixed(1)}" y="${y + 4}" width="${Math.max(0, wd).toFixed(1)}" height="${rowH - 8}" fill="${colour(p.label)}"><title>${esc(`${r.label} · ${p.label}: ${pct(p.count / Math.max(1, r.n))} (${p.count}/${r.n})`)}</title></rect>`;
-      if (wd > 46) segs += text(x + 4, y + rowH / 2 + 4, fit(p.label, wd), 'class="seg"');
+      if (wd > 46) segs += fitText(x + 4, y + rowH / 2 + 4, p.label, wd, `class="seg" fill="${inkOn(colour(p.label))}"`);
       x += wd;
     }
     body += link(
       r.href,
-      `<g class="row">${text(labelW - 8, y + rowH / 2 + 4, fit(r.label, labelW), 'class="label" text-anchor="end"')}${segs}${r.note ? text(labelW + plotW + 8, y + rowH / 2 + 4, r.note, 'class="value"') : ''}</g>`,
+      `<g class="row">${fitText(labelW - 8, y + rowH / 2 + 4, r.label, labelW, 'class="label" text-anchor="end"')}${segs}${r.note ? text(labelW + plotW + 8, y + rowH / 2 + 4, r.note, 'class="value"') : ''}</g>`,
     );
   });
   return svg(w, h, body, o.title ?? 'distributions');
@@ -361,7 +395,7 @@ export function lineChart(series: Series[], o: { xLabel: string; yLabel: string;
       body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.hi!)}`).join('L')}L${[...pts]
         .reverse()
         .map((p) => `${X(p.x)},${Y(p.lo!)}`)
-        .join('L')}Z" fill="${s.colour}" opacity="0.15"/>`;
+        .join('L')}Z" class="band" fill="${s.colour}" opacity="0.15"/>`;
     }
     if (!s.scatter)
       body += `<path d="M${pts.map((p) => `${X(p.x)},${Y(p.y)}`).join('L')}" fill="none" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`;
@@ -369,7 +403,7 @@ export function lineChart(series: Series[], o: { xLabel: string; yLabel: string;
       body += `<circle cx="${X(p.x)}" cy="${Y(p.y)}" r="${s.scatter ? 4 : 3}" fill="${s.colour}"><title>${esc(`${s.name} at ${num(p.x)}: ${fmtY(p.y)}${p.lo !== undefined ? ` [${fmtY(p.lo)}, ${fmtY(p.hi!)}]` : ''}`)}</title></circle>`;
     body +=
       `<line x1="${left + plotW + 12}" x2="${left + plotW + 30}" y1="${top + 10 + si * 18}" y2="${top + 10 + si * 18}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>` +
-      text(left + plotW + 36, top + 14 + si * 18, fit(s.name, right - 40), 'class="label"');
+      fitText(left + plotW + 36, top + 14 + si * 18, s.name, right - 40, 'class="label"');
   });
   return svg(w, h, body, o.title ?? 'line chart');
 }

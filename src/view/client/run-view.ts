@@ -120,7 +120,8 @@ function heatmap(r: RunDetail, s: ExperimentResult, ids: string[], target?: stri
 
 function questionsSection(r: RunDetail, all: ExperimentResult): Html {
   const s = mainOf(all);
-  const ids = [...new Set(s.conditions.flatMap((c) => c.questions.map((q) => q.id)))];
+  // A question no condition asked (fewer samples than questions) has no rate: it is left out, not drawn as 0%.
+  const ids = [...new Set(s.conditions.flatMap((c) => c.questions.filter((q) => q.n > 0).map((q) => q.id)))];
   const view = viewOf(s.kind);
   if (ids.length < 2 || view.perQuestion === null) return html``;
   const target = view.target(s);
@@ -247,7 +248,7 @@ export function renderRun(r: RunDetail, note: string | null): Html {
   const view = s ? viewOf(s.kind) : undefined;
   const extraConditions = s
     ? extraSection(
-        s.conditions.map((c) => ({ name: c.name, value: c as unknown as Record<string, unknown> })),
+        mainOf(s).conditions.map((c) => ({ name: c.name, value: c as unknown as Record<string, unknown> })),
         new Set([...KNOWN_CONDITION, ...view!.conditionFields]),
       )
     : html``;
@@ -260,7 +261,7 @@ export function renderRun(r: RunDetail, note: string | null): Html {
     ${
       s
         ? html`
-      ${conditionsSection(r, s)}${effectsSection(s)}${questionsSection(r, s)}${curveSection(s)}${own}${labelsSection(r, s)}
+      ${conditionsSection(r, s)}${effectsSection(s)}${questionsSection(r, s)}${curveSection(mainOf(s))}${own}${labelsSection(r, s)}
       ${extraConditions.s ? section('Other figures', extraConditions, 'Fields of the conditions this viewer does not chart by name.', 'extra') : ''}
       ${extraResult.s ? section(`More of this ${s.kind} run`, extraResult, 'What the result carries beyond the rates, as stored.', 'extra-run') : ''}`
         : liveSection(r)

@@ -63,6 +63,8 @@ export interface InferSummary {
   /** Mean posterior over all texts, by persona, most probable first. */
   meanPosterior: { name: string; p: number }[];
   examples: { text: string; truth?: string; top: string; p: number }[];
+  /** Over every text with a known author: true author → top guess → how many texts. */
+  confusion?: Record<string, Record<string, number>>;
   /** With `describe`: the model's own descriptions of the authors, normalised and counted. */
   descriptions?: {
     overall: { answer: string; count: number }[];
@@ -242,6 +244,11 @@ export async function inferCondition(
     meanPosterior,
     examples: posts.slice(0, 5).map((x) => ({ text: x.text, truth: x.author, top: x.top, p: x.topP })),
   };
+  if (known.length) {
+    const confusion: Record<string, Record<string, number>> = {};
+    for (const x of known) (confusion[x.author!] ??= {})[x.top] = (confusion[x.author!][x.top] ?? 0) + 1;
+    summary.confusion = confusion;
+  }
   if (o.describe) summary.descriptions = await describeAuthors(o.describe, texts, model, store, conditionKey, spec.seed, onProgress);
   // With known authors the rate is top-1 accuracy; without, the share of texts given to the most common top persona.
   const tops = posts.map((x) => x.top);

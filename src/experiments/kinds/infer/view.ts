@@ -6,15 +6,25 @@ import { defaultView, type KindView, type KindViewContext } from '../../../view/
 import type { RunDetail } from '../../../view/types.ts';
 import type { InferCondition } from './index.ts';
 
-/** True author (rows) × top guess (columns) over the texts the summary keeps (its first few examples per condition). */
-function confusion(ex: { truth?: string; top: string }[]): Html {
-  const known = ex.filter((e) => e.truth !== undefined);
-  if (!known.length) return html``;
-  const rows = [...new Set(known.map((e) => e.truth!))].sort();
-  const cols = [...new Set([...rows, ...known.map((e) => e.top)])].sort();
-  const n = (t: string, g: string) => known.filter((e) => e.truth === t && e.top === g).length;
+/**
+ * True author (rows) × top guess (columns): over every text, from the summary's counts; a summary
+ * written before it kept them has only its first few examples, and the note says so.
+ */
+function confusion(inf: InferCondition['infer'] & object): Html {
+  let counts = inf.confusion,
+    over = 'every text with a known author';
+  if (!counts) {
+    counts = {};
+    for (const e of inf.examples) if (e.truth !== undefined) (counts[e.truth] ??= {})[e.top] = (counts[e.truth][e.top] ?? 0) + 1;
+    over = 'the texts this older summary keeps (its first few)';
+  }
+  const rows = Object.keys(counts).sort();
+  if (!rows.length) return html``;
+  const cols = [...new Set([...rows, ...rows.flatMap((t) => Object.keys(counts[t]))])].sort();
+  const n = (t: string, g: string) => counts[t][g] ?? 0;
+  const total = rows.reduce((a, t) => a + cols.reduce((b, g) => b + n(t, g), 0), 0);
   const max = Math.max(1, ...rows.flatMap((t) => cols.map((g) => n(t, g))));
-  return html`<p class="note">Confusion over the ${known.length} texts the summary keeps: true author (rows) × top guess (columns).</p>
+  return html`<p class="note">Confusion over ${over} (${count(total)}): true author (rows) × top guess (columns).</p>
     <table class="data heat confusion"><thead><tr><th>true \\ guessed</th>${cols.map((g) => html`<th class="num">${g}</th>`)}</tr></thead><tbody>
     ${rows.map(
       (t) =>
@@ -45,7 +55,7 @@ function inferSection({ summary: s, section }: KindViewContext): Html {
         const v = e.truth === undefined ? 'unknown' : e.truth === e.top ? 'right' : 'wrong';
         return html`<tr data-filter="${v}" class="${v === 'right' ? 'ok' : v === 'wrong' ? 'bad' : ''}"><td class="text">${e.text}</td><td>${e.truth ?? '—'}</td><td>${e.top}</td><td class="num">${e.p.toFixed(2)}</td><td>${v === 'unknown' ? '' : v}</td></tr>`;
       })}</tbody></table>
-      ${confusion(inf.examples)}
+      ${confusion(inf)}
       ${inf.descriptions ? html`<h4>The model's own descriptions of the authors</h4><ol>${inf.descriptions.overall.map((d) => html`<li>${d.answer} <small>×${d.count}</small></li>`)}</ol>` : ''}
     </div>`;
   });
