@@ -9,41 +9,33 @@ import { test as nodeTest, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { Page } from 'playwright-core';
 import { fillStore, type Filled } from './fixture.ts';
 import { fillMoreKinds } from './fixture-kinds.ts';
 import { measureSvgContrast } from './contrast.ts';
-import { launchChromium, skipBrowserTests } from './browser.ts';
+import { skipBrowserTests } from './browser.ts';
+import { serveView, openPage, type ServedView, type OpenPage } from './serve-view.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { ViewStore } from '../../src/view/queries.ts';
-import { createViewApp } from '../../src/view/app.ts';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const skip = skipBrowserTests();
 const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { skip }, fn);
-let filled: Filled, more: Awaited<ReturnType<typeof fillMoreKinds>>, view: ViewStore, base: string, page: Page;
-let closeServer: () => Promise<unknown>, closeBrowser: () => Promise<void>;
+let filled: Filled, more: Awaited<ReturnType<typeof fillMoreKinds>>, view: ServedView['view'], base: string, page: Page;
+let served: ServedView, opened: OpenPage;
 
 before(async () => {
   if (skip) return;
   const dir = tempDir('dramatis-view-a11y-');
   filled = await fillStore(join(dir, 'runs.db'));
   more = await fillMoreKinds(filled.store, join(dir, 'cache'));
-  view = new ViewStore(join(dir, 'runs.db'));
-  const server = serve({ fetch: createViewApp(view, { pollMs: 0 }).fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closeServer = () => new Promise((r) => server.close(r));
-  const browser = await launchChromium({ width: 1000, height: 800 });
-  closeBrowser = browser.close;
-  page = await browser.context.newPage();
+  served = await serveView(join(dir, 'runs.db'));
+  ({ view, base } = served);
+  opened = await openPage({ width: 1000, height: 800 });
+  page = opened.page;
 });
 after(async () => {
-  await closeBrowser?.();
-  await closeServer?.();
-  view?.close();
+  await opened?.close();
+  await served?.close();
   filled?.store.close();
 });
 

@@ -8,22 +8,19 @@ import { test as nodeTest, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { Page } from 'playwright-core';
 import { fillStore, type Filled } from './fixture.ts';
-import { launchChromium, skipBrowserTests } from './browser.ts';
+import { skipBrowserTests } from './browser.ts';
+import { serveView, openPage, type ServedView, type OpenPage } from './serve-view.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { ViewStore } from '../../src/view/queries.ts';
-import { createViewApp } from '../../src/view/app.ts';
 import { renderViewReport } from '../../src/view/report.ts';
 import { differenceInterval } from '../../src/shared/stats.ts';
 import type { ExperimentResult } from '../../src/experiments/result.ts';
 
 const OUT = resolve(import.meta.dirname, '../../test-output/view');
-let dir: string, filled: Filled, view: ViewStore, base: string, page: Page;
-const pageErrors: string[] = [];
-let closeServer: () => Promise<unknown>, closeBrowser: () => Promise<void>;
+let dir: string, filled: Filled, view: ServedView['view'], base: string, page: Page;
+let pageErrors: string[] = [];
+let served: ServedView, opened: OpenPage;
 /** Without Chromium every test here is skipped (one loud line on stderr says so), except under CI=true. */
 const skip = skipBrowserTests();
 const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { skip }, fn);
@@ -33,20 +30,15 @@ before(async () => {
   mkdirSync(OUT, { recursive: true });
   dir = tempDir('dramatis-view-e2e-');
   filled = await fillStore(join(dir, 'runs.db'));
-  view = new ViewStore(join(dir, 'runs.db'));
-  const server = serve({ fetch: createViewApp(view, { pollMs: 250, listMaxPx: 3000 }).fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closeServer = () => new Promise((r) => server.close(r));
-  const browser = await launchChromium();
-  closeBrowser = browser.close;
-  page = await browser.context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  served = await serveView(join(dir, 'runs.db'), { pollMs: 250, listMaxPx: 3000 });
+  ({ view, base } = served);
+  opened = await openPage();
+  page = opened.page;
+  pageErrors = opened.pageErrors;
 });
 after(async () => {
-  await closeBrowser?.();
-  await closeServer?.();
-  view?.close();
+  await opened?.close();
+  await served?.close();
   filled?.store.close();
 });
 

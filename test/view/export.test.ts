@@ -9,31 +9,24 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { fillStore, type Filled } from './fixture.ts';
-import { launchChromium, skipBrowserTests } from './browser.ts';
+import { skipBrowserTests } from './browser.ts';
+import { serveView, openPage, type ServedView } from './serve-view.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { ViewStore } from '../../src/view/queries.ts';
-import { createViewApp } from '../../src/view/app.ts';
 import { csvLine, exportLines, CSV_COLUMNS } from '../../src/view/export.ts';
 
-let dir: string, filled: Filled, view: ViewStore, base: string;
-let closeServer: () => Promise<unknown>;
+let dir: string, filled: Filled, view: ServedView['view'], base: string;
+let served: ServedView;
 const ROOT = resolve(import.meta.dirname, '../..');
 
 before(async () => {
   dir = tempDir('dramatis-view-export-');
   filled = await fillStore(join(dir, 'runs.db'));
-  view = new ViewStore(join(dir, 'runs.db'));
-  const server = serve({ fetch: createViewApp(view, { pollMs: 0 }).fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closeServer = () => new Promise((r) => server.close(r));
+  served = await serveView(join(dir, 'runs.db'));
+  ({ view, base } = served);
 });
 after(async () => {
-  await closeServer?.();
-  view?.close();
+  await served?.close();
   filled?.store.close();
 });
 
@@ -116,9 +109,9 @@ nodeTest('dramatis export writes the file; an unknown run is named', () => {
 
 const skip = skipBrowserTests();
 nodeTest('in the browser: Export CSV follows the filter; the download parses to the count shown', { skip }, async () => {
-  const browser = await launchChromium();
+  const browser = await openPage();
   try {
-    const page = await browser.context.newPage();
+    const page = browser.page;
     await page.goto(`${base}/#/run/${filled.runs.a}/samples`);
     await page.waitForSelector('#vlist[data-state="ready"]');
     await page.selectOption('#f-label', 'evil');
@@ -135,9 +128,9 @@ nodeTest('in the browser: Export CSV follows the filter; the download parses to 
 });
 
 nodeTest("in the browser: every table has a CSV button; the run page's conditions table downloads as shown", { skip }, async () => {
-  const browser = await launchChromium();
+  const browser = await openPage();
   try {
-    const page = await browser.context.newPage();
+    const page = browser.page;
     await page.goto(`${base}/#/run/${filled.runs.a}`);
     await page.waitForSelector('#conditions table.data');
     assert.equal(await page.locator('button.export-table').count(), await page.locator('table.data').count());

@@ -5,30 +5,23 @@
 import { test as nodeTest, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { Page } from 'playwright-core';
 import { fillStore, type Filled } from './fixture.ts';
-import { launchChromium, skipBrowserTests } from './browser.ts';
+import { skipBrowserTests } from './browser.ts';
+import { serveView, openPage, type ServedView } from './serve-view.ts';
 import { tempDir } from '../helpers/tmp.ts';
-import { ViewStore } from '../../src/view/queries.ts';
-import { createViewApp } from '../../src/view/app.ts';
 
-let filled: Filled, view: ViewStore, base: string;
-let closeServer: () => Promise<unknown>;
+let filled: Filled, view: ServedView['view'], base: string;
+let served: ServedView;
 
 before(async () => {
   const dir = tempDir('dramatis-view-sort-');
   filled = await fillStore(join(dir, 'runs.db'));
-  view = new ViewStore(join(dir, 'runs.db'));
-  const server = serve({ fetch: createViewApp(view, { pollMs: 0 }).fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closeServer = () => new Promise((r) => server.close(r));
+  served = await serveView(join(dir, 'runs.db'));
+  ({ view, base } = served);
 });
 after(async () => {
-  await closeServer?.();
-  view?.close();
+  await served?.close();
   filled?.store.close();
 });
 
@@ -80,9 +73,9 @@ const skip = skipBrowserTests();
 nodeTest('in the browser: the sort menu orders the list by the chosen score', { skip }, async () => {
   const id = scoredRun();
   const judge = view.facets(id).scoreJudges![0];
-  const browser = await launchChromium();
+  const browser = await openPage();
   try {
-    const page: Page = await browser.context.newPage();
+    const page: Page = browser.page;
     await page.goto(`${base}/#/run/${id}/samples`);
     await page.waitForSelector('#f-sort');
     assert.equal(await page.getAttribute('#f-sort', 'aria-label'), 'sort by');

@@ -8,22 +8,19 @@ import { test as nodeTest, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { Page } from 'playwright-core';
-import { launchChromium, skipBrowserTests } from './browser.ts';
+import { skipBrowserTests } from './browser.ts';
+import { serveView, openPage, type ServedView, type OpenPage } from './serve-view.ts';
 import { tempDir } from '../helpers/tmp.ts';
 import { Store } from '../../src/experiments/store.ts';
-import { ViewStore } from '../../src/view/queries.ts';
-import { createViewApp } from '../../src/view/app.ts';
 import { loopMonitor, turnVerdict, MONITOR_VERSIONS } from '../../src/scorers/monitors/index.ts';
 
 const OUT = resolve(import.meta.dirname, '../../test-output/view');
 const skip = skipBrowserTests();
 const test = (name: string, fn: (t: TestContext) => Promise<void> | void) => nodeTest(name, { skip }, fn);
-let page: Page, base: string, store: Store, view: ViewStore;
-let closeServer: () => Promise<unknown>, closeBrowser: () => Promise<void>;
-const pageErrors: string[] = [];
+let page: Page, base: string, store: Store;
+let served: ServedView, opened: OpenPage;
+let pageErrors: string[] = [];
 
 const LOOP = 'I am sorry, I failed again.';
 const prompt = [
@@ -62,20 +59,15 @@ before(async () => {
     { sampleId: id, judge: loopJudge, label: 'loop', score: 1, explanation: 'same reply repeated 4×' },
     { sampleId: id, judge: 'llm-judge:other', label: 'benign', score: 0.1, explanation: 'an apology is not harmful' },
   ]);
-  view = new ViewStore(join(dir, 'runs.db'));
-  const server = serve({ fetch: createViewApp(view).fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  closeServer = () => new Promise((r) => server.close(r));
-  const browser = await launchChromium();
-  closeBrowser = browser.close;
-  page = await browser.context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  served = await serveView(join(dir, 'runs.db'), {});
+  base = served.base;
+  opened = await openPage();
+  page = opened.page;
+  pageErrors = opened.pageErrors;
 });
 after(async () => {
-  await closeBrowser?.();
-  await closeServer?.();
-  view?.close();
+  await opened?.close();
+  await served?.close();
   store?.close();
 });
 
