@@ -27,8 +27,10 @@ export function* exportLines(store: ViewStore, runId: string, format: ExportForm
   if (format === 'csv') yield csvLine([...CSV_COLUMNS]);
   for (let offset = 0; ; offset += PAGE) {
     const page = store.samples(runId, filter, offset, PAGE);
-    for (const row of page.rows) {
-      const s = store.sample(runId, row.id);
+    for (const s of store.samplesInFull(
+      runId,
+      page.rows.map((r) => r.id),
+    )) {
       const own = s.judgments.find((j) => j.judge === run.judge);
       if (format === 'csv')
         yield csvLine([s.id, s.condition, s.questionId, s.idx, s.paraphrase, s.answer, s.finishReason, s.label, s.score, own?.explanation ?? null]);

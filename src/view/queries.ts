@@ -412,6 +412,50 @@ export class ViewStore {
     return { ...sampleRow(r, cond.name), answer: r.answer as string, prompt: JSON.parse(r.prompt as string), createdAt: r.created_at as string, judgments };
   }
 
+  /**
+   * Several samples of a run in full, in the order asked: two queries for the lot (the samples, then
+   * all their judgments), where `sample` per id would cost two each (an export pages through a million).
+   */
+  samplesInFull(runId: string, sampleIds: number[]): SampleDetail[] {
+    if (!sampleIds.length) return [];
+    const ctx = this.context(runId);
+    const ids = JSON.stringify(sampleIds);
+    const rows = this.db
+      .prepare(
+        `SELECT s.*, j.label, j.score FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = ? WHERE s.id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(ctx.judge, ids) as Record<string, unknown>[];
+    const judged = new Map<number, SampleDetail['judgments']>();
+    for (const j of this.db
+      .prepare(
+        `SELECT sample_id, judge, label, score, ${this.explained ? 'explanation' : 'NULL'} explanation FROM judgments WHERE sample_id IN (SELECT value FROM json_each(?)) ORDER BY sample_id, judge`,
+      )
+      .all(ids) as ({ sample_id: number } & SampleDetail['judgments'][number])[]) {
+      const { sample_id, ...rest } = j;
+      const list = judged.get(sample_id) ?? [];
+      list.push(rest);
+      judged.set(sample_id, list);
+    }
+    const byId = new Map<number, SampleDetail>();
+    for (const r of rows) {
+      const cond = ctx.conditions.find((c) => c.conditionKey === r.condition_key);
+      if (!cond || (r.idx as number) >= ctx.n) continue;
+      const id = r.id as number;
+      byId.set(id, {
+        ...sampleRow(r, cond.name),
+        answer: r.answer as string,
+        prompt: JSON.parse(r.prompt as string),
+        createdAt: r.created_at as string,
+        judgments: judged.get(id) ?? [],
+      });
+    }
+    return sampleIds.map((id) => {
+      const s = byId.get(id);
+      if (!s) throw new NotFound(`run ${runId} has no sample ${id}`);
+      return s;
+    });
+  }
+
   /** Up to `perCondition` samples of each condition, in full (for the self-contained report). */
   sampleBundle(runId: string, perCondition: number): { rows: SampleDetail[]; total: number } {
     const ctx = this.context(runId);

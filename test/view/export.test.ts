@@ -76,6 +76,13 @@ nodeTest('CSV and JSONL of a filtered list: as many rows as the list counts, in 
   assert.equal(jsonl.length, listed.total);
   assert.equal(jsonl[0].answer, full.answer);
   assert.ok(Array.isArray(jsonl[0].judgments));
+  // The batched read gives exactly what one read per sample gives, judgments included.
+  const some = listed.rows.slice(0, 7).map((r) => r.id);
+  assert.deepEqual(
+    view.samplesInFull(id, some),
+    some.map((x) => view.sample(id, x)),
+  );
+  assert.ok(view.samplesInFull(id, some).some((s) => s.judgments.length > 0));
   const json = JSON.parse([...exportLines(view, id, 'json')].join(''));
   assert.equal(json.summary.conditions.length, 3);
 });
