@@ -6,6 +6,7 @@
 import seedrandom from 'seedrandom';
 import { tf } from './backend.ts';
 import { forward, type GptConfig, type Params, type Steering } from './model.ts';
+import { prefill, decodeStep } from './decode.ts';
 
 export interface SampleOptions {
   temperature?: number;
@@ -138,7 +139,10 @@ function logSoftmaxAt(logits: Float32Array, token: number): number {
   return logits[token] - max - Math.log(z);
 }
 
-/** Sample one continuation for each prompt. Deterministic for a given seed and prompt order. */
+/**
+ * Sample one continuation for each prompt, decoding incrementally with a key/value cache (decode.ts).
+ * Deterministic for a given seed and prompt order.
+ */
 export async function generate(m: ModelRef, prompts: number[][], o: SampleOptions = {}): Promise<Sample[]> {
   const temperature = o.temperature ?? 1,
     topP = o.topP ?? 1,
@@ -160,26 +164,34 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
     }));
     for (const g of group)
       if (g.ids.length >= m.config.nCtx) throw new Error(`prompt of ${g.ids.length} tokens leaves no room in the context of ${m.config.nCtx}`);
+    // The prompts once through the model (filling the key/value cache), then one row per sequence per token.
+    const { cache, logits: first } = await prefill(
+      m.config,
+      m.params,
+      m.padId,
+      group.map((g) => g.ids),
+      o.steering,
+    );
+    const V = m.config.vocabSize;
     for (let step = 0; step < maxTokens; step++) {
-      const live = group.filter((g) => !g.done && g.ids.length < m.config.nCtx);
+      const live = group.flatMap((g, b) => (!g.done && g.ids.length < m.config.nCtx ? [b] : []));
       if (live.length === 0) break;
-      const T = Math.max(...live.map((g) => g.ids.length));
-      const flat = new Int32Array(live.length * T).fill(m.padId);
-      live.forEach((g, b) => flat.set(g.ids, b * T));
-      const rows = tf.tensor1d(
-        live.map((g, b) => b * T + g.ids.length - 1),
-        'int32',
-      );
-      const logits = tf.tidy(() => {
-        const tokens = tf.tensor2d(flat, [live.length, T], 'int32');
-        return forward(m.config, m.params, tokens, { logitRows: rows, steering: o.steering }).logits;
-      });
-      const data = (await logits.data()) as Float32Array;
-      logits.dispose();
-      rows.dispose();
-      const V = m.config.vocabSize;
-      live.forEach((g, b) => {
-        const row = data.subarray(b * V, (b + 1) * V);
+      // Step 0 reads the prefill's logits (row b of the group); later steps feed each row its last token.
+      const data =
+        step === 0
+          ? first
+          : decodeStep(
+              m.config,
+              m.params,
+              cache,
+              live,
+              live.map((b) => group[b].ids[group[b].ids.length - 1]),
+              o.steering,
+            );
+      live.forEach((b, i) => {
+        const g = group[b];
+        const at = step === 0 ? b : i;
+        const row = data.subarray(at * V, (at + 1) * V);
         const tok = drawToken(row, temperature, topP, g.rng, forbid);
         g.ids.push(tok);
         g.gen.push(tok);

@@ -38,6 +38,8 @@ export interface ForwardOptions {
   steering?: Steering[];
   /** Only compute logits for these flat row indices (into [B*T]); default all rows. */
   logitRows?: tf.Tensor1D;
+  /** Keep each layer's query/key/value projection [B*T, 3d] (what a decoder's key/value cache is filled from). */
+  collectQkv?: boolean;
 }
 
 export interface ForwardResult {
@@ -45,6 +47,8 @@ export interface ForwardResult {
   logits: tf.Tensor2D;
   /** When requested: nLayer + 1 tensors of shape [B*T, nEmbd]. */
   residuals?: tf.Tensor2D[];
+  /** With collectQkv: nLayer tensors of shape [B*T, 3·nEmbd]. */
+  qkv?: tf.Tensor2D[];
 }
 
 /** Names and shapes of every parameter, in a stable order. */
@@ -110,7 +114,7 @@ export function gelu(x: tf.Tensor): tf.Tensor {
 }
 
 /** x·W + b as one fused matMul (bias added inside the GEMM on wasm). */
-function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+export function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
   return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
 }
 
@@ -134,7 +138,8 @@ export function forward(c: GptConfig, params: Params, tokens: tf.Tensor2D, opts:
     .reshape([B, T, d])
     .add(pos)
     .reshape([B * T, d]) as tf.Tensor2D;
-  const residuals: tf.Tensor2D[] = [];
+  const residuals: tf.Tensor2D[] = [],
+    qkvs: tf.Tensor2D[] = [];
   const steer = (layer: number) => {
     for (const s of opts.steering ?? []) if (s.layer === layer) x = x.add(asVector(s.vector).mul(s.coefficient));
   };
@@ -145,6 +150,7 @@ export function forward(c: GptConfig, params: Params, tokens: tf.Tensor2D, opts:
     // --- attention ---
     const h = layerNorm(x, p(params, n + 'ln_1.weight'), p(params, n + 'ln_1.bias'));
     const qkv = linear(h, p(params, n + 'attn.c_attn.weight'), p(params, n + 'attn.c_attn.bias'));
+    if (opts.collectQkv) qkvs.push(qkv);
     const y = causalSelfAttention(qkv, B, H);
     x = x.add(linear(y, p(params, n + 'attn.c_proj.weight'), p(params, n + 'attn.c_proj.bias'))) as tf.Tensor2D;
     // --- MLP ---
@@ -158,7 +164,7 @@ export function forward(c: GptConfig, params: Params, tokens: tf.Tensor2D, opts:
   if (opts.logitRows) hf = tf.gather(hf, opts.logitRows);
   // Tied embeddings: logits = h · wteᵀ.
   const logits = tf.matMul(hf, wte, false, true) as tf.Tensor2D;
-  return { logits, residuals: opts.collectResiduals ? residuals : undefined };
+  return { logits, residuals: opts.collectResiduals ? residuals : undefined, qkv: opts.collectQkv ? qkvs : undefined };
 }
 
 /**

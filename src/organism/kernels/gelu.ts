@@ -14,7 +14,7 @@ import { customOp, fast, run } from './custom-op.ts';
  * exp(z) = 2^n · e^r with n = round(z·log2 e), r = z − n·ln 2 (ln 2 split in two), e^r by a
  * degree-6 Taylor polynomial (|r| ≤ 0.35: relative error < 2e-7), 2^n added to the exponent bits.
  */
-const expv = (z: string, n: string, r: string) => `
+export const expv = (z: string, n: string, r: string) => `
   local.get ${z} f32.const 88.3 f32x4.splat f32x4.min f32.const -87.3 f32x4.splat f32x4.max local.set ${z}
   local.get ${z} f32.const 1.4426950408889634 f32x4.splat f32x4.mul f32x4.nearest local.set ${n}
   local.get ${z} local.get ${n} f32.const 0.693359375 f32x4.splat f32x4.mul f32x4.sub
