@@ -3,13 +3,14 @@
  * cosine decay, global-norm gradient clipping, and a seeded data order. Used by all three stages
  * (pretrain, posttrain, finetune); what differs is the row source and which parameters train.
  *
- * AdamW is written out here (a few tf ops per variable) because tfjs's Adam has neither decoupled
- * weight decay nor a settable schedule.
+ * AdamW is our own (kernels/adamw.ts: one fused kernel per parameter on wasm, tf ops elsewhere)
+ * because tfjs's Adam has neither decoupled weight decay nor a settable schedule.
  */
 import { tf } from './backend.ts';
 import type { GptConfig, Params } from './model.ts';
 import type { Row } from './batches.ts';
 import { StepGradients, type PlainSteering } from './gradients.ts';
+import { adamwStep } from './kernels/adamw.ts';
 
 export interface TrainOptions {
   steps: number;
@@ -209,14 +210,11 @@ export async function train(
         bc2 = 1 - beta2 ** t;
       tf.tidy(() => {
         trainable.forEach((v, i) => {
-          const g = scale === 1 ? gradList[i] : gradList[i].mul(scale);
-          const mi = m[i].mul(beta1).add(g.mul(1 - beta1));
-          const si = s[i].mul(beta2).add(g.square().mul(1 - beta2));
+          // One fused pass per parameter on wasm (kernels/adamw.ts), the same float ops as adamwRef.
+          const [vi, mi, si] = adamwStep(v, gradList[i], m[i], s[i], { scale, beta1, beta2, bc1, bc2, eps, wd: decays[i] ? wd : 0, lr });
           m[i].assign(mi);
           s[i].assign(si);
-          let update = mi.div(bc1).div(si.div(bc2).sqrt().add(eps));
-          if (decays[i] && wd > 0) update = update.add(v.mul(wd));
-          v.assign(v.sub(update.mul(lr)));
+          v.assign(vi);
         });
       });
       gradNorm.dispose();

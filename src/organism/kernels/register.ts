@@ -14,6 +14,7 @@ import { layerNormGradKernel, layerNormGradWat, layerNormKernel, layerNormWat } 
 import { geluGradKernel, geluGradWat, geluKernel, geluWat } from './gelu.ts';
 import { xentGradKernel, xentGradWat, xentKernel } from './softmax-xent.ts';
 import { attentionGradKernel, attentionKernel, copy2dWat, rowDotsWat, softmaxBwdRowsWat } from './attention.ts';
+import { adamwKernel, adamwWat } from './adamw.ts';
 
 /**
  * Every SIMD kernel, in the module's order. The order itself does not matter to the kernels; it is
@@ -31,6 +32,7 @@ export const SIMD_FUNCTIONS: WasmFn[] = [
   copy2dWat,
   rowDotsWat,
   softmaxBwdRowsWat,
+  adamwWat,
 ];
 
 /** Install the overrides on the wasm backend (idempotent; call after tf.setBackend('wasm')). */
@@ -66,4 +68,5 @@ export async function registerFastKernels(): Promise<void> {
   add('DramatisSoftmaxXentGrad', xentGradKernel);
   add('DramatisAttention', attentionKernel);
   add('DramatisAttentionGrad', attentionGradKernel);
+  add('DramatisAdamW', adamwKernel);
 }

@@ -23,6 +23,27 @@ export interface SimdKernels {
   copy2d(src: number, ss: number, dst: number, ds: number, R: number, C: number, scale: number): void;
   row_dots(a: number, as: number, b: number, bs: number, R: number, C: number, out: number): void;
   softmax_bwd_rows(ds: number, p: number, D: number, R: number, W: number): void;
+  adamw(
+    v: number,
+    g: number,
+    m: number,
+    s: number,
+    vo: number,
+    mo: number,
+    so: number,
+    n: number,
+    decay: number,
+    scale: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    bc1: number,
+    bc2: number,
+    eps: number,
+    wd: number,
+    lr: number,
+  ): void;
 }
 
 export type TI = tf.TensorInfo;
