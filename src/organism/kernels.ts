@@ -36,6 +36,7 @@
  * - sum.ts            Sum over leading axes (the gradient of a broadcast bias or gain)
  * - embedding.ts      GatherV2 (embedding lookup) and UnsortedSegmentSum (its gradient)
  * - layer-norm.ts, gelu.ts, softmax-xent.ts, attention.ts   the fused ops, forward and backward
+ * - adamw.ts          the optimizer step of one parameter (gradient clip, moments, decoupled decay) in one pass
  * - register.ts       registerFastKernels: assembles the SIMD module and installs every kernel
  *
  * Every override and fused kernel is checked against the cpu backend / the composite reference on
