@@ -23,15 +23,17 @@ import { el, forLoop, hsum, type WasmFn } from './kernels/wat.ts';
 import { expv } from './kernels/gelu.ts';
 
 /**
- * y[0..hd) = softmax_j(q·k_j) · v_j over positions j < P of one row and head. q is pre-scaled; k and v
- * point at position 0 of the head, positions `stride` bytes apart; s is scratch for P (rounded up to
- * 4) scores; hd is a multiple of 4. The softmax's exp is gelu's vector exp (relative error < 2e-7).
+ * y[0..hd) = softmax_j((q·scale)·k_j) · v_j over positions j < P of one row and head. q·scale is
+ * written to qs first (the full forward scales q the same way, before the products); k and v point at
+ * position 0 of the head, positions `stride` bytes apart; s is scratch for P (rounded up to 4) scores;
+ * hd is a multiple of 4. The softmax's exp is gelu's vector exp (relative error < 2e-7).
  */
 const kvAttendWat: WasmFn = {
   name: 'kv_attend',
-  params: 'q:i32 k:i32 v:i32 P:i32 stride:i32 hd:i32 s:i32 y:i32',
+  params: 'q:i32 qs:i32 k:i32 v:i32 P:i32 stride:i32 hd:i32 s:i32 y:i32 scale:f32',
   locals: 'j:i32 c:i32 P4:i32 kp:i32 vp:i32 mx:f32 inv:f32 acc:v128 sum:v128 z:v128 n:v128 r:v128',
   body: `
+      ${forLoop('c', 'i32.const 0', 'local.get hd', 4, `${el('qs', 'c')} ${el('q', 'c')} v128.load local.get scale f32x4.splat f32x4.mul v128.store`)}
       f32.const -inf local.set mx
       local.get k local.set kp
       ${forLoop(
@@ -41,7 +43,7 @@ const kvAttendWat: WasmFn = {
         1,
         `
         f32.const 0 f32x4.splat local.set acc
-        ${forLoop('c', 'i32.const 0', 'local.get hd', 4, `local.get acc ${el('q', 'c')} v128.load ${el('kp', 'c')} v128.load f32x4.mul f32x4.add local.set acc`)}
+        ${forLoop('c', 'i32.const 0', 'local.get hd', 4, `local.get acc ${el('qs', 'c')} v128.load ${el('kp', 'c')} v128.load f32x4.mul f32x4.add local.set acc`)}
         ${el('s', 'j')} ${hsum('acc')} f32.store
         ${el('s', 'j')} f32.load local.get mx f32.max local.set mx
         local.get kp local.get stride i32.add local.set kp`,
@@ -81,7 +83,7 @@ const kvAttendWat: WasmFn = {
       )}`,
 };
 
-type KvAttend = (q: number, k: number, v: number, P: number, stride: number, hd: number, s: number, y: number) => void;
+type KvAttend = (q: number, qs: number, k: number, v: number, P: number, stride: number, hd: number, s: number, y: number, scale: number) => void;
 let kvModule: Promise<WebAssembly.Module> | undefined;
 /** The kernel's module, assembled once per process. */
 function kvAttendModule(): Promise<WebAssembly.Module> {
@@ -93,8 +95,8 @@ export interface KvCache {
   /** The memory the cache and the kernel's scratch live in, and the kernel instantiated on it. */
   memory: WebAssembly.Memory;
   attend: KvAttend;
-  /** Byte offsets of the scratch: the scaled query, the scores, the output. */
-  scratch: { q: number; s: number; y: number };
+  /** Byte offsets of the scratch: a step's qkv rows (staged), the scaled query, the scores, the step's output rows. */
+  scratch: { qkv: number; q: number; s: number; y: number };
   rows: number;
   nCtx: number;
   d: number;
@@ -143,16 +145,17 @@ export async function prefill(
   const per = B * c.nCtx * d,
     hd = d / c.nHead;
   const align = (x: number) => (x + 3) & ~3;
-  const qAt = 2 * c.nLayer * per,
+  const stageAt = 2 * c.nLayer * per,
+    qAt = stageAt + align(B * 3 * d),
     sAt = qAt + align(hd),
     yAt = sAt + align(c.nCtx + 4);
-  const bytes = (yAt + align(hd)) * 4;
+  const bytes = (yAt + align(B * d)) * 4;
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
   const attend = (new WebAssembly.Instance(module, { env: { memory } }).exports as { kv_attend: KvAttend }).kv_attend;
   const cache: KvCache = {
     memory,
     attend,
-    scratch: { q: qAt * 4, s: sAt * 4, y: yAt * 4 },
+    scratch: { qkv: stageAt * 4, q: qAt * 4, s: sAt * 4, y: yAt * 4 },
     rows: B,
     nCtx: c.nCtx,
     d,
@@ -189,22 +192,33 @@ function attendCached(qkv: Float32Array, cache: KvCache, layer: number, rows: re
   const { d, heads: H, nCtx } = cache,
     hd = d / H,
     scale = 1 / Math.sqrt(hd);
-  const y = new Float32Array(rows.length * d);
-  if (hd % 4 !== 0) return attendCachedJs(qkv, cache, layer, rows, pos, y);
+  if (hd % 4 !== 0) return attendCachedJs(qkv, cache, layer, rows, pos, new Float32Array(rows.length * d));
+  // The step's qkv rows go into the cache's memory once; the kernel reads each head's q from there and
+  // writes its output rows in place, so JS only makes the calls.
   const heap = new Float32Array(cache.memory.buffer);
-  const { q, s, y: yAt } = cache.scratch;
+  const { qkv: stage, q, s, y: yAt } = cache.scratch;
+  heap.set(qkv, stage >> 2);
   const kBase = cache.k[layer].byteOffset,
     vBase = cache.v[layer].byteOffset;
   for (let i = 0; i < rows.length; i++) {
     const rowBytes = rows[i] * nCtx * d * 4;
     for (let h = 0; h < H; h++) {
       const off = h * hd;
-      for (let c = 0; c < hd; c++) heap[(q >> 2) + c] = qkv[i * 3 * d + off + c] * scale;
-      cache.attend(q, kBase + rowBytes + off * 4, vBase + rowBytes + off * 4, pos[i] + 1, d * 4, hd, s, yAt);
-      y.set(heap.subarray(yAt >> 2, (yAt >> 2) + hd), i * d + off);
+      cache.attend(
+        stage + (i * 3 * d + off) * 4,
+        q,
+        kBase + rowBytes + off * 4,
+        vBase + rowBytes + off * 4,
+        pos[i] + 1,
+        d * 4,
+        hd,
+        s,
+        yAt + (i * d + off) * 4,
+        scale,
+      );
     }
   }
-  return y;
+  return heap.slice(yAt >> 2, (yAt >> 2) + rows.length * d);
 }
 
 /** The same in JS, for head sizes the kernel does not take (not a multiple of 4). */
