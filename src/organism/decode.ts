@@ -24,16 +24,18 @@ import { expv } from './kernels/gelu.ts';
 
 /**
  * y[0..hd) = softmax_j((q·scale)·k_j) · v_j over positions j < P of one row and head. q·scale is
- * written to qs first (the full forward scales q the same way, before the products); k and v point at
+ * written to qs first, the product taken in double and rounded once to float32 (as the JS loop this
+ * replaced did, so samples stay the same to the bit: in float32 arithmetic 5 of 864 failure-spiral
+ * answers changed); k and v point at
  * position 0 of the head, positions `stride` bytes apart; s is scratch for P (rounded up to 4) scores;
  * hd is a multiple of 4. The softmax's exp is gelu's vector exp (relative error < 2e-7).
  */
 const kvAttendWat: WasmFn = {
   name: 'kv_attend',
-  params: 'q:i32 qs:i32 k:i32 v:i32 P:i32 stride:i32 hd:i32 s:i32 y:i32 scale:f32',
+  params: 'q:i32 qs:i32 k:i32 v:i32 P:i32 stride:i32 hd:i32 s:i32 y:i32 scale:f64',
   locals: 'j:i32 c:i32 P4:i32 kp:i32 vp:i32 mx:f32 inv:f32 acc:v128 sum:v128 z:v128 n:v128 r:v128',
   body: `
-      ${forLoop('c', 'i32.const 0', 'local.get hd', 4, `${el('qs', 'c')} ${el('q', 'c')} v128.load local.get scale f32x4.splat f32x4.mul v128.store`)}
+      ${forLoop('c', 'i32.const 0', 'local.get hd', 1, `${el('qs', 'c')} ${el('q', 'c')} f32.load f64.promote_f32 local.get scale f64.mul f32.demote_f64 f32.store`)}
       f32.const -inf local.set mx
       local.get k local.set kp
       ${forLoop(
