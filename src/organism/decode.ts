@@ -23,12 +23,13 @@ import { el, forLoop, hsum, type WasmFn } from './kernels/wat.ts';
 import { expv } from './kernels/gelu.ts';
 
 /**
- * y[0..hd) = softmax_j((q·scale)·k_j) · v_j over positions j < P of one row and head. q·scale is
- * written to qs first, the product taken in double and rounded once to float32 (as the JS loop this
- * replaced did, so samples stay the same to the bit: in float32 arithmetic 5 of 864 failure-spiral
- * answers changed); k and v point at
- * position 0 of the head, positions `stride` bytes apart; s is scratch for P (rounded up to 4) scores;
- * hd is a multiple of 4. The softmax's exp is gelu's vector exp (relative error < 2e-7).
+ * y[0..hd) = softmax_j((q·scale)·k_j) · v_j over positions j < P of one row and head.
+ * - q·scale is written to qs first, the product taken in double and rounded once to float32, as the JS
+ *   loop this replaced did, so samples stay the same to the bit (in float32, 5 of 864 failure-spiral
+ *   answers changed).
+ * - k and v point at position 0 of the head, positions `stride` bytes apart; s is scratch for P scores
+ *   (rounded up to 4); hd is a multiple of 4.
+ * - The softmax's exp is gelu's vector exp (relative error < 2e-7).
  */
 const kvAttendWat: WasmFn = {
   name: 'kv_attend',

@@ -8,7 +8,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { Organism } from '../../src/organism/organism.ts';
 import { tf } from '../../src/organism/backend.ts';
-import { forward, type GptConfig, type Params, type Steering } from '../../src/organism/model.ts';
+import { forward, parameterShapes, type GptConfig, type Params, type Steering } from '../../src/organism/model.ts';
 import { prefill, decodeStep } from '../../src/organism/decode.ts';
 import { generate, type ModelRef } from '../../src/organism/inference.ts';
 
@@ -103,4 +103,27 @@ test('greedy generation with the cache picks the tokens the full forward picks',
 test('a prompt that fills the context leaves no room and says so', async () => {
   const long = Array.from({ length: m.config.nCtx }, () => 3);
   await assert.rejects(generate(m, [long], { maxTokens: 2 }), /leaves no room in the context/);
+});
+
+test('a head size the SIMD kernel does not take (not a multiple of 4) goes through the JS loop, with the same logits', async () => {
+  const c: GptConfig = { vocabSize: 50, nCtx: 32, nEmbd: 18, nLayer: 2, nHead: 3 };
+  // Weights far from initialisation (N(0, 0.02) makes attention nearly uniform, hiding a wrong score).
+  const params: Params = new Map(
+    parameterShapes(c).map(([name, shape], k) => [
+      name,
+      tf.variable(tf.randomNormal(shape, name.includes('ln_') && name.endsWith('weight') ? 1 : 0, 0.4, 'float32', 77 + k)),
+    ]),
+  );
+  const rng = lcg(5);
+  const seqs = Array.from({ length: 3 }, (_, i) => Array.from({ length: 2 + 4 * i }, () => 1 + Math.floor(rng() * 49)));
+  const { cache, logits } = await prefill(c, params, 0, seqs);
+  let worst = maxDiff(logits, fullLogits(c, params, 0, seqs));
+  for (let step = 0; step < 6; step++) {
+    const next = seqs.map(() => 1 + Math.floor(rng() * 49));
+    const out = decodeStep(c, params, cache, [0, 1, 2], next);
+    seqs.forEach((s, i) => s.push(next[i]));
+    worst = Math.max(worst, maxDiff(out, fullLogits(c, params, 0, seqs)));
+  }
+  assert.ok(worst < 1e-4, `max |Δ logit| ${worst}`);
+  tf.dispose([...params.values()]);
 });
