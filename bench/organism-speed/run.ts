@@ -85,7 +85,13 @@ await initTf();
 // the optional load: busy processes spinning beside the benchmark, to see how each side degrades.
 const loadBefore = loadavg()[0];
 const busy = Array.from({ length: Number(o.load) }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+// The spinners must not outlive the benchmark: on a normal exit, and on Ctrl-C or a kill.
 process.on('exit', () => busy.forEach((b) => b.kill()));
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    busy.forEach((b) => b.kill());
+    process.exit(130);
+  });
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
