@@ -79,6 +79,13 @@ const sampleBatch = Number(o['sample-batch']),
   prompt = Number(o.prompt),
   newTokens = Number(o['new-tokens']);
 
+for (const c of cases)
+  if (prompt + newTokens > c.config.nCtx) {
+    console.error(
+      `--prompt ${prompt} + --new-tokens ${newTokens} do not fit the ${c.name} config's context of ${c.config.nCtx} (its --seq): lower them or raise --seq`,
+    );
+    process.exit(2);
+  }
 await initTf();
 
 // Load average before anything of ours runs (the issue asks for quiet runs to start under 0.3), and
