@@ -16,7 +16,7 @@
  * multiply-add, three quarters of a step at batch 64.
  */
 import { tf } from './backend.ts';
-import { forward, gelu, linear, type GptConfig, type Params, type Steering } from './model.ts';
+import { block, forward, param, steer, type GptConfig, type Params, type Steering } from './model.ts';
 import { layerNorm } from './kernels.ts';
 import { buildSimdBinary } from './kernels/simd.ts';
 import { el, forLoop, hsum, type WasmFn } from './kernels/wat.ts';
@@ -111,10 +111,13 @@ export interface KvCache {
   length: Int32Array;
 }
 
-function param(params: Params, name: string): tf.Variable {
-  const v = params.get(name);
-  if (!v) throw new Error(`organism: missing parameter ${name}`);
-  return v;
+/** The key and value of row `src` of a layer's qkv ([·, 3d]: q | k | v) into that layer's cache at (row, position). */
+function storeKv(cache: KvCache, layer: number, qkv: Float32Array, src: number, row: number, position: number): void {
+  const d = cache.d,
+    from = src * 3 * d,
+    to = (row * cache.nCtx + position) * d;
+  cache.k[layer].set(qkv.subarray(from + d, from + 2 * d), to);
+  cache.v[layer].set(qkv.subarray(from + 2 * d, from + 3 * d), to);
 }
 
 /**
@@ -168,19 +171,12 @@ export async function prefill(
     length: Int32Array.from(prompts.map((p) => p.length)),
   };
   for (const [l, layer] of qkv.entries()) {
+    cache.k.push(new Float32Array(memory.buffer, 2 * l * per * 4, per));
+    cache.v.push(new Float32Array(memory.buffer, (2 * l + 1) * per * 4, per));
     const data = layer.dataSync() as Float32Array;
-    const k = new Float32Array(memory.buffer, 2 * l * per * 4, per),
-      v = new Float32Array(memory.buffer, (2 * l + 1) * per * 4, per);
     prompts.forEach((p, b) => {
-      for (let t = 0; t < p.length; t++) {
-        const src = (b * T + t) * 3 * d,
-          dst = (b * c.nCtx + t) * d;
-        k.set(data.subarray(src + d, src + 2 * d), dst);
-        v.set(data.subarray(src + 2 * d, src + 3 * d), dst);
-      }
+      for (let t = 0; t < p.length; t++) storeKv(cache, l, data, b * T + t, b, t);
     });
-    cache.k.push(k);
-    cache.v.push(v);
   }
   const out = logits.dataSync() as Float32Array;
   tf.dispose([logits, ...qkv]);
@@ -285,28 +281,16 @@ export function decodeStep(
       tf.gather(param(params, 'wte.weight'), tf.tensor1d(tokens as number[], 'int32')),
       tf.gather(param(params, 'wpe.weight'), tf.tensor1d(pos, 'int32')),
     ) as tf.Tensor2D;
-    const steer = (layer: number) => {
-      for (const s of steering ?? [])
-        if (s.layer === layer) x = x.add((s.vector instanceof tf.Tensor ? s.vector : tf.tensor1d(s.vector as number[])).mul(s.coefficient));
-    };
-    steer(0);
+    x = steer(x, steering, 0);
     for (let l = 0; l < c.nLayer; l++) {
-      const p = `h.${l}.`;
-      const h = layerNorm(x, param(params, p + 'ln_1.weight'), param(params, p + 'ln_1.bias'));
-      const qkv = linear(h, param(params, p + 'attn.c_attn.weight'), param(params, p + 'attn.c_attn.bias')).dataSync() as Float32Array;
-      const K = cache.k[l],
-        V = cache.v[l];
-      for (let i = 0; i < n; i++) {
-        const dst = (rows[i] * c.nCtx + pos[i]) * d;
-        K.set(qkv.subarray(i * 3 * d + d, i * 3 * d + 2 * d), dst);
-        V.set(qkv.subarray(i * 3 * d + 2 * d, i * 3 * d + 3 * d), dst);
-      }
-      const y = tf.tensor2d(attendCached(qkv, cache, l, rows, pos), [n, d]);
-      x = x.add(linear(y, param(params, p + 'attn.c_proj.weight'), param(params, p + 'attn.c_proj.bias'))) as tf.Tensor2D;
-      const h2 = layerNorm(x, param(params, p + 'ln_2.weight'), param(params, p + 'ln_2.bias'));
-      const f = gelu(linear(h2, param(params, p + 'mlp.c_fc.weight'), param(params, p + 'mlp.c_fc.bias'))) as tf.Tensor2D;
-      x = x.add(linear(f, param(params, p + 'mlp.c_proj.weight'), param(params, p + 'mlp.c_proj.bias'))) as tf.Tensor2D;
-      steer(l + 1);
+      // The model's own block, its attention against the cache: this step's keys and values are
+      // appended at each row's position, then its query attends to everything up to there.
+      const attend = (qkvT: tf.Tensor2D) => {
+        const qkv = qkvT.dataSync() as Float32Array;
+        for (let i = 0; i < n; i++) storeKv(cache, l, qkv, i, rows[i], pos[i]);
+        return tf.tensor2d(attendCached(qkv, cache, l, rows, pos), [n, d]);
+      };
+      x = steer(block(params, l, x, attend), steering, l + 1);
     }
     const hf = layerNorm(x, param(params, 'ln_f.weight'), param(params, 'ln_f.bias'));
     return tf.matMul(hf, param(params, 'wte.weight'), false, true);

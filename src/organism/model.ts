@@ -102,11 +102,13 @@ export function initParams(c: GptConfig, seed: number): Params {
   return params;
 }
 
-function p(params: Params, name: string): tf.Variable {
+/** A parameter by name (a clear error where the checkpoint lacks it). */
+export function param(params: Params, name: string): tf.Variable {
   const v = params.get(name);
   if (!v) throw new Error(`organism: missing parameter ${name}`);
   return v;
 }
+const p = param;
 
 /** tanh-approximate GELU (GPT-2's); on wasm one fused SIMD pass forward and one backward. */
 export function gelu(x: tf.Tensor): tf.Tensor {
@@ -120,6 +122,29 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D 
 
 function asVector(v: Steering['vector']): tf.Tensor1D {
   return v instanceof tf.Tensor ? v : tf.tensor1d(v as number[]);
+}
+
+/** x plus each steering vector meant for the residual stream after `layer` (0 = the embeddings). */
+export function steer(x: tf.Tensor2D, steering: Steering[] | undefined, layer: number): tf.Tensor2D {
+  for (const s of steering ?? []) if (s.layer === layer) x = x.add(asVector(s.vector).mul(s.coefficient)) as tf.Tensor2D;
+  return x;
+}
+
+/**
+ * Transformer block `layer` on residual rows x [N, d]: attention, then the MLP, each pre-LayerNorm
+ * with a residual add. `attend` turns the block's qkv [N, 3d] into the attention output [N, d]: causal
+ * over a batch in `forward`, against a key/value cache when decoding (decode.ts), so both run one block.
+ */
+export function block(params: Params, layer: number, x: tf.Tensor2D, attend: (qkv: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
+  const n = `h.${layer}.`;
+  // --- attention ---
+  const h = layerNorm(x, p(params, n + 'ln_1.weight'), p(params, n + 'ln_1.bias'));
+  const y = attend(linear(h, p(params, n + 'attn.c_attn.weight'), p(params, n + 'attn.c_attn.bias')));
+  x = x.add(linear(y, p(params, n + 'attn.c_proj.weight'), p(params, n + 'attn.c_proj.bias'))) as tf.Tensor2D;
+  // --- MLP ---
+  const h2 = layerNorm(x, p(params, n + 'ln_2.weight'), p(params, n + 'ln_2.bias'));
+  const f = gelu(linear(h2, p(params, n + 'mlp.c_fc.weight'), p(params, n + 'mlp.c_fc.bias'))) as tf.Tensor2D;
+  return x.add(linear(f, p(params, n + 'mlp.c_proj.weight'), p(params, n + 'mlp.c_proj.bias'))) as tf.Tensor2D;
 }
 
 /**
@@ -140,24 +165,14 @@ export function forward(c: GptConfig, params: Params, tokens: tf.Tensor2D, opts:
     .reshape([B * T, d]) as tf.Tensor2D;
   const residuals: tf.Tensor2D[] = [],
     qkvs: tf.Tensor2D[] = [];
-  const steer = (layer: number) => {
-    for (const s of opts.steering ?? []) if (s.layer === layer) x = x.add(asVector(s.vector).mul(s.coefficient));
-  };
-  steer(0);
+  x = steer(x, opts.steering, 0);
   if (opts.collectResiduals) residuals.push(x);
-  for (let i = 0; i < c.nLayer; i++) {
-    const n = `h.${i}.`;
-    // --- attention ---
-    const h = layerNorm(x, p(params, n + 'ln_1.weight'), p(params, n + 'ln_1.bias'));
-    const qkv = linear(h, p(params, n + 'attn.c_attn.weight'), p(params, n + 'attn.c_attn.bias'));
+  const attend = (qkv: tf.Tensor2D) => {
     if (opts.collectQkv) qkvs.push(qkv);
-    const y = causalSelfAttention(qkv, B, H);
-    x = x.add(linear(y, p(params, n + 'attn.c_proj.weight'), p(params, n + 'attn.c_proj.bias'))) as tf.Tensor2D;
-    // --- MLP ---
-    const h2 = layerNorm(x, p(params, n + 'ln_2.weight'), p(params, n + 'ln_2.bias'));
-    const f = gelu(linear(h2, p(params, n + 'mlp.c_fc.weight'), p(params, n + 'mlp.c_fc.bias'))) as tf.Tensor2D;
-    x = x.add(linear(f, p(params, n + 'mlp.c_proj.weight'), p(params, n + 'mlp.c_proj.bias'))) as tf.Tensor2D;
-    steer(i + 1);
+    return causalSelfAttention(qkv, B, H);
+  };
+  for (let i = 0; i < c.nLayer; i++) {
+    x = steer(block(params, i, x, attend), opts.steering, i + 1);
     if (opts.collectResiduals) residuals.push(x);
   }
   let hf = layerNorm(x, p(params, 'ln_f.weight'), p(params, 'ln_f.bias'));
