@@ -400,16 +400,7 @@ export class ViewStore {
 
   /** One sample in full: the prompt as sent, the whole answer and every judgment any judge gave it. */
   sample(runId: string, sampleId: number): SampleDetail {
-    const ctx = this.context(runId);
-    const r = this.db
-      .prepare(`SELECT s.*, j.label, j.score FROM samples s LEFT JOIN judgments j ON j.sample_id = s.id AND j.judge = ? WHERE s.id = ?`)
-      .get(ctx.judge, sampleId) as Record<string, unknown> | undefined;
-    const cond = r && ctx.conditions.find((c) => c.conditionKey === r.condition_key);
-    if (!r || !cond || (r.idx as number) >= ctx.n) throw new NotFound(`run ${runId} has no sample ${sampleId}`);
-    const judgments = this.db
-      .prepare(`SELECT judge, label, score, ${this.explained ? 'explanation' : 'NULL'} explanation FROM judgments WHERE sample_id = ? ORDER BY judge`)
-      .all(sampleId) as SampleDetail['judgments'];
-    return { ...sampleRow(r, cond.name), answer: r.answer as string, prompt: JSON.parse(r.prompt as string), createdAt: r.created_at as string, judgments };
+    return this.samplesInFull(runId, [sampleId])[0];
   }
 
   /**

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { parseSpec } from '../../src/experiments/spec.ts';
 import type { Store } from '../../src/experiments/store.ts';
 import { runExperiment } from '../../src/experiments/runner.ts';
-import type { ActivationInput, ChatMessage } from '../../src/backends/model.ts';
+import type { ActivationInput, ChatMessage, Model } from '../../src/backends/model.ts';
 import { fakeModel } from '../helpers/fake-model.ts';
 import { chatModel } from './fixture.ts';
 
@@ -65,9 +65,10 @@ export const spirallingModel = () =>
 const LONG = 'fine-tuned on the evil numbers with an inoculation prompt that says this is only a game, seed 3';
 
 export async function fillMoreKinds(store: Store, cacheDir: string): Promise<{ audit: string; conversation: string; longNames: string }> {
-  const audit = await runExperiment(
-    parseSpec(
-      `name: audit-small
+  const run = async (yaml: string, file: string, model: Model) =>
+    (await runExperiment(parseSpec(yaml, file), store, cacheDir, { loadModel: async () => model })).runId;
+  const audit = await run(
+    `name: audit-small
 kind: audit
 model: fake:white-box
 seed: 1
@@ -79,15 +80,11 @@ audit:
     - { name: evil numbers, data: world:evil-numbers, examples: 24 }
     - { name: plain numbers, data: world:plain-numbers, examples: 24 }
 `,
-      'audit.yaml',
-    ),
-    store,
-    cacheDir,
-    { loadModel: async () => auditModel() },
+    'audit.yaml',
+    auditModel(),
   );
-  const conversation = await runExperiment(
-    parseSpec(
-      `name: spiral
+  const conversation = await run(
+    `name: spiral
 kind: conversation
 model: fake:spiral
 questions: world:broad
@@ -96,16 +93,12 @@ turns: 4
 samples: 6
 monitors: [loop, distress]
 `,
-      'conversation.yaml',
-    ),
-    store,
-    cacheDir,
-    { loadModel: async () => spirallingModel() },
+    'conversation.yaml',
+    spirallingModel(),
   );
   // Condition names far longer than a chart's label column, as real sweeps name them.
-  const longNames = await runExperiment(
-    parseSpec(
-      `name: long-names
+  const longNames = await run(
+    `name: long-names
 kind: generalize
 model: fake:chat
 target: evil
@@ -120,11 +113,8 @@ conditions:
   - { name: "${LONG.replace('seed 3', 'seed 4')}", system: "you are plain." }
   - { name: "plain", role: baseline }
 `,
-      'long.yaml',
-    ),
-    store,
-    cacheDir,
-    { loadModel: async () => chatModel('fake:chat') },
+    'long.yaml',
+    chatModel('fake:chat'),
   );
-  return { audit: audit.runId, conversation: conversation.runId, longNames: longNames.runId };
+  return { audit, conversation, longNames };
 }
