@@ -13,7 +13,8 @@ const svg = (w: number, h: number, body: string, label: string) =>
   raw(
     `<svg class="chart" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="${body.includes('<a ') ? 'group' : 'img'}" aria-label="${esc(label)}">${body}</svg>`,
   );
-const text = (x: number, y: number, s: string, attrs = '') => `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;
+const text = (x: number, y: number, s: string, attrs = '', title?: string) =>
+  `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${title === undefined ? '' : `<title>${esc(title)}</title>`}${esc(s)}</text>`;
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 /** Room for the longest label (about 7 px a character at 12 px), within bounds; labels past it are clipped. */
 const labelWidth = (labels: string[], min: number, max: number) => Math.max(min, Math.min(max, 12 + 7 * Math.max(0, ...labels.map((l) => l.length))));
@@ -21,7 +22,7 @@ const fit = (s: string, width: number) => clip(s, Math.max(4, Math.floor((width 
 /** A label cut to its column; when cut, the whole of it is its tooltip (long condition names stay readable). */
 const fitText = (x: number, y: number, s: string, width: number, attrs = '') => {
   const shown = fit(s, width);
-  return shown === s ? text(x, y, s, attrs) : `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}><title>${esc(s)}</title>${esc(shown)}</text>`;
+  return text(x, y, shown, attrs, shown === s ? undefined : s);
 };
 const link = (href: string | undefined, body: string) => (href ? `<a href="${esc(href)}">${body}</a>` : body);
 
@@ -135,7 +136,6 @@ export interface ForestRow {
   href?: string;
 }
 
-/** Differences with their intervals on an axis centred at zero (scaled to the widest interval). */
 /** Rounds a span up to 1, 2 or 5 times a power of ten, so the axis of an unbounded quantity has round ticks. */
 function niceCeil(v: number): number {
   const p = 10 ** Math.floor(Math.log10(v));
