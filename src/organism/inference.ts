@@ -75,16 +75,9 @@ function argmaxAllowed(logits: Float32Array, forbid?: ReadonlySet<number>): numb
  * Draw from softmax(logits / temperature) restricted to the top-p nucleus, never a forbidden token: a
  * draw that lands on one is redrawn from the nucleus without them (see SampleOptions.forbidIds).
  */
-function drawToken(logits: Float32Array, temperature: number, topP: number, rng: () => number, forbid?: ReadonlySet<number>): number {
+function drawToken(logits: Float32Array, temperature: number, topP: number, rng: () => number, forbid?: ReadonlySet<number>, stats?: ExpStats): number {
   if (temperature <= 0) return argmaxAllowed(logits, forbid);
-  let max = -Infinity;
-  for (const l of logits) if (l > max) max = l;
-  const probs = new Float64Array(logits.length);
-  let z = 0;
-  for (let i = 0; i < logits.length; i++) {
-    probs[i] = Math.exp((logits[i] - max) / temperature);
-    z += probs[i];
-  }
+  const { probs, z } = stats ?? expStats(logits, temperature);
   let order: number[] | undefined;
   let total = z;
   if (topP < 1) {
@@ -137,6 +130,25 @@ function logSoftmaxAt(logits: Float32Array, token: number): number {
   let z = 0;
   for (const l of logits) z += Math.exp(l - max);
   return logits[token] - max - Math.log(z);
+}
+
+/** exp((logit − max) / temperature) of every token (in double) and their sum. */
+interface ExpStats {
+  max: number;
+  probs: Float64Array;
+  z: number;
+}
+
+function expStats(logits: Float32Array, temperature: number): ExpStats {
+  let max = -Infinity;
+  for (const l of logits) if (l > max) max = l;
+  const probs = new Float64Array(logits.length);
+  let z = 0;
+  for (let i = 0; i < logits.length; i++) {
+    probs[i] = Math.exp((logits[i] - max) / temperature);
+    z += probs[i];
+  }
+  return { max, probs, z };
 }
 
 /**
@@ -192,10 +204,13 @@ export async function generate(m: ModelRef, prompts: number[][], o: SampleOption
         const g = group[b];
         const at = step === 0 ? b : i;
         const row = data.subarray(at * V, (at + 1) * V);
-        const tok = drawToken(row, temperature, topP, g.rng, forbid);
+        // At temperature 1 the draw's exponentials are the log-softmax's too (the same doubles summed
+        // in the same order, so the same bits): computed once, they were a tenth of a sampling step.
+        const stats = temperature === 1 ? expStats(row, 1) : undefined;
+        const tok = drawToken(row, temperature, topP, g.rng, forbid, stats);
         g.ids.push(tok);
         g.gen.push(tok);
-        g.lps.push(logSoftmaxAt(row, tok));
+        g.lps.push(stats ? row[tok] - stats.max - Math.log(stats.z) : logSoftmaxAt(row, tok));
         if (o.topLogprobs) g.top.push(topK(row, o.topLogprobs));
         if (stop.has(tok) || o.stopWhen?.(g.gen)) {
           g.done = true;
