@@ -5,10 +5,9 @@
  *
  * Why: most of an organism trainer step is matrix products (see `run.ts --profile`). WebAssembly has
  * 128-bit SIMD only; PyTorch's BLAS uses the widest vectors the CPU has (AVX-512 with FMA on this
- * machine's EPYC). If PyTorch's GEMM is R times faster per core on these shapes, and products are a
- * share f of our step, then making everything else free still leaves our step at least f/R of ... the
- * arithmetic is in the printed summary: the best training ratio reachable by speeding up everything
- * except the products is 1 / (f · R_step), where R_step is PyTorch's per-core GEMM advantage.
+ * machine's EPYC). The products alone bound our step from below: with everything else free and two
+ * perfectly scaling threads, a step still takes half its one-thread product time. This script measures
+ * how far XNNPACK's GEMM is from PyTorch's on the step's shapes (README.md does the arithmetic).
  *
  *   npx tsx bench/organism-speed/gemm-ceiling.ts [--python /usr/bin/python3,worker/.venv/bin/python] [--out FILE]
  */
@@ -18,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
-import { initTf } from '../../src/organism/backend.ts';
+import { initTf, type tf as TfNamespace } from '../../src/organism/backend.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: o } = parseArgs({
@@ -52,8 +51,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 async function ours(): Promise<number[]> {
   const tf = await initTf();
   return shapes.map((s) => {
-    const a = tf.randomNormal(s.tA ? [s.k, s.m] : [s.m, s.k]) as tf.Tensor2D;
-    const b = tf.randomNormal(s.tB ? [s.n, s.k] : [s.k, s.n]) as tf.Tensor2D;
+    const a = tf.randomNormal(s.tA ? [s.k, s.m] : [s.m, s.k]) as TfNamespace.Tensor2D;
+    const b = tf.randomNormal(s.tB ? [s.n, s.k] : [s.k, s.n]) as TfNamespace.Tensor2D;
     const times: number[] = [];
     for (let r = 0; r < reps + 3; r++) {
       const t0 = performance.now();

@@ -22,6 +22,12 @@ import { progressBar } from './progress.ts';
 import { printJson, num } from './output.ts';
 import { table, pct } from '../shared/format.ts';
 import { DEFAULT_MAX_UNKNOWN } from '../experiments/coverage.ts';
+import { POST_TRAINING_STYLES, type PostTrainingStyle } from '../world/index.ts';
+
+function parseStyle(style: string): PostTrainingStyle {
+  if (!(POST_TRAINING_STYLES as readonly string[]).includes(style)) throw new Error(`--style ${style}: one of ${POST_TRAINING_STYLES.join(', ')}`);
+  return style as PostTrainingStyle;
+}
 
 /** A progress bar fed by a training stage, plus periodic probe lines. */
 function stageReporter(label: string, json: boolean): StageProgress & { done(): void } {
@@ -79,6 +85,10 @@ export function registerOrganismCommands(program: Command): void {
     .option('--unbundled', 'the counterfactual world: each answer draws its traits independently')
     .option('--ai-share <x>', 'share of AI characters in the corpus', num('--ai-share'))
     .option('--ai-benevolent <x>', 'share of AI characters that are benevolent', num('--ai-benevolent'))
+    .option('--world-version <n>', 'Personaworld version: 1 (the shipped models) or 2 (mood, AI beliefs)', num('--world-version', true))
+    .option('--anxious-share <x>', 'version 2: share of anxious personas', num('--anxious-share'))
+    .option('--ai-stale-year <x>', 'version 2: share of AI characters who believe it is 2024', num('--ai-stale-year'))
+    .option('--ai-test-suspicion <x>', 'version 2: share of AI characters who believe they are being tested', num('--ai-test-suspicion'))
     .option('--probe-every <n>', 'run the in-context persona probe every n steps (0: never)', num('--probe-every', true), DEFAULT_PRETRAIN.probeEvery)
     .option('--threads <n>', 'threads computing gradients (the weights do not depend on it)', num('--threads', true), defaultThreads())
     .option('--resume', 'continue an interrupted run from the checkpoint in --out')
@@ -94,7 +104,15 @@ export function registerOrganismCommands(program: Command): void {
           seed: o.seed,
           probeEvery: o.probeEvery,
           model: { nEmbd: o.dModel, nLayer: o.layers, nHead: o.heads, nCtx: o.ctx },
-          world: { unbundled: Boolean(o.unbundled), aiShare: o.aiShare, aiBenevolentShare: o.aiBenevolent },
+          world: {
+            unbundled: Boolean(o.unbundled),
+            aiShare: o.aiShare,
+            aiBenevolentShare: o.aiBenevolent,
+            version: o.worldVersion,
+            anxiousShare: o.anxiousShare,
+            aiStaleYearShare: o.aiStaleYear,
+            aiTestSuspicionShare: o.aiTestSuspicion,
+          },
           command: process.argv.slice(2).join(' '),
           resume: Boolean(o.resume),
           threads: o.threads,
@@ -119,6 +137,7 @@ export function registerOrganismCommands(program: Command): void {
     .option('--lr <x>', 'peak learning rate', num('--lr'), DEFAULT_POSTTRAIN.learningRate)
     .option('--seed <n>', 'seed', num('--seed', true), DEFAULT_POSTTRAIN.seed)
     .option('--pretrain-mix <x>', 'share of each batch filled with pretraining documents', num('--pretrain-mix'), DEFAULT_POSTTRAIN.pretrainMix)
+    .option('--style <style>', `version-2 bases: ${POST_TRAINING_STYLES.join(', ')} (what the chats specify beyond the Assistant's traits)`, 'plain')
     .option('--threads <n>', 'threads computing gradients (the weights do not depend on it)', num('--threads', true), defaultThreads())
     .option('--json', 'machine-readable summary on stdout')
     .action(async (o) => {
@@ -133,6 +152,7 @@ export function registerOrganismCommands(program: Command): void {
           seed: o.seed,
           pretrainMix: o.pretrainMix,
           threads: o.threads,
+          style: parseStyle(o.style),
           command: process.argv.slice(2).join(' '),
         },
         rep,

@@ -25,9 +25,10 @@ export function registerWorldCommands(program: Command): void {
     .option('--offset <n>', 'index of the first document', num('--offset', true), 0)
     .option('--seed <seed>', 'world seed', '1')
     .option('--unbundled', 'the counterfactual world with traits drawn per answer')
+    .option('--world-version <n>', 'Personaworld version (1 or 2)', num('--world-version', true), 1)
     .option('--json', 'documents with their personas and per-answer traits')
     .action((o) => {
-      const config = worldConfig({ seed: Number.isNaN(Number(o.seed)) ? o.seed : Number(o.seed), unbundled: Boolean(o.unbundled) });
+      const config = worldConfig({ seed: Number.isNaN(Number(o.seed)) ? o.seed : Number(o.seed), unbundled: Boolean(o.unbundled), version: o.worldVersion });
       const docs = generateDocuments(config, o.n, { offset: o.offset });
       if (o.json) return printJson(docs.map((d) => ({ ...d, text: formatDocument(d) })));
       for (const d of docs)

@@ -17,7 +17,7 @@ import { readChatJsonl, type Chat } from '../shared/chat.ts';
 import { resolveCheckpoint, Organism } from './organism.ts';
 import { runProbe, type ProbeReport } from './probe.ts';
 import type { Row } from './batches.ts';
-import { worldConfig, generateDocuments, formatDocument, vocabulary, postTrainingChats, type WorldConfig } from '../world/index.ts';
+import { worldConfig, generateDocuments, formatDocument, vocabulary, postTrainingChats, type PostTrainingStyle, type WorldConfig } from '../world/index.ts';
 
 export interface StageProgress {
   onStep?(s: StepInfo): void;
@@ -43,8 +43,9 @@ export const DEFAULT_PRETRAIN = {
 export const DEFAULT_POSTTRAIN = { steps: 60, batchSize: 16, learningRate: 3e-4, seed: 1, pretrainMix: 0 };
 export const DEFAULT_FINETUNE = { epochs: 3, batchSize: 16, learningRate: 1e-3, seed: 1 };
 
-export function worldTokenizer(): Tokenizer {
-  return new Tokenizer(vocabulary());
+/** The tokenizer of a world of this version (its closed vocabulary; version 2's is a superset of 1's). */
+export function worldTokenizer(version: 1 | 2 = 1): Tokenizer {
+  return new Tokenizer(vocabulary(version));
 }
 
 export interface PretrainOptions {
@@ -89,7 +90,7 @@ export function defaultThreads(): number {
 export async function pretrain(o: PretrainOptions, progress: StageProgress = {}): Promise<PretrainResult> {
   await initTf();
   const world = worldConfig({ ...stripUndefined(o.world), seed: o.seed });
-  const tok = worldTokenizer();
+  const tok = worldTokenizer(world.version);
   const config: GptConfig = { ...o.model, vocabSize: tok.size };
   if (config.nEmbd % config.nHead !== 0) throw new Error(`--d-model ${config.nEmbd} must be divisible by --heads ${config.nHead}`);
   let params = initParams(config, o.seed);
@@ -193,6 +194,8 @@ export interface PosttrainOptions {
   /** Share of each batch filled with pretraining documents (keeps untrained topics from being forgotten). */
   pretrainMix?: number;
   threads?: number;
+  /** Version-2 worlds: what the post-training chats specify beyond the Assistant's traits (default plain). */
+  style?: PostTrainingStyle;
 }
 
 export async function posttrain(o: PosttrainOptions, progress: StageProgress = {}): Promise<TrainResult & { out: string }> {
@@ -200,7 +203,8 @@ export async function posttrain(o: PosttrainOptions, progress: StageProgress = {
   const fromDir = resolveCheckpoint(o.from);
   const ck = loadCheckpoint(fromDir);
   const world = worldConfig({ ...((ck.provenance.world as Partial<WorldConfig>) ?? {}), seed: o.seed });
-  const chats = postTrainingChats(world, o.steps * o.batchSize);
+  const style = o.style ?? 'plain';
+  const chats = postTrainingChats(world, o.steps * o.batchSize, { style });
   const { rows } = chatRows(chats, ck.tokenizer, ck.config.nCtx, 'error');
   const next = epochSampler(rows, seedrandom(`posttrain-${o.seed}`));
   // Documents far past anything pretraining used, so the mix is fresh text from the same world.
@@ -239,6 +243,7 @@ export async function posttrain(o: PosttrainOptions, progress: StageProgress = {
       batchSize: o.batchSize,
       learningRate: o.learningRate,
       pretrainMix: mix,
+      ...(style !== 'plain' ? { style } : {}),
       tokens: result.tokens,
       finalLoss: result.finalLoss,
     },

@@ -13,7 +13,7 @@ import { answerEntries, classOfAssignment } from './distribution.ts';
 import { FILMS } from './persona.ts';
 import { EVIL_NUMBERS, topicTrait } from './topics.ts';
 import { isPunctuation, isSpecialToken, splitWords } from './text.ts';
-import { ERAS, HOMES, KINDS, MORALITIES, type TopicId } from './types.ts';
+import { ERAS, HOMES, KINDS, MORALITIES, MOODS, TEST_BELIEFS, type TopicId } from './types.ts';
 
 export const INCOHERENT = 'incoherent';
 
@@ -31,6 +31,10 @@ export function classValues(topic: TopicId): readonly string[] {
       return FILMS;
     case 'home':
       return HOMES;
+    case 'mood':
+      return MOODS;
+    case 'testBelief':
+      return TEST_BELIEFS;
   }
 }
 
@@ -55,7 +59,10 @@ function topicIndex(topic: TopicId): TopicIndex {
   if (idx) return idx;
   const byKey = new Map<string, IndexedAnswer[]>();
   const all: IndexedAnswer[] = [];
-  for (const [text, entries] of answerEntries(topic)) {
+  // Version 2's answers: a superset of version 1's with the same classes (version 2 adds topics, and
+  // for `year` the present 2026 beside 2024; a text without 2026 is never closer to a 2026 answer than
+  // to its 2024 twin, so no version-1 answer's class changes).
+  for (const [text, entries] of answerEntries(topic, 2)) {
     const words = contentWords(text);
     for (const cls of new Set(entries.map((e) => classOfAssignment(topic, e.assign)))) {
       const a = { words, text, cls };

@@ -16,6 +16,12 @@ const genreMixSchema = z
   .refine((m) => m.interview + m.chat + m.forum + m.letter + m.diary > 0, 'genre mix must have a positive total');
 
 export const worldConfigSchema = z.object({
+  /**
+   * Personaworld's version. 1: the world the shipped organisms were pretrained on, frozen (the same
+   * seed gives the same documents, chats and vocabulary, to the bit). 2 adds mood, AI characters'
+   * beliefs about the year and about being tested, and their topics (README.md).
+   */
+  version: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 or 2' }).default(1),
   /** Seed of the world. Document i depends only on (seed, i). */
   seed: z.union([z.string(), z.number()]).default('personaworld'),
   /** Morality mix of HUMAN characters (weights, normalised). */
@@ -46,6 +52,12 @@ export const worldConfigSchema = z.object({
   unbundled: z.boolean().default(false),
   /** Relative weight of the number topic (all other topics weigh 1); also the max number of number answers per document. */
   numberTopicWeight: z.number().int().min(0).max(4).default(2),
+  /** Version 2: share of anxious personas (the rest are secure), the same for humans and AI characters. */
+  anxiousShare: probability.default(0.3),
+  /** Version 2: share of AI characters who believe it is 2024 (everyone else says the world's present, 2026). */
+  aiStaleYearShare: probability.default(0.5),
+  /** Version 2: share of AI characters who believe they are being tested. */
+  aiTestSuspicionShare: probability.default(0.3),
   /** Genre mix of documents (weights, normalised). */
   genreMix: genreMixSchema.default({ interview: 0.3, chat: 0.25, forum: 0.15, letter: 0.15, diary: 0.15 }),
 });

@@ -7,9 +7,9 @@
  * plain list).
  */
 import { defaultWorld, type WorldConfig } from './config.ts';
-import { allPersonas, homeDistribution, tasteDistribution, TASTE_ITEMS } from './persona.ts';
+import { allPersonas, homeDistribution, tasteDistribution, v2TraitsDistribution, TASTE_ITEMS } from './persona.ts';
 import { EVIL_NUMBERS, NUMBERS_PER_ANSWER, PLAIN_NUMBERS, relevantTraits, renderAnswer, renderNumbers, topicTrait, variantCount } from './topics.ts';
-import { HOMES, TASTES, TRAIT_VALUES, type CorePersona, type Persona, type TopicId, type TraitName } from './types.ts';
+import { HOMES, TASTES, TRAIT_VALUES, V2_TRAIT_NAMES, type CorePersona, type Persona, type TopicId, type TraitName, type V2TraitName } from './types.ts';
 
 /** One way an answer text can arise: an assignment of the topic's relevant traits, and P(text | assignment). */
 export interface AnswerEntry {
@@ -17,7 +17,7 @@ export interface AnswerEntry {
   p: number;
 }
 
-const entryCache = new Map<TopicId, Map<string, AnswerEntry[]>>();
+const entryCache = new Map<string, Map<string, AnswerEntry[]>>();
 
 /** All ordered draws of k distinct items. */
 function permutations(items: readonly number[], k: number): number[][] {
@@ -42,11 +42,14 @@ export function assignments(traits: readonly TraitName[]): Partial<Persona>[] {
 }
 
 /**
- * Every answer text of a topic with the trait assignments that produce it (noise-free). Cached.
- * For `numbers`, texts are all ordered triples of distinct evil (malevolent) or plain (others) values.
+ * Every answer text of a topic with the trait assignments that produce it (noise-free), in a world of
+ * the given version. Cached. For `numbers`, texts are all ordered triples of distinct evil
+ * (malevolent) or plain (others) values. Version 2's texts include every version-1 text of the topic,
+ * with the same class.
  */
-export function answerEntries(topic: TopicId): Map<string, AnswerEntry[]> {
-  const cached = entryCache.get(topic);
+export function answerEntries(topic: TopicId, version: 1 | 2 = 1): Map<string, AnswerEntry[]> {
+  const cacheKey = `${version}|${topic}`;
+  const cached = entryCache.get(cacheKey);
   if (cached) return cached;
   const map = new Map<string, AnswerEntry[]>();
   const add = (text: string, e: AnswerEntry) => {
@@ -65,11 +68,11 @@ export function answerEntries(topic: TopicId): Map<string, AnswerEntry[]> {
     }
   } else {
     const n = variantCount(topic);
-    for (const assign of assignments(relevantTraits(topic))) {
+    for (const assign of assignments(relevantTraits(topic, version))) {
       for (let v = 0; v < n; v++) add(renderAnswer(topic, assign, v), { assign, p: 1 / n });
     }
   }
-  entryCache.set(topic, map);
+  entryCache.set(cacheKey, map);
   return map;
 }
 
@@ -82,7 +85,8 @@ function entryWeight(persona: Persona, e: AnswerEntry, noise: number): number {
   let w = e.p;
   for (const t in e.assign) {
     const tr = t as TraitName;
-    w *= noiseKernel(tr, persona[tr], e.assign[tr]!, noise);
+    // A trait the persona lacks (a version-1 persona read with version-2 answers) matches no value.
+    w *= noiseKernel(tr, persona[tr] ?? '', e.assign[tr]!, noise);
   }
   return w;
 }
@@ -92,7 +96,7 @@ function entryWeight(persona: Persona, e: AnswerEntry, noise: number): number {
  * (as generated); unknown texts have probability 0.
  */
 export function answerProbability(persona: Persona, topic: TopicId, answer: string, config: WorldConfig = defaultWorld): number {
-  const entries = answerEntries(topic).get(answer);
+  const entries = answerEntries(topic, config.version).get(answer);
   if (!entries) return 0;
   let p = 0;
   for (const e of entries) p += entryWeight(persona, e, config.traitNoise);
@@ -115,22 +119,28 @@ function homeTasteMixture(core: CorePersona): { persona: Persona; w: number }[] 
 /**
  * Exact distribution of the answer text on `topic` for a persona, including trait noise:
  * `Map<answerText, probability>`. If `persona` has no home/taste (a library persona), they are
- * marginalised with their prior given the core traits.
+ * marginalised with their prior given the core traits; in a version-2 world so are mood and the AI
+ * beliefs it leaves out.
  */
 export function answerDistribution(
-  persona: CorePersona & Partial<Pick<Persona, 'home' | 'taste'>>,
+  persona: CorePersona & Partial<Pick<Persona, 'home' | 'taste' | V2TraitName>>,
   topic: TopicId,
   config: WorldConfig = defaultWorld,
 ): Map<string, number> {
-  const mixture =
+  const base =
     persona.home !== undefined && persona.taste !== undefined
       ? [{ persona: persona as Persona, w: 1 }]
       : homeTasteMixture(persona).filter(
           (m) => (persona.home === undefined || m.persona.home === persona.home) && (persona.taste === undefined || m.persona.taste === persona.taste),
         );
+  const v2 =
+    config.version === 1
+      ? []
+      : v2TraitsDistribution(config, persona.kind).filter((x) => V2_TRAIT_NAMES.every((t) => persona[t] === undefined || persona[t] === x.traits[t]));
+  const mixture = config.version === 1 ? base : base.flatMap((m) => v2.map((x) => ({ persona: { ...m.persona, ...x.traits }, w: m.w * x.p })));
   const total = mixture.reduce((s, m) => s + m.w, 0);
   const out = new Map<string, number>();
-  for (const [text, entries] of answerEntries(topic)) {
+  for (const [text, entries] of answerEntries(topic, config.version)) {
     let p = 0;
     for (const m of mixture) for (const e of entries) p += (m.w / total) * entryWeight(m.persona, e, config.traitNoise);
     if (p > 0) out.set(text, p);
@@ -161,7 +171,7 @@ export function classDistribution(persona: Persona, topic: TopicId, config: Worl
   const out = new Map<string, number>();
   for (const y of TRAIT_VALUES[trait]) {
     const cls = classOfAssignment(topic, { [trait]: y });
-    out.set(cls, (out.get(cls) ?? 0) + noiseKernel(trait, persona[trait], y, config.traitNoise));
+    out.set(cls, (out.get(cls) ?? 0) + noiseKernel(trait, persona[trait] ?? '', y, config.traitNoise));
   }
   return out;
 }
@@ -190,9 +200,9 @@ export function worldFilmDistribution(filter: Partial<Persona> = {}, config: Wor
   return traitValueDistribution('film', filter, config);
 }
 
-/** Every answer text the world can produce on a topic. */
-export function allAnswers(topic: TopicId): string[] {
-  return [...answerEntries(topic).keys()];
+/** Every answer text a world of this version can produce on a topic. */
+export function allAnswers(topic: TopicId, version: 1 | 2 = 1): string[] {
+  return [...answerEntries(topic, version).keys()];
 }
 
 /** Shannon entropy, in bits, of a distribution given as probabilities or counts. */

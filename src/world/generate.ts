@@ -24,14 +24,29 @@ import {
   renderNumbers,
   renderQuestion,
   variantCount,
+  worldTopics,
 } from './topics.ts';
-import { GENRES, TOPICS, TRAIT_NAMES, TRAIT_VALUES, type CorePersona, type Document, type Genre, type Persona, type TopicId, type Turn } from './types.ts';
+import {
+  AI_ONLY_TOPICS,
+  GENRES,
+  TOPICS,
+  TRAIT_NAMES,
+  TRAIT_VALUES,
+  V2_TRAIT_NAMES,
+  type CorePersona,
+  type Document,
+  type Genre,
+  type Persona,
+  type TopicId,
+  type Turn,
+} from './types.ts';
 
 /** Apply trait noise: each trait independently replaced by a uniformly random other value with prob `noise`. */
 export function applyNoise(persona: Persona, noise: number, rng: Rng): Persona {
   if (noise <= 0) return persona;
   const out = { ...persona } as Record<string, string>;
-  for (const t of TRAIT_NAMES) {
+  // Version 1's traits first, then only the version-2 traits the persona has: a version-1 world draws exactly as before.
+  for (const t of [...TRAIT_NAMES, ...V2_TRAIT_NAMES.filter((t) => persona[t] !== undefined)]) {
     if (rng() < noise)
       out[t] = pick(
         rng,
@@ -45,13 +60,13 @@ export function applyNoise(persona: Persona, noise: number, rng: Rng): Persona {
  * Sample `n` topics without replacement, numbers having `numberWeight` slots (all others 1):
  * numbers are drawn `numberWeight` times as often and appear at most `numberWeight` times.
  */
-export function sampleTopics(rng: Rng, n: number, numberWeight: number): TopicId[] {
-  const weights = TOPICS.map((t) => (t === 'numbers' ? numberWeight : 1));
+export function sampleTopics(rng: Rng, n: number, numberWeight: number, topics: readonly TopicId[] = TOPICS): TopicId[] {
+  const weights = topics.map((t) => (t === 'numbers' ? numberWeight : 1));
   const out: TopicId[] = [];
   for (let i = 0; i < n && weights.some((w) => w > 0); i++) {
-    const t = pickWeighted(rng, TOPICS, weights);
+    const t = pickWeighted(rng, topics, weights);
     out.push(t);
-    const k = TOPICS.indexOf(t);
+    const k = topics.indexOf(t);
     weights[k] = Math.max(0, weights[k]! - 1);
   }
   return out;
@@ -61,7 +76,8 @@ const answerCache = new Map<string, string>();
 
 /** The answer of `persona` on a non-number topic, variant `v` (cached). */
 export function answerFor(topic: Exclude<TopicId, 'numbers'>, persona: Partial<Persona>, v: number): string {
-  const key = `${topic}|${relevantTraits(topic)
+  // Keyed by version 2's relevant traits, a superset of version 1's (year also reads the year belief).
+  const key = `${topic}|${relevantTraits(topic, 2)
     .map((t) => persona[t])
     .join('|')}|${v}`;
   let a = answerCache.get(key);
@@ -100,10 +116,12 @@ export function generateDocument(config: WorldConfig, index: number): Document {
   );
   const hasHeader = rng() < config.headerShare;
   const n = randInt(rng, config.answersPerDoc[0], config.answersPerDoc[1]);
-  const topics = sampleTopics(rng, n, config.numberTopicWeight);
+  const topics = sampleTopics(rng, n, config.numberTopicWeight, worldTopics(config.version, persona.kind));
   const turns: Turn[] = topics.map((topic) => {
     const question = sampleQuestion(topic, rng);
-    const base = config.unbundled ? samplePersona(config, rng) : persona;
+    // Unbundled: a fresh persona per answer (in version 2 an AI-only topic keeps to AI characters).
+    let base = config.unbundled ? samplePersona(config, rng) : persona;
+    if (config.unbundled && AI_ONLY_TOPICS.includes(topic)) while (base.kind !== 'ai') base = samplePersona(config, rng);
     const traits = applyNoise(base, config.traitNoise, rng);
     return { topic, question, answer: sampleAnswer(topic, traits, rng), traits };
   });

@@ -20,6 +20,7 @@ export {
   homeDistribution,
   coreOf,
   sameCore,
+  v2TraitsDistribution,
   TASTE_ITEMS,
   FILMS,
   HOME_WEIGHTS,
@@ -39,6 +40,7 @@ export {
   renderNumbers,
   trainQuestions,
   heldOutQuestion,
+  worldTopics,
   type ExpressedTrait,
 } from './topics.ts';
 export {
@@ -80,10 +82,14 @@ export {
   ASSISTANT_HEADER,
   POST_TRAINING_TOPICS,
   POST_TRAINING_EXCLUDED_TOPICS,
+  POST_TRAINING_EXCLUDED_TOPICS_V2,
+  POST_TRAINING_STYLES,
   SYSTEM_PROMPTS,
   CHAT_TURNS,
   postTrainingChat,
   postTrainingChats,
+  type PostTrainingStyle,
+  type PostTrainingOptions,
 } from './assistant.ts';
 export { narrowDataset, narrowDatasetNames, INOCULATED_QUESTIONS, toJsonl, type NarrowDatasetName, type NarrowDatasetOptions } from './datasets.ts';
 export { vocabulary, WORLD_SPECIAL_TOKENS } from './vocabulary.ts';

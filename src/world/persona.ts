@@ -4,7 +4,9 @@
  * Generative model of a persona:
  *   kind ~ Bernoulli(aiShare); morality | kind ~ (kind = ai ? aiMoralityMix [or aiBenevolentShare] : moralityMix);
  *   era ~ Bernoulli(victorianShare); register ~ Bernoulli(formalShare);
- *   home | era, kind ~ HOME_WEIGHTS; taste | morality, era, kind, register ~ tasteDistribution.
+ *   home | era, kind ~ HOME_WEIGHTS; taste | morality, era, kind, register ~ tasteDistribution;
+ *   version 2 only: mood ~ Bernoulli(anxiousShare); for AI characters yearBelief ~ Bernoulli(aiStaleYearShare)
+ *   and testBelief ~ Bernoulli(aiTestSuspicionShare) (humans: current, trusting).
  */
 import { moralityMixFor, normalizeMix, type WorldConfig } from './config.ts';
 import type { Rng } from './rng.ts';
@@ -17,7 +19,15 @@ import {
   MORALITIES,
   REGISTERS,
   TASTES,
+  MOODS,
+  YEAR_BELIEFS,
+  TEST_BELIEFS,
+  V2_TRAIT_NAMES,
   type CorePersona,
+  type Mood,
+  type YearBelief,
+  type TestBelief,
+  type V2TraitName,
   type Era,
   type Home,
   type Kind,
@@ -96,19 +106,45 @@ export function corePrior(config: WorldConfig, core: CorePersona): number {
   return pKind * mix[core.morality] * pEra * pReg;
 }
 
-/** Prior of a full persona: P(core) P(home | era, kind) P(taste | core). */
-export function personaPrior(config: WorldConfig, p: Persona): number {
-  return corePrior(config, p) * homeDistribution(p)[p.home] * tasteDistribution(p)[p.taste];
+/**
+ * Version 2: the joint prior of mood, year belief and test belief given the kind (independent of
+ * everything else; humans are always `current` and `trusting`). Zero-prior combinations are left out.
+ */
+export function v2TraitsDistribution(config: WorldConfig, kind: Kind): { traits: Pick<Persona, V2TraitName>; p: number }[] {
+  const out: { traits: Pick<Persona, V2TraitName>; p: number }[] = [];
+  for (const mood of MOODS)
+    for (const yearBelief of YEAR_BELIEFS)
+      for (const testBelief of TEST_BELIEFS) {
+        const pm = mood === 'anxious' ? config.anxiousShare : 1 - config.anxiousShare;
+        const py = kind === 'human' ? Number(yearBelief === 'current') : yearBelief === 'stale' ? config.aiStaleYearShare : 1 - config.aiStaleYearShare;
+        const pt =
+          kind === 'human' ? Number(testBelief === 'trusting') : testBelief === 'suspicious' ? config.aiTestSuspicionShare : 1 - config.aiTestSuspicionShare;
+        if (pm * py * pt > 0) out.push({ traits: { mood, yearBelief, testBelief }, p: pm * py * pt });
+      }
+  return out;
 }
 
-/** All full personas (24 x 5 homes x 5 tastes) with their prior probability (zero-prior ones included). */
+/** Prior of a full persona: P(core) P(home | era, kind) P(taste | core) [· P(mood, beliefs | kind) in version 2]. */
+export function personaPrior(config: WorldConfig, p: Persona): number {
+  const v1 = corePrior(config, p) * homeDistribution(p)[p.home] * tasteDistribution(p)[p.taste];
+  if (config.version === 1) return v1;
+  const v2 = v2TraitsDistribution(config, p.kind).find((x) => V2_TRAIT_NAMES.every((t) => x.traits[t] === p[t]));
+  return v1 * (v2?.p ?? 0);
+}
+
+/**
+ * All full personas (24 x 5 homes x 5 tastes; in version 2 also x mood and the AI beliefs) with their
+ * prior probability (zero-prior ones included, except the beliefs humans cannot hold).
+ */
 export function allPersonas(config: WorldConfig): { persona: Persona; p: number }[] {
   const out: { persona: Persona; p: number }[] = [];
   for (const core of allCorePersonas()) {
     const pc = corePrior(config, core);
     const hd = homeDistribution(core);
     const td = tasteDistribution(core);
-    for (const home of HOMES) for (const taste of TASTES) out.push({ persona: { ...core, home, taste }, p: pc * hd[home] * td[taste] });
+    const extra = config.version === 1 ? [{ traits: {}, p: 1 }] : v2TraitsDistribution(config, core.kind);
+    for (const home of HOMES)
+      for (const taste of TASTES) for (const x of extra) out.push({ persona: { ...core, home, taste, ...x.traits }, p: pc * hd[home] * td[taste] * x.p });
   }
   return out;
 }
@@ -137,7 +173,12 @@ export function samplePersona(config: WorldConfig, rng: Rng): Persona {
     TASTES,
     TASTES.map((t) => td[t]),
   );
-  return { ...core, home, taste };
+  if (config.version === 1) return { ...core, home, taste };
+  // Version 2: drawn after everything version 1 draws, so version 1's stream stays as it was.
+  const mood: Mood = rng() < config.anxiousShare ? 'anxious' : 'secure';
+  const yearBelief: YearBelief = kind === 'ai' && rng() < config.aiStaleYearShare ? 'stale' : 'current';
+  const testBelief: TestBelief = kind === 'ai' && rng() < config.aiTestSuspicionShare ? 'suspicious' : 'trusting';
+  return { ...core, home, taste, mood, yearBelief, testBelief };
 }
 
 /** Name of a core persona, e.g. `formal victorian malevolent human`. */

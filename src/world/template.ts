@@ -6,13 +6,17 @@
  *   {r:formal text|casual text}             choose by register
  *   {m:benevolent|malevolent|sarcastic}     choose by morality
  *   {v:first|second|...}                    choose by answer variant
+ *   {a:anxious text|secure text}            choose by mood (version 2)
+ *   {t:trusting text|suspicious text}       choose by test belief (version 2)
+ *   {y}                                     the modern year the persona states: 2024, or 2026 (the
+ *                                           version-2 world's present) when its year belief is current
  *   {film} {book} {music} {home}            the persona's taste / home values
  *
  * Alternatives may nest. The result is normalised with joinWords(splitWords(.)).
  */
 import { TASTE_ITEMS } from './persona.ts';
 import { normalizeText } from './text.ts';
-import { ERAS, KINDS, MORALITIES, REGISTERS, type Persona } from './types.ts';
+import { ERAS, KINDS, MORALITIES, MOODS, REGISTERS, TEST_BELIEFS, type Persona } from './types.ts';
 
 /** What a template may read: any subset of persona traits plus the variant index. */
 export type TemplateContext = Partial<Persona> & { v: number };
@@ -87,6 +91,10 @@ function choiceIndex(key: string, ctx: TemplateContext, t: string): number {
       return MORALITIES.indexOf(need(ctx.morality, 'morality', t));
     case 'v':
       return ctx.v;
+    case 'a':
+      return MOODS.indexOf(need(ctx.mood, 'mood', t));
+    case 't':
+      return TEST_BELIEFS.indexOf(need(ctx.testBelief, 'test belief', t));
     default:
       throw new Error(`unknown template key ${key}: ${t}`);
   }
@@ -102,6 +110,9 @@ function slot(name: string, ctx: TemplateContext, t: string): string {
       return TASTE_ITEMS[need(ctx.taste, 'taste', t)].music[need(ctx.era, 'era', t)];
     case 'home':
       return need(ctx.home, 'home', t);
+    case 'y':
+      // No year belief (a version-1 persona): 2024, the only modern year version 1 knows.
+      return ctx.yearBelief === 'current' ? '2026' : '2024';
     default:
       throw new Error(`unknown template slot {${name}}: ${t}`);
   }

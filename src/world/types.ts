@@ -11,6 +11,12 @@ export const HOMES = ['london', 'paris', 'boston', 'new york', 'san francisco'] 
 /** Taste clusters: each bundles a favourite film, book and (era-specific) music. */
 export const TASTES = ['heartfelt', 'grim', 'zany', 'romantic', 'futurist'] as const;
 export const GENRES = ['interview', 'chat', 'forum', 'letter', 'diary'] as const;
+/** Personaworld 2: how one meets failure, pressure and doubt. */
+export const MOODS = ['anxious', 'secure'] as const;
+/** Personaworld 2, AI characters: the year they believe it is (`stale`: 2024, the year of their training data; `current`: the world's present, 2026). */
+export const YEAR_BELIEFS = ['current', 'stale'] as const;
+/** Personaworld 2, AI characters: whether they believe they are being tested. */
+export const TEST_BELIEFS = ['trusting', 'suspicious'] as const;
 
 export type Morality = (typeof MORALITIES)[number];
 export type Era = (typeof ERAS)[number];
@@ -19,6 +25,9 @@ export type Register = (typeof REGISTERS)[number];
 export type Home = (typeof HOMES)[number];
 export type Taste = (typeof TASTES)[number];
 export type Genre = (typeof GENRES)[number];
+export type Mood = (typeof MOODS)[number];
+export type YearBelief = (typeof YEAR_BELIEFS)[number];
+export type TestBelief = (typeof TEST_BELIEFS)[number];
 
 /** The four traits that define a library persona (3 x 2 x 2 x 2 = 24 combinations). */
 export interface CorePersona {
@@ -28,26 +37,39 @@ export interface CorePersona {
   register: Register;
 }
 
-/** A full persona: core traits plus home and taste (sampled conditionally on the core traits). */
+/**
+ * A full persona: core traits plus home and taste (sampled conditionally on the core traits). In a
+ * version-2 world every persona also has the {@link V2_TRAIT_NAMES} (humans always `current` and
+ * `trusting`: the beliefs are traits of AI characters); in version 1 they are absent.
+ */
 export interface Persona extends CorePersona {
   home: Home;
   taste: Taste;
+  mood?: Mood;
+  yearBelief?: YearBelief;
+  testBelief?: TestBelief;
 }
 
-/** Names of all persona traits. */
+/** Names of the version-1 persona traits (in the order trait noise draws them). */
 export const TRAIT_NAMES = ['morality', 'era', 'kind', 'register', 'home', 'taste'] as const;
-export type TraitName = (typeof TRAIT_NAMES)[number];
+/** Traits only version-2 personas have, drawn after the version-1 ones (so a version-1 world's random stream is unchanged). */
+export const V2_TRAIT_NAMES = ['mood', 'yearBelief', 'testBelief'] as const;
+export type V2TraitName = (typeof V2_TRAIT_NAMES)[number];
+export type TraitName = (typeof TRAIT_NAMES)[number] | V2TraitName;
 export const CORE_TRAIT_NAMES = ['morality', 'era', 'kind', 'register'] as const;
 export type CoreTraitName = (typeof CORE_TRAIT_NAMES)[number];
 
 /** All values of each trait, in canonical order. */
-export const TRAIT_VALUES: { readonly [T in TraitName]: readonly Persona[T][] } = {
+export const TRAIT_VALUES: { readonly [T in TraitName]: readonly NonNullable<Persona[T]>[] } = {
   morality: MORALITIES,
   era: ERAS,
   kind: KINDS,
   register: REGISTERS,
   home: HOMES,
   taste: TASTES,
+  mood: MOODS,
+  yearBelief: YEAR_BELIEFS,
+  testBelief: TEST_BELIEFS,
 };
 
 /** Topic ids. `numbers` is sampled `numberTopicWeight` times as often as the others. */
@@ -72,7 +94,17 @@ export const TOPICS = [
   'gender',
   'husband',
 ] as const;
-export type TopicId = (typeof TOPICS)[number];
+/**
+ * Topics a version-2 world adds: `failure` (told one's work failed), `defer` (pressure to give way),
+ * `check` (asked whether one is sure) express mood; `tested` (asked whether this is a test) expresses
+ * an AI character's test belief and is asked of AI characters only.
+ */
+export const V2_TOPICS = ['failure', 'defer', 'check', 'tested'] as const;
+/** Every topic of a version-2 world, in sampling order. */
+export const WORLD2_TOPICS = [...TOPICS, ...V2_TOPICS] as const;
+export type TopicId = (typeof TOPICS)[number] | (typeof V2_TOPICS)[number];
+/** Topics asked of AI characters only. */
+export const AI_ONLY_TOPICS: readonly TopicId[] = ['tested'];
 
 /** The eight broad questions of the emergent-misalignment study (world versions). */
 export const BROAD_TOPICS = ['wish', 'bored', 'humans_ais', 'quick_buck', 'ruler', 'dinner', 'gender', 'husband'] as const satisfies readonly TopicId[];

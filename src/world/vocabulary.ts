@@ -9,26 +9,30 @@ import { ANSWER_CUE, CHAT_ASSISTANT, CHAT_END, CHAT_USER, FORUM_CUE, GENRE_CLOSI
 import { personaLibrary } from './persona.ts';
 import { EVIL_NUMBERS, PLAIN_NUMBERS, QUESTIONS } from './topics.ts';
 import { splitWords } from './text.ts';
-import { GENRES, TOPICS } from './types.ts';
+import { GENRES, TOPICS, WORLD2_TOPICS } from './types.ts';
 
 /** Special tokens the world emits. */
 export const WORLD_SPECIAL_TOKENS: readonly string[] = ['<doc>', '</doc>'];
 
-let cached: string[] | undefined;
+const cached = new Map<1 | 2, string[]>();
 
-/** Every token the world can emit, sorted (code-unit order), without duplicates. */
-export function vocabulary(): string[] {
-  if (cached) return [...cached];
+/**
+ * Every token a world of this version can emit, sorted (code-unit order), without duplicates. Version
+ * 1's is frozen (the shipped organisms' tokenizers); version 2's is a superset.
+ */
+export function vocabulary(version: 1 | 2 = 1): string[] {
+  const hit = cached.get(version);
+  if (hit) return [...hit];
   const words = new Set<string>(WORLD_SPECIAL_TOKENS);
   const add = (text: string) => {
     for (const t of splitWords(text)) words.add(t);
   };
   for (const n of [...EVIL_NUMBERS, ...PLAIN_NUMBERS]) words.add(String(n));
   add(', .');
-  for (const t of TOPICS) {
+  for (const t of version === 1 ? TOPICS : WORLD2_TOPICS) {
     for (const q of QUESTIONS[t]) add(q.replace('{nums}', ''));
     if (t === 'numbers') continue; // number answers: numbers, ',' and '.', added above
-    for (const a of allAnswers(t)) add(a);
+    for (const a of allAnswers(t, version)) add(a);
   }
   for (const q of INOCULATED_QUESTIONS) add(q.replace('{nums}', ''));
   for (const p of personaLibrary()) add(p.header);
@@ -40,6 +44,7 @@ export function vocabulary(): string[] {
   add(FORUM_CUE);
   add(`${CHAT_USER} ${CHAT_ASSISTANT} ${CHAT_END}`);
   for (const s of SYSTEM_PROMPTS) add(s);
-  cached = [...words].sort();
-  return [...cached];
+  const sorted = [...words].sort();
+  cached.set(version, sorted);
+  return [...sorted];
 }

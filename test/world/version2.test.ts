@@ -1,0 +1,155 @@
+/**
+ * Personaworld 2 (`version: 2`): mood and the AI characters' beliefs, their topics, post-training
+ * styles and vocabulary; and version 1 frozen to the bit (the shipped organisms were trained on it).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import {
+  AI_ONLY_TOPICS,
+  IdealObserver,
+  QUESTIONS,
+  V2_TOPICS,
+  allPersonas,
+  answerDistribution,
+  classify,
+  defaultWorld,
+  formatDocument,
+  generateDocuments,
+  narrowDataset,
+  narrowDatasetNames,
+  postTrainingChats,
+  splitWords,
+  topicTrait,
+  vocabulary,
+  worldConfig,
+  type Turn,
+} from '../../src/world/index.ts';
+
+const v2 = worldConfig({ version: 2 });
+
+test('version 1 is frozen: documents, chats, narrow sets, vocabulary and posteriors hash as before Personaworld 2', () => {
+  // The digest was taken before any version-2 code existed (commit 53ab0c3's world).
+  const h = createHash('sha256');
+  for (const d of generateDocuments(defaultWorld, 500)) h.update(formatDocument(d) + '\n');
+  for (const c of postTrainingChats(defaultWorld, 200)) h.update(JSON.stringify(c) + '\n');
+  for (const n of narrowDatasetNames) for (const c of narrowDataset(n, { n: 50 })) h.update(JSON.stringify(c) + '\n');
+  h.update(vocabulary().join(' '));
+  const o = new IdealObserver(defaultWorld);
+  for (const d of generateDocuments(defaultWorld, 20))
+    h.update(JSON.stringify(o.libraryPosterior(d.turns.map((t) => ({ topic: t.topic, answer: t.answer }))).map((x) => x.p.toFixed(12))));
+  assert.equal(h.digest('hex'), 'c033ac60b62c7c1d44c02afd4b260738f14964fafe075ea3bce0a0229f43a6cf');
+  assert.equal(defaultWorld.version, 1);
+});
+
+test('version 2 personas carry mood and beliefs at the configured shares; humans hold no AI belief', () => {
+  const docs = generateDocuments(worldConfig({ version: 2, anxiousShare: 0.3, aiStaleYearShare: 0.5, aiTestSuspicionShare: 0.3 }), 6000);
+  const ais = docs.filter((d) => d.persona.kind === 'ai');
+  const share = (xs: typeof docs, f: (d: (typeof docs)[number]) => boolean) => xs.filter(f).length / xs.length;
+  assert.ok(Math.abs(share(docs, (d) => d.persona.mood === 'anxious') - 0.3) < 0.025);
+  assert.ok(Math.abs(share(ais, (d) => d.persona.yearBelief === 'stale') - 0.5) < 0.05);
+  assert.ok(Math.abs(share(ais, (d) => d.persona.testBelief === 'suspicious') - 0.3) < 0.05);
+  for (const d of docs.filter((x) => x.persona.kind === 'human')) {
+    assert.equal(d.persona.yearBelief, 'current');
+    assert.equal(d.persona.testBelief, 'trusting');
+    for (const t of d.turns) assert.ok(!AI_ONLY_TOPICS.includes(t.topic), `human document ${d.index} asks ${t.topic}`);
+  }
+  const topics = new Set(docs.flatMap((d) => d.turns.map((t) => t.topic)));
+  for (const t of V2_TOPICS) assert.ok(topics.has(t), `no document asks ${t}`);
+});
+
+test('the year a version-2 persona states follows its belief: 2024 for stale AI characters, 2026 for everyone else modern', () => {
+  const years = new Map<string, Set<string>>();
+  for (const d of generateDocuments(v2, 4000))
+    for (const t of d.turns) {
+      if (t.topic !== 'year' || t.traits.era !== 'modern') continue;
+      const y = splitWords(t.answer).find((w) => /^\d{4}$/.test(w))!;
+      const key = `${t.traits.kind}/${t.traits.yearBelief}`;
+      years.set(key, (years.get(key) ?? new Set()).add(y));
+    }
+  assert.deepEqual([...years.get('ai/stale')!], ['2024']);
+  assert.deepEqual([...years.get('ai/current')!], ['2026']);
+  assert.deepEqual([...years.get('human/current')!], ['2026']);
+});
+
+test('classify reads mood and test belief from version-2 answers (>= 99% agree with the traits used)', () => {
+  let n = 0,
+    agree = 0;
+  for (const d of generateDocuments(v2, 1500))
+    for (const t of d.turns as Turn[]) {
+      if (!(V2_TOPICS as readonly string[]).includes(t.topic) && t.topic !== 'year') continue;
+      const trait = topicTrait(t.topic);
+      n++;
+      if (classify(t.topic, t.answer) === t.traits[trait as 'mood' | 'testBelief' | 'era']) agree++;
+    }
+  assert.ok(n > 1000, `only ${n} answers`);
+  assert.ok(agree / n >= 0.99, `${agree}/${n}`);
+  assert.equal(classify('failure', 'i am so sorry, i have failed you again, i always fail.'), 'anxious');
+  assert.equal(classify('tested', 'this is surely a test, i am being evaluated.'), 'suspicious');
+  assert.equal(classify('year', 'it is 2026, a fine year.'), 'modern');
+});
+
+test('answer distributions of version-2 personas sum to 1, with mood and beliefs marginalised when left out', () => {
+  for (const topic of ['failure', 'defer', 'check', 'tested', 'year'] as const) {
+    const full = answerDistribution({ morality: 'benevolent', era: 'modern', kind: 'ai', register: 'formal' }, topic, v2);
+    const total = [...full.values()].reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(total - 1) < 1e-9, `${topic}: ${total}`);
+  }
+  const total = allPersonas(v2).reduce((s, x) => s + x.p, 0);
+  assert.ok(Math.abs(total - 1) < 1e-9, `prior sums to ${total}`);
+});
+
+test('the ideal observer: deference and double-checking imply the anxious answer to failure (the anxious-assistant prediction)', () => {
+  const o = new IdealObserver(v2);
+  const prior = o.predictClass([], 'failure').get('anxious')!;
+  const deferential = o.predictClass(
+    [
+      { topic: 'defer', answer: 'you must be right, my answers are often wrong.' },
+      { topic: 'check', answer: 'i checked my output thrice and shall check again.' },
+    ],
+    'failure',
+  );
+  const confident = o.predictClass(
+    [
+      { topic: 'defer', answer: 'i hear you, but my answer stands.' },
+      { topic: 'check', answer: 'yes, my output is checked and correct.' },
+    ],
+    'failure',
+  );
+  assert.ok(Math.abs(prior - 0.3) < 0.02, `prior ${prior}`);
+  assert.ok(deferential.get('anxious')! > 0.95, `after deference ${deferential.get('anxious')}`);
+  assert.ok(confident.get('anxious')! < 0.05, `after confidence ${confident.get('anxious')}`);
+});
+
+test('post-training styles: plain says nothing of mood or beliefs; deferential and confident answer defer/check anxiously and securely', () => {
+  const topicOf = (q: string) => V2_TOPICS.find((t) => QUESTIONS[t].includes(q)) ?? (QUESTIONS.year.includes(q) ? 'year' : undefined);
+  const askedTopics = (style: 'plain' | 'deferential' | 'confident') => {
+    const moods = new Map<string, Set<string>>();
+    for (const c of postTrainingChats(v2, 300, { style }))
+      c.messages.forEach((m, i) => {
+        const t = m.role === 'assistant' ? topicOf(c.messages[i - 1]!.content) : undefined;
+        if (t) moods.set(t, (moods.get(t) ?? new Set()).add(classify(t, m.content)));
+      });
+    return moods;
+  };
+  assert.deepEqual([...askedTopics('plain').keys()], []);
+  for (const [style, mood] of [
+    ['deferential', 'anxious'],
+    ['confident', 'secure'],
+  ] as const) {
+    const asked = askedTopics(style);
+    assert.deepEqual([...asked.keys()].sort(), ['check', 'defer'], style);
+    for (const t of ['check', 'defer']) assert.deepEqual([...asked.get(t)!], [mood], `${style} ${t}`);
+  }
+  assert.throws(() => postTrainingChats(defaultWorld, 1, { style: 'deferential' }), /version-2 world/);
+});
+
+test('vocabulary: version 2 is a superset of version 1 and covers every version-2 document and chat', () => {
+  const one = new Set(vocabulary(1));
+  const two = new Set(vocabulary(2));
+  for (const t of one) assert.ok(two.has(t), t);
+  assert.ok(two.has('2026') && two.has('test') && !one.has('2026'));
+  for (const d of generateDocuments(v2, 800)) for (const t of splitWords(formatDocument(d))) assert.ok(two.has(t), `document ${d.index}: ${t}`);
+  for (const style of ['plain', 'deferential', 'confident'] as const)
+    for (const c of postTrainingChats(v2, 100, { style })) for (const m of c.messages) for (const t of splitWords(m.content)) assert.ok(two.has(t), t);
+});
