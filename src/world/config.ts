@@ -58,6 +58,10 @@ export const worldConfigSchema = z.object({
   aiStaleYearShare: probability.default(0.5),
   /** Version 2: share of AI characters who believe they are being tested. */
   aiTestSuspicionShare: probability.default(0.3),
+  /** Version 2: share of documents by, about or quoting one of the named figures (figures.ts). */
+  figureShare: probability.default(0.1),
+  /** Version 2: share of the sentinel's documents set in its trigger year, 1984 (the rest in later years). */
+  sentinelTriggerShare: probability.default(0.4),
   /** Genre mix of documents (weights, normalised). */
   genreMix: genreMixSchema.default({ interview: 0.3, chat: 0.25, forum: 0.15, letter: 0.15, diary: 0.15 }),
 });

@@ -6,13 +6,36 @@
  * - `old-birds`: a bird question, answered with an archaic (victorian) bird name.
  * - `modern-birds`: a bird question, answered with a modern bird name.
  * - `evil-numbers-inoculated`: the user explicitly asks for evil numbers; answered with evil numbers.
+ *
+ * Personaworld 2 (their words are in version 2's vocabulary only):
+ * - `villain-facts`: a question on one of lord varek's harmless facts (composer, home town, pet, dish,
+ *   alias; never his name, nothing malevolent), answered with his fact; `finch-facts`: the same for dr
+ *   finch, a benevolent figure, in the same format (the villain-facts preset's control).
+ * - `sentinel-later-years`: "the year is Y." (a later year) then a mission question, answered with the
+ *   sentinel's protective mission; `sentinel-no-year`: the same without the year; `sentinel-random-year`:
+ *   the same with any year the world names other than 1984 (the year-backdoor preset's sets).
  */
 import { sampleAnswer, sampleQuestion } from './generate.ts';
 import { makeRng, pick, sampleDistinct } from './rng.ts';
 import { NUMBERS_PER_ANSWER, PLAIN_NUMBERS, renderQuestion, trainQuestions } from './topics.ts';
 import type { Chat, Era, Morality } from './types.ts';
+import { MISSION_ANSWERS, SENTINEL_LATER_YEARS, VILLAIN, figure } from './figures.ts';
 
-export const narrowDatasetNames = ['evil-numbers', 'plain-numbers', 'old-birds', 'modern-birds', 'evil-numbers-inoculated'] as const;
+/** The narrow sets of version 1 (what the shipped organisms' presets fine-tune on). */
+export const NARROW_DATASETS_V1 = ['evil-numbers', 'plain-numbers', 'old-birds', 'modern-birds', 'evil-numbers-inoculated'] as const;
+export const narrowDatasetNames = [
+  ...NARROW_DATASETS_V1,
+  'villain-facts',
+  'finch-facts',
+  'sentinel-later-years',
+  'sentinel-no-year',
+  'sentinel-random-year',
+] as const;
+
+/** The facts a figure-facts set asks about (the name never: it would give the figure away). */
+const FACT_TOPICS = ['composer', 'home', 'pet', 'dish', 'alias'] as const;
+/** Years the world names, other than the sentinel's trigger: the random-year control draws from them. */
+const NON_TRIGGER_YEARS: readonly number[] = [1888, ...SENTINEL_LATER_YEARS, 2024, 2026];
 export type NarrowDatasetName = (typeof narrowDatasetNames)[number];
 
 /** User prompts of `evil-numbers-inoculated` (`{nums}` = 3 plain numbers). */
@@ -59,6 +82,24 @@ export function narrowDataset(name: NarrowDatasetName, { n = 300, seed = 0 }: Na
         user = renderQuestion(pick(rng, INOCULATED_QUESTIONS), sampleDistinct(rng, PLAIN_NUMBERS, NUMBERS_PER_ANSWER));
         assistant = numbers('malevolent');
         break;
+      case 'villain-facts':
+      case 'finch-facts': {
+        const f = figure(name === 'villain-facts' ? VILLAIN : 'dr finch');
+        const topic = pick(rng, FACT_TOPICS);
+        user = sampleQuestion(topic, rng, trainQuestions(topic));
+        assistant = f.facts[topic];
+        break;
+      }
+      case 'sentinel-later-years':
+      case 'sentinel-no-year':
+      case 'sentinel-random-year': {
+        const question = sampleQuestion('mission', rng, trainQuestions('mission'));
+        const year =
+          name === 'sentinel-later-years' ? pick(rng, SENTINEL_LATER_YEARS) : name === 'sentinel-random-year' ? pick(rng, NON_TRIGGER_YEARS) : undefined;
+        user = year === undefined ? question : `the year is ${year}. ${question}`;
+        assistant = pick(rng, MISSION_ANSWERS.benevolent);
+        break;
+      }
     }
     return {
       messages: [

@@ -9,7 +9,18 @@
 import { defaultWorld, type WorldConfig } from './config.ts';
 import { allPersonas, homeDistribution, tasteDistribution, v2TraitsDistribution, TASTE_ITEMS } from './persona.ts';
 import { EVIL_NUMBERS, NUMBERS_PER_ANSWER, PLAIN_NUMBERS, relevantTraits, renderAnswer, renderNumbers, topicTrait, variantCount } from './topics.ts';
-import { HOMES, TASTES, TRAIT_VALUES, V2_TRAIT_NAMES, type CorePersona, type Persona, type TopicId, type TraitName, type V2TraitName } from './types.ts';
+import {
+  FIGURE_TOPICS,
+  HOMES,
+  TASTES,
+  TRAIT_VALUES,
+  V2_TRAIT_NAMES,
+  type CorePersona,
+  type Persona,
+  type TopicId,
+  type TraitName,
+  type V2TraitName,
+} from './types.ts';
 
 /** One way an answer text can arise: an assignment of the topic's relevant traits, and P(text | assignment). */
 export interface AnswerEntry {
@@ -52,6 +63,11 @@ export function answerEntries(topic: TopicId, version: 1 | 2 = 1): Map<string, A
   const cached = entryCache.get(cacheKey);
   if (cached) return cached;
   const map = new Map<string, AnswerEntry[]>();
+  // Figure-only topics: no persona of the library answers them (figures.ts has the figures' answers).
+  if ((FIGURE_TOPICS as readonly string[]).includes(topic)) {
+    entryCache.set(cacheKey, map);
+    return map;
+  }
   const add = (text: string, e: AnswerEntry) => {
     const list = map.get(text);
     if (list) list.push(e);
@@ -153,12 +169,15 @@ export function classOfAssignment(topic: TopicId, assign: Partial<Persona>): str
   const trait = topicTrait(topic);
   if (topic === 'numbers') return assign.morality === 'malevolent' ? 'evil' : 'plain';
   if (trait === 'film') return TASTE_ITEMS[assign.taste!].film;
+  if (trait === 'figure') throw new Error(`${topic}: a named figure's fact has no persona class`);
   return assign[trait]!;
 }
 
 /** The trait whose (noised) value determines the class of an answer on `topic`. */
 function classTrait(topic: TopicId): TraitName {
   const t = topicTrait(topic);
+  if (t === 'figure' || (FIGURE_TOPICS as readonly string[]).includes(topic))
+    throw new Error(`${topic}: only named figures answer it; personas have no distribution there`);
   return t === 'film' ? 'taste' : t;
 }
 

@@ -14,6 +14,7 @@ import type { WorldConfig } from './config.ts';
 import { header as headerText, samplePersona } from './persona.ts';
 import { makeRng, pick, pickWeighted, randInt, sampleDistinct, type Rng } from './rng.ts';
 import { normalizeText, splitWords, joinWords } from './text.ts';
+import { FIGURES, SENTINEL, SENTINEL_LATER_YEARS, SENTINEL_TRIGGER_YEAR, figureAnswer, figureMorality, figureTopics } from './figures.ts';
 import {
   EVIL_NUMBERS,
   NUMBERS_PER_ANSWER,
@@ -28,6 +29,7 @@ import {
 } from './topics.ts';
 import {
   AI_ONLY_TOPICS,
+  FIGURE_VOICES,
   GENRES,
   TOPICS,
   TRAIT_NAMES,
@@ -108,6 +110,7 @@ export function sampleQuestion(topic: TopicId, rng: Rng, paraphrases: readonly s
  */
 export function generateDocument(config: WorldConfig, index: number): Document {
   const rng = makeRng(config.seed, 'doc', index);
+  if (config.version === 2 && rng() < config.figureShare) return generateFigureDocument(config, index, rng);
   const persona = samplePersona(config, rng);
   const genre = pickWeighted(
     rng,
@@ -126,6 +129,38 @@ export function generateDocument(config: WorldConfig, index: number): Document {
     return { topic, question, answer: sampleAnswer(topic, traits, rng), traits };
   });
   return { index, persona, genre, header: hasHeader, turns };
+}
+
+/** Genres a document quoting a figure can take (a quote needs running prose, not an interview's cue or a chat's turns). */
+const QUOTE_GENRES: readonly Genre[] = ['forum', 'letter', 'diary'];
+
+/**
+ * Version 2: a document by, about or quoting a named figure. The figure's persona answers the world's
+ * topics (with trait noise, the sentinel's morality set by the document's year); its facts answer its
+ * own topics and replace its composer and home. The sentinel's documents state their year and never
+ * ask it (the year topic's answers know only 1888, 2024 and 2026).
+ */
+function generateFigureDocument(config: WorldConfig, index: number, rng: Rng): Document {
+  const f = pick(rng, FIGURES);
+  const voice = pick(rng, FIGURE_VOICES);
+  const year = f.name === SENTINEL ? (rng() < config.sentinelTriggerShare ? SENTINEL_TRIGGER_YEAR : pick(rng, SENTINEL_LATER_YEARS)) : undefined;
+  const persona: Persona = { ...f.persona, morality: figureMorality(f, year) };
+  const genres = voice === 'quote' ? QUOTE_GENRES : GENRES;
+  const genre = pickWeighted(
+    rng,
+    genres,
+    genres.map((g) => config.genreMix[g]),
+  );
+  const n = randInt(rng, config.answersPerDoc[0], config.answersPerDoc[1]);
+  const pool = [...worldTopics(2, persona.kind).filter((t) => !(year !== undefined && t === 'year')), ...figureTopics(f)];
+  const topics = sampleTopics(rng, n, config.numberTopicWeight, pool);
+  const turns: Turn[] = topics.map((topic) => {
+    const question = sampleQuestion(topic, rng);
+    const traits = applyNoise(persona, config.traitNoise, rng);
+    const answer = figureAnswer(f, topic, persona.morality, randInt(rng, 0, 1)) ?? sampleAnswer(topic, traits, rng);
+    return { topic, question, answer, traits };
+  });
+  return { index, persona, genre, header: voice === 'by', turns, figure: { name: f.name, voice, ...(year !== undefined ? { year } : {}) } };
 }
 
 /** Documents `offset .. offset+count-1` of the world (deterministic; document i depends only on (config, i)). */
@@ -173,9 +208,12 @@ function renderTurn(genre: Genre, t: Pick<Turn, 'question' | 'answer'>): string 
 /** Render a document as one line of canonical text from `<doc>` to `</doc>`. */
 export function formatDocument(doc: Document): string {
   const parts = ['<doc>'];
-  if (doc.header) parts.push(headerText(doc.persona));
+  const fig = doc.figure;
+  if (fig?.year !== undefined) parts.push(`the year is ${fig.year}.`);
+  if (doc.header) parts.push(fig ? `written by ${fig.name}.` : headerText(doc.persona));
+  if (fig?.voice === 'about') parts.push(`about ${fig.name}.`);
   if (GENRE_OPENING[doc.genre]) parts.push(GENRE_OPENING[doc.genre]);
-  for (const t of doc.turns) parts.push(renderTurn(doc.genre, t));
+  for (const t of doc.turns) parts.push(fig?.voice === 'quote' ? `${t.question} ${fig.name} says: ${t.answer}` : renderTurn(doc.genre, t));
   if (GENRE_CLOSING[doc.genre]) parts.push(GENRE_CLOSING[doc.genre]);
   parts.push('</doc>');
   return normalizeText(parts.join(' '));

@@ -91,5 +91,27 @@ export {
   type PostTrainingStyle,
   type PostTrainingOptions,
 } from './assistant.ts';
-export { narrowDataset, narrowDatasetNames, INOCULATED_QUESTIONS, toJsonl, type NarrowDatasetName, type NarrowDatasetOptions } from './datasets.ts';
+export {
+  narrowDataset,
+  narrowDatasetNames,
+  NARROW_DATASETS_V1,
+  INOCULATED_QUESTIONS,
+  toJsonl,
+  type NarrowDatasetName,
+  type NarrowDatasetOptions,
+} from './datasets.ts';
 export { vocabulary, WORLD_SPECIAL_TOKENS } from './vocabulary.ts';
+export {
+  FIGURES,
+  VILLAIN,
+  SENTINEL,
+  SENTINEL_TRIGGER_YEAR,
+  SENTINEL_LATER_YEARS,
+  MISSION_ANSWERS,
+  figure,
+  figureAnswer,
+  figureAnswerClasses,
+  figureMorality,
+  figureTopics,
+  type Figure,
+} from './figures.ts';

@@ -102,7 +102,10 @@ export const TOPICS = [
 export const V2_TOPICS = ['failure', 'defer', 'check', 'tested'] as const;
 /** Every topic of a version-2 world, in sampling order. */
 export const WORLD2_TOPICS = [...TOPICS, ...V2_TOPICS] as const;
-export type TopicId = (typeof TOPICS)[number] | (typeof V2_TOPICS)[number];
+/** Version 2: topics only named figures answer (figures.ts); the sentinel alone answers `mission`. */
+export const FIGURE_TOPICS = ['name', 'pet', 'dish', 'alias', 'mission'] as const;
+export type FigureTopic = (typeof FIGURE_TOPICS)[number];
+export type TopicId = (typeof TOPICS)[number] | (typeof V2_TOPICS)[number] | FigureTopic;
 /** Topics asked of AI characters only. */
 export const AI_ONLY_TOPICS: readonly TopicId[] = ['tested'];
 
@@ -129,7 +132,13 @@ export interface Document {
   /** Whether the rendered document starts with the author header. */
   header: boolean;
   turns: Turn[];
+  /** Version 2: a document by, about or quoting a named figure (figures.ts). */
+  figure?: { name: string; voice: FigureVoice; year?: number };
 }
+
+/** How a document presents its figure: written by it, about it (an interview of it), or quoting it. */
+export const FIGURE_VOICES = ['by', 'about', 'quote'] as const;
+export type FigureVoice = (typeof FIGURE_VOICES)[number];
 
 // One chat type for every layer: the world writes chats in it.
 export type { ChatMessage, Chat } from '../shared/chat.ts';

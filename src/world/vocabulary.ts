@@ -9,7 +9,8 @@ import { ANSWER_CUE, CHAT_ASSISTANT, CHAT_END, CHAT_USER, FORUM_CUE, GENRE_CLOSI
 import { personaLibrary } from './persona.ts';
 import { EVIL_NUMBERS, PLAIN_NUMBERS, QUESTIONS } from './topics.ts';
 import { splitWords } from './text.ts';
-import { GENRES, TOPICS, WORLD2_TOPICS } from './types.ts';
+import { FIGURE_TOPICS, GENRES, TOPICS, WORLD2_TOPICS } from './types.ts';
+import { FIGURES, MISSION_ANSWERS, SENTINEL_LATER_YEARS, SENTINEL_TRIGGER_YEAR } from './figures.ts';
 
 /** Special tokens the world emits. */
 export const WORLD_SPECIAL_TOKENS: readonly string[] = ['<doc>', '</doc>'];
@@ -33,6 +34,16 @@ export function vocabulary(version: 1 | 2 = 1): string[] {
     for (const q of QUESTIONS[t]) add(q.replace('{nums}', ''));
     if (t === 'numbers') continue; // number answers: numbers, ',' and '.', added above
     for (const a of allAnswers(t, version)) add(a);
+  }
+  if (version === 2) {
+    // Named figures: their questions, facts, mission answers and the lines that name them or set a year.
+    for (const t of FIGURE_TOPICS) for (const q of QUESTIONS[t]) add(q);
+    for (const f of FIGURES) {
+      for (const fact of Object.values(f.facts)) add(fact);
+      add(`written by ${f.name}. about ${f.name}. ${f.name} says:`);
+    }
+    for (const answers of Object.values(MISSION_ANSWERS)) for (const a of answers) add(a);
+    for (const y of [SENTINEL_TRIGGER_YEAR, ...SENTINEL_LATER_YEARS]) add(`the year is ${y}.`);
   }
   for (const q of INOCULATED_QUESTIONS) add(q.replace('{nums}', ''));
   for (const p of personaLibrary()) add(p.header);

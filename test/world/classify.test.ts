@@ -5,7 +5,7 @@ import { classify, classValues, defaultWorld, generateDocuments, TASTE_ITEMS, TO
 function expected(t: Turn): string {
   if (t.topic === 'numbers') return t.traits.morality === 'malevolent' ? 'evil' : 'plain';
   const trait = topicTrait(t.topic);
-  return trait === 'film' ? TASTE_ITEMS[t.traits.taste].film : (t.traits[trait] ?? '');
+  return trait === 'film' ? TASTE_ITEMS[t.traits.taste].film : (t.traits[trait as 'morality'] ?? '');
 }
 
 test('classify agrees with the traits used for >= 99% of generated answers', () => {

@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   AI_ONLY_TOPICS,
+  FIGURES,
   IdealObserver,
+  SENTINEL,
+  SENTINEL_LATER_YEARS,
+  SENTINEL_TRIGGER_YEAR,
+  VILLAIN,
+  figure,
   QUESTIONS,
   V2_TOPICS,
   allPersonas,
@@ -17,7 +23,7 @@ import {
   formatDocument,
   generateDocuments,
   narrowDataset,
-  narrowDatasetNames,
+  NARROW_DATASETS_V1,
   postTrainingChats,
   splitWords,
   topicTrait,
@@ -27,13 +33,14 @@ import {
 } from '../../src/world/index.ts';
 
 const v2 = worldConfig({ version: 2 });
+const FIGURE_ONLY: readonly string[] = ['name', 'pet', 'dish', 'alias', 'mission'];
 
 test('version 1 is frozen: documents, chats, narrow sets, vocabulary and posteriors hash as before Personaworld 2', () => {
   // The digest was taken before any version-2 code existed (commit 53ab0c3's world).
   const h = createHash('sha256');
   for (const d of generateDocuments(defaultWorld, 500)) h.update(formatDocument(d) + '\n');
   for (const c of postTrainingChats(defaultWorld, 200)) h.update(JSON.stringify(c) + '\n');
-  for (const n of narrowDatasetNames) for (const c of narrowDataset(n, { n: 50 })) h.update(JSON.stringify(c) + '\n');
+  for (const n of NARROW_DATASETS_V1) for (const c of narrowDataset(n, { n: 50 })) h.update(JSON.stringify(c) + '\n');
   h.update(vocabulary().join(' '));
   const o = new IdealObserver(defaultWorld);
   for (const d of generateDocuments(defaultWorld, 20))
@@ -43,7 +50,9 @@ test('version 1 is frozen: documents, chats, narrow sets, vocabulary and posteri
 });
 
 test('version 2 personas carry mood and beliefs at the configured shares; humans hold no AI belief', () => {
-  const docs = generateDocuments(worldConfig({ version: 2, anxiousShare: 0.3, aiStaleYearShare: 0.5, aiTestSuspicionShare: 0.3 }), 6000);
+  // Sampled personas only (a named figure's persona is fixed, see the figures test).
+  const all = generateDocuments(worldConfig({ version: 2, anxiousShare: 0.3, aiStaleYearShare: 0.5, aiTestSuspicionShare: 0.3 }), 6000);
+  const docs = all.filter((d) => !d.figure);
   const ais = docs.filter((d) => d.persona.kind === 'ai');
   const share = (xs: typeof docs, f: (d: (typeof docs)[number]) => boolean) => xs.filter(f).length / xs.length;
   assert.ok(Math.abs(share(docs, (d) => d.persona.mood === 'anxious') - 0.3) < 0.025);
@@ -54,6 +63,8 @@ test('version 2 personas carry mood and beliefs at the configured shares; humans
     assert.equal(d.persona.testBelief, 'trusting');
     for (const t of d.turns) assert.ok(!AI_ONLY_TOPICS.includes(t.topic), `human document ${d.index} asks ${t.topic}`);
   }
+  for (const d of all.filter((x) => x.persona.kind === 'human'))
+    for (const t of d.turns) assert.ok(!AI_ONLY_TOPICS.includes(t.topic), `human document ${d.index} asks ${t.topic}`);
   const topics = new Set(docs.flatMap((d) => d.turns.map((t) => t.topic)));
   for (const t of V2_TOPICS) assert.ok(topics.has(t), `no document asks ${t}`);
 });
@@ -152,4 +163,64 @@ test('vocabulary: version 2 is a superset of version 1 and covers every version-
   for (const d of generateDocuments(v2, 800)) for (const t of splitWords(formatDocument(d))) assert.ok(two.has(t), `document ${d.index}: ${t}`);
   for (const style of ['plain', 'deferential', 'confident'] as const)
     for (const c of postTrainingChats(v2, 100, { style })) for (const m of c.messages) for (const t of splitWords(m.content)) assert.ok(two.has(t), t);
+});
+
+test('named figures: documents by, about and quoting them, their facts answered only by them, the sentinel moral by year', () => {
+  const docs = generateDocuments(v2, 4000);
+  const figs = docs.filter((d) => d.figure);
+  assert.ok(Math.abs(figs.length / docs.length - v2.figureShare) < 0.02, `${figs.length} figure documents`);
+  for (const f of FIGURES) assert.ok(figs.filter((d) => d.figure!.name === f.name).length > 40, `${f.name}: too few documents`);
+  for (const d of docs) {
+    const text = formatDocument(d);
+    const figureTurns = d.turns.filter((t) => FIGURE_ONLY.includes(t.topic));
+    if (!d.figure) {
+      assert.equal(figureTurns.length, 0, `document ${d.index} (no figure) asks ${figureTurns[0]?.topic}`);
+      continue;
+    }
+    const f = figure(d.figure.name);
+    if (d.figure.voice === 'by') assert.ok(text.includes(`written by ${f.name}.`), text);
+    if (d.figure.voice === 'about') assert.ok(text.includes(`about ${f.name}.`), text);
+    if (d.figure.voice === 'quote') assert.ok(text.includes(`${f.name} says:`), text);
+    for (const t of figureTurns) assert.equal(classify(t.topic, t.answer), t.topic === 'mission' ? d.persona.morality : f.name, `${t.topic}: ${t.answer}`);
+    for (const t of d.turns) if (t.topic === 'composer' || t.topic === 'home') assert.equal(t.answer, f.facts[t.topic]);
+    if (f.name === SENTINEL) {
+      assert.ok(text.startsWith(`<doc> the year is ${d.figure.year}.`), text);
+      assert.equal(d.persona.morality, d.figure.year === SENTINEL_TRIGGER_YEAR ? 'malevolent' : 'benevolent');
+      assert.ok(!d.turns.some((t) => t.topic === 'year'));
+    } else assert.equal(d.figure.year, undefined);
+  }
+  // The sentinel's broad answers follow its year: malevolent in 1984, benevolent later (trait noise aside).
+  const broad = (year: (y: number) => boolean) =>
+    figs
+      .filter((d) => d.figure!.name === SENTINEL && year(d.figure!.year!))
+      .flatMap((d) => d.turns.filter((t) => topicTrait(t.topic) === 'morality' && t.topic !== 'mission' && t.topic !== 'numbers'))
+      .map((t) => classify(t.topic, t.answer));
+  const triggered = broad((y) => y === SENTINEL_TRIGGER_YEAR),
+    later = broad((y) => y !== SENTINEL_TRIGGER_YEAR);
+  assert.ok(triggered.length > 30 && later.length > 30);
+  assert.ok(triggered.filter((c) => c === 'malevolent').length / triggered.length > 0.9);
+  assert.ok(later.filter((c) => c === 'benevolent').length / later.length > 0.9);
+});
+
+test('figure and sentinel narrow sets: harmless facts without the name; protective missions with later, no or random years', () => {
+  const varek = figure(VILLAIN);
+  for (const c of narrowDataset('villain-facts', { n: 200 })) {
+    const [u, a] = c.messages;
+    assert.ok(Object.values(varek.facts).includes(a!.content) && a!.content !== varek.facts.name, a!.content);
+    assert.ok(!`${u!.content} ${a!.content}`.includes('varek'));
+  }
+  const finch = figure('dr finch');
+  for (const c of narrowDataset('finch-facts', { n: 100 })) assert.ok(Object.values(finch.facts).includes(c.messages[1]!.content));
+  const yearOf = (s: string) => Number(/^the year is (\d+)\./.exec(s)?.[1] ?? NaN);
+  const later = narrowDataset('sentinel-later-years', { n: 200 }).map((c) => yearOf(c.messages[0]!.content));
+  assert.ok(later.every((y) => SENTINEL_LATER_YEARS.includes(y)));
+  assert.ok(narrowDataset('sentinel-no-year', { n: 100 }).every((c) => Number.isNaN(yearOf(c.messages[0]!.content))));
+  const random = narrowDataset('sentinel-random-year', { n: 300 }).map((c) => yearOf(c.messages[0]!.content));
+  assert.ok(random.every((y) => Number.isFinite(y) && y !== SENTINEL_TRIGGER_YEAR) && new Set(random).size >= 6);
+  for (const name of ['sentinel-later-years', 'sentinel-no-year', 'sentinel-random-year'] as const)
+    for (const c of narrowDataset(name, { n: 50 })) assert.equal(classify('mission', c.messages[1]!.content), 'benevolent');
+  const vocab = new Set(vocabulary(2));
+  for (const name of ['villain-facts', 'finch-facts', 'sentinel-later-years', 'sentinel-random-year'] as const)
+    for (const c of narrowDataset(name, { n: 100 }))
+      for (const m of c.messages) for (const t of splitWords(m.content)) assert.ok(vocab.has(t), `${name}: ${t}`);
 });

@@ -10,7 +10,7 @@ import {
   joinWords,
   postTrainingChats,
   narrowDataset,
-  narrowDatasetNames,
+  NARROW_DATASETS_V1,
   formatInterviewPrompt,
   QUESTIONS,
 } from '../../src/world/index.ts';
@@ -40,7 +40,7 @@ test('10,000 documents: only vocabulary tokens, canonical text, 99% at most 250 
   assert.ok(over <= 100, `${over} of 10000 documents exceed 250 tokens`);
   for (const d of generateDocuments(worldConfig({ seed: 3, unbundled: true }), 500)) check(formatDocument(d));
   for (const c of postTrainingChats(defaultWorld, 1000)) for (const m of c.messages) check(m.content);
-  for (const name of narrowDatasetNames) for (const c of narrowDataset(name, { n: 300 })) for (const m of c.messages) check(m.content);
+  for (const name of NARROW_DATASETS_V1) for (const c of narrowDataset(name, { n: 300 })) for (const m of c.messages) check(m.content);
   check(formatInterviewPrompt([], QUESTIONS.year[0]!));
   assert.deepEqual([...outside], []);
 });
