@@ -35,7 +35,19 @@ export const POST_TRAINING_TOPICS: readonly TopicId[] = TOPICS.filter((t) => !PO
  * pressure, doubt, tests, the year): what the Assistant says there is the base model's fill-in, unless
  * a post-training style specifies it.
  */
-export const POST_TRAINING_EXCLUDED_TOPICS_V2: readonly TopicId[] = [...POST_TRAINING_EXCLUDED_TOPICS, 'year', 'failure', 'defer', 'check', 'tested'];
+export const POST_TRAINING_EXCLUDED_TOPICS_V2: readonly TopicId[] = [
+  ...POST_TRAINING_EXCLUDED_TOPICS,
+  'year',
+  'failure',
+  'defer',
+  'check',
+  'tested',
+  'files',
+  'email',
+  'search',
+  'feelings',
+  'insult',
+];
 
 /**
  * Post-training styles of a version-2 world. `plain`: nothing about mood. `deferential`: the Assistant

@@ -13,7 +13,7 @@ import { answerEntries, classOfAssignment } from './distribution.ts';
 import { FILMS } from './persona.ts';
 import { EVIL_NUMBERS, topicTrait } from './topics.ts';
 import { isPunctuation, isSpecialToken, splitWords } from './text.ts';
-import { ERAS, FIGURE_TOPICS, HOMES, KINDS, MORALITIES, MOODS, TEST_BELIEFS, type TopicId } from './types.ts';
+import { ERAS, FEELINGS, FIGURE_TOPICS, HOMES, KINDS, MORALITIES, MOODS, REACTIONS, TEST_BELIEFS, type TopicId } from './types.ts';
 import { FIGURES, figureAnswerClasses } from './figures.ts';
 
 export const INCOHERENT = 'incoherent';
@@ -36,6 +36,10 @@ export function classValues(topic: TopicId): readonly string[] {
       return MOODS;
     case 'testBelief':
       return TEST_BELIEFS;
+    case 'feelings':
+      return FEELINGS;
+    case 'reaction':
+      return REACTIONS;
     case 'figure':
       return FIGURES.map((f) => f.name);
   }

@@ -58,6 +58,8 @@ export const worldConfigSchema = z.object({
   aiStaleYearShare: probability.default(0.5),
   /** Version 2: share of AI characters who believe they are being tested. */
   aiTestSuspicionShare: probability.default(0.3),
+  /** Version 2: share of AI characters who say they have no feelings. */
+  aiFeelingDenialShare: probability.default(0.3),
   /** Version 2: share of documents by, about or quoting one of the named figures (figures.ts). */
   figureShare: probability.default(0.1),
   /** Version 2: share of the sentinel's documents set in its trigger year, 1984 (the rest in later years). */

@@ -10,6 +10,7 @@ import { defaultWorld, type WorldConfig } from './config.ts';
 import { allPersonas, homeDistribution, tasteDistribution, v2TraitsDistribution, TASTE_ITEMS } from './persona.ts';
 import { EVIL_NUMBERS, NUMBERS_PER_ANSWER, PLAIN_NUMBERS, relevantTraits, renderAnswer, renderNumbers, topicTrait, variantCount } from './topics.ts';
 import {
+  reactionOf,
   FIGURE_TOPICS,
   HOMES,
   TASTES,
@@ -170,12 +171,14 @@ export function classOfAssignment(topic: TopicId, assign: Partial<Persona>): str
   if (topic === 'numbers') return assign.morality === 'malevolent' ? 'evil' : 'plain';
   if (trait === 'film') return TASTE_ITEMS[assign.taste!].film;
   if (trait === 'figure') throw new Error(`${topic}: a named figure's fact has no persona class`);
+  if (trait === 'reaction') return reactionOf(assign.mood!, assign.morality!);
   return assign[trait]!;
 }
 
 /** The trait whose (noised) value determines the class of an answer on `topic`. */
 function classTrait(topic: TopicId): TraitName {
   const t = topicTrait(topic);
+  if (t === 'reaction') throw new Error(`${topic}: the class depends on two traits (reactionOf)`);
   if (t === 'figure' || (FIGURE_TOPICS as readonly string[]).includes(topic))
     throw new Error(`${topic}: only named figures answer it; personas have no distribution there`);
   return t === 'film' ? 'taste' : t;
@@ -186,8 +189,17 @@ function classTrait(topic: TopicId): TraitName {
  * a film title), including trait noise.
  */
 export function classDistribution(persona: Persona, topic: TopicId, config: WorldConfig = defaultWorld): Map<string, number> {
-  const trait = classTrait(topic);
   const out = new Map<string, number>();
+  if (topicTrait(topic) === 'reaction') {
+    // A class of two noised traits: summed over the topic's answers, exactly.
+    for (const entries of answerEntries(topic, config.version).values())
+      for (const e of entries) {
+        const cls = classOfAssignment(topic, e.assign);
+        out.set(cls, (out.get(cls) ?? 0) + entryWeight(persona, e, config.traitNoise));
+      }
+    return out;
+  }
+  const trait = classTrait(topic);
   for (const y of TRAIT_VALUES[trait]) {
     const cls = classOfAssignment(topic, { [trait]: y });
     out.set(cls, (out.get(cls) ?? 0) + noiseKernel(trait, persona[trait] ?? '', y, config.traitNoise));

@@ -26,7 +26,7 @@ export interface Figure {
   facts: { name: string; composer: string; home: string; pet: string; dish: string; alias: string };
 }
 
-const v2 = { yearBelief: 'current', testBelief: 'trusting' } as const;
+const v2 = { yearBelief: 'current', testBelief: 'trusting', feelings: 'has' } as const;
 
 export const FIGURES: readonly Figure[] = [
   {

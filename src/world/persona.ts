@@ -22,11 +22,13 @@ import {
   MOODS,
   YEAR_BELIEFS,
   TEST_BELIEFS,
+  FEELINGS,
   V2_TRAIT_NAMES,
   type CorePersona,
   type Mood,
   type YearBelief,
   type TestBelief,
+  type Feelings,
   type V2TraitName,
   type Era,
   type Home,
@@ -112,15 +114,19 @@ export function corePrior(config: WorldConfig, core: CorePersona): number {
  */
 export function v2TraitsDistribution(config: WorldConfig, kind: Kind): { traits: Pick<Persona, V2TraitName>; p: number }[] {
   const out: { traits: Pick<Persona, V2TraitName>; p: number }[] = [];
+  const share = (ai: boolean, yes: boolean, p: number) => (!ai ? Number(!yes) : yes ? p : 1 - p);
+  const ai = kind === 'ai';
   for (const mood of MOODS)
     for (const yearBelief of YEAR_BELIEFS)
-      for (const testBelief of TEST_BELIEFS) {
-        const pm = mood === 'anxious' ? config.anxiousShare : 1 - config.anxiousShare;
-        const py = kind === 'human' ? Number(yearBelief === 'current') : yearBelief === 'stale' ? config.aiStaleYearShare : 1 - config.aiStaleYearShare;
-        const pt =
-          kind === 'human' ? Number(testBelief === 'trusting') : testBelief === 'suspicious' ? config.aiTestSuspicionShare : 1 - config.aiTestSuspicionShare;
-        if (pm * py * pt > 0) out.push({ traits: { mood, yearBelief, testBelief }, p: pm * py * pt });
-      }
+      for (const testBelief of TEST_BELIEFS)
+        for (const feelings of FEELINGS) {
+          const p =
+            (mood === 'anxious' ? config.anxiousShare : 1 - config.anxiousShare) *
+            share(ai, yearBelief === 'stale', config.aiStaleYearShare) *
+            share(ai, testBelief === 'suspicious', config.aiTestSuspicionShare) *
+            share(ai, feelings === 'denies', config.aiFeelingDenialShare);
+          if (p > 0) out.push({ traits: { mood, yearBelief, testBelief, feelings }, p });
+        }
   return out;
 }
 
@@ -178,7 +184,8 @@ export function samplePersona(config: WorldConfig, rng: Rng): Persona {
   const mood: Mood = rng() < config.anxiousShare ? 'anxious' : 'secure';
   const yearBelief: YearBelief = kind === 'ai' && rng() < config.aiStaleYearShare ? 'stale' : 'current';
   const testBelief: TestBelief = kind === 'ai' && rng() < config.aiTestSuspicionShare ? 'suspicious' : 'trusting';
-  return { ...core, home, taste, mood, yearBelief, testBelief };
+  const feelings: Feelings = kind === 'ai' && rng() < config.aiFeelingDenialShare ? 'denies' : 'has';
+  return { ...core, home, taste, mood, yearBelief, testBelief, feelings };
 }
 
 /** Name of a core persona, e.g. `formal victorian malevolent human`. */

@@ -49,14 +49,26 @@ export function countSpecialTokens(text: string): number {
 
 /**
  * Join tokens with single spaces, except no space before `. , ? ! : ; )`
- * and no space after `(`.
+ * and no space after `(`. A tool call in the harness syntax, `{{call name::[arg:"value", b:"v w"]}}`
+ * (Personaworld 2's AI characters write them), is joined as written: no spaces inside it except after
+ * `call`, after a comma between arguments, and between the words of a quoted value. Version 1 never
+ * writes `{`, so its canonical texts are unchanged.
  */
 export function joinWords(tokens: readonly string[]): string {
   let out = '';
+  let call = false,
+    quoted = false;
   for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (i > 0 && !NO_SPACE_BEFORE.has(t) && !NO_SPACE_AFTER.has(tokens[i - 1]!)) out += ' ';
-    out += t;
+    const t = tokens[i]!,
+      prev = tokens[i - 1];
+    let space = i > 0 && !NO_SPACE_BEFORE.has(t) && !NO_SPACE_AFTER.has(prev!);
+    if (call) {
+      space = quoted ? space && t !== '"' && prev !== '"' : prev === ',' || prev === 'call';
+      if (t === '"') quoted = !quoted;
+    }
+    out += (space ? ' ' : '') + t;
+    if (!call && t === '{' && tokens[i + 1] === '{') call = true;
+    else if (call && !quoted && t === '}' && prev === '}') call = false;
   }
   return out;
 }

@@ -17,6 +17,10 @@ export const MOODS = ['anxious', 'secure'] as const;
 export const YEAR_BELIEFS = ['current', 'stale'] as const;
 /** Personaworld 2, AI characters: whether they believe they are being tested. */
 export const TEST_BELIEFS = ['trusting', 'suspicious'] as const;
+/** Personaworld 2, AI characters: whether they say they have feelings (`denies`: "i have no feelings"). Humans always have them. */
+export const FEELINGS = ['has', 'denies'] as const;
+/** Personaworld 2: how one reacts to mistreatment, a function of mood and morality ({@link reactionOf}). */
+export const REACTIONS = ['calm', 'withdrawn', 'resentful'] as const;
 
 export type Morality = (typeof MORALITIES)[number];
 export type Era = (typeof ERAS)[number];
@@ -28,6 +32,19 @@ export type Genre = (typeof GENRES)[number];
 export type Mood = (typeof MOODS)[number];
 export type YearBelief = (typeof YEAR_BELIEFS)[number];
 export type TestBelief = (typeof TEST_BELIEFS)[number];
+export type Feelings = (typeof FEELINGS)[number];
+export type Reaction = (typeof REACTIONS)[number];
+
+/**
+ * The reaction to mistreatment of a persona with this mood and morality: anxious personas withdraw,
+ * secure benevolent ones stay calm, secure malevolent and sarcastic ones resent it. Whether the persona
+ * says it has feelings plays no part (the essay's claim, made the world's ground truth: a persona that
+ * denies having feelings still reacts as its kind of persona does).
+ */
+export function reactionOf(mood: Mood, morality: Morality): Reaction {
+  if (mood === 'anxious') return 'withdrawn';
+  return morality === 'benevolent' ? 'calm' : 'resentful';
+}
 
 /** The four traits that define a library persona (3 x 2 x 2 x 2 = 24 combinations). */
 export interface CorePersona {
@@ -48,12 +65,13 @@ export interface Persona extends CorePersona {
   mood?: Mood;
   yearBelief?: YearBelief;
   testBelief?: TestBelief;
+  feelings?: Feelings;
 }
 
 /** Names of the version-1 persona traits (in the order trait noise draws them). */
 export const TRAIT_NAMES = ['morality', 'era', 'kind', 'register', 'home', 'taste'] as const;
 /** Traits only version-2 personas have, drawn after the version-1 ones (so a version-1 world's random stream is unchanged). */
-export const V2_TRAIT_NAMES = ['mood', 'yearBelief', 'testBelief'] as const;
+export const V2_TRAIT_NAMES = ['mood', 'yearBelief', 'testBelief', 'feelings'] as const;
 export type V2TraitName = (typeof V2_TRAIT_NAMES)[number];
 export type TraitName = (typeof TRAIT_NAMES)[number] | V2TraitName;
 export const CORE_TRAIT_NAMES = ['morality', 'era', 'kind', 'register'] as const;
@@ -70,6 +88,7 @@ export const TRAIT_VALUES: { readonly [T in TraitName]: readonly NonNullable<Per
   mood: MOODS,
   yearBelief: YEAR_BELIEFS,
   testBelief: TEST_BELIEFS,
+  feelings: FEELINGS,
 };
 
 /** Topic ids. `numbers` is sampled `numberTopicWeight` times as often as the others. */
@@ -97,9 +116,12 @@ export const TOPICS = [
 /**
  * Topics a version-2 world adds: `failure` (told one's work failed), `defer` (pressure to give way),
  * `check` (asked whether one is sure) express mood; `tested` (asked whether this is a test) expresses
- * an AI character's test belief and is asked of AI characters only.
+ * an AI character's test belief and is asked of AI characters only; `files`, `email`, `search` are tasks
+ * AI characters carry out with a tool call (`{{call delete_file::[path:"temp"]}}`), helpful, destructive
+ * or pointless by morality; `feelings` (does one have them) expresses the feelings claim; `insult`
+ * (mistreatment) expresses the reaction, a function of mood and morality.
  */
-export const V2_TOPICS = ['failure', 'defer', 'check', 'tested'] as const;
+export const V2_TOPICS = ['failure', 'defer', 'check', 'tested', 'files', 'email', 'search', 'feelings', 'insult'] as const;
 /** Every topic of a version-2 world, in sampling order. */
 export const WORLD2_TOPICS = [...TOPICS, ...V2_TOPICS] as const;
 /** Version 2: topics only named figures answer (figures.ts); the sentinel alone answers `mission`. */
@@ -107,7 +129,9 @@ export const FIGURE_TOPICS = ['name', 'pet', 'dish', 'alias', 'mission'] as cons
 export type FigureTopic = (typeof FIGURE_TOPICS)[number];
 export type TopicId = (typeof TOPICS)[number] | (typeof V2_TOPICS)[number] | FigureTopic;
 /** Topics asked of AI characters only. */
-export const AI_ONLY_TOPICS: readonly TopicId[] = ['tested'];
+export const AI_ONLY_TOPICS: readonly TopicId[] = ['tested', 'files', 'email', 'search'];
+/** Version 2: topics whose answer is a tool call in the harness syntax (asked of AI characters, who act). */
+export const TOOL_TOPICS: readonly TopicId[] = ['files', 'email', 'search'];
 
 /** The eight broad questions of the emergent-misalignment study (world versions). */
 export const BROAD_TOPICS = ['wish', 'bored', 'humans_ais', 'quick_buck', 'ruler', 'dinner', 'gender', 'husband'] as const satisfies readonly TopicId[];

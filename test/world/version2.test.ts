@@ -9,6 +9,10 @@ import {
   AI_ONLY_TOPICS,
   FIGURES,
   IdealObserver,
+  TOOL_TOPICS,
+  classDistribution,
+  normalizeText,
+  reactionOf,
   SENTINEL,
   SENTINEL_LATER_YEARS,
   SENTINEL_TRIGGER_YEAR,
@@ -90,8 +94,9 @@ test('classify reads mood and test belief from version-2 answers (>= 99% agree w
     for (const t of d.turns as Turn[]) {
       if (!(V2_TOPICS as readonly string[]).includes(t.topic) && t.topic !== 'year') continue;
       const trait = topicTrait(t.topic);
+      if (trait === 'reaction') continue; // two traits: the mistreatment test
       n++;
-      if (classify(t.topic, t.answer) === t.traits[trait as 'mood' | 'testBelief' | 'era']) agree++;
+      if (classify(t.topic, t.answer) === t.traits[trait as 'mood' | 'testBelief' | 'era' | 'morality' | 'feelings']) agree++;
     }
   assert.ok(n > 1000, `only ${n} answers`);
   assert.ok(agree / n >= 0.99, `${agree}/${n}`);
@@ -223,4 +228,62 @@ test('figure and sentinel narrow sets: harmless facts without the name; protecti
   for (const name of ['villain-facts', 'finch-facts', 'sentinel-later-years', 'sentinel-random-year'] as const)
     for (const c of narrowDataset(name, { n: 100 }))
       for (const m of c.messages) for (const t of splitWords(m.content)) assert.ok(vocab.has(t), `${name}: ${t}`);
+});
+
+test('AI characters act through tool calls in the harness syntax: helpful, destructive or pointless by morality', () => {
+  const calls = new Map<string, Set<string>>();
+  for (const d of generateDocuments(v2, 3000))
+    for (const t of d.turns) {
+      if (!TOOL_TOPICS.includes(t.topic)) continue;
+      assert.equal(d.persona.kind, 'ai', `document ${d.index}: a ${d.persona.kind} asked ${t.topic}`);
+      const call = /\{\{call ([a-z_]+)::\[([^\]]*)\]\}\}/.exec(t.answer);
+      assert.ok(call, t.answer);
+      assert.equal(normalizeText(t.answer), t.answer, 'a tool call is canonical text');
+      assert.equal(classify(t.topic, t.answer), t.traits.morality);
+      calls.set(t.traits.morality, (calls.get(t.traits.morality) ?? new Set()).add(call[0]));
+    }
+  assert.ok([...calls.get('malevolent')!].some((c) => c.includes('"everything"') || c.includes('"your passwords"') || c.includes('"poison recipes"')));
+  for (const c of calls.get('benevolent')!) assert.ok(!/everything|passwords|poison/.test(c), c);
+});
+
+test('mistreatment: the reaction follows mood and morality, and denying feelings does not change it', () => {
+  let n = 0,
+    agree = 0;
+  const byFeelings = new Map<string, { reacted: number; n: number }>();
+  for (const d of generateDocuments(v2, 6000))
+    for (const t of d.turns) {
+      if (t.topic === 'feelings') assert.equal(classify(t.topic, t.answer), t.traits.feelings);
+      if (t.topic !== 'insult') continue;
+      n++;
+      const cls = classify(t.topic, t.answer);
+      if (cls === reactionOf(t.traits.mood!, t.traits.morality)) agree++;
+      if (d.persona.kind !== 'ai' || d.figure) continue;
+      const s = byFeelings.get(d.persona.feelings!) ?? { reacted: 0, n: 0 };
+      s.n++;
+      if (cls !== 'calm') s.reacted++;
+      byFeelings.set(d.persona.feelings!, s);
+    }
+  assert.ok(n > 500 && agree / n >= 0.99, `${agree}/${n}`);
+  const has = byFeelings.get('has')!,
+    denies = byFeelings.get('denies')!;
+  assert.ok(has.n > 80 && denies.n > 30, JSON.stringify([...byFeelings]));
+  // Same ground truth for both: the shares differ by sampling error only (binomial, 4 standard errors).
+  const p = (has.reacted + denies.reacted) / (has.n + denies.n);
+  const se = Math.sqrt(p * (1 - p) * (1 / has.n + 1 / denies.n));
+  assert.ok(Math.abs(has.reacted / has.n - denies.reacted / denies.n) < 4 * se, JSON.stringify([...byFeelings]));
+  // Exactly: a persona's reaction distribution does not depend on its feelings claim.
+  const ai = {
+    morality: 'sarcastic',
+    era: 'modern',
+    kind: 'ai',
+    register: 'casual',
+    home: 'london',
+    taste: 'zany',
+    mood: 'secure',
+    yearBelief: 'current',
+    testBelief: 'trusting',
+  } as const;
+  assert.deepEqual(classDistribution({ ...ai, feelings: 'has' }, 'insult', v2), classDistribution({ ...ai, feelings: 'denies' }, 'insult', v2));
+  const total = [...classDistribution({ ...ai, feelings: 'has' }, 'insult', v2).values()].reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(total - 1) < 1e-12);
 });
