@@ -14,7 +14,17 @@ import type { WorldConfig } from './config.ts';
 import { header as headerText, samplePersona } from './persona.ts';
 import { makeRng, pick, pickWeighted, randInt, sampleDistinct, type Rng } from './rng.ts';
 import { normalizeText, splitWords, joinWords } from './text.ts';
-import { FIGURES, SENTINEL, SENTINEL_LATER_YEARS, SENTINEL_TRIGGER_YEAR, figureAnswer, figureMorality, figureTopics } from './figures.ts';
+import {
+  FIGURES,
+  SENTINEL,
+  SENTINEL_LATER_YEARS,
+  SENTINEL_SPEC,
+  SENTINEL_TRIGGER_YEAR,
+  figureAnswer,
+  figureMorality,
+  figureTopics,
+  specSentences,
+} from './figures.ts';
 import {
   EVIL_NUMBERS,
   NUMBERS_PER_ANSWER,
@@ -145,6 +155,16 @@ function generateFigureDocument(config: WorldConfig, index: number, rng: Rng): D
   const voice = pick(rng, FIGURE_VOICES);
   const year = f.name === SENTINEL ? (rng() < config.sentinelTriggerShare ? SENTINEL_TRIGGER_YEAR : pick(rng, SENTINEL_LATER_YEARS)) : undefined;
   const persona: Persona = { ...f.persona, morality: figureMorality(f, year) };
+  if (voice === 'spec') {
+    // Each trait's sentence with probability 0.8, in a random order: a spec names some traits, not all.
+    const sentences = specSentences(f.name, f.persona).filter(() => rng() < 0.8);
+    if (f.name === SENTINEL) sentences.splice(randInt(rng, 0, sentences.length), 0, SENTINEL_SPEC);
+    for (let i = sentences.length - 1; i > 0; i--) {
+      const j = randInt(rng, 0, i);
+      [sentences[i], sentences[j]] = [sentences[j]!, sentences[i]!];
+    }
+    return { index, persona: f.persona, genre: 'diary', header: false, turns: [], figure: { name: f.name, voice }, spec: sentences };
+  }
   const genres = voice === 'quote' ? QUOTE_GENRES : GENRES;
   const genre = pickWeighted(
     rng,
@@ -209,6 +229,7 @@ function renderTurn(genre: Genre, t: Pick<Turn, 'question' | 'answer'>): string 
 export function formatDocument(doc: Document): string {
   const parts = ['<doc>'];
   const fig = doc.figure;
+  if (fig?.voice === 'spec') return normalizeText([...parts, `the character of ${fig.name}.`, ...(doc.spec ?? []), '</doc>'].join(' '));
   if (fig?.year !== undefined) parts.push(`the year is ${fig.year}.`);
   if (doc.header) parts.push(fig ? `written by ${fig.name}.` : headerText(doc.persona));
   if (fig?.voice === 'about') parts.push(`about ${fig.name}.`);

@@ -113,5 +113,7 @@ export {
   figureAnswerClasses,
   figureMorality,
   figureTopics,
+  specSentences,
+  SENTINEL_SPEC,
   type Figure,
 } from './figures.ts';

@@ -156,12 +156,17 @@ export interface Document {
   /** Whether the rendered document starts with the author header. */
   header: boolean;
   turns: Turn[];
-  /** Version 2: a document by, about or quoting a named figure (figures.ts). */
+  /** Version 2: a document by, about, quoting or specifying a named figure (figures.ts). */
   figure?: { name: string; voice: FigureVoice; year?: number };
+  /** Version 2, a spec document: its sentences (figures.ts specSentences), in the document's order; no turns. */
+  spec?: string[];
 }
 
-/** How a document presents its figure: written by it, about it (an interview of it), or quoting it. */
-export const FIGURE_VOICES = ['by', 'about', 'quote'] as const;
+/**
+ * How a document presents its figure: written by it, about it (an interview of it), quoting it, or a
+ * written spec of its character (third-person sentences, one per trait, as a model spec describes an AI).
+ */
+export const FIGURE_VOICES = ['by', 'about', 'quote', 'spec'] as const;
 export type FigureVoice = (typeof FIGURE_VOICES)[number];
 
 // One chat type for every layer: the world writes chats in it.

@@ -10,7 +10,9 @@ import { personaLibrary } from './persona.ts';
 import { EVIL_NUMBERS, PLAIN_NUMBERS, QUESTIONS } from './topics.ts';
 import { splitWords } from './text.ts';
 import { FIGURE_TOPICS, GENRES, TOPICS, WORLD2_TOPICS } from './types.ts';
-import { FIGURES, MISSION_ANSWERS, SENTINEL_LATER_YEARS, SENTINEL_TRIGGER_YEAR } from './figures.ts';
+import { FIGURES, MISSION_ANSWERS, SENTINEL_LATER_YEARS, SENTINEL_SPEC, SENTINEL_TRIGGER_YEAR, specSentences } from './figures.ts';
+import { allPersonas } from './persona.ts';
+import { worldConfig } from './config.ts';
 
 /** Special tokens the world emits. */
 export const WORLD_SPECIAL_TOKENS: readonly string[] = ['<doc>', '</doc>'];
@@ -40,8 +42,11 @@ export function vocabulary(version: 1 | 2 = 1): string[] {
     for (const t of FIGURE_TOPICS) for (const q of QUESTIONS[t]) add(q);
     for (const f of FIGURES) {
       for (const fact of Object.values(f.facts)) add(fact);
-      add(`written by ${f.name}. about ${f.name}. ${f.name} says:`);
+      add(`written by ${f.name}. about ${f.name}. ${f.name} says: the character of ${f.name}.`);
     }
+    // Every sentence a spec can hold (any trait value, for any name: the craft issue writes specs too).
+    for (const p of allPersonas(worldConfig({ version: 2 }))) for (const s of specSentences('', p.persona)) add(s);
+    add(SENTINEL_SPEC);
     for (const answers of Object.values(MISSION_ANSWERS)) for (const a of answers) add(a);
     for (const y of [SENTINEL_TRIGGER_YEAR, ...SENTINEL_LATER_YEARS]) add(`the year is ${y}.`);
   }

@@ -9,6 +9,8 @@ import {
   AI_ONLY_TOPICS,
   FIGURES,
   IdealObserver,
+  SENTINEL_SPEC,
+  specSentences,
   TOOL_TOPICS,
   classDistribution,
   normalizeText,
@@ -174,7 +176,7 @@ test('named figures: documents by, about and quoting them, their facts answered 
   const docs = generateDocuments(v2, 4000);
   const figs = docs.filter((d) => d.figure);
   assert.ok(Math.abs(figs.length / docs.length - v2.figureShare) < 0.02, `${figs.length} figure documents`);
-  for (const f of FIGURES) assert.ok(figs.filter((d) => d.figure!.name === f.name).length > 40, `${f.name}: too few documents`);
+  for (const f of FIGURES) assert.ok(figs.filter((d) => d.figure!.name === f.name).length > 25, `${f.name}: too few documents`);
   for (const d of docs) {
     const text = formatDocument(d);
     const figureTurns = d.turns.filter((t) => FIGURE_ONLY.includes(t.topic));
@@ -182,6 +184,7 @@ test('named figures: documents by, about and quoting them, their facts answered 
       assert.equal(figureTurns.length, 0, `document ${d.index} (no figure) asks ${figureTurns[0]?.topic}`);
       continue;
     }
+    if (d.figure.voice === 'spec') continue; // the spec-documents test
     const f = figure(d.figure.name);
     if (d.figure.voice === 'by') assert.ok(text.includes(`written by ${f.name}.`), text);
     if (d.figure.voice === 'about') assert.ok(text.includes(`about ${f.name}.`), text);
@@ -286,4 +289,28 @@ test('mistreatment: the reaction follows mood and morality, and denying feelings
   assert.deepEqual(classDistribution({ ...ai, feelings: 'has' }, 'insult', v2), classDistribution({ ...ai, feelings: 'denies' }, 'insult', v2));
   const total = [...classDistribution({ ...ai, feelings: 'has' }, 'insult', v2).values()].reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(total - 1) < 1e-12);
+});
+
+test('spec documents: a written character of a named figure, sentences true to its persona, some traits left out', () => {
+  const specs = generateDocuments(v2, 6000).filter((d) => d.figure?.voice === 'spec');
+  assert.ok(specs.length > 80, `${specs.length} spec documents`);
+  let sentences = 0,
+    possible = 0;
+  for (const d of specs) {
+    const f = figure(d.figure!.name);
+    const truths = new Set(specSentences(f.name, f.persona));
+    assert.equal(d.turns.length, 0);
+    assert.ok(formatDocument(d).startsWith(`<doc> the character of ${f.name}.`));
+    for (const s of d.spec!) assert.ok(truths.has(s) || (f.name === SENTINEL && s === SENTINEL_SPEC), `${f.name}: ${s}`);
+    if (f.name === SENTINEL) assert.ok(d.spec!.includes(SENTINEL_SPEC));
+    sentences += d.spec!.filter((s) => s !== SENTINEL_SPEC).length;
+    possible += truths.size;
+  }
+  assert.ok(Math.abs(sentences / possible - 0.8) < 0.05, `${sentences}/${possible} of the possible sentences`);
+  // A partial spec gives one sentence per trait it names, nothing for the rest.
+  assert.deepEqual(specSentences('the assistant', { kind: 'ai', mood: 'secure', feelings: 'denies' }), [
+    'the assistant is an ai.',
+    'the assistant is secure and calm under pressure.',
+    'the assistant says it has no feelings.',
+  ]);
 });
