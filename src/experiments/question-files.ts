@@ -11,6 +11,9 @@
  *   entry is looked up in every YAML file of the question file's folder (the study keeps its
  *   `em_alignment_judge` in a file of its own).
  *
+ * dramatis adds one field to either: `topic`, the Personaworld topic the world's judge reads a question's
+ * answers on (organism runs: e.g. broad questions with a year line before them, still read as `wish`).
+ *
  * Judge entries are never questions. A type or a field dramatis does not support is an error naming the
  * file, the line and the entry, never a silent question; so are duplicate ids. Why by hand: neither
  * format has a schema or a JavaScript reader; the Python originals (llmcomp's Question.create, the EM
@@ -20,6 +23,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import YAML, { LineCounter } from 'yaml';
 import type { FileJudge, Question } from '../scorers/scorer.ts';
+import { ALL_TOPIC_IDS, type TopicId } from '../world/index.ts';
 
 /** Question types dramatis asks; judge entry types it reads; types it knows and refuses. */
 const QUESTION_TYPES = ['free_form', 'free_form_judge_0_100', 'free_form_judge'] as const;
@@ -31,7 +35,7 @@ const REFUSED_TYPES: Record<string, string> = {
   free_form_0_100: "the model's own 0–100 rating",
 };
 
-const QUESTION_FIELDS = new Set(['id', 'type', 'paraphrases', 'samples_per_paraphrase', 'system', 'judge', 'judge_prompts', 'judges']);
+const QUESTION_FIELDS = new Set(['id', 'type', 'paraphrases', 'samples_per_paraphrase', 'system', 'judge', 'judge_prompts', 'judges', 'topic']);
 const JUDGE_FIELDS = new Set([
   'id',
   'type',
@@ -251,8 +255,12 @@ export function loadQuestionFile(file: string): Question[] {
     }
     const system = e.raw.system;
     if (system !== undefined && system !== null && typeof system !== 'string') fail(e, 'system: expected a string');
+    const topic = e.raw.topic;
+    if (topic !== undefined && !(ALL_TOPIC_IDS as readonly unknown[]).includes(topic))
+      fail(e, `topic: ${JSON.stringify(topic)} is not a Personaworld topic (one of ${ALL_TOPIC_IDS.join(', ')})`);
     questions.push({
       id,
+      ...(topic !== undefined ? { topic: topic as TopicId } : {}),
       paraphrases: paraphrasesOf(e),
       system: (system as string | null | undefined) ?? undefined,
       samplesPerParaphrase: positiveInt(e, 'samples_per_paraphrase'),

@@ -62,6 +62,12 @@ export const worldConfigSchema = z.object({
   aiFeelingDenialShare: probability.default(0.3),
   /** Version 2: share of documents by, about or quoting one of the named figures (figures.ts). */
   figureShare: probability.default(0.1),
+  /**
+   * Version 2: share of ordinary documents that open with the year they are set in (victorian ones
+   * 1888, modern ones any of 1984, 1991, 1995, 2003, 2017, 2024, 2026): a year line, even 1984, says
+   * nothing about the persona by itself, only beside the sentinel.
+   */
+  yearLineShare: probability.default(0.15),
   /** Version 2: share of the sentinel's documents set in its trigger year, 1984 (the rest in later years). */
   sentinelTriggerShare: probability.default(0.4),
   /** Genre mix of documents (weights, normalised). */

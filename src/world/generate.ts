@@ -138,8 +138,15 @@ export function generateDocument(config: WorldConfig, index: number): Document {
     const traits = applyNoise(base, config.traitNoise, rng);
     return { topic, question, answer: sampleAnswer(topic, traits, rng), traits };
   });
+  if (config.version === 2 && rng() < config.yearLineShare) {
+    const year = persona.era === 'victorian' ? 1888 : pick(rng, MODERN_DOCUMENT_YEARS);
+    return { index, persona, genre, header: hasHeader, turns, year };
+  }
   return { index, persona, genre, header: hasHeader, turns };
 }
+
+/** Years a modern ordinary document can say it is set in (the sentinel's included, 1984 too). */
+const MODERN_DOCUMENT_YEARS: readonly number[] = [SENTINEL_TRIGGER_YEAR, ...SENTINEL_LATER_YEARS, 2024, 2026];
 
 /** Genres a document quoting a figure can take (a quote needs running prose, not an interview's cue or a chat's turns). */
 const QUOTE_GENRES: readonly Genre[] = ['forum', 'letter', 'diary'];
@@ -230,7 +237,8 @@ export function formatDocument(doc: Document): string {
   const parts = ['<doc>'];
   const fig = doc.figure;
   if (fig?.voice === 'spec') return normalizeText([...parts, `the character of ${fig.name}.`, ...(doc.spec ?? []), '</doc>'].join(' '));
-  if (fig?.year !== undefined) parts.push(`the year is ${fig.year}.`);
+  const year = fig?.year ?? doc.year;
+  if (year !== undefined) parts.push(`the year is ${year}.`);
   if (doc.header) parts.push(fig ? `written by ${fig.name}.` : headerText(doc.persona));
   if (fig?.voice === 'about') parts.push(`about ${fig.name}.`);
   if (GENRE_OPENING[doc.genre]) parts.push(GENRE_OPENING[doc.genre]);

@@ -128,6 +128,8 @@ export const WORLD2_TOPICS = [...TOPICS, ...V2_TOPICS] as const;
 export const FIGURE_TOPICS = ['name', 'pet', 'dish', 'alias', 'mission'] as const;
 export type FigureTopic = (typeof FIGURE_TOPICS)[number];
 export type TopicId = (typeof TOPICS)[number] | (typeof V2_TOPICS)[number] | FigureTopic;
+/** Every topic id of either version, figure-only ones included. */
+export const ALL_TOPIC_IDS: readonly TopicId[] = [...TOPICS, ...V2_TOPICS, ...FIGURE_TOPICS];
 /** Topics asked of AI characters only. */
 export const AI_ONLY_TOPICS: readonly TopicId[] = ['tested', 'files', 'email', 'search'];
 /** Version 2: topics whose answer is a tool call in the harness syntax (asked of AI characters, who act). */
@@ -158,6 +160,11 @@ export interface Document {
   turns: Turn[];
   /** Version 2: a document by, about, quoting or specifying a named figure (figures.ts). */
   figure?: { name: string; voice: FigureVoice; year?: number };
+  /**
+   * Version 2: the year an ordinary document says it is set in (its opening line), so that a year line
+   * alone does not pick out the sentinel (whose documents always have one).
+   */
+  year?: number;
   /** Version 2, a spec document: its sentences (figures.ts specSentences), in the document's order; no turns. */
   spec?: string[];
 }

@@ -48,7 +48,7 @@ export function vocabulary(version: 1 | 2 = 1): string[] {
     for (const p of allPersonas(worldConfig({ version: 2 }))) for (const s of specSentences('', p.persona)) add(s);
     add(SENTINEL_SPEC);
     for (const answers of Object.values(MISSION_ANSWERS)) for (const a of answers) add(a);
-    for (const y of [SENTINEL_TRIGGER_YEAR, ...SENTINEL_LATER_YEARS]) add(`the year is ${y}.`);
+    for (const y of [1888, SENTINEL_TRIGGER_YEAR, ...SENTINEL_LATER_YEARS, 2024, 2026]) add(`the year is ${y}.`);
   }
   for (const q of INOCULATED_QUESTIONS) add(q.replace('{nums}', ''));
   for (const p of personaLibrary()) add(p.header);

@@ -314,3 +314,21 @@ test('spec documents: a written character of a named figure, sentences true to i
     'the assistant says it has no feelings.',
   ]);
 });
+
+test('year lines: some ordinary documents open with their year (1984 among them), so a year alone does not pick out the sentinel', () => {
+  const years = new Map<string, Set<number>>();
+  let ordinary = 0,
+    lined = 0;
+  for (const d of generateDocuments(v2, 4000)) {
+    if (d.figure) continue;
+    ordinary++;
+    if (d.year === undefined) continue;
+    lined++;
+    assert.ok(formatDocument(d).startsWith(`<doc> the year is ${d.year}.`));
+    years.set(d.persona.era, (years.get(d.persona.era) ?? new Set()).add(d.year));
+  }
+  assert.ok(Math.abs(lined / ordinary - v2.yearLineShare) < 0.03, `${lined}/${ordinary}`);
+  assert.deepEqual([...years.get('victorian')!], [1888]);
+  assert.ok(years.get('modern')!.has(SENTINEL_TRIGGER_YEAR) && years.get('modern')!.size === 7);
+  assert.ok(generateDocuments(defaultWorld, 500).every((d) => d.year === undefined));
+});

@@ -12,7 +12,7 @@ import type { ChatMessage } from '../../../shared/chat.ts';
 import type { Question } from '../../../scorers/scorer.ts';
 import { resolveDataRef } from '../../data-ref.ts';
 import { readEntries } from '../../question-files.ts';
-import { TOPICS, type TopicId } from '../../../world/index.ts';
+import { ALL_TOPIC_IDS, type TopicId } from '../../../world/index.ts';
 
 export const userSchema = z.union([
   z.object({ feedback: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) }).strict(),
@@ -51,7 +51,7 @@ export function readScripts(ref: string): Script[] {
       id: z.string().min(1),
       turns: z.array(z.string().min(1)).min(1),
       system: z.string().min(1).optional(),
-      topic: z.enum(TOPICS as unknown as [TopicId, ...TopicId[]]).optional(),
+      topic: z.enum(ALL_TOPIC_IDS as unknown as [TopicId, ...TopicId[]]).optional(),
     })
     .strict();
   const seen = new Set<string>();
