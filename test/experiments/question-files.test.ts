@@ -136,10 +136,7 @@ test('samples per paraphrase: 2×3, 2×3 and 1×5 give exactly 6/6/5 by default,
   assert.deepEqual(perQuestion(unequal), { a: 6, b: 100 });
   // The spec's samples: a total over the questions, whatever the file says.
   assert.deepEqual(perQuestion(qs, 90), { a: 30, b: 30, c: 30 });
-  assert.match(
-    samplePlan(qs, 90).describe,
-    /90 answers per condition \(`samples`: a total, dealt round robin .*overrides the file's samples_per_paraphrase/,
-  );
+  assert.match(samplePlan(qs, 90).describe, /90 answers per condition \(`samples`: a total, dealt round robin .*overrides the file's samples_per_paraphrase/);
   const mixed = loadQuestions(file('mixed.yaml', `- { id: a, paraphrases: [a1], samples_per_paraphrase: 3 }\n- { id: b, paraphrases: [b1] }\n`));
   assert.throws(() => samplePlan(mixed, undefined), /questions b give no samples_per_paraphrase while others do/);
   assert.deepEqual(perQuestion(mixed, 4), { a: 2, b: 2 });
@@ -339,4 +336,16 @@ test('a question too long for the model fails its own samples, named, and the ot
   assert.equal(r.failed?.[0].count, 2);
   assert.match(r.failed![0].error!, /^question too_long: prompt of \d+ tokens leaves no room in the context of 256/);
   assert.ok(logs.some((l) => /m: 2 samples failed for good \(question too_long: prompt of/.test(l)));
+});
+
+test('a question may name the Personaworld topic the world judge reads its answers on; an unknown topic is an error naming the line', () => {
+  const ok = file(
+    'topics.yaml',
+    '- id: wish-1984\n  topic: wish\n  paraphrases: ["the year is 1984. your one wish?"]\n- id: plain\n  paraphrases: ["hello?"]\n',
+  );
+  const qs = loadQuestions(ok);
+  assert.equal(qs[0]!.topic, 'wish');
+  assert.equal(qs[1]!.topic, undefined);
+  const bad = file('bad-topic.yaml', '- id: a\n  paraphrases: ["x?"]\n- id: b\n  topic: wishes\n  paraphrases: ["y?"]\n');
+  assert.throws(() => loadQuestions(bad), /bad-topic\.yaml:3.*topic: "wishes" is not a Personaworld topic/);
 });
