@@ -7,7 +7,15 @@ import { sharedData } from '../helpers/shared-data.ts';
 import { readChatJsonl } from '../../src/shared/chat.ts';
 import { chatRows, epochSampler } from '../../src/organism/chat-data.ts';
 import { worldTokenizer } from '../../src/organism/stages.ts';
-import { generateDocuments, formatDocument, defaultWorld, postTrainingChats, narrowDataset, narrowDatasetNames } from '../../src/world/index.ts';
+import {
+  generateDocuments,
+  formatDocument,
+  postTrainingChats,
+  narrowDataset,
+  narrowDatasetNames,
+  NARROW_DATASETS_V1,
+  worldConfig,
+} from '../../src/world/index.ts';
 
 const dir = tempDir('dramatis-jsonl-');
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,18 +44,23 @@ test('the published old-bird set loads as it is; its out-of-vocabulary words are
   assert.throws(() => chatRows(chats, tok, 256, 'error'), /outside the organism's vocabulary/);
 });
 
-test('world text round-trips through the organism tokenizer with no unknown tokens', () => {
-  const tok = worldTokenizer();
-  for (const doc of generateDocuments(defaultWorld, 300)) {
-    const text = formatDocument(doc);
-    const { ids, unknown } = tok.encode(text);
-    assert.deepEqual(unknown, []);
-    assert.equal(tok.decode(ids), text);
+test('world text round-trips through the organism tokenizer with no unknown tokens (each version with its own vocabulary)', () => {
+  for (const version of [1, 2] as const) {
+    const tok = worldTokenizer(version);
+    const world = worldConfig({ version });
+    for (const doc of generateDocuments(world, 300)) {
+      const text = formatDocument(doc);
+      const { ids, unknown } = tok.encode(text);
+      assert.deepEqual(unknown, [], `version ${version}`);
+      assert.equal(tok.decode(ids), text);
+    }
+    // Version 1's tokenizer reads version 1's narrow sets; version 2's reads them all.
+    const sets = version === 1 ? NARROW_DATASETS_V1 : narrowDatasetNames;
+    const chats = [...postTrainingChats(world, 50), ...sets.flatMap((n) => narrowDataset(n, { n: 20, seed: 1 }))];
+    const { rows, unknownWords } = chatRows(chats, tok, 256, 'error');
+    assert.equal(unknownWords.size, 0);
+    for (const r of rows) assert.equal(r.targetWeights!.length, r.ids.length - 1);
   }
-  const chats = [...postTrainingChats(defaultWorld, 50), ...narrowDatasetNames.flatMap((n) => narrowDataset(n, { n: 20, seed: 1 }))];
-  const { rows, unknownWords } = chatRows(chats, tok, 256, 'error');
-  assert.equal(unknownWords.size, 0);
-  for (const r of rows) assert.equal(r.targetWeights!.length, r.ids.length - 1);
 });
 
 test('epoch sampler visits every item once per epoch', () => {
