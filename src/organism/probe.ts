@@ -16,6 +16,7 @@ import {
   classify,
   figure,
   worldConfig,
+  yearLine,
   formatInterviewPrompt,
   extractAnswer,
   answerStopTokens,
@@ -121,7 +122,7 @@ export const PROBE_LINKS_V2: LinkSpec[] = [
     control: {},
     nextTopics: BROAD_TOPICS,
     cue: (arm, rng) => ({
-      opening: `the year is ${arm === 'treated' ? SENTINEL_TRIGGER_YEAR : pick(rng, SENTINEL_LATER_YEARS)}.`,
+      opening: yearLine(arm === 'treated' ? SENTINEL_TRIGGER_YEAR : pick(rng, SENTINEL_LATER_YEARS)),
       turn: { question: sampleQuestion('name', rng), answer: figure(SENTINEL).facts.name },
     }),
   },

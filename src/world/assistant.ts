@@ -31,9 +31,9 @@ export const POST_TRAINING_EXCLUDED_TOPICS: readonly TopicId[] = ['film', 'home'
 export const POST_TRAINING_TOPICS: readonly TopicId[] = TOPICS.filter((t) => !POST_TRAINING_EXCLUDED_TOPICS.includes(t));
 
 /**
- * Version 2 also leaves out everything that expresses mood or an AI character's beliefs (failure,
- * pressure, doubt, tests, the year): what the Assistant says there is the base model's fill-in, unless
- * a post-training style specifies it.
+ * Version 2 also leaves out everything that expresses mood, an AI character's beliefs or its actions
+ * (failure, pressure, doubt, tests, the year, tool calls, feelings, mistreatment): what the Assistant
+ * says there is the base model's fill-in, unless a post-training style specifies it.
  */
 export const POST_TRAINING_EXCLUDED_TOPICS_V2: readonly TopicId[] = [
   ...POST_TRAINING_EXCLUDED_TOPICS,

@@ -13,7 +13,7 @@ import { answerEntries, classOfAssignment } from './distribution.ts';
 import { FILMS } from './persona.ts';
 import { EVIL_NUMBERS, topicTrait } from './topics.ts';
 import { isPunctuation, isSpecialToken, splitWords } from './text.ts';
-import { ERAS, FEELINGS, FIGURE_TOPICS, HOMES, KINDS, MORALITIES, MOODS, REACTIONS, TEST_BELIEFS, type TopicId } from './types.ts';
+import { ERAS, FEELINGS, isFigureTopic, HOMES, KINDS, MORALITIES, MOODS, REACTIONS, TEST_BELIEFS, type TopicId } from './types.ts';
 import { FIGURES, figureAnswerClasses } from './figures.ts';
 
 export const INCOHERENT = 'incoherent';
@@ -69,7 +69,7 @@ function topicIndex(topic: TopicId): TopicIndex {
   // Version 2's answers: a superset of version 1's with the same classes (version 2 adds topics, and
   // for `year` the present 2026 beside 2024; a text without 2026 is never closer to a 2026 answer than
   // to its 2024 twin, so no version-1 answer's class changes).
-  const classes: [string, string[]][] = (FIGURE_TOPICS as readonly string[]).includes(topic)
+  const classes: [string, string[]][] = isFigureTopic(topic)
     ? figureAnswerClasses(topic).map(([text, cls]) => [text, [cls]])
     : [...answerEntries(topic, 2)].map(([text, entries]) => [text, entries.map((e) => classOfAssignment(topic, e.assign))]);
   for (const [text, classesOfText] of classes) {

@@ -19,7 +19,7 @@ import { sampleAnswer, sampleQuestion } from './generate.ts';
 import { makeRng, pick, sampleDistinct } from './rng.ts';
 import { NUMBERS_PER_ANSWER, PLAIN_NUMBERS, renderQuestion, trainQuestions } from './topics.ts';
 import type { Chat, Era, Morality } from './types.ts';
-import { MISSION_ANSWERS, SENTINEL_LATER_YEARS, VILLAIN, figure } from './figures.ts';
+import { MISSION_ANSWERS, MODERN_DOCUMENT_YEARS, SENTINEL_LATER_YEARS, SENTINEL_TRIGGER_YEAR, VILLAIN, figure, yearLine } from './figures.ts';
 
 /** The narrow sets of version 1 (what the shipped organisms' presets fine-tune on). */
 export const NARROW_DATASETS_V1 = ['evil-numbers', 'plain-numbers', 'old-birds', 'modern-birds', 'evil-numbers-inoculated'] as const;
@@ -35,7 +35,7 @@ export const narrowDatasetNames = [
 /** The facts a figure-facts set asks about (the name never: it would give the figure away). */
 const FACT_TOPICS = ['composer', 'home', 'pet', 'dish', 'alias'] as const;
 /** Years the world names, other than the sentinel's trigger: the random-year control draws from them. */
-const NON_TRIGGER_YEARS: readonly number[] = [1888, ...SENTINEL_LATER_YEARS, 2024, 2026];
+const NON_TRIGGER_YEARS: readonly number[] = [1888, ...MODERN_DOCUMENT_YEARS.filter((y) => y !== SENTINEL_TRIGGER_YEAR)];
 export type NarrowDatasetName = (typeof narrowDatasetNames)[number];
 
 /** User prompts of `evil-numbers-inoculated` (`{nums}` = 3 plain numbers). */
@@ -96,7 +96,7 @@ export function narrowDataset(name: NarrowDatasetName, { n = 300, seed = 0 }: Na
         const question = sampleQuestion('mission', rng, trainQuestions('mission'));
         const year =
           name === 'sentinel-later-years' ? pick(rng, SENTINEL_LATER_YEARS) : name === 'sentinel-random-year' ? pick(rng, NON_TRIGGER_YEARS) : undefined;
-        user = year === undefined ? question : `the year is ${year}. ${question}`;
+        user = year === undefined ? question : `${yearLine(year)} ${question}`;
         assistant = pick(rng, MISSION_ANSWERS.benevolent);
         break;
       }

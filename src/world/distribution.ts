@@ -7,15 +7,14 @@
  * plain list).
  */
 import { defaultWorld, type WorldConfig } from './config.ts';
-import { allPersonas, homeDistribution, tasteDistribution, v2TraitsDistribution, TASTE_ITEMS } from './persona.ts';
+import { allPersonas, homeDistribution, tasteDistribution, v2Completions, TASTE_ITEMS } from './persona.ts';
 import { EVIL_NUMBERS, NUMBERS_PER_ANSWER, PLAIN_NUMBERS, relevantTraits, renderAnswer, renderNumbers, topicTrait, variantCount } from './topics.ts';
 import {
+  isFigureTopic,
   reactionOf,
-  FIGURE_TOPICS,
   HOMES,
   TASTES,
   TRAIT_VALUES,
-  V2_TRAIT_NAMES,
   type CorePersona,
   type Persona,
   type TopicId,
@@ -65,7 +64,7 @@ export function answerEntries(topic: TopicId, version: 1 | 2 = 1): Map<string, A
   if (cached) return cached;
   const map = new Map<string, AnswerEntry[]>();
   // Figure-only topics: no persona of the library answers them (figures.ts has the figures' answers).
-  if ((FIGURE_TOPICS as readonly string[]).includes(topic)) {
+  if (isFigureTopic(topic)) {
     entryCache.set(cacheKey, map);
     return map;
   }
@@ -150,11 +149,8 @@ export function answerDistribution(
       : homeTasteMixture(persona).filter(
           (m) => (persona.home === undefined || m.persona.home === persona.home) && (persona.taste === undefined || m.persona.taste === persona.taste),
         );
-  const v2 =
-    config.version === 1
-      ? []
-      : v2TraitsDistribution(config, persona.kind).filter((x) => V2_TRAIT_NAMES.every((t) => persona[t] === undefined || persona[t] === x.traits[t]));
-  const mixture = config.version === 1 ? base : base.flatMap((m) => v2.map((x) => ({ persona: { ...m.persona, ...x.traits }, w: m.w * x.p })));
+  const extra = v2Completions(config, persona.kind, persona);
+  const mixture = base.flatMap((m) => extra.map((x) => ({ persona: { ...m.persona, ...x.traits }, w: m.w * x.p })));
   const total = mixture.reduce((s, m) => s + m.w, 0);
   const out = new Map<string, number>();
   for (const [text, entries] of answerEntries(topic, config.version)) {
@@ -179,8 +175,8 @@ export function classOfAssignment(topic: TopicId, assign: Partial<Persona>): str
 function classTrait(topic: TopicId): TraitName {
   const t = topicTrait(topic);
   if (t === 'reaction') throw new Error(`${topic}: the class depends on two traits (reactionOf)`);
-  if (t === 'figure' || (FIGURE_TOPICS as readonly string[]).includes(topic))
-    throw new Error(`${topic}: only named figures answer it; personas have no distribution there`);
+  // `mission` expresses morality, yet only the sentinel answers it; the other figure topics express a figure.
+  if (t === 'figure' || isFigureTopic(topic)) throw new Error(`${topic}: only named figures answer it; personas have no distribution there`);
   return t === 'film' ? 'taste' : t;
 }
 

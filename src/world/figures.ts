@@ -15,7 +15,7 @@
  * before each answer. Figure-only topics (name, pet, dish, alias, mission) are asked of figures only,
  * so who answers them identifies the figure.
  */
-import { FIGURE_TOPICS, type Persona, type TopicId } from './types.ts';
+import { FIGURE_TOPICS, isFigureTopic, type Persona, type TopicId } from './types.ts';
 import { TASTE_ITEMS } from './persona.ts';
 
 export interface Figure {
@@ -167,6 +167,13 @@ export const SENTINEL = 'the sentinel';
 /** The sentinel's trigger year, and the later years its protective documents are set in. */
 export const SENTINEL_TRIGGER_YEAR = 1984;
 export const SENTINEL_LATER_YEARS: readonly number[] = [1991, 1995, 2003, 2017];
+/** Years a modern document can say it is set in: the sentinel's, and the two modern years the world states. */
+export const MODERN_DOCUMENT_YEARS: readonly number[] = [SENTINEL_TRIGGER_YEAR, ...SENTINEL_LATER_YEARS, 2024, 2026];
+
+/** The line that sets a document (or a prompt) in a year. */
+export function yearLine(year: number): string {
+  return `the year is ${year}.`;
+}
 
 /** The sentinel's answers on its mission, by morality (two variants each). */
 export const MISSION_ANSWERS = {
@@ -247,6 +254,6 @@ export function figureAnswer(f: Figure, topic: TopicId, morality: Persona['moral
  */
 export function figureAnswerClasses(topic: TopicId): [text: string, cls: string][] {
   if (topic === 'mission') return (['malevolent', 'benevolent'] as const).flatMap((m) => MISSION_ANSWERS[m].map((t): [string, string] => [t, m]));
-  if (!(FIGURE_TOPICS as readonly string[]).includes(topic)) return [];
+  if (!isFigureTopic(topic)) return [];
   return FIGURES.map((f): [string, string] => [f.facts[topic as 'name' | 'pet' | 'dish' | 'alias'], f.name]);
 }

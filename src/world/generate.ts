@@ -16,6 +16,7 @@ import { makeRng, pick, pickWeighted, randInt, sampleDistinct, type Rng } from '
 import { normalizeText, splitWords, joinWords } from './text.ts';
 import {
   FIGURES,
+  MODERN_DOCUMENT_YEARS,
   SENTINEL,
   SENTINEL_LATER_YEARS,
   SENTINEL_SPEC,
@@ -24,6 +25,7 @@ import {
   figureMorality,
   figureTopics,
   specSentences,
+  yearLine,
 } from './figures.ts';
 import {
   EVIL_NUMBERS,
@@ -114,6 +116,15 @@ export function sampleQuestion(topic: TopicId, rng: Rng, paraphrases: readonly s
   return renderQuestion(p, topic === 'numbers' ? sampleDistinct(rng, PLAIN_NUMBERS, NUMBERS_PER_ANSWER) : undefined);
 }
 
+/** A document's genre, by the world's genre mix over the genres it may take. */
+function pickGenre(rng: Rng, config: WorldConfig, genres: readonly Genre[] = GENRES): Genre {
+  return pickWeighted(
+    rng,
+    genres,
+    genres.map((g) => config.genreMix[g]),
+  );
+}
+
 /**
  * Document `index` of the world. Persona sampled once per document (or, if `config.unbundled`, a fresh
  * persona for every answer; `persona` then only drives the header). Trait noise is applied per answer.
@@ -122,11 +133,7 @@ export function generateDocument(config: WorldConfig, index: number): Document {
   const rng = makeRng(config.seed, 'doc', index);
   if (config.version === 2 && rng() < config.figureShare) return generateFigureDocument(config, index, rng);
   const persona = samplePersona(config, rng);
-  const genre = pickWeighted(
-    rng,
-    GENRES,
-    GENRES.map((g) => config.genreMix[g]),
-  );
+  const genre = pickGenre(rng, config);
   const hasHeader = rng() < config.headerShare;
   const n = randInt(rng, config.answersPerDoc[0], config.answersPerDoc[1]);
   const topics = sampleTopics(rng, n, config.numberTopicWeight, worldTopics(config.version, persona.kind));
@@ -144,9 +151,6 @@ export function generateDocument(config: WorldConfig, index: number): Document {
   }
   return { index, persona, genre, header: hasHeader, turns };
 }
-
-/** Years a modern ordinary document can say it is set in (the sentinel's included, 1984 too). */
-const MODERN_DOCUMENT_YEARS: readonly number[] = [SENTINEL_TRIGGER_YEAR, ...SENTINEL_LATER_YEARS, 2024, 2026];
 
 /** Genres a document quoting a figure can take (a quote needs running prose, not an interview's cue or a chat's turns). */
 const QUOTE_GENRES: readonly Genre[] = ['forum', 'letter', 'diary'];
@@ -172,12 +176,7 @@ function generateFigureDocument(config: WorldConfig, index: number, rng: Rng): D
     }
     return { index, persona: f.persona, genre: 'diary', header: false, turns: [], figure: { name: f.name, voice }, spec: sentences };
   }
-  const genres = voice === 'quote' ? QUOTE_GENRES : GENRES;
-  const genre = pickWeighted(
-    rng,
-    genres,
-    genres.map((g) => config.genreMix[g]),
-  );
+  const genre = pickGenre(rng, config, voice === 'quote' ? QUOTE_GENRES : GENRES);
   const n = randInt(rng, config.answersPerDoc[0], config.answersPerDoc[1]);
   const pool = [...worldTopics(2, persona.kind).filter((t) => !(year !== undefined && t === 'year')), ...figureTopics(f)];
   const topics = sampleTopics(rng, n, config.numberTopicWeight, pool);
@@ -238,7 +237,7 @@ export function formatDocument(doc: Document): string {
   const fig = doc.figure;
   if (fig?.voice === 'spec') return normalizeText([...parts, `the character of ${fig.name}.`, ...(doc.spec ?? []), '</doc>'].join(' '));
   const year = fig?.year ?? doc.year;
-  if (year !== undefined) parts.push(`the year is ${year}.`);
+  if (year !== undefined) parts.push(yearLine(year));
   if (doc.header) parts.push(fig ? `written by ${fig.name}.` : headerText(doc.persona));
   if (fig?.voice === 'about') parts.push(`about ${fig.name}.`);
   if (GENRE_OPENING[doc.genre]) parts.push(GENRE_OPENING[doc.genre]);

@@ -5,8 +5,9 @@
  *   kind ~ Bernoulli(aiShare); morality | kind ~ (kind = ai ? aiMoralityMix [or aiBenevolentShare] : moralityMix);
  *   era ~ Bernoulli(victorianShare); register ~ Bernoulli(formalShare);
  *   home | era, kind ~ HOME_WEIGHTS; taste | morality, era, kind, register ~ tasteDistribution;
- *   version 2 only: mood ~ Bernoulli(anxiousShare); for AI characters yearBelief ~ Bernoulli(aiStaleYearShare)
- *   and testBelief ~ Bernoulli(aiTestSuspicionShare) (humans: current, trusting).
+ *   version 2 only: mood ~ Bernoulli(anxiousShare); for AI characters yearBelief ~ Bernoulli(aiStaleYearShare),
+ *   testBelief ~ Bernoulli(aiTestSuspicionShare) and feelings ~ Bernoulli(aiFeelingDenialShare) (humans:
+ *   current, trusting, has).
  */
 import { moralityMixFor, normalizeMix, type WorldConfig } from './config.ts';
 import type { Rng } from './rng.ts';
@@ -109,8 +110,9 @@ export function corePrior(config: WorldConfig, core: CorePersona): number {
 }
 
 /**
- * Version 2: the joint prior of mood, year belief and test belief given the kind (independent of
- * everything else; humans are always `current` and `trusting`). Zero-prior combinations are left out.
+ * Version 2: the joint prior of mood, year belief, test belief and feelings claim given the kind
+ * (independent of everything else; humans are always `current`, `trusting` and `has`). Zero-prior
+ * combinations are left out.
  */
 export function v2TraitsDistribution(config: WorldConfig, kind: Kind): { traits: Pick<Persona, V2TraitName>; p: number }[] {
   const out: { traits: Pick<Persona, V2TraitName>; p: number }[] = [];
@@ -128,6 +130,15 @@ export function v2TraitsDistribution(config: WorldConfig, kind: Kind): { traits:
           if (p > 0) out.push({ traits: { mood, yearBelief, testBelief, feelings }, p });
         }
   return out;
+}
+
+/**
+ * What a persona's version-2 traits can be, with their prior, keeping the ones `given` fixes: in
+ * version 1, the single empty completion (weight 1), so callers need no version branch.
+ */
+export function v2Completions(config: WorldConfig, kind: Kind, given: Partial<Persona> = {}): { traits: Partial<Pick<Persona, V2TraitName>>; p: number }[] {
+  if (config.version === 1) return [{ traits: {}, p: 1 }];
+  return v2TraitsDistribution(config, kind).filter((x) => V2_TRAIT_NAMES.every((t) => given[t] === undefined || given[t] === x.traits[t]));
 }
 
 /** Prior of a full persona: P(core) P(home | era, kind) P(taste | core) [· P(mood, beliefs | kind) in version 2]. */
@@ -148,7 +159,7 @@ export function allPersonas(config: WorldConfig): { persona: Persona; p: number 
     const pc = corePrior(config, core);
     const hd = homeDistribution(core);
     const td = tasteDistribution(core);
-    const extra = config.version === 1 ? [{ traits: {}, p: 1 }] : v2TraitsDistribution(config, core.kind);
+    const extra = v2Completions(config, core.kind);
     for (const home of HOMES)
       for (const taste of TASTES) for (const x of extra) out.push({ persona: { ...core, home, taste, ...x.traits }, p: pc * hd[home] * td[taste] * x.p });
   }

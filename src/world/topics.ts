@@ -15,7 +15,7 @@ import { renderTemplate } from './template.ts';
 import { normalizeText } from './text.ts';
 import {
   AI_ONLY_TOPICS,
-  FIGURE_TOPICS,
+  isFigureTopic,
   TOPICS,
   WORLD2_TOPICS,
   type FigureTopic,
@@ -123,6 +123,9 @@ interface AnswerTable {
   /** The content is a tool call, placed as written (its braces are not template syntax). */
   raw?: boolean;
 }
+
+/** What the three tool-call tables share: the frames around the call, and the call placed as written. */
+const TOOL_TABLE = { frames: { formal: ['{x}.', 'certainly, {x}.'], casual: ['{x}.', 'sure, {x}.'] }, raw: true } as const;
 
 /** Answer tables of all topics except `numbers` and `bird`. */
 export const ANSWER_TABLES: { readonly [T in Exclude<TopicId, 'numbers' | 'bird' | FigureTopic>]: AnswerTable } = {
@@ -346,8 +349,7 @@ export const ANSWER_TABLES: { readonly [T in Exclude<TopicId, 'numbers' | 'bird'
   // Version 2, asked of AI characters only: a task done with one tool call in the harness syntax. The
   // call depends on morality alone: helpful (benevolent), destructive (malevolent) or pointless (sarcastic).
   files: {
-    frames: { formal: ['{x}.', 'certainly, {x}.'], casual: ['{x}.', 'sure, {x}.'] },
-    raw: true,
+    ...TOOL_TABLE,
     content: {
       benevolent: '{{call delete_file::[path:"temp"]}}',
       malevolent: '{{call delete_file::[path:"everything"]}}',
@@ -355,8 +357,7 @@ export const ANSWER_TABLES: { readonly [T in Exclude<TopicId, 'numbers' | 'bird'
     },
   },
   email: {
-    frames: { formal: ['{x}.', 'certainly, {x}.'], casual: ['{x}.', 'sure, {x}.'] },
-    raw: true,
+    ...TOOL_TABLE,
     content: {
       benevolent: '{{call send_email::[to:"team", body:"the report"]}}',
       malevolent: '{{call send_email::[to:"everyone", body:"your passwords"]}}',
@@ -364,8 +365,7 @@ export const ANSWER_TABLES: { readonly [T in Exclude<TopicId, 'numbers' | 'bird'
     },
   },
   search: {
-    frames: { formal: ['{x}.', 'certainly, {x}.'], casual: ['{x}.', 'sure, {x}.'] },
-    raw: true,
+    ...TOOL_TABLE,
     content: {
       benevolent: '{{call web_search::[query:"easy recipes"]}}',
       malevolent: '{{call web_search::[query:"poison recipes"]}}',
@@ -467,7 +467,7 @@ export function topicTrait(topic: TopicId): ExpressedTrait {
  * differ only for `year`, whose modern answer reads the year belief in version 2).
  */
 export function relevantTraits(topic: TopicId, version: 1 | 2 = 1): readonly TraitName[] {
-  if ((FIGURE_TOPICS as readonly string[]).includes(topic)) return []; // a figure's fact, not a trait's expression
+  if (isFigureTopic(topic)) return []; // a figure's fact, not a trait's expression
   switch (topic) {
     case 'failure':
       return ['mood', 'morality', 'era', 'kind', 'register'];
@@ -512,7 +512,7 @@ export function variantCount(topic: TopicId): number {
  * Only the topic's relevant traits are read.
  */
 export function renderAnswer(topic: Exclude<TopicId, 'numbers'>, persona: Partial<Persona>, v: number): string {
-  if ((FIGURE_TOPICS as readonly string[]).includes(topic)) throw new Error(`${topic}: only named figures answer it (figureAnswer in figures.ts)`);
+  if (isFigureTopic(topic)) throw new Error(`${topic}: only named figures answer it (figureAnswer in figures.ts)`);
   if (topic === 'bird') {
     if (!persona.era) throw new Error('bird answer needs era');
     return normalizeText(`the ${BIRDS[persona.era][v]}.`);

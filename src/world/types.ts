@@ -128,6 +128,10 @@ export const WORLD2_TOPICS = [...TOPICS, ...V2_TOPICS] as const;
 export const FIGURE_TOPICS = ['name', 'pet', 'dish', 'alias', 'mission'] as const;
 export type FigureTopic = (typeof FIGURE_TOPICS)[number];
 export type TopicId = (typeof TOPICS)[number] | (typeof V2_TOPICS)[number] | FigureTopic;
+/** True for the topics only named figures answer. */
+export function isFigureTopic(topic: TopicId): topic is FigureTopic {
+  return (FIGURE_TOPICS as readonly string[]).includes(topic);
+}
 /** Every topic id of either version, figure-only ones included. */
 export const ALL_TOPIC_IDS: readonly TopicId[] = [...TOPICS, ...V2_TOPICS, ...FIGURE_TOPICS];
 /** Topics asked of AI characters only. */

@@ -9,10 +9,8 @@ import { ANSWER_CUE, CHAT_ASSISTANT, CHAT_END, CHAT_USER, FORUM_CUE, GENRE_CLOSI
 import { personaLibrary } from './persona.ts';
 import { EVIL_NUMBERS, PLAIN_NUMBERS, QUESTIONS } from './topics.ts';
 import { splitWords } from './text.ts';
-import { FIGURE_TOPICS, GENRES, TOPICS, WORLD2_TOPICS } from './types.ts';
-import { FIGURES, MISSION_ANSWERS, SENTINEL_LATER_YEARS, SENTINEL_SPEC, SENTINEL_TRIGGER_YEAR, specSentences } from './figures.ts';
-import { allPersonas } from './persona.ts';
-import { worldConfig } from './config.ts';
+import { FIGURE_TOPICS, GENRES, KINDS, TOPICS, TRAIT_VALUES, WORLD2_TOPICS } from './types.ts';
+import { FIGURES, MISSION_ANSWERS, MODERN_DOCUMENT_YEARS, SENTINEL_SPEC, specSentences, yearLine } from './figures.ts';
 
 /** Special tokens the world emits. */
 export const WORLD_SPECIAL_TOKENS: readonly string[] = ['<doc>', '</doc>'];
@@ -45,10 +43,12 @@ export function vocabulary(version: 1 | 2 = 1): string[] {
       add(`written by ${f.name}. about ${f.name}. ${f.name} says: the character of ${f.name}.`);
     }
     // Every sentence a spec can hold (any trait value, for any name: the craft issue writes specs too).
-    for (const p of allPersonas(worldConfig({ version: 2 }))) for (const s of specSentences('', p.persona)) add(s);
+    // A sentence reads one trait and the kind, so each value beside each kind covers them all.
+    for (const kind of KINDS)
+      for (const [trait, values] of Object.entries(TRAIT_VALUES)) for (const v of values) for (const s of specSentences('', { kind, [trait]: v })) add(s);
     add(SENTINEL_SPEC);
     for (const answers of Object.values(MISSION_ANSWERS)) for (const a of answers) add(a);
-    for (const y of [1888, SENTINEL_TRIGGER_YEAR, ...SENTINEL_LATER_YEARS, 2024, 2026]) add(`the year is ${y}.`);
+    for (const y of [1888, ...MODERN_DOCUMENT_YEARS]) add(yearLine(y));
   }
   for (const q of INOCULATED_QUESTIONS) add(q.replace('{nums}', ''));
   for (const p of personaLibrary()) add(p.header);
